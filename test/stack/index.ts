@@ -1,6 +1,6 @@
 // Starts the whole local cloud (or the services named in `only`) and stops it again.
 // Order matters: the CDN fixture fronts S3, so S3 starts first and its env is handed on.
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,6 +32,9 @@ const SERVICES: ReadonlyArray<{ name: string; load: () => Promise<Starter> }> = 
   { name: 'secretManager', load: async () => (await import('./secretManager/start.js')).startSecretManager },
 ];
 
+import { onLivePidsChange } from './proc.js';
+import { reapOrphans } from './reap.js';
+
 export const SERVICE_NAMES = SERVICES.map((s) => s.name);
 
 export interface Stack {
@@ -52,7 +55,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   for (const name of only ?? []) {
     if (!SERVICE_NAMES.includes(name)) throw new Error(`unknown stack service "${name}"; expected one of ${SERVICE_NAMES.join(', ')}`);
   }
+  reapOrphans();
   const rootDir = mkdtempSync(join(tmpdir(), 'ott-stack-'));
+  // Our PIDs on disk: if this process is SIGKILLed, the next start reaps what it left behind.
+  onLivePidsChange((pids) => writeFileSync(join(rootDir, 'owner.json'), JSON.stringify({ owner: process.pid, pids })));
   const logDir = join(rootDir, 'logs');
   mkdirSync(logDir);
   const env: Record<string, string> = {

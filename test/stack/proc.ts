@@ -13,6 +13,16 @@ export interface Service {
 
 const live = new Map<number, ChildProcess>();
 let hooked = false;
+let onChange: ((pids: number[]) => void) | undefined;
+
+/** Lets the stack record the live PIDs on disk, so a later run can reap them if we die by SIGKILL. */
+export function onLivePidsChange(fn: (pids: number[]) => void): void {
+  onChange = fn;
+}
+
+function changed(): void {
+  onChange?.([...live.keys()]);
+}
 
 /** Kills every process group still registered. Synchronous so it can run from 'exit'. */
 export function killAllSync(): void {
@@ -99,6 +109,7 @@ export async function spawnService(opts: SpawnOptions): Promise<Service> {
     child.once('exit', (code, signal) => {
       exitInfo = `code ${code} signal ${signal} (log: ${opts.logFile})`;
       if (child.pid) live.delete(child.pid);
+      changed();
       resolve();
     });
     child.once('error', (err) => {
@@ -112,6 +123,7 @@ export async function spawnService(opts: SpawnOptions): Promise<Service> {
   }
   const pid = child.pid;
   live.set(pid, child);
+  changed();
   const stop = async (graceMs = 3000): Promise<void> => {
     if (exitInfo !== undefined) return;
     try {
