@@ -3,6 +3,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { openSync, closeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export interface Service {
   name: string;
@@ -167,5 +170,7 @@ export async function httpAnswers(url: string): Promise<boolean> {
 
 /** Runs a TypeScript entry point of ours as its own node process (used for the fixture servers). */
 export function tsNodeArgs(entry: string, args: string[]): string[] {
-  return ['--import', 'tsx', entry, ...args];
+  // Resolved here, not by the child: services run with their own temp dir as cwd.
+  const loader = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'loader.mjs');
+  return ['--import', pathToFileURL(loader).href, entry, ...args];
 }
