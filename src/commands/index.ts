@@ -1,0 +1,8 @@
+// Every registered command: one file per command, one line here.
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from './runMode.js';
+import { migrateCommand } from './migrate.js';
+import { configCommand } from './config.js';
+import { dumpCommand } from './dump.js';
+
+export const commands: CommandModule<GlobalArgs, GlobalArgs>[] = [migrateCommand, configCommand, dumpCommand];

@@ -1,0 +1,44 @@
+// The only place that reads process.env: endpoint overrides for the local stack, read once and frozen.
+// In production none is set and every client talks to the real Google and AWS endpoints.
+export interface Endpoints {
+  /** S3 endpoint URL (path-style addressing is used when set). */
+  s3?: string;
+  /** GCS JSON API root, e.g. http://127.0.0.1:PORT */
+  gcs?: string;
+  /** host:port of a plaintext Secret Manager gRPC server. */
+  secretManager?: string;
+  /** Honoured by the Pub/Sub and Datastore clients themselves; kept for diagnostics and child processes. */
+  pubsub?: string;
+  datastore?: string;
+}
+
+export interface Env {
+  endpoints: Readonly<Endpoints>;
+  logLevel: string;
+  /** Project for the emulators when neither --gcp-project nor config gcp_project says. */
+  defaultProject?: string;
+}
+
+let cached: Readonly<Env> | undefined;
+
+export function readEnv(): Readonly<Env> {
+  if (cached) return cached;
+  const e = process.env;
+  cached = Object.freeze({
+    endpoints: Object.freeze({
+      s3: e.OTT_S3_ENDPOINT || undefined,
+      gcs: e.OTT_GCS_ENDPOINT || undefined,
+      secretManager: e.OTT_SECRET_MANAGER_ENDPOINT || undefined,
+      pubsub: e.PUBSUB_EMULATOR_HOST || undefined,
+      datastore: e.DATASTORE_EMULATOR_HOST || undefined,
+    }),
+    logLevel: (e.OTT_LOG_LEVEL || 'INFO').toUpperCase(),
+    defaultProject: e.GOOGLE_CLOUD_PROJECT || e.PUBSUB_PROJECT_ID || e.DATASTORE_PROJECT_ID || undefined,
+  });
+  return cached;
+}
+
+/** The environment for child processes we start (gcloud): the parent's, which only this module may read. */
+export function childProcessEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
+}

@@ -1,0 +1,64 @@
+// Where the config comes from: a Cloud Datastore entity KIND/NAME (production, as the reference design)
+// or a local JSON file (development). Read once at start; the result is validated and frozen.
+import { readFile } from 'node:fs/promises';
+import { Datastore } from '@google-cloud/datastore';
+import type { Config } from './schema.js';
+import { ConfigError, validateConfig } from './validate.js';
+
+export interface ConfigSource {
+  file?: string;
+  configKey?: string;
+  gcpProject?: string;
+}
+
+export function parseConfigKey(configKey: string): { kind: string; name: string } {
+  const m = /^([^/]+)\/([^/]+)$/.exec(configKey);
+  if (!m) throw new ConfigError(`--config-key: got ${JSON.stringify(configKey)}, expected KIND/NAME (e.g. OttConfig/worker)`, []);
+  return { kind: m[1], name: m[2] };
+}
+
+export function datastoreClient(gcpProject: string | undefined): Datastore {
+  return new Datastore(gcpProject ? { projectId: gcpProject } : {});
+}
+
+/** Reads the raw entity; a missing entity is an error naming the key and project. */
+async function readEntity(ds: Datastore, configKey: string): Promise<Record<string, unknown>> {
+  const { kind, name } = parseConfigKey(configKey);
+  const [entity] = await ds.get(ds.key([kind, name]));
+  if (!entity) throw new ConfigError(`config entity ${configKey} not found in Datastore (project ${ds.projectId}); write it with: ott config put --config-key ${configKey} --file cfg.json`, []);
+  return { ...(entity as Record<string, unknown>) };
+}
+
+export async function loadConfig(src: ConfigSource): Promise<Readonly<Config>> {
+  if (src.file && src.configKey) throw new ConfigError('give either --config FILE or --config-key KIND/NAME, not both', []);
+  if (src.file) {
+    let text: string;
+    try {
+      text = await readFile(src.file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${src.file}: ${(err as Error).message}`, []);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError(`config file ${src.file} is not valid JSON: ${(err as Error).message}`, []);
+    }
+    return validateConfig(raw, src.file);
+  }
+  if (src.configKey) {
+    const ds = datastoreClient(src.gcpProject);
+    return validateConfig(await readEntity(ds, src.configKey), `Datastore entity ${src.configKey}`);
+  }
+  throw new ConfigError('no config given: use --config FILE or --gcp-project P --config-key KIND/NAME', []);
+}
+
+/** Validates then writes the entity; every property unindexed (indexed strings are capped at 1500 bytes). */
+export async function putConfig(configKey: string, raw: unknown, gcpProject: string | undefined): Promise<Readonly<Config>> {
+  const config = validateConfig(raw, 'the given file');
+  const { kind, name } = parseConfigKey(configKey);
+  const ds = datastoreClient(gcpProject);
+  const data = raw as Record<string, unknown>;
+  await ds.save({ key: ds.key([kind, name]), data, excludeFromIndexes: Object.keys(data) });
+  return config;
+}

@@ -1,0 +1,67 @@
+// What every mode receives: config (validated, frozen), secrets, logger, database pool, lazy clients and
+// the one shutdown signal. Built once per process by createContext; closed by closeContext.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Config } from './config/schema.js';
+import { readEnv, type Endpoints } from './config/env.js';
+import { loadConfig, type ConfigSource } from './config/load.js';
+import { createLogger, type Logger } from './log.js';
+import { loadSecrets, type Secrets } from './secrets.js';
+import { createDb, type Db } from './db.js';
+import { createClients, type Clients } from './clients.js';
+
+export interface Ctx {
+  config: Readonly<Config>;
+  secrets: Readonly<Secrets>;
+  log: Logger;
+  db: Db;
+  clients: Clients;
+  signal: AbortSignal;
+  /** Owner id written into leases: host, pid and a random suffix (pids repeat across VMs). */
+  workerId: string;
+  project: string | undefined;
+  endpoints: Readonly<Endpoints>;
+}
+
+export function newWorkerId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/** One AbortController per process: SIGINT/SIGTERM abort it; a second signal exits at once. */
+export function shutdownSignal(): AbortSignal {
+  const ctl = new AbortController();
+  let count = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    count++;
+    if (count > 1) process.exit(130);
+    ctl.abort(new Error(`received ${sig}: shutting down`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return ctl.signal;
+}
+
+export interface CreateContextOptions extends ConfigSource {
+  mode: string;
+  signal?: AbortSignal;
+  /** Tests inject a config/secrets object instead of reading them. */
+  config?: Readonly<Config>;
+  secrets?: Readonly<Secrets>;
+  writeLog?: (line: string) => void;
+}
+
+export async function createContext(opts: CreateContextOptions): Promise<Ctx> {
+  const env = readEnv();
+  const config = opts.config ?? (await loadConfig(opts));
+  const project = opts.gcpProject ?? config.gcp_project ?? env.defaultProject;
+  const workerId = newWorkerId();
+  const log = createLogger({ labels: { logger_name: config.logger_name, mode: opts.mode, worker: workerId }, level: env.logLevel, write: opts.writeLog });
+  const secrets = opts.secrets ?? (await loadSecrets(config, project, env.endpoints));
+  const db = createDb(secrets.mysql_config);
+  const clients = createClients(config, secrets, project, env.endpoints);
+  return { config, secrets, log, db, clients, signal: opts.signal ?? shutdownSignal(), workerId, project, endpoints: env.endpoints };
+}
+
+export async function closeContext(ctx: Ctx): Promise<void> {
+  await Promise.allSettled([ctx.db.end(), ctx.clients.close()]);
+}

@@ -1,0 +1,53 @@
+// Structured JSON lines on stdout, in the shape Cloud Logging (Ops Agent) parses: `severity`, `message`,
+// `time`, `logging.googleapis.com/labels`, plus the fields of the event. Everything passes redact().
+import { redact } from './redact.js';
+
+export type Severity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+const RANK: Record<Severity, number> = { DEBUG: 100, INFO: 200, WARNING: 400, ERROR: 500 };
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  child(labels: Record<string, string>): Logger;
+}
+
+export interface LoggerOptions {
+  labels: Record<string, string>;
+  level?: string;
+  write?: (line: string) => void;
+}
+
+function errorFields(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const out: Record<string, unknown> = { name: err.name, message: err.message };
+  const code = (err as { code?: unknown }).code;
+  if (code !== undefined) out.code = code;
+  if (err.cause !== undefined) out.cause = errorFields(err.cause);
+  return out;
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const min = RANK[(opts.level as Severity) in RANK ? (opts.level as Severity) : 'INFO'];
+  const write = opts.write ?? ((line: string) => process.stdout.write(line));
+  const emit = (severity: Severity, message: string, fields?: Record<string, unknown>): void => {
+    if (RANK[severity] < min) return;
+    const entry: Record<string, unknown> = { severity, message, time: new Date().toISOString(), 'logging.googleapis.com/labels': opts.labels };
+    for (const [k, v] of Object.entries(fields ?? {})) entry[k] = v instanceof Error ? errorFields(v) : v;
+    let line: string;
+    try {
+      line = JSON.stringify(entry, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    } catch {
+      line = JSON.stringify({ severity, message, time: entry.time, 'logging.googleapis.com/labels': opts.labels, note: 'fields not serializable' });
+    }
+    write(redact(line) + '\n');
+  };
+  return {
+    debug: (m, f) => emit('DEBUG', m, f),
+    info: (m, f) => emit('INFO', m, f),
+    warn: (m, f) => emit('WARNING', m, f),
+    error: (m, f) => emit('ERROR', m, f),
+    child: (labels) => createLogger({ ...opts, labels: { ...opts.labels, ...labels } }),
+  };
+}

@@ -1,0 +1,49 @@
+// Progress for long work: totals, rate and ETA, logged every intervalMs (never per item).
+import type { Logger } from './log.js';
+
+export interface Progress {
+  add(counts: Record<string, number>): void;
+  /** Sets the expected total of the first counter, for the ETA. */
+  setTotal(total: number): void;
+  snapshot(): Record<string, number>;
+  stop(): void;
+}
+
+export function startProgress(log: Logger, what: string, opts: { intervalMs?: number; rateKey: string }): Progress {
+  const started = Date.now();
+  const counts: Record<string, number> = {};
+  let total: number | undefined;
+  let lastAt = started;
+  let lastRateCount = 0;
+  const report = (final: boolean): void => {
+    const now = Date.now();
+    const done = counts[opts.rateKey] ?? 0;
+    const elapsedS = (now - started) / 1000;
+    const windowRate = ((done - lastRateCount) / Math.max(1, now - lastAt)) * 1000;
+    const avgRate = done / Math.max(0.001, elapsedS);
+    const fields: Record<string, unknown> = { ...counts, elapsed_s: Math.round(elapsedS), rate_per_s: Math.round((final ? avgRate : windowRate) * 10) / 10 };
+    if (total !== undefined) {
+      fields.total = total;
+      fields.percent = total ? Math.round((done / total) * 1000) / 10 : 100;
+      if (avgRate > 0 && !final) fields.eta_s = Math.round((total - done) / avgRate);
+    }
+    log.info(final ? `${what}: done` : `${what}: progress`, fields);
+    lastAt = now;
+    lastRateCount = done;
+  };
+  const timer = setInterval(() => report(false), opts.intervalMs ?? 5000);
+  timer.unref();
+  return {
+    add(c) {
+      for (const [k, v] of Object.entries(c)) counts[k] = (counts[k] ?? 0) + v;
+    },
+    setTotal(t) {
+      total = t;
+    },
+    snapshot: () => ({ ...counts }),
+    stop() {
+      clearInterval(timer);
+      report(true);
+    },
+  };
+}

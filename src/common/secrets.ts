@@ -1,0 +1,83 @@
+// Credentials, as the reference design's secret payload: AWS keys and mysql_config, from Secret Manager
+// (`credentials_secret_id`) or a local JSON file (`credentials_file`). Every value is registered with
+// the redactor the moment it is read, so no log line or error can carry it.
+import { readFile } from 'node:fs/promises';
+import * as grpc from '@grpc/grpc-js';
+import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+import { z } from 'zod';
+import type { Config } from './config/schema.js';
+import type { Endpoints } from './config/env.js';
+import { registerSecret } from './redact.js';
+
+export const secretsSchema = z.object({
+  aws_key_id: z.string().optional(),
+  aws_key_secret: z.string().optional(),
+  mysql_config: z.object({
+    host: z.string().min(1),
+    port: z.coerce.number().int().min(1).max(65535).default(3306),
+    user: z.string().min(1),
+    password: z.string(),
+    database: z.string().min(1),
+    ssl_disabled: z.boolean().default(true),
+  }),
+});
+export type Secrets = z.infer<typeof secretsSchema> & { url_signer_private_key?: string };
+
+export function secretClient(endpoints: Endpoints): SecretManagerServiceClient {
+  if (endpoints.secretManager) {
+    const [host, port] = endpoints.secretManager.split(':');
+    return new SecretManagerServiceClient({ apiEndpoint: host, port: Number(port), sslCreds: grpc.credentials.createInsecure() });
+  }
+  return new SecretManagerServiceClient();
+}
+
+async function accessSecret(client: SecretManagerServiceClient, project: string, id: string): Promise<string> {
+  const name = `projects/${project}/secrets/${id}/versions/latest`;
+  try {
+    const [res] = await client.accessSecretVersion({ name });
+    const data = res.payload?.data;
+    if (!data) throw new Error('empty payload');
+    return Buffer.from(data as Uint8Array).toString('utf8');
+  } catch (err) {
+    // The message names the secret, never its value.
+    throw new Error(`cannot read secret ${name}: ${(err as { details?: string }).details ?? (err as Error).message}`, { cause: err });
+  }
+}
+
+function parsePayload(text: string, source: string): z.infer<typeof secretsSchema> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`credentials from ${source} are not valid JSON`); // no parser message: it may quote the secret
+  }
+  const r = secretsSchema.safeParse(json);
+  if (!r.success) {
+    const fields = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`credentials from ${source} are invalid: ${fields}`);
+  }
+  return r.data;
+}
+
+export async function loadSecrets(config: Readonly<Config>, project: string | undefined, endpoints: Endpoints): Promise<Readonly<Secrets>> {
+  let client: SecretManagerServiceClient | undefined;
+  const sm = (): SecretManagerServiceClient => (client ??= secretClient(endpoints));
+  try {
+    let payload: z.infer<typeof secretsSchema>;
+    if (config.credentials_file) {
+      payload = parsePayload(await readFile(config.credentials_file, 'utf8'), config.credentials_file);
+    } else if (config.credentials_secret_id) {
+      if (!project) throw new Error('credentials_secret_id needs a project: give --gcp-project or gcp_project');
+      payload = parsePayload(await accessSecret(sm(), project, config.credentials_secret_id), `secret ${config.credentials_secret_id}`);
+    } else {
+      throw new Error('config has neither credentials_secret_id nor credentials_file');
+    }
+    const secrets: Secrets = { ...payload };
+    if (config.url_signer_private_key_file) secrets.url_signer_private_key = await readFile(config.url_signer_private_key_file, 'utf8');
+    else if (config.url_signer_private_key_secret_id && project) secrets.url_signer_private_key = await accessSecret(sm(), project, config.url_signer_private_key_secret_id);
+    for (const v of [secrets.aws_key_id, secrets.aws_key_secret, secrets.mysql_config.password, secrets.url_signer_private_key]) registerSecret(v);
+    return Object.freeze(secrets);
+  } finally {
+    await client?.close();
+  }
+}
