@@ -51,7 +51,8 @@ function findVersion(name: string, cb: Cb): { s: Secret; v: Version } | undefine
   return { s, v };
 }
 
-const handlers: Record<string, (call: grpc.ServerUnaryCall<Record<string, never>, unknown>, cb: Cb) => void> = {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- request shapes come from the .proto at run time
+const handlers: Record<string, (call: grpc.ServerUnaryCall<any, unknown>, cb: Cb) => void> = {
   CreateSecret(call, cb) {
     const { parent, secretId, secret } = call.request as { parent: string; secretId: string; secret?: { labels?: Record<string, string> } };
     const name = `${parent}/secrets/${secretId}`;
