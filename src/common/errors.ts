@@ -58,7 +58,7 @@ export function classify(thrown: unknown): Classification {
   if (/socket hang up|other side closed|terminated|premature close|ECONNRESET|timed? ?out/i.test(err.message)) {
     return { retryable: true, reason: err.message };
   }
-  if (err.cause !== undefined && err.cause !== err) {
+  if (err.cause instanceof Error && err.cause !== err) {
     const inner = classify(err.cause);
     return { retryable: inner.retryable, reason: `${err.message}: ${inner.reason}` };
   }
