@@ -1,7 +1,7 @@
 // Pure units: naming, message packing and decoding, the retry classifier and backoff.
 import { describe, expect, it } from 'vitest';
 import { cdnPath, cdnUrl, decodeCdnPath, gcsObjectName } from '../../src/common/naming.js';
-import { decodeMessage, encodeMessage, objectsListMessageSchema, packObjects, type ObjectEntry } from '../../src/common/messages.js';
+import { decodeMessage, encodeMessage, objectsListMessageSchema, packObjects, type ObjectEntry, type ObjectsListMessage } from '../../src/common/messages.js';
 import { classify, TransferError } from '../../src/common/errors.js';
 import { backoffMs, RetriesExhaustedError, withRetry } from '../../src/common/retry.js';
 
@@ -45,7 +45,7 @@ describe('messages', () => {
     expect(bySize.length).toBeGreaterThan(1);
   });
   it('decodes good messages and explains bad ones without throwing', () => {
-    const m = { v: 1, kind: 'objects', dir_key: 'd/', objects: [obj(1)] } as const;
+    const m: ObjectsListMessage = { v: 1, kind: 'objects', dir_key: 'd/', objects: [obj(1)] };
     expect(decodeMessage(objectsListMessageSchema, encodeMessage(m))).toEqual({ ok: true, message: m });
     expect(decodeMessage(objectsListMessageSchema, Buffer.from('{oops'))).toMatchObject({ ok: false, reason: expect.stringMatching(/^not JSON/) });
     expect(decodeMessage(objectsListMessageSchema, Buffer.from('{"v":2,"kind":"objects"}'))).toMatchObject({ ok: false, reason: expect.stringMatching(/^schema: v/) });
