@@ -1,12 +1,22 @@
 // The cloud clients, created lazily (a mode pays only for what it uses) and pointed at the local stack
 // when the endpoint overrides are set.
-import { S3Client } from '@aws-sdk/client-s3';
-import { Storage } from '@google-cloud/storage';
-import { PubSub } from '@google-cloud/pubsub';
-import { Datastore } from '@google-cloud/datastore';
+import { createRequire } from 'node:module';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Storage } from '@google-cloud/storage';
+import type { PubSub } from '@google-cloud/pubsub';
+import type { Datastore } from '@google-cloud/datastore';
 import type { Config } from './config/schema.js';
 import type { Endpoints } from './config/env.js';
 import type { Secrets } from './secrets.js';
+
+// The SDKs load on first use: each weighs tens of MiB, and most modes need one or two of them.
+const require = createRequire(import.meta.url);
+const sdk = {
+  s3: () => require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3'),
+  storage: () => require('@google-cloud/storage') as typeof import('@google-cloud/storage'),
+  pubsub: () => require('@google-cloud/pubsub') as typeof import('@google-cloud/pubsub'),
+  datastore: () => require('@google-cloud/datastore') as typeof import('@google-cloud/datastore'),
+};
 
 export interface Clients {
   s3(): S3Client;
@@ -23,7 +33,7 @@ export function createClients(config: Readonly<Config>, secrets: Readonly<Secret
   let datastore: Datastore | undefined;
   return {
     s3: () =>
-      (s3 ??= new S3Client({
+      (s3 ??= new (sdk.s3().S3Client)({
         region: config.aws_region,
         ...(secrets.aws_key_id && secrets.aws_key_secret ? { credentials: { accessKeyId: secrets.aws_key_id, secretAccessKey: secrets.aws_key_secret } } : {}),
         ...(endpoints.s3 ? { endpoint: endpoints.s3, forcePathStyle: true } : {}),
@@ -32,9 +42,9 @@ export function createClients(config: Readonly<Config>, secrets: Readonly<Secret
         responseChecksumValidation: 'WHEN_REQUIRED',
         maxAttempts: 3,
       })),
-    gcs: () => (gcs ??= new Storage({ projectId: project, ...(endpoints.gcs ? { apiEndpoint: endpoints.gcs } : {}) })),
-    pubsub: () => (pubsub ??= new PubSub({ projectId: project })),
-    datastore: () => (datastore ??= new Datastore({ projectId: project })),
+    gcs: () => (gcs ??= new (sdk.storage().Storage)({ projectId: project, ...(endpoints.gcs ? { apiEndpoint: endpoints.gcs } : {}) })),
+    pubsub: () => (pubsub ??= new (sdk.pubsub().PubSub)({ projectId: project })),
+    datastore: () => (datastore ??= new (sdk.datastore().Datastore)({ projectId: project })),
     async close() {
       s3?.destroy();
       await pubsub?.close();

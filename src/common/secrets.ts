@@ -2,8 +2,8 @@
 // (`credentials_secret_id`) or a local JSON file (`credentials_file`). Every value is registered with
 // the redactor the moment it is read, so no log line or error can carry it.
 import { readFile } from 'node:fs/promises';
-import * as grpc from '@grpc/grpc-js';
-import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+import { createRequire } from 'node:module';
+import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { z } from 'zod';
 import type { Config } from './config/schema.js';
 import type { Endpoints } from './config/env.js';
@@ -23,7 +23,12 @@ export const secretsSchema = z.object({
 });
 export type Secrets = z.infer<typeof secretsSchema> & { url_signer_private_key?: string };
 
+const require = createRequire(import.meta.url);
+
 export function secretClient(endpoints: Endpoints): SecretManagerServiceClient {
+  // Loaded on use: the gRPC stack is heavy and a credentials_file run never needs it.
+  const { SecretManagerServiceClient } = require('@google-cloud/secret-manager') as typeof import('@google-cloud/secret-manager');
+  const grpc = require('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
   if (endpoints.secretManager) {
     const [host, port] = endpoints.secretManager.split(':');
     return new SecretManagerServiceClient({ apiEndpoint: host, port: Number(port), sslCreds: grpc.credentials.createInsecure() });

@@ -5,7 +5,8 @@ import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { startProgress } from '../common/progress.js';
 import { listSubfoldersFromS3, readDumpFile, type SourceItem } from './sources.js';
-import { dbNow, insertNew, stampSeen, vanished } from './sql.js';
+import { dbNow, vanished } from './sql.js';
+import { openBulkLoader } from './bulk.js';
 
 export interface DumpArgs {
   dumpFile?: string;
@@ -22,13 +23,14 @@ export interface DumpSummary {
   badLines: number;
   badLineSample: { lineNo: number; line: string; why: string }[];
   seconds: number;
+  method?: string;
 }
 
 const SAMPLE = 10;
 
 export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
   const { config, log } = ctx;
-  const batchSize = args.batchSize ?? 2000;
+  const batchSize = args.batchSize ?? 20_000;
   let source: AsyncIterable<SourceItem>;
   let sourceName: string;
   if (args.dumpFile) {
@@ -43,6 +45,7 @@ export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
   const runStart = await dbNow(ctx.db);
   const s: DumpSummary = { source: sourceName, scanned: 0, new: 0, existing: 0, vanished: 0, vanishedSample: [], badLines: 0, badLineSample: [], seconds: 0 };
   const progress = startProgress(log, 'dump', { rateKey: 'scanned' });
+  const loader = await openBulkLoader(ctx.db, config.mysql_table, runStart);
   log.info('dump: starting', { source: sourceName, table: config.mysql_table });
 
   let batch: string[] = [];
@@ -51,8 +54,7 @@ export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
     // A dump file may list a subfolder twice; count each once.
     const keys = [...new Set(batch)];
     batch = [];
-    const inserted = await insertNew(ctx.db, config.mysql_table, keys, runStart);
-    if (inserted < keys.length) await stampSeen(ctx.db, config.mysql_table, keys, runStart);
+    const inserted = await loader.load(keys);
     s.new += inserted;
     s.existing += keys.length - inserted;
     s.scanned += keys.length;
@@ -73,7 +75,9 @@ export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
     await flush();
   } finally {
     progress.stop();
+    await loader.close();
   }
+  s.method = loader.method;
   const gone = await vanished(ctx.db, config.mysql_table, runStart, SAMPLE);
   s.vanished = gone.count;
   s.vanishedSample = gone.sample;

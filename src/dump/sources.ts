@@ -2,13 +2,14 @@
 // `aws s3 ls s3://BUCKET/ROOT/`. Both stream: millions of subfolders are never all in memory.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { withRetry } from '../common/retry.js';
 
 export type SourceItem = { dirKey: string } | { bad: string; lineNo: number; why: string };
 
 /** Every CommonPrefix directly under rootPrefix, page by page. */
 export async function* listSubfoldersFromS3(s3: S3Client, bucket: string, rootPrefix: string, signal: AbortSignal, retry: { maxAttempts: number; budgetMs: number }): AsyncGenerator<SourceItem> {
+  const { ListObjectsV2Command } = await import('@aws-sdk/client-s3'); // loaded only for S3 listings
   let token: string | undefined;
   do {
     const page = await withRetry(

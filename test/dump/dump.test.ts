@@ -66,18 +66,19 @@ describe('dump', () => {
         '2024-01-01 10:00:00       1234 not-a-folder.txt',
         'garbage line here',
         '                           PRE unicodé+%/',
+        '                           PRE back\\slash\ttab/',
         '                           PRE alpha/',
         '',
         'PRE missing-slash',
       ].join('\r\n'),
     );
     const s = await run(ctx, { dumpFile: file });
-    expect(s).toMatchObject({ scanned: 4, new: 4, badLines: 2 });
-    expect(s.badLineSample.map((b) => b.lineNo)).toEqual([5, 9]);
+    expect(s).toMatchObject({ scanned: 5, new: 5, badLines: 2 });
+    expect(s.badLineSample.map((b) => b.lineNo)).toEqual([5, 10]);
     const rows = await dirKeys(ctx);
-    expect(rows.map((r) => r.dir_key).sort()).toEqual(['root/Alpha/', 'root/alpha/', 'root/unicodé+%/', 'root/with space/'].sort());
+    expect(rows.map((r) => r.dir_key).sort()).toEqual(['root/Alpha/', 'root/alpha/', 'root/unicodé+%/', 'root/with space/', 'root/back\\slash\ttab/'].sort());
     const twice = await run(ctx, { dumpFile: file });
-    expect(twice).toMatchObject({ new: 0, existing: 4, vanished: 0 });
+    expect(twice).toMatchObject({ new: 0, existing: 5, vanished: 0 });
     await ctx.db.end();
   });
 

@@ -1,7 +1,8 @@
 // Where the config comes from: a Cloud Datastore entity KIND/NAME (production, as the reference design)
 // or a local JSON file (development). Read once at start; the result is validated and frozen.
 import { readFile } from 'node:fs/promises';
-import { Datastore } from '@google-cloud/datastore';
+import { createRequire } from 'node:module';
+import type { Datastore } from '@google-cloud/datastore';
 import type { Config } from './schema.js';
 import { ConfigError, validateConfig } from './validate.js';
 
@@ -17,7 +18,11 @@ export function parseConfigKey(configKey: string): { kind: string; name: string 
   return { kind: m[1], name: m[2] };
 }
 
+const require = createRequire(import.meta.url);
+
 export function datastoreClient(gcpProject: string | undefined): Datastore {
+  // Loaded on use: a --config FILE run never needs the Datastore client.
+  const { Datastore } = require('@google-cloud/datastore') as typeof import('@google-cloud/datastore');
   return new Datastore(gcpProject ? { projectId: gcpProject } : {});
 }
 
