@@ -26,7 +26,9 @@ export interface BulkLoader {
 
 function isInfileRefused(err: unknown): boolean {
   const e = err as { code?: string; errno?: number; message?: string };
-  return e.code === 'ER_LOAD_INFILE_CAPABILITY_DISABLED' || e.code === 'ER_NOT_ALLOWED_COMMAND' || e.errno === 3948 || e.errno === 1148 || /local (data|infile).*(disabled|not allowed)/i.test(e.message ?? '');
+  // MySQL 8: 3948 / 1148; MariaDB: 4166.
+  if (e.code === 'ER_LOAD_INFILE_CAPABILITY_DISABLED' || e.code === 'ER_NOT_ALLOWED_COMMAND' || [1148, 3948, 4166].includes(e.errno ?? 0)) return true;
+  return /local (data|infile)/i.test(e.message ?? '') && /disabled|not allowed/i.test(e.message ?? '');
 }
 
 export async function openBulkLoader(db: Db, table: string, seenAt: Date): Promise<BulkLoader> {

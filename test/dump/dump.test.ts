@@ -101,3 +101,18 @@ describe('dump', () => {
     await ctx.db.end();
   });
 });
+
+describe('dump without LOAD DATA LOCAL', () => {
+  it('falls back to multi-row INSERTs when the server or client refuses local infile, with the same outcome', async () => {
+    const { createDb } = await import('../../src/common/db.js');
+    const ctx = await testContext('dump', { s3_bucket: bucket, s3_root_prefix: 'root/' });
+    await ctx.db.end();
+    ctx.db = createDb(ctx.secrets.mysql_config, { flags: ['-LOCAL_FILES'] });
+    const file = join(dir, 'fallback.txt');
+    writeFileSync(file, ['                           PRE one/', '                           PRE two/'].join('\n'));
+    const s = await run(ctx, { dumpFile: file });
+    expect(s).toMatchObject({ new: 2, method: 'multi-row INSERT' });
+    expect(await run(ctx, { dumpFile: file })).toMatchObject({ new: 0, existing: 2, vanished: 0 });
+    await ctx.db.end();
+  });
+});
