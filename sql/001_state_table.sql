@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS `{{table}}` (
   deep_extra BIGINT UNSIGNED NULL,
   deep_sample TEXT NULL,
   first_seen DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  -- not indexed: every dump stamps every row, and an index would double that cost; the vanished
+  -- report scans the table once per dump instead.
   last_seen DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
   updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
   PRIMARY KEY (id),
@@ -62,6 +64,5 @@ CREATE TABLE IF NOT EXISTS `{{table}}` (
   KEY ix_sync_check_publish (sync_check_published, sync_check_frequency),
   KEY ix_rsync_publish (rsync_published, rsync_frequency),
   KEY ix_sync_check_claim (sync_check_in_progress, sync_check_lease_until),
-  KEY ix_rsync_claim (rsync_in_progress, rsync_lease_until),
-  KEY ix_last_seen (last_seen)
+  KEY ix_rsync_claim (rsync_in_progress, rsync_lease_until)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
