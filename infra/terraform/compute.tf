@@ -1,0 +1,186 @@
+# Worker VMs: one instance template, regional MIG and autoscaler per mode, all from the image that
+# infra/image/build-image.sh builds; plus the publisher VM.
+#
+# Stopping a worker (scale-in, template rollout, VM deletion) must not lose the objects in flight:
+#   VM graceful shutdown (grace_period_seconds + 120 s)
+#     > systemd TimeoutStopSec (grace + 60 s to close pools and flush logs: 660 in infra/systemd, and
+#       set from grace_period_seconds by the startup script's drop-in below)
+#     > the worker's own grace_period_seconds (config, default 600; keep the two equal).
+# Without graceful_shutdown Compute Engine gives the OS about 90 s before powering off. Messages of a
+# worker killed anyway are redelivered after the ack deadline: work is never lost, only repeated.
+
+locals {
+  graceful_shutdown_seconds = var.grace_period_seconds + 120
+
+  startup_script = {
+    for mode in keys(local.modes) : mode => <<-EOT
+      #!/bin/bash
+      # The image carries ott, its launcher and units; this VM runs one mode. The launcher reads
+      # ott-gcp-project and ott-config-key-${mode} from the metadata below. The drop-in keeps the unit's
+      # stop timeout at grace_period_seconds + 60 whatever grace period this deployment uses.
+      set -e
+      mkdir -p /etc/systemd/system/ott@${mode}.service.d
+      printf '[Service]\nTimeoutStopSec=%s\n' ${var.grace_period_seconds + 60} >/etc/systemd/system/ott@${mode}.service.d/stop-timeout.conf
+      systemctl daemon-reload
+      systemctl enable --now ott@${mode}.service
+    EOT
+  }
+}
+
+resource "google_compute_region_instance_template" "worker" {
+  provider     = google-beta # scheduling.graceful_shutdown
+  for_each     = local.modes
+  name_prefix  = "${var.name_prefix}-${each.value.slug}-"
+  region       = var.region
+  machine_type = var.machine_types[each.key]
+  tags         = ["ott", "ott-${each.value.slug}"]
+  labels       = merge(var.labels, { ott-mode = each.value.slug })
+
+  disk {
+    source_image = local.worker_image
+    boot         = true
+    auto_delete  = true
+    disk_type    = "pd-balanced"
+    disk_size_gb = var.boot_disk_size_gb[each.key]
+  }
+
+  network_interface {
+    subnetwork = google_compute_subnetwork.workers.id
+    # No external IP unless asked for (worker_external_ip): egress goes through Cloud NAT.
+    dynamic "access_config" {
+      for_each = var.worker_external_ip ? [1] : []
+      content {
+        network_tier = "PREMIUM"
+      }
+    }
+  }
+
+  service_account {
+    email  = google_service_account.worker[each.key].email
+    scopes = ["cloud-platform"] # access is decided by the service account's IAM roles (iam.tf)
+  }
+
+  metadata = {
+    "ott-gcp-project"            = var.project_id
+    "ott-config-key-${each.key}" = local.name[each.key].config_key
+    "ott-args-${each.key}"       = lookup(var.worker_args, each.key, "")
+    "enable-oslogin"             = "TRUE"
+    "startup-script"             = local.startup_script[each.key]
+  }
+
+  shielded_instance_config {
+    enable_secure_boot          = true
+    enable_vtpm                 = true
+    enable_integrity_monitoring = true
+  }
+
+  scheduling {
+    automatic_restart   = true
+    on_host_maintenance = "MIGRATE"
+    graceful_shutdown {
+      enabled = true
+      max_duration {
+        seconds = local.graceful_shutdown_seconds
+      }
+    }
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "google_compute_region_instance_group_manager" "worker" {
+  for_each                  = local.modes
+  name                      = "${var.name_prefix}-${each.value.slug}"
+  base_instance_name        = "${var.name_prefix}-${each.value.slug}"
+  region                    = var.region
+  distribution_policy_zones = local.zones
+  wait_for_instances        = false
+  # No target_size: the autoscaler owns the size.
+
+  version {
+    name              = "primary"
+    instance_template = google_compute_region_instance_template.worker[each.key].id
+  }
+
+  # A new template (a new image) is picked up by VMs created from now on; replacing running workers is
+  # an operator's decision (infra/README.md, "Roll out a new image"), never a side effect of apply.
+  # No redistribution across zones either: it would delete busy workers to rebalance.
+  update_policy {
+    type                         = "OPPORTUNISTIC"
+    minimal_action               = "REPLACE"
+    instance_redistribution_type = "NONE"
+    max_surge_fixed              = length(local.zones)
+    max_unavailable_fixed        = 0
+  }
+}
+
+resource "google_compute_region_autoscaler" "worker" {
+  for_each = local.modes
+  name     = "${var.name_prefix}-${each.value.slug}"
+  region   = var.region
+  target   = google_compute_region_instance_group_manager.worker[each.key].id
+
+  autoscaling_policy {
+    mode            = "ON"
+    min_replicas    = var.min_replicas[each.key]
+    max_replicas    = var.max_replicas[each.key]
+    cooldown_period = var.autoscaler_cooldown_seconds
+
+    # Scale on the backlog of this mode's subscription: one VM per backlog_per_vm undelivered messages.
+    # A per-group metric (single_instance_assignment) is what lets a MIG scale to and from zero.
+    metric {
+      name                       = "pubsub.googleapis.com/subscription/num_undelivered_messages"
+      filter                     = "resource.type = pubsub_subscription AND resource.labels.subscription_id = \"${google_pubsub_subscription.work[each.key].name}\""
+      single_instance_assignment = var.backlog_per_vm[each.key]
+    }
+
+    scale_in_control {
+      time_window_sec = var.scale_in_window_seconds
+      max_scaled_in_replicas {
+        percent = var.scale_in_max_percent
+      }
+    }
+  }
+}
+
+# The publisher: one VM the operator logs into (gcloud compute ssh --tunnel-through-iap) to run
+# migrate, dump, the publishers, status and reset. Same image; no unit is enabled on it.
+resource "google_compute_instance" "publisher" {
+  count                     = var.create_publisher_vm ? 1 : 0
+  name                      = "${var.name_prefix}-publisher"
+  zone                      = local.zones[0]
+  machine_type              = var.publisher_machine_type
+  tags                      = ["ott", "ott-publisher"]
+  labels                    = merge(var.labels, { ott-mode = "publisher" })
+  allow_stopping_for_update = true
+
+  boot_disk {
+    initialize_params {
+      image = local.worker_image
+      size  = 50
+      type  = "pd-balanced"
+    }
+  }
+
+  network_interface {
+    subnetwork = google_compute_subnetwork.workers.id
+  }
+
+  service_account {
+    email  = google_service_account.publisher.email
+    scopes = ["cloud-platform"]
+  }
+
+  metadata = {
+    "ott-gcp-project" = var.project_id
+    "enable-oslogin"  = "TRUE"
+  }
+
+  shielded_instance_config {
+    enable_secure_boot          = true
+    enable_vtpm                 = true
+    enable_integrity_monitoring = true
+  }
+}
