@@ -27,6 +27,8 @@ const SERVICES: ReadonlyArray<{ name: string; load: () => Promise<Starter> }> = 
   { name: 'pubsub', load: async () => (await import('./pubsub.js')).startPubsub },
   { name: 'datastore', load: async () => (await import('./datastore.js')).startDatastore },
   { name: 's3', load: async () => (await import('./s3.js')).startS3 },
+  { name: 'gcs', load: async () => (await import('./gcs/start.js')).startGcs },
+  { name: 'cdn', load: async () => (await import('./cdn/start.js')).startCdn },
   { name: 'secretManager', load: async () => (await import('./secretManager/start.js')).startSecretManager },
 ];
 

@@ -1,0 +1,118 @@
+// Server-side copies: rewrite (always done in one call), copyTo, and compose. Copies share the source's
+// file by hard link; compose concatenates into a new file (in discard mode it only combines the CRC32Cs)
+// and, like GCS, gives the composite no md5Hash.
+import { createReadStream } from 'node:fs';
+import { badRequest, GcsError, noSuchObject } from './errors.js';
+import type { Exchange } from './exchange.js';
+import { liveObject } from './objects.js';
+import { applyPatch, checkPreconditions, objectResource } from './resource.js';
+import type { ObjectMeta, Store, Written } from './store.js';
+import { crc32cCombine } from './crcCombine.js';
+import { crc32cBase64 } from '../crc32c.js';
+import { validName } from './uploads.js';
+
+const MAX_COMPONENTS = 1024;
+const MAX_COMPOSE_SOURCES = 32;
+
+/** POST /b/SB/o/SO/(rewriteTo|copyTo)/b/DB/o/DO */
+export async function copyObject(ex: Exchange, store: Store, kind: 'rewriteTo' | 'copyTo', src: [string, string], dst: [string, string]): Promise<void> {
+  await ex.faultGate('rewrite', dst[0], dst[1]);
+  const body = await ex.json();
+  const q = new URLSearchParams(ex.query);
+  if (q.has('sourceGeneration')) q.set('generation', q.get('sourceGeneration')!);
+  else q.delete('generation');
+  const s = liveObject(store, q, src[0], src[1]);
+  checkPreconditions(ex.query, s, { prefix: 'ifSource' });
+  const destBucket = store.bucket(dst[0]);
+  validName(dst[1]);
+  checkPreconditions(ex.query, destBucket.objects.get(dst[1]));
+  const now = new Date().toISOString();
+  const meta: ObjectMeta = {
+    ...s,
+    bucket: dst[0],
+    name: dst[1],
+    metadata: s.metadata ? { ...s.metadata } : undefined,
+    generation: store.nextGeneration(),
+    metageneration: 1,
+    storageClass: destBucket.storageClass,
+    timeCreated: now,
+    updated: now,
+    file: await store.linkCopy(s.file),
+  };
+  // A destination resource in the body overrides what it names; the rest comes from the source.
+  if (Object.keys(body).length > 0) applyPatch(meta, body);
+  store.put(meta);
+  const resource = objectResource(ex.base, meta);
+  if (kind === 'copyTo') return ex.sendJson(200, resource);
+  await ex.sendJson(200, { kind: 'storage#rewriteResponse', totalBytesRewritten: String(meta.size), objectSize: String(meta.size), done: true, resource });
+}
+
+interface SourceObject {
+  name?: unknown;
+  generation?: unknown;
+  objectPreconditions?: { ifGenerationMatch?: unknown };
+}
+
+/** POST /b/B/o/DEST/compose */
+export async function composeObject(ex: Exchange, store: Store, bucket: string, name: string): Promise<void> {
+  await ex.faultGate('compose', bucket, name);
+  const body = await ex.json();
+  validName(name);
+  const b = store.bucket(bucket);
+  const list = body.sourceObjects as SourceObject[] | undefined;
+  if (!Array.isArray(list) || list.length === 0) throw badRequest('Required field: sourceObjects');
+  if (list.length > MAX_COMPOSE_SOURCES) throw badRequest(`The number of source components provided (${list.length}) exceeds the maximum (${MAX_COMPOSE_SOURCES})`);
+  const sources = list.map((so) => {
+    const srcName = String(so.name);
+    const m = b.objects.get(srcName);
+    if (!m || (so.generation !== undefined && String(so.generation) !== m.generation)) throw noSuchObject(bucket, srcName);
+    const want = so.objectPreconditions?.ifGenerationMatch;
+    if (want !== undefined && String(want) !== m.generation) throw new GcsError(412, 'conditionNotMet', `Precondition failed for source ${srcName}`);
+    return m;
+  });
+  const componentCount = sources.reduce((n, m) => n + (m.componentCount ?? 1), 0);
+  if (componentCount > MAX_COMPONENTS) throw badRequest(`The composite would have ${componentCount} components, more than ${MAX_COMPONENTS}`);
+  checkPreconditions(ex.query, b.objects.get(name));
+  const w = store.discarding ? combined(sources) : await concatenate(store, sources);
+  const now = new Date().toISOString();
+  const dest = (body.destination ?? {}) as Record<string, unknown>;
+  const meta: ObjectMeta = {
+    bucket,
+    name,
+    generation: store.nextGeneration(),
+    metageneration: 1,
+    size: w.size,
+    crc32c: w.crc32c,
+    contentType: sources[0].contentType,
+    storageClass: b.storageClass,
+    timeCreated: now,
+    updated: now,
+    componentCount,
+  };
+  applyPatch(meta, dest);
+  meta.file = await store.adopt(w.tmp);
+  store.put(meta);
+  await ex.sendJson(200, objectResource(ex.base, meta));
+}
+
+async function concatenate(store: Store, sources: ObjectMeta[]): Promise<Written> {
+  const writer = store.newWriter();
+  try {
+    for (const m of sources) for await (const chunk of createReadStream(m.file!)) await writer.write(chunk as Buffer);
+    return await writer.finish();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+}
+
+/** Discard mode: the sources' bytes are gone, but size and CRC32C of the whole follow from the parts. */
+function combined(sources: ObjectMeta[]): Written {
+  let crc = 0;
+  let size = 0;
+  for (const m of sources) {
+    crc = crc32cCombine(crc, Buffer.from(m.crc32c, 'base64').readUInt32BE(0), m.size);
+    size += m.size;
+  }
+  return { size, crc32c: crc32cBase64(crc), md5Hash: '' };
+}

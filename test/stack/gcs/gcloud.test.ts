@@ -1,0 +1,74 @@
+// Conformance: `gcloud storage` (Google's own CLI, apitools JSON client) against our emulator. Each
+// command costs 1-2 s of Python start-up, so the test makes few of them and checks results itself.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Storage, type Bucket } from '@google-cloud/storage';
+import { uniqueName } from '../../helpers/names.js';
+import { makeTree, TREE_FILES, treeDigest } from './localTree.js';
+
+const endpoint = process.env.OTT_GCS_ENDPOINT!;
+const storage = new Storage({ apiEndpoint: endpoint, projectId: 'ott-local' });
+let bucket: Bucket;
+let work: string;
+
+function gcloudPath(): string {
+  try {
+    return execFileSync('which', ['gcloud'], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error('gcloud not found on PATH: install the Google Cloud CLI (Debian package google-cloud-cli); this test needs it');
+  }
+}
+
+async function gcloud(args: string[]): Promise<string> {
+  const env = {
+    ...process.env,
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE: `${endpoint}/`,
+    CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true',
+    CLOUDSDK_CORE_PROJECT: 'ott-local',
+    CLOUDSDK_CONFIG: join(work, 'cloudsdk'),
+    CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+  };
+  return new Promise((resolve, reject) => {
+    execFile(gcloudPath(), ['storage', ...args], { env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`gcloud storage ${args.join(' ')} failed: ${err.message}\nstderr:\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'ott-gcloud-'));
+  [bucket] = await storage.createBucket(uniqueName('gcl'));
+  return () => rmSync(work, { recursive: true, force: true });
+});
+
+describe('gcloud storage against the GCS emulator', () => {
+  it('lists buckets, copies a tree up and back byte for byte, and rsyncs with deletions', async () => {
+    expect(await gcloud(['ls'])).toContain(`gs://${bucket.name}/`);
+
+    const src = join(work, 'src');
+    makeTree(src);
+    await gcloud(['cp', '-r', src, `gs://${bucket.name}/up`]);
+    const [files] = await bucket.getFiles({ prefix: 'up/' });
+    // Like cp(1): copying to a destination that does not exist yet puts the tree's contents there.
+    expect(files.map((f) => f.name).sort()).toEqual(Object.keys(TREE_FILES).map((k) => `up/${k}`).sort());
+
+    const down = join(work, 'down');
+    mkdirSync(down);
+    await gcloud(['cp', '-r', `gs://${bucket.name}/up`, down]);
+    expect(treeDigest(join(down, 'up'))).toEqual(treeDigest(src));
+
+    // rsync: one file changed, one removed locally, one added; the removed one must go from the bucket.
+    writeFileSync(join(src, 'a.txt'), 'changed content');
+    rmSync(join(src, 'sub', 'sp ace+plus%pct.txt'));
+    writeFileSync(join(src, 'new file.txt'), 'new');
+    await gcloud(['rsync', '-r', '--delete-unmatched-destination-objects', src, `gs://${bucket.name}/up`]);
+    const [after] = await bucket.getFiles({ prefix: 'up/' });
+    const remote: Record<string, string> = {};
+    for (const f of after) remote[f.name.slice('up/'.length)] = Buffer.from(f.metadata.md5Hash!, 'base64').toString('hex');
+    expect(remote).toEqual(treeDigest(src));
+  });
+});

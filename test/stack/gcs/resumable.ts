@@ -1,0 +1,122 @@
+// Resumable uploads: POST starts a session (200, Location, empty body); PUTs carry chunks with
+// Content-Range and answer 308 plus `Range: bytes=0-N` until the last one, which answers the object.
+// `Content-Range: bytes */N` or `*/*` asks how much arrived. Bytes a retry resends are skipped, so a
+// client that resumes after a reset continues exactly where the server's copy ends.
+import { randomBytes } from 'node:crypto';
+import { badRequest, GcsError } from './errors.js';
+import type { Exchange } from './exchange.js';
+import { checkPreconditions, objectResource } from './resource.js';
+import type { ObjectMeta, ObjectWriter, Store } from './store.js';
+import { finalize, validName, type PendingObject } from './uploads.js';
+
+interface Session {
+  pending: PendingObject;
+  writer: ObjectWriter;
+  done?: ObjectMeta;
+  /** Requests on one session run one at a time, in arrival order. */
+  tail: Promise<void>;
+}
+
+const sessions = new Map<string, Session>();
+
+/** POST ...?uploadType=resumable */
+export async function startResumable(ex: Exchange, store: Store, bucket: string): Promise<void> {
+  store.bucket(bucket);
+  const metadata = await ex.json();
+  const name = validName(ex.query.get('name') ?? metadata.name);
+  await ex.faultGate('upload', bucket, name);
+  // Checked again at finalization; failing here saves the client sending bytes that cannot land.
+  checkPreconditions(ex.query, store.bucket(bucket).objects.get(name));
+  const id = randomBytes(16).toString('hex');
+  const headerType = ex.req.headers['x-upload-content-type'];
+  const contentType = typeof metadata.contentType === 'string' ? metadata.contentType : typeof headerType === 'string' ? headerType : undefined;
+  const query = new URLSearchParams(ex.query);
+  sessions.set(id, { pending: { bucket, name, metadata, contentType, query }, writer: store.newWriter(), tail: Promise.resolve() });
+  query.set('upload_id', id);
+  await ex.send(200, { location: `${ex.base}${ex.path}?${query.toString()}`, 'x-guploader-uploadid': id });
+}
+
+interface ContentRange {
+  /** First byte of this request's data; undefined for a status query. */
+  start?: number;
+  /** The object's total size when the client knows it. */
+  total?: number;
+  /** The request ends the object even without a total (`bytes N-*\/*`, or no header). */
+  last: boolean;
+}
+
+function parseRange(header: string | undefined): ContentRange {
+  if (header === undefined) return { start: 0, last: true };
+  const m = /^bytes\s+(?:\*|(\d+)-(\d+|\*))\/(\d+|\*)$/.exec(header.trim());
+  if (!m) throw badRequest(`Failed to parse Content-Range header: ${header}`);
+  const total = m[3] === '*' ? undefined : Number(m[3]);
+  if (m[1] === undefined) return { total, last: false };
+  return { start: Number(m[1]), total, last: m[2] === '*' };
+}
+
+/** PUT (or POST) ...?upload_id=ID */
+export async function resumeUpload(ex: Exchange, store: Store, id: string): Promise<void> {
+  const s = sessions.get(id);
+  if (!s) {
+    await ex.drain();
+    throw new GcsError(404, 'notFound', `No such upload session: ${id}`);
+  }
+  const prev = s.tail;
+  let release!: () => void;
+  s.tail = new Promise((r) => (release = r));
+  await prev;
+  try {
+    await chunk(ex, store, s, id);
+  } finally {
+    release();
+  }
+}
+
+async function chunk(ex: Exchange, store: Store, s: Session, id: string): Promise<void> {
+  const { bucket, name } = s.pending;
+  await ex.faultGate('upload', bucket, name);
+  if (ex.req.method === 'DELETE') {
+    sessions.delete(id);
+    await s.writer.abort();
+    return ex.send(499, {});
+  }
+  if (s.done) {
+    await ex.drain();
+    return ex.sendJson(200, objectResource(ex.base, s.done));
+  }
+  const range = parseRange(ex.req.headers['content-range']);
+  if (range.start !== undefined) {
+    let skip = s.writer.size - range.start;
+    if (skip < 0) {
+      await ex.drain();
+      throw badRequest(`Invalid request. According to the Content-Range header, the upload offset is ${range.start} byte(s), which exceeds already uploaded size of ${s.writer.size} byte(s).`);
+    }
+    for await (const c of ex.body()) {
+      if (skip >= c.length) {
+        skip -= c.length;
+        continue;
+      }
+      await s.writer.write(skip > 0 ? c.subarray(skip) : c);
+      skip = 0;
+    }
+  } else {
+    await ex.drain();
+  }
+  const size = s.writer.size;
+  if (range.total !== undefined && size > range.total) {
+    sessions.delete(id);
+    await s.writer.abort();
+    throw badRequest(`Upload received ${size} bytes, more than the declared total ${range.total}`);
+  }
+  if (range.last || (range.total !== undefined && size === range.total)) {
+    try {
+      s.done = await finalize(ex, store, s.pending, s.writer, ex.req.headers['x-goog-hash']);
+    } catch (err) {
+      // A rejected upload (bad hash, failed precondition) ends the session, as GCS does.
+      if (err instanceof GcsError && err.code < 500) sessions.delete(id);
+      throw err;
+    }
+    return ex.sendJson(200, objectResource(ex.base, s.done));
+  }
+  await ex.send(308, size > 0 ? { range: `bytes=0-${size - 1}` } : {});
+}

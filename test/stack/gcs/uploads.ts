@@ -1,0 +1,119 @@
+// Single-request uploads (uploadType=media and multipart) and what every upload shares at the end:
+// the bytes are checked against any hash the client sent, then become the object, or nothing is stored.
+import { badRequest, GcsError } from './errors.js';
+import type { Exchange } from './exchange.js';
+import { boundaryOf, readMultipart } from './multipart.js';
+import { applyPatch, checkPreconditions, objectResource } from './resource.js';
+import type { ObjectMeta, ObjectWriter, Store } from './store.js';
+
+export interface PendingObject {
+  bucket: string;
+  name: string;
+  /** The object resource the client sent (metadata part or resumable session body). */
+  metadata: Record<string, unknown>;
+  contentType?: string;
+  /** The query of the request that named the object: its preconditions apply at finalization. */
+  query: URLSearchParams;
+}
+
+export function validName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0) throw new GcsError(400, 'required', 'Required parameter: name');
+  if (Buffer.byteLength(name) > 1024) throw badRequest('The maximum object length is 1024 characters, but got a name with more bytes');
+  if (/[\r\n]/.test(name) || name === '.' || name === '..') throw badRequest(`Object name is invalid: ${JSON.stringify(name)}`);
+  return name;
+}
+
+/** `X-Goog-Hash: crc32c=...,md5=...` as a map. */
+export function googHash(header: string | string[] | undefined): { md5?: string; crc32c?: string } {
+  const out: { md5?: string; crc32c?: string } = {};
+  for (const part of (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const k = part.slice(0, eq).trim().toLowerCase();
+    if (k === 'md5' || k === 'crc32c') out[k] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** Checks the received bytes, then installs them as the object; on any failure nothing is stored. */
+export async function finalize(ex: Exchange, store: Store, p: PendingObject, writer: ObjectWriter, hashHeader?: string | string[]): Promise<ObjectMeta> {
+  try {
+    const w = await writer.finish();
+    const header = googHash(hashHeader);
+    const claims: Array<[string, unknown, string]> = [
+      ['MD5', p.metadata.md5Hash, w.md5Hash],
+      ['CRC32C', p.metadata.crc32c, w.crc32c],
+      ['MD5', header.md5, w.md5Hash],
+      ['CRC32C', header.crc32c, w.crc32c],
+    ];
+    for (const [kind, claimed, actual] of claims) {
+      if (claimed !== undefined && claimed !== actual) {
+        throw badRequest(`Provided ${kind} hash "${String(claimed)}" doesn't match calculated ${kind} hash "${actual}".`);
+      }
+    }
+    const b = store.bucket(p.bucket);
+    checkPreconditions(p.query, b.objects.get(p.name));
+    const now = new Date().toISOString();
+    const meta: ObjectMeta = {
+      bucket: p.bucket,
+      name: p.name,
+      generation: store.nextGeneration(),
+      metageneration: 1,
+      size: w.size,
+      md5Hash: w.md5Hash,
+      crc32c: w.crc32c,
+      contentType: p.contentType ?? 'application/octet-stream',
+      storageClass: typeof p.metadata.storageClass === 'string' ? p.metadata.storageClass : b.storageClass,
+      timeCreated: now,
+      updated: now,
+    };
+    applyPatch(meta, p.metadata);
+    meta.file = await store.adopt(w.tmp);
+    store.put(meta);
+    store.stats.uploads++;
+    store.stats.bytesReceived += w.size;
+    return meta;
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+}
+
+/** POST /upload/storage/v1/b/BUCKET/o?uploadType=media|multipart */
+export async function simpleUpload(ex: Exchange, store: Store, bucket: string, multipart: boolean): Promise<void> {
+  store.bucket(bucket);
+  const writer = store.newWriter();
+  let meta: ObjectMeta;
+  try {
+    if (!multipart) {
+      const name = validName(ex.query.get('name'));
+      await ex.faultGate('upload', bucket, name);
+      const pending: PendingObject = { bucket, name, metadata: {}, contentType: ex.req.headers['content-type'], query: ex.query };
+      for await (const chunk of ex.body()) await writer.write(chunk);
+      meta = await finalize(ex, store, pending, writer, ex.req.headers['x-goog-hash']);
+    } else {
+      const boundary = boundaryOf(ex.req.headers['content-type']);
+      if (!boundary) throw badRequest('uploadType=multipart needs a multipart/related Content-Type with a boundary');
+      let pending: PendingObject | undefined;
+      let injected: GcsError | undefined;
+      await readMultipart(
+        ex.body(),
+        boundary,
+        async ({ metadata, mediaType }) => {
+          const name = validName(ex.query.get('name') ?? metadata.name);
+          injected = await ex.takeFault('upload', bucket, name);
+          const contentType = typeof metadata.contentType === 'string' ? metadata.contentType : mediaType;
+          pending = { bucket, name, metadata, contentType, query: ex.query };
+        },
+        (chunk) => (injected ? Promise.resolve() : writer.write(chunk)),
+      );
+      if (injected) throw injected;
+      if (!pending) throw badRequest('multipart body without a media part');
+      meta = await finalize(ex, store, pending, writer, ex.req.headers['x-goog-hash']);
+    }
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  await ex.sendJson(200, objectResource(ex.base, meta));
+}
