@@ -6,7 +6,7 @@ import type { Secrets } from './secrets.js';
 export type Db = Pool;
 
 export function createDb(mysql: Secrets['mysql_config'], extra: Partial<PoolOptions> = {}): Db {
-  return createPool({
+  const pool = createPool({
     host: mysql.host,
     port: mysql.port,
     user: mysql.user,
@@ -22,6 +22,10 @@ export function createDb(mysql: Secrets['mysql_config'], extra: Partial<PoolOpti
     ...(mysql.ssl_disabled ? {} : { ssl: { rejectUnauthorized: true } }),
     ...extra,
   });
+  // Leases compare NOW()/UTC_TIMESTAMP() and DATETIME columns written by many VMs: every session runs in
+  // UTC so both functions agree and no server time-zone setting can shift a lease.
+  pool.pool.on('connection', (conn) => conn.query("SET time_zone = '+00:00'"));
+  return pool;
 }
 
 /** The state table name, quoted: it comes from config, validated as a plain identifier. */

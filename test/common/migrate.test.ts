@@ -26,3 +26,19 @@ describe('migrate', () => {
     await ctx.db.end();
   });
 });
+
+describe('database sessions', () => {
+  it('run in UTC on every pooled connection, whatever the server zone, so leases compare one clock', async () => {
+    const ctx = await testContext('tz', {}, { migrate: false });
+    try {
+      const conns = await Promise.all([ctx.db.getConnection(), ctx.db.getConnection(), ctx.db.getConnection()]);
+      for (const c of conns) {
+        const [[row]] = (await c.query('SELECT @@session.time_zone AS tz, TIMESTAMPDIFF(SECOND, NOW(), UTC_TIMESTAMP()) AS skew')) as unknown as [[{ tz: string; skew: number }]];
+        expect(row).toEqual({ tz: '+00:00', skew: 0 });
+        c.release();
+      }
+    } finally {
+      await ctx.db.end();
+    }
+  });
+});
