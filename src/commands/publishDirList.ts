@@ -1,0 +1,36 @@
+import type { Argv, CommandModule } from 'yargs';
+import { PURPOSES, run, type Purpose } from '../publisher/publishDirList.js';
+import { runMode, type GlobalArgs } from './runMode.js';
+
+interface PublishDirCliArgs extends GlobalArgs {
+  purpose: Purpose;
+  follow?: boolean;
+  dryRun?: boolean;
+}
+
+export const publishDirListCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'publishDirList',
+  describe:
+    'Publish subfolders to pubsub_topic_id for the sync-check or rsync workers, one message each. --purpose syncCheck: subfolders ' +
+    'never checked or with nothing in GCS yet (gcs_size = 0 OR sync_check_frequency = 0), excluding those whose objects list is ' +
+    'still waiting to be published. --purpose rsync: subfolders whose sizes or object counts differ after at least one sync check. ' +
+    'Each row is claimed with a lease and flagged only after Pub/Sub acknowledged its message. Runs until no work is left ' +
+    '(exit 1 if any failed), or with --follow keeps polling.',
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .option('purpose', { choices: PURPOSES, demandOption: true, describe: 'which workers the subfolders are for' })
+      .option('follow', { type: 'boolean', default: false, describe: 'keep running: poll for due subfolders with backoff' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'log the subfolders that would be published; publish, claim and flag nothing' }) as unknown as Argv<GlobalArgs>,
+  handler: (argv) =>
+    runMode('publishDirList', argv, async (ctx) => {
+      const a = argv as unknown as PublishDirCliArgs;
+      const summary = await run(ctx, { purpose: a.purpose, follow: a.follow, dryRun: a.dryRun });
+      if (summary.subfolders_failed > 0) {
+        ctx.log.error(`publishDirList: ${summary.subfolders_failed} subfolder(s) not published; released with the reason on their rows, retried by a later run`, {
+          failures: summary.failures,
+        });
+        process.exitCode = 1;
+      }
+      return summary;
+    }),
+};

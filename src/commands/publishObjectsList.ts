@@ -1,0 +1,34 @@
+import type { Argv, CommandModule } from 'yargs';
+import { run } from '../publisher/publishObjectsList.js';
+import { runMode, type GlobalArgs } from './runMode.js';
+
+interface PublishObjectsCliArgs extends GlobalArgs {
+  follow?: boolean;
+  dryRun?: boolean;
+}
+
+export const publishObjectsListCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'publishObjectsList',
+  describe:
+    'Publish the objects of every subfolder not yet published for CDN transfer to pubsub_topic_id: each subfolder is claimed ' +
+    '(a lease, so any number of publishers share the work), listed from S3 recursively, filtered by last_modified_after/before ' +
+    'and storage_class, and sent in messages of num_single_message keys (key, size, ETag, last-modified). A subfolder is flagged ' +
+    'published only after Pub/Sub acknowledged all its messages; a failure releases it with the reason on its row, retried later. ' +
+    'Runs until no work is left (exit 1 if any subfolder failed), or with --follow keeps polling.',
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .option('follow', { type: 'boolean', default: false, describe: 'keep running: poll for new subfolders with backoff (the publisher VM service)' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'list and count what would be published; publish, claim and flag nothing' }) as Argv<GlobalArgs>,
+  handler: (argv) =>
+    runMode('publishObjectsList', argv, async (ctx) => {
+      const a = argv as PublishObjectsCliArgs;
+      const summary = await run(ctx, { follow: a.follow, dryRun: a.dryRun });
+      if (summary.subfolders_failed > 0) {
+        ctx.log.error(`publishObjectsList: ${summary.subfolders_failed} subfolder(s) not published; released with the reason on their rows, retried by a later run`, {
+          failures: summary.failures,
+        });
+        process.exitCode = 1;
+      }
+      return summary;
+    }),
+};

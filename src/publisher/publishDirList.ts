@@ -1,0 +1,112 @@
+// Mode `publishDirList --purpose syncCheck|rsync`: claims the subfolders due for a sync check (never
+// checked, or nothing in GCS yet; not while their objects list still waits to be published) or for an
+// rsync (sizes or object counts differ after a check), publishes one message per subfolder, and flags
+// each only once Pub/Sub acknowledged its message. A failure releases the row with the reason on it.
+import type { Ctx } from '../common/context.js';
+import { classify } from '../common/errors.js';
+import { encodeMessage, type DirMessage } from '../common/messages.js';
+import { startProgress } from '../common/progress.js';
+import { withRetry } from '../common/retry.js';
+import { runClaimLoop } from './loop.js';
+import { claim, claimablePage, countClaimable, markDirPublished, owned, release, renew, type PendingRow } from './sql.js';
+import { dirKeyHash, openTopic } from './topic.js';
+
+const MODE = 'publishDirList';
+export const PURPOSES = ['syncCheck', 'rsync'] as const;
+export type Purpose = (typeof PURPOSES)[number];
+/** Messages awaiting acknowledgement at once: each is one subfolder, so the client can fill its batches. */
+const DIR_PUBLISH_CONCURRENCY = 256;
+const CLAIM_BATCH = 256;
+const RETRY_AFTER_SECONDS = 60;
+const SAMPLE = 10;
+
+export interface PublishDirArgs {
+  purpose: Purpose;
+  follow?: boolean;
+  dryRun?: boolean;
+  retryAfterSeconds?: number;
+}
+
+export interface PublishDirSummary {
+  purpose: Purpose;
+  dry_run: boolean;
+  subfolders_published: number;
+  subfolders_failed: number;
+  subfolders_lease_lost: number;
+  failures: { dir_key: string; reason: string }[];
+  seconds: number;
+}
+
+export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSummary> {
+  const { config, log, db } = ctx;
+  const { purpose } = args;
+  if (!PURPOSES.includes(purpose)) throw new Error(`${MODE}: --purpose got ${JSON.stringify(purpose)}, expected one of ${PURPOSES.join(', ')}`);
+  const table = config.mysql_table;
+  const retry = { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms };
+  const started = Date.now();
+  const s: PublishDirSummary = { purpose, dry_run: !!args.dryRun, subfolders_published: 0, subfolders_failed: 0, subfolders_lease_lost: 0, failures: [], seconds: 0 };
+  const progress = startProgress(log, `${MODE} ${purpose}`, { rateKey: 'subfolders' });
+  const done = (): PublishDirSummary => {
+    progress.stop();
+    s.seconds = Math.round((Date.now() - started) / 100) / 10;
+    return s;
+  };
+
+  if (args.dryRun) {
+    for (let afterId = 0; ; ) {
+      const page = await withRetry(() => claimablePage(db, table, purpose, afterId, CLAIM_BATCH), { ...retry, signal: ctx.signal });
+      if (!page.length || ctx.signal.aborted) break;
+      for (const row of page) log.info(`${MODE} (dry run): would publish`, { purpose, dir_key: row.dirKey });
+      s.subfolders_published += page.length;
+      progress.add({ subfolders: page.length });
+      afterId = page[page.length - 1].id;
+    }
+    return done();
+  }
+
+  const topic = await openTopic(ctx, MODE);
+  const claimable = await countClaimable(db, table, purpose);
+  if (!args.follow) progress.setTotal(claimable);
+  log.info(`${MODE}: starting`, { purpose, table, topic: topic.name, subfolders_claimable: claimable, follow: !!args.follow });
+  const retryAfter = args.retryAfterSeconds ?? RETRY_AFTER_SECONDS;
+  const owner = ctx.workerId;
+
+  const handle = async (row: PendingRow): Promise<void> => {
+    const msg: DirMessage = { v: 1, kind: 'dir', purpose, dir_key: row.dirKey };
+    try {
+      await topic.publish(encodeMessage(msg), { v: '1', kind: 'dir', purpose, dir_key_sha: dirKeyHash(row.dirKey) });
+    } catch (err) {
+      const { reason } = classify(err);
+      await withRetry(() => release(db, table, purpose, row.id, owner, reason, retryAfter), retry).catch((e: unknown) =>
+        log.error(`${MODE}: could not release a subfolder; it is retried after its lease`, { dir_key: row.dirKey, error: e }),
+      );
+      s.subfolders_failed++;
+      if (s.failures.length < SAMPLE) s.failures.push({ dir_key: row.dirKey, reason });
+      log.error(`${MODE}: subfolder not published, released for a retry in ${retryAfter} s`, { purpose, dir_key: row.dirKey, reason });
+      return;
+    }
+    if (await withRetry(() => markDirPublished(db, table, purpose, row.id, owner), retry)) {
+      s.subfolders_published++;
+      progress.add({ subfolders: 1 });
+    } else {
+      s.subfolders_lease_lost++;
+      log.warn(`${MODE}: lease was taken over while publishing; the new holder flags the subfolder`, { purpose, dir_key: row.dirKey });
+    }
+  };
+
+  await runClaimLoop({
+    concurrency: DIR_PUBLISH_CONCURRENCY,
+    claimBatch: CLAIM_BATCH,
+    follow: !!args.follow,
+    leaseSeconds: config.lease_seconds,
+    signal: ctx.signal,
+    log,
+    retry,
+    claim: (limit) => claim(db, table, purpose, owner, config.lease_seconds, limit),
+    owned: (limit) => owned(db, table, purpose, owner, limit),
+    renew: (ids) => renew(db, table, purpose, owner, ids, config.lease_seconds),
+    handle,
+    giveBack: async (row) => void (await release(db, table, purpose, row.id, owner, null, 0)),
+  });
+  return done();
+}

@@ -1,0 +1,157 @@
+// The publishers' state transitions (sql/README.md, "The life of a subfolder"). Each statement carries
+// the expected old state in its WHERE; its affected-row count is the proof (mysql2 sets CLIENT_FOUND_ROWS,
+// so a row that matched counts even when nothing changed). Times are the database's clock, never a VM's.
+import type { ResultSetHeader, RowDataPacket } from 'mysql2';
+import type { Db } from '../common/db.js';
+import { tableName } from '../common/db.js';
+
+/** What is being published: objects lists for cdnTransfer, or subfolders for syncCheck / rsync. */
+export type PublishKind = 'cdn' | 'syncCheck' | 'rsync';
+
+interface Columns {
+  published: string;
+  owner: string;
+  leaseUntil: string;
+  error: string;
+  /** Which unpublished rows this kind wants (besides the published flag and the lease). */
+  eligible: string;
+}
+
+// Built in, never from config: the columns are fixed names, so no statement can be changed by input.
+const COLUMNS: Record<PublishKind, Columns> = {
+  cdn: {
+    published: 'cdn_transfer_published',
+    owner: 'cdn_publish_owner',
+    leaseUntil: 'cdn_publish_lease_until',
+    error: 'cdn_publish_error',
+    eligible: 'initial_transfer = TRUE',
+  },
+  syncCheck: {
+    published: 'sync_check_published',
+    owner: 'sync_check_publish_owner',
+    leaseUntil: 'sync_check_publish_lease_until',
+    error: 'sync_check_publish_error',
+    // The reference's condition, minus subfolders still waiting for their objects list to be published,
+    // plus subfolders rsynced since their last check: a repair is confirmed by a check, never assumed.
+    eligible:
+      '(gcs_size = 0 OR sync_check_frequency = 0 OR rsync_last_end > sync_check_last_end) AND (initial_transfer = FALSE OR cdn_transfer_published = TRUE)',
+  },
+  rsync: {
+    published: 'rsync_published',
+    owner: 'rsync_publish_owner',
+    leaseUntil: 'rsync_publish_lease_until',
+    error: 'rsync_publish_error',
+    eligible: 'sync_check_frequency > 0 AND (s3_size <> gcs_size OR s3_objects <> gcs_objects)',
+  },
+};
+
+export interface PendingRow {
+  id: number;
+  dirKey: string;
+}
+
+function claimable(c: Columns): string {
+  return `${c.published} = FALSE AND ${c.eligible} AND (${c.leaseUntil} IS NULL OR ${c.leaseUntil} < NOW())`;
+}
+
+export interface ClaimResult {
+  /** Claimable rows seen by the candidate read. */
+  seen: number;
+  /** Rows this claim took: fewer than seen when another publisher took some first. */
+  claimed: number;
+}
+
+/**
+ * Claims up to `limit` free or expired rows for `owner` until NOW() + leaseSeconds. The candidate read
+ * takes no locks and sorts nothing (a locking scan of a million-row table would block the workers); the
+ * claim is the UPDATE, which re-checks every condition, so its affected rows are exactly what we got.
+ */
+export async function claim(db: Db, table: string, kind: PublishKind, owner: string, leaseSeconds: number, limit: number): Promise<ClaimResult> {
+  const c = COLUMNS[kind];
+  const t = tableName(table);
+  // More candidates than needed, a random subset claimed: publishers starting together rarely collide.
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT id FROM ${t} WHERE ${claimable(c)} LIMIT ?`, [limit * 4]);
+  if (!rows.length) return { seen: 0, claimed: 0 };
+  const ids = rows.map((r) => Number(r.id));
+  for (let i = ids.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [ids[i], ids[j]] = [ids[j], ids[i]];
+  }
+  const [r] = await db.query<ResultSetHeader>(`UPDATE ${t} SET ${c.owner} = ?, ${c.leaseUntil} = NOW() + INTERVAL ? SECOND WHERE id IN (?) AND ${claimable(c)}`, [
+    owner,
+    leaseSeconds,
+    ids.slice(0, limit),
+  ]);
+  return { seen: rows.length, claimed: r.affectedRows };
+}
+
+/** The unpublished rows `owner` holds a live lease on (those just claimed, and any still in its hands). */
+export async function owned(db: Db, table: string, kind: PublishKind, owner: string, limit: number): Promise<PendingRow[]> {
+  const c = COLUMNS[kind];
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT id, dir_key FROM ${tableName(table)} WHERE ${c.owner} = ? AND ${c.published} = FALSE AND ${c.leaseUntil} >= NOW() ORDER BY id LIMIT ?`,
+    [owner, limit],
+  );
+  return rows.map((r) => ({ id: Number(r.id), dirKey: r.dir_key as string }));
+}
+
+/** Extends `owner`'s leases on these rows; returns how many it still holds (fewer: a lease was taken over). */
+export async function renew(db: Db, table: string, kind: PublishKind, owner: string, ids: number[], leaseSeconds: number): Promise<number> {
+  if (!ids.length) return 0;
+  const c = COLUMNS[kind];
+  const [r] = await db.query<ResultSetHeader>(
+    `UPDATE ${tableName(table)} SET ${c.leaseUntil} = NOW() + INTERVAL ? SECOND WHERE id IN (?) AND ${c.owner} = ? AND ${c.published} = FALSE`,
+    [leaseSeconds, ids, owner],
+  );
+  return r.affectedRows;
+}
+
+/** publishing -> published, with what was published; false if `owner` no longer holds the row. */
+export async function markObjectsPublished(db: Db, table: string, id: number, owner: string, objects: number, bytes: number): Promise<boolean> {
+  const [r] = await db.query<ResultSetHeader>(
+    `UPDATE ${tableName(table)} SET cdn_transfer_published = TRUE, initial_transfer = FALSE, published_objects = ?, published_bytes = ?,
+       cdn_published_at = NOW(), cdn_publish_lease_until = NULL, cdn_publish_error = NULL
+     WHERE id = ? AND cdn_publish_owner = ? AND cdn_transfer_published = FALSE`,
+    [objects, bytes, id, owner],
+  );
+  return r.affectedRows === 1;
+}
+
+/** publishing -> published for a dir list; false if `owner` no longer holds the row. */
+export async function markDirPublished(db: Db, table: string, kind: Exclude<PublishKind, 'cdn'>, id: number, owner: string): Promise<boolean> {
+  const c = COLUMNS[kind];
+  const [r] = await db.query<ResultSetHeader>(
+    `UPDATE ${tableName(table)} SET ${c.published} = TRUE, ${c.leaseUntil} = NULL, ${c.error} = NULL WHERE id = ? AND ${c.owner} = ? AND ${c.published} = FALSE`,
+    [id, owner],
+  );
+  return r.affectedRows === 1;
+}
+
+/**
+ * publishing -> unpublished, with the reason (null clears it); claimable again after retryAfterSeconds
+ * (0: at once), so a failing subfolder is retried later instead of in a hot loop. False if not ours.
+ */
+export async function release(db: Db, table: string, kind: PublishKind, id: number, owner: string, error: string | null, retryAfterSeconds: number): Promise<boolean> {
+  const c = COLUMNS[kind];
+  const [r] = await db.query<ResultSetHeader>(
+    `UPDATE ${tableName(table)} SET ${c.owner} = NULL, ${c.leaseUntil} = IF(? > 0, NOW() + INTERVAL ? SECOND, NULL), ${c.error} = ?
+     WHERE id = ? AND ${c.owner} = ? AND ${c.published} = FALSE`,
+    [retryAfterSeconds, retryAfterSeconds, error === null ? null : error.slice(0, 4000), id, owner],
+  );
+  return r.affectedRows === 1;
+}
+
+/** Dry run: a page of the rows a claim would take now, after `afterId`, without touching them. */
+export async function claimablePage(db: Db, table: string, kind: PublishKind, afterId: number, limit: number): Promise<PendingRow[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT id, dir_key FROM ${tableName(table)} WHERE ${claimable(COLUMNS[kind])} AND id > ? ORDER BY id LIMIT ?`,
+    [afterId, limit],
+  );
+  return rows.map((r) => ({ id: Number(r.id), dirKey: r.dir_key as string }));
+}
+
+/** How many rows a claim could take now: the total behind the progress ETA. */
+export async function countClaimable(db: Db, table: string, kind: PublishKind): Promise<number> {
+  const [[r]] = await db.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${tableName(table)} WHERE ${claimable(COLUMNS[kind])}`);
+  return Number(r.n);
+}
