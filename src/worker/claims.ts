@@ -80,8 +80,10 @@ export async function finish(db: Db, table: string, mode: ClaimMode, dirKey: str
   const c = COLS[mode];
   const deepSet = mode === 'syncCheck' ? ', deep_missing = ?, deep_different = ?, deep_extra = ?, deep_sample = ?' : '';
   const deepParams = mode === 'syncCheck' ? (deep ? [deep.missing, deep.different, deep.extra, JSON.stringify(deep.sample)] : [null, null, null, null]) : [];
+  // After an rsync the subfolder is due a sync check again (publishDirList picks rows rsynced since their last check).
+  const recheck = mode === 'rsync' ? ', sync_check_published = FALSE' : '';
   const sql = `UPDATE ${tableName(table)} SET ${c.flag} = FALSE, ${c.owner} = NULL, ${c.lease} = NULL,
-      s3_size = ?, gcs_size = ?, s3_objects = ?, gcs_objects = ?, ${c.end} = UTC_TIMESTAMP(), ${c.freq} = LEAST(${c.freq} + 1, 255), ${c.error} = ?${deepSet}
+      s3_size = ?, gcs_size = ?, s3_objects = ?, gcs_objects = ?, ${c.end} = UTC_TIMESTAMP(), ${c.freq} = LEAST(${c.freq} + 1, 255), ${c.error} = ?${deepSet}${recheck}
     WHERE ${BY_KEY} AND ${owned(mode)}`;
   return (await exec(db, sql, [m.s3Bytes, m.gcsBytes, m.s3Objects, m.gcsObjects, error, ...deepParams, dirKey, owner])) === 1;
 }
