@@ -12,7 +12,7 @@ export const publishDirListCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'publishDirList',
   describe:
     'Publish subfolders to pubsub_topic_id for the sync-check or rsync workers, one message each. --purpose syncCheck: subfolders ' +
-    'never checked or with nothing in GCS yet (gcs_size = 0 OR sync_check_frequency = 0), excluding those whose objects list is ' +
+    'never checked, with nothing in GCS yet, or rsynced since their last check (gcs_size = 0 OR sync_check_frequency = 0 OR rsync_last_end > sync_check_last_end), excluding those whose objects list is ' +
     'still waiting to be published. --purpose rsync: subfolders whose sizes or object counts differ after at least one sync check. ' +
     'Each row is claimed with a lease and flagged only after Pub/Sub acknowledged its message. Runs until no work is left ' +
     '(exit 1 if any failed), or with --follow keeps polling.',
