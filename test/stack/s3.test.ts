@@ -163,6 +163,13 @@ describe('patched s3rver', () => {
     expect(top.prefixes).toEqual(['odd//', 'odd/a/', `odd/${'s'.repeat(300)}/`]);
   });
 
+  it('(10) keeps folder markers (keys ending in `/`, as the S3 console makes them) exactly as written', async () => {
+    for (const k of ['mark/folder/', 'mark/folder/inner.txt', 'mark/two//']) await put(k, k.endsWith('/') ? '' : 'inner');
+    expect((await listAll({ Prefix: 'mark/' })).keys).toEqual(['mark/folder/', 'mark/folder/inner.txt', 'mark/two//']);
+    expect(await getText('mark/folder/')).toBe('');
+    expect(await getText('mark/folder/inner.txt')).toBe('inner');
+  });
+
   it('keeps metadata and storage class for the publisher and the CDN', async () => {
     await put('meta/m.txt', 'x', { ContentType: 'text/plain', CacheControl: 'max-age=60', Metadata: { owner: 'team-a' }, StorageClass: 'STANDARD_IA' });
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'meta/m.txt' }));
