@@ -1,0 +1,41 @@
+import { availableParallelism } from 'node:os';
+import type { Argv, CommandModule } from 'yargs';
+import { runMode, type GlobalArgs } from './runMode.js';
+
+interface CdnTransferCliArgs extends GlobalArgs {
+  processes: number;
+  exitWhenIdleSeconds?: number;
+}
+
+export const cdnTransferCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'cdnTransfer',
+  describe:
+    'Copy objects S3 -> CloudFront -> GCS: pulls object-list messages from pubsub_subscription_id, downloads each object through ' +
+    'a signed CloudFront URL and streams it into gcs_bucket, verified (size, MD5 or the multipart ETag, else size + CRC32C). ' +
+    'Objects already copied are skipped; failures go to error_pubsub_topic_id after retries; malformed messages to ' +
+    'dead_letter_topic_id. SIGTERM: stops pulling, finishes in-flight objects within grace_period_seconds, nacks the rest.',
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .option('processes', { type: 'number', default: availableParallelism(), describe: 'worker processes (each runs transfer_concurrency copies); default: CPU count' })
+      .option('exit-when-idle-seconds', { type: 'number', describe: 'exit once no message has arrived or been in flight for this long' }) as Argv<GlobalArgs>,
+  handler: async (argv) => {
+    const a = argv as unknown as CdnTransferCliArgs;
+    if (!Number.isInteger(a.processes) || a.processes < 1) throw new Error(`Expected \`--processes\` to be an integer from 1 and up, got \`${a.processes}\``);
+    if (a.processes > 1) {
+      const { runProcesses } = await import('../worker/transferProcesses.js');
+      const args = process.argv.slice(2).filter((x, i, all) => x !== '--processes' && all[i - 1] !== '--processes' && !x.startsWith('--processes='));
+      process.exitCode = await runProcesses(a.processes, process.argv[1], [...args, '--processes', '1']);
+      return;
+    }
+    // A forked child: if the parent goes away, shut down as on SIGTERM (finish in-flight, nack the rest).
+    const orphaned = (): void => void process.kill(process.pid, 'SIGTERM');
+    if (process.connected) process.once('disconnect', orphaned);
+    await runMode('cdnTransfer', argv, async (ctx) => {
+      const { run } = await import('../worker/cdnTransfer.js');
+      return run(ctx, { exitWhenIdleMs: a.exitWhenIdleSeconds !== undefined ? a.exitWhenIdleSeconds * 1000 : undefined });
+    });
+    // The IPC channel to the parent would keep this process alive after its work is done.
+    process.off('disconnect', orphaned);
+    if (process.connected) process.disconnect();
+  },
+};

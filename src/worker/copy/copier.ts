@@ -1,0 +1,88 @@
+// Everything one process needs to copy objects, built once from ctx: the HTTP pool, the signer (signed
+// once up front so a bad key fails at start, not per object), the GCS client, the tunables.
+import type { Agent } from 'undici';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Ctx } from '../../common/context.js';
+import { requireFields, type Config } from '../../common/config/schema.js';
+import type { Logger } from '../../common/log.js';
+import type { ObjectEntry } from '../../common/messages.js';
+import { createHttp } from './http.js';
+import { createUrlSigner, type UrlSigner } from './signer.js';
+import { cdnBase, type CdnBase } from './source.js';
+import { GcsClient } from './gcsUpload.js';
+import { copyObject, type CopyOutcome } from './copyObject.js';
+
+const MiB = 1024 * 1024;
+export const GCS_PRODUCTION_ENDPOINT = 'https://storage.googleapis.com';
+
+export interface CopyTunables {
+  /** Objects up to this size go in one multipart request; larger ones resumable. */
+  singleRequestMaxBytes: number;
+  /** Resumable chunk (two are held per large object in flight). Multiple of 256 KiB. */
+  chunkBytes: number;
+  /** Objects up to this size skip the metadata check and write with ifGenerationMatch=0 (a 412 then checks). */
+  optimisticMaxBytes: number;
+}
+
+export const DEFAULT_TUNABLES: CopyTunables = { singleRequestMaxBytes: 8 * MiB, chunkBytes: 8 * MiB, optimisticMaxBytes: 1 * MiB };
+
+export interface CopyDeps extends CopyTunables {
+  http: Agent;
+  gcs: GcsClient;
+  s3: () => S3Client;
+  s3Bucket?: string;
+  signer: UrlSigner;
+  cdn: CdnBase;
+  naming: Pick<Config, 's3_root_prefix' | 'gcs_root_prefix' | 'cloudfront_url_host_pre' | 'replace_key_parts'>;
+  gcsBucket: string;
+  storageClass?: string;
+  maxAttempts: number;
+  retryBudgetMs: number;
+  log: Logger;
+}
+
+export interface Copier {
+  /** Copies one object (retries inside); never throws. `signal` aborts it (shutdown past the grace period). */
+  copy(entry: ObjectEntry, signal: AbortSignal): Promise<CopyOutcome>;
+  close(): Promise<void>;
+  readonly deps: CopyDeps;
+}
+
+export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurrency?: number } = {}): Copier {
+  const { config } = ctx;
+  requireFields(config, 'cdnTransfer', ['gcs_bucket', 'cloudfront_url_host_pre']);
+  const http = createHttp({ connectionsPerOrigin: Math.max(8, opts.concurrency ?? config.transfer_concurrency) });
+  const signer = createUrlSigner({
+    hostPre: config.cloudfront_url_host_pre!,
+    keyPairId: config.url_signer_key_pair_id,
+    privateKey: ctx.secrets.url_signer_private_key,
+    expireSeconds: config.signed_url_expire_seconds,
+  });
+  if (config.url_signer_key_pair_id && !ctx.secrets.url_signer_private_key) throw new Error('url_signer_key_pair_id is set but no signing key was loaded: set url_signer_private_key_secret_id (and a project) or url_signer_private_key_file');
+  signer.query(); // sign now: a bad key is a clear error at start, not a failure per object
+  const endpoint = ctx.endpoints.gcs ?? GCS_PRODUCTION_ENDPOINT;
+  // Local emulators take no auth; production uses the Storage client's credentials (ADC on the VM).
+  const token = ctx.endpoints.gcs ? async () => undefined : async () => (await ctx.clients.gcs().authClient.getAccessToken()) ?? undefined;
+  const retry = { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms };
+  const deps: CopyDeps = {
+    ...DEFAULT_TUNABLES,
+    ...opts,
+    http,
+    gcs: new GcsClient(http, endpoint, token, retry),
+    s3: () => ctx.clients.s3(),
+    s3Bucket: config.s3_bucket,
+    signer,
+    cdn: cdnBase(config.cloudfront_url_host_pre!),
+    naming: config,
+    gcsBucket: config.gcs_bucket!,
+    storageClass: config.gcs_storage_class,
+    maxAttempts: config.max_attempts,
+    retryBudgetMs: config.retry_budget_ms,
+    log: ctx.log,
+  };
+  return {
+    deps,
+    copy: (entry, signal) => copyObject(deps, entry, signal),
+    close: () => http.close(),
+  };
+}

@@ -1,0 +1,252 @@
+// The destination side: the GCS JSON API over the shared undici pool. Small objects go in one multipart
+// request, large ones through a resumable session in chunks (one chunk buffered for resends, a second
+// filling while the first is sent). Every write carries ifGenerationMatch, so a retry never clobbers a
+// newer object, and the final request carries the hashes, so GCS itself refuses bytes that differ.
+import { Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import type { Agent, Dispatcher } from 'undici';
+import { withRetry, type RetryOptions } from '../../common/retry.js';
+import { TransferError } from '../../common/errors.js';
+import { HttpStatusError, errorText, expectStatus, header } from './http.js';
+
+export interface GcsObject {
+  name: string;
+  size: number;
+  generation: string;
+  md5Hash?: string;
+  crc32c?: string;
+  metadata?: Record<string, string>;
+}
+
+/** The object resource we write: GCS JSON API field names. */
+export interface UploadMetadata {
+  name: string;
+  contentType?: string;
+  cacheControl?: string;
+  contentDisposition?: string;
+  contentLanguage?: string;
+  contentEncoding?: string;
+  md5Hash?: string;
+  storageClass?: string;
+  metadata: Record<string, string>;
+}
+
+export interface UploadRequest {
+  bucket: string;
+  meta: UploadMetadata;
+  /** 0: the object must not exist; otherwise the generation we replace. */
+  ifGenerationMatch: string;
+  sizeBytes: number;
+  /** The object's bytes; throws at its end if they fail local verification (nothing is finalized). */
+  body: AsyncIterable<Buffer>;
+  /** X-Goog-Hash for the final request, known once the body is consumed. */
+  finalHash?: () => string | undefined;
+  signal: AbortSignal;
+}
+
+/** Resumable chunks must be multiples of 256 KiB (except the last). */
+export const CHUNK_ALIGN = 256 * 1024;
+
+function toObject(j: Record<string, unknown>): GcsObject {
+  return {
+    name: String(j.name),
+    size: Number(j.size),
+    generation: String(j.generation),
+    md5Hash: j.md5Hash as string | undefined,
+    crc32c: j.crc32c as string | undefined,
+    metadata: (j.metadata as Record<string, string> | undefined) ?? {},
+  };
+}
+
+async function json(res: Dispatcher.ResponseData): Promise<Record<string, unknown>> {
+  return (await res.body.json()) as Record<string, unknown>;
+}
+
+export class GcsClient {
+  private readonly origin: string;
+  private readonly basePath: string;
+
+  constructor(
+    private readonly http: Agent,
+    endpoint: string,
+    private readonly token: () => Promise<string | undefined>,
+    private readonly chunkRetry: Omit<RetryOptions, 'signal'>,
+  ) {
+    const u = new URL(endpoint);
+    this.origin = u.origin;
+    this.basePath = u.pathname.replace(/\/+$/, '');
+  }
+
+  private async headers(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+    const t = await this.token();
+    return t ? { authorization: `Bearer ${t}`, ...extra } : extra;
+  }
+
+  private objectPath(bucket: string, name: string): string {
+    return `${this.basePath}/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(name)}`;
+  }
+
+  /** The object's resource, or undefined when it does not exist. */
+  async get(bucket: string, name: string, signal: AbortSignal): Promise<GcsObject | undefined> {
+    const res = await this.http.request({ origin: this.origin, path: this.objectPath(bucket, name), method: 'GET', headers: await this.headers(), signal });
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      return undefined;
+    }
+    await expectStatus(res, [200], 'GCS get object');
+    return toObject(await json(res));
+  }
+
+  /** Deletes exactly this generation (never a newer object written meanwhile); gone already is fine. */
+  async delete(bucket: string, name: string, generation: string, signal: AbortSignal): Promise<void> {
+    const res = await this.http.request({ origin: this.origin, path: `${this.objectPath(bucket, name)}?ifGenerationMatch=${generation}`, method: 'DELETE', headers: await this.headers(), signal });
+    if (res.statusCode === 404 || res.statusCode === 412) return void (await res.body.dump());
+    await expectStatus(res, [200, 204], 'GCS delete object');
+    await res.body.dump();
+  }
+
+  private uploadPath(bucket: string, type: 'multipart' | 'resumable', ifGenerationMatch: string): string {
+    return `${this.basePath}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=${type}&ifGenerationMatch=${ifGenerationMatch}`;
+  }
+
+  /** One request: metadata part + media part, the media streamed from the body. */
+  async uploadSingle(r: UploadRequest): Promise<GcsObject> {
+    const boundary = `ott-${randomBytes(12).toString('hex')}`;
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(r.meta)}\r\n` +
+        `--${boundary}\r\nContent-Type: ${r.meta.contentType ?? 'application/octet-stream'}\r\n\r\n`,
+    );
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    async function* parts(): AsyncGenerator<Buffer> {
+      yield head;
+      yield* r.body;
+      yield tail;
+    }
+    const res = await this.http.request({
+      origin: this.origin,
+      path: this.uploadPath(r.bucket, 'multipart', r.ifGenerationMatch),
+      method: 'POST',
+      headers: await this.headers({ 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(head.length + r.sizeBytes + tail.length) }),
+      body: Readable.from(parts(), { objectMode: false }),
+      signal: r.signal,
+    });
+    await expectStatus(res, [200], 'GCS upload');
+    return toObject(await json(res));
+  }
+
+  /** A resumable session: start, then chunks of `chunkBytes`, the last one carrying the hashes. */
+  async uploadResumable(r: UploadRequest, chunkBytes: number): Promise<GcsObject> {
+    if (chunkBytes % CHUNK_ALIGN !== 0) throw new Error(`chunkBytes must be a multiple of ${CHUNK_ALIGN}, got ${chunkBytes}`);
+    const start = await this.http.request({
+      origin: this.origin,
+      path: this.uploadPath(r.bucket, 'resumable', r.ifGenerationMatch),
+      method: 'POST',
+      headers: await this.headers({ 'content-type': 'application/json; charset=UTF-8', 'x-upload-content-length': String(r.sizeBytes), ...(r.meta.contentType ? { 'x-upload-content-type': r.meta.contentType } : {}) }),
+      body: JSON.stringify(r.meta),
+      signal: r.signal,
+    });
+    await expectStatus(start, [200, 201], 'GCS resumable start');
+    await start.body.dump();
+    const location = header(start, 'location');
+    if (!location) throw new TransferError('GCS resumable start: no Location header', true);
+    const session = new URL(location);
+    try {
+      return await this.sendChunks(session, r, chunkBytes);
+    } catch (err) {
+      // Best effort: an abandoned session expires by itself after a week anyway.
+      await this.http.request({ origin: session.origin, path: session.pathname + session.search, method: 'DELETE', headers: await this.headers({ 'content-length': '0' }) }).then((res) => res.body.dump(), () => undefined);
+      throw err;
+    }
+  }
+
+  private async sendChunks(session: URL, r: UploadRequest, chunkBytes: number): Promise<GcsObject> {
+    const total = r.sizeBytes;
+    let buf = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(total, 1)));
+    let spare = Buffer.allocUnsafe(buf.length);
+    let fill = 0;
+    let offset = 0;
+    let pending: Promise<unknown> | undefined;
+    const consume = async (): Promise<void> => {
+      for await (const chunk of r.body) {
+        let off = 0;
+        while (off < chunk.length) {
+          if (fill === buf.length) throw new TransferError(`source sent more than the expected ${total} bytes`, true);
+          const n = Math.min(buf.length - fill, chunk.length - off);
+          chunk.copy(buf, fill, off, off + n);
+          fill += n;
+          off += n;
+          // A full buffer is sent only if more bytes follow: the final chunk must wait for the verdict.
+          if (fill === buf.length && offset + fill < total) {
+            await pending;
+            const p = this.putChunk(session, buf.subarray(0, fill), offset, total, undefined, r.signal);
+            p.catch(() => undefined); // awaited later; this only keeps it from being an unhandled rejection
+            pending = p;
+            offset += fill;
+            [buf, spare] = [spare, buf];
+            fill = 0;
+          }
+        }
+      }
+    };
+    try {
+      await consume();
+    } catch (err) {
+      // Let a chunk in flight settle before the caller cancels the session: never cancel under a write.
+      await pending?.catch(() => undefined);
+      throw err;
+    }
+    await pending;
+    const done = await this.putChunk(session, buf.subarray(0, fill), offset, total, r.finalHash?.(), r.signal);
+    if (!done) throw new TransferError('GCS resumable upload: the final chunk was not acknowledged as complete', true);
+    return done;
+  }
+
+  /** Sends bytes [offset, offset+len) of the object, resending what GCS did not persist after a failure. */
+  private putChunk(session: URL, data: Buffer, offset: number, total: number, hash: string | undefined, signal: AbortSignal): Promise<GcsObject | undefined> {
+    let from = 0;
+    return withRetry(
+      async (attempt) => {
+        if (attempt > 1) {
+          const persisted = await this.persisted(session, total, signal);
+          if (persisted === 'complete') return this.finalObject(session, total, signal);
+          if (persisted < offset || persisted > offset + data.length) throw new TransferError(`GCS resumable session lost bytes (persisted ${persisted}, chunk at ${offset}): restarting the object`, true);
+          from = persisted - offset;
+        }
+        const part = data.subarray(from);
+        const last = offset + data.length === total;
+        const range = part.length === 0 ? `bytes */${total}` : `bytes ${offset + from}-${offset + data.length - 1}/${total}`;
+        const res = await this.http.request({
+          origin: session.origin,
+          path: session.pathname + session.search,
+          method: 'PUT',
+          headers: await this.headers({ 'content-range': range, 'content-length': String(part.length), ...(last && hash ? { 'x-goog-hash': hash } : {}) }),
+          body: part,
+          signal,
+        });
+        if (res.statusCode === 308) return void (await res.body.dump());
+        await expectStatus(res, [200, 201], 'GCS resumable chunk');
+        return toObject(await json(res));
+      },
+      { ...this.chunkRetry, signal },
+    );
+  }
+
+  /** How many bytes the session holds, or 'complete'. */
+  private async persisted(session: URL, total: number, signal: AbortSignal): Promise<number | 'complete'> {
+    const res = await this.http.request({ origin: session.origin, path: session.pathname + session.search, method: 'PUT', headers: await this.headers({ 'content-range': `bytes */${total}`, 'content-length': '0' }), signal });
+    if (res.statusCode === 200 || res.statusCode === 201) {
+      await res.body.dump();
+      return 'complete';
+    }
+    if (res.statusCode !== 308) throw new HttpStatusError(res.statusCode, 'GCS resumable status', await errorText(res.body));
+    await res.body.dump();
+    const m = /bytes=0-(\d+)/.exec(header(res, 'range') ?? '');
+    return m ? Number(m[1]) + 1 : 0;
+  }
+
+  private async finalObject(session: URL, total: number, signal: AbortSignal): Promise<GcsObject> {
+    const res = await this.http.request({ origin: session.origin, path: session.pathname + session.search, method: 'PUT', headers: await this.headers({ 'content-range': `bytes */${total}`, 'content-length': '0' }), signal });
+    await expectStatus(res, [200, 201], 'GCS resumable status');
+    return toObject(await json(res));
+  }
+}

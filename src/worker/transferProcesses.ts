@@ -1,0 +1,58 @@
+// `cdnTransfer --processes N`: the parent forks N copies of this same command (each with --processes 1),
+// forwards SIGTERM/SIGINT to them exactly once each, restarts a child that crashed, and exits when all
+// children have exited. Children run in their own process group, so a terminal's Ctrl-C reaches only
+// the parent (and through it each child once); a child whose parent dies shuts itself down gracefully.
+import { fork, type ChildProcess } from 'node:child_process';
+import { redact } from '../common/redact.js';
+
+const RESTART_DELAY_MS = 5000;
+
+function say(message: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(redact(JSON.stringify({ severity: 'INFO', message, time: new Date().toISOString(), ...fields })) + '\n');
+}
+
+/** Runs `n` children of `entry` with `args`; resolves with the exit code for the parent. */
+export function runProcesses(n: number, entry: string, args: string[]): Promise<number> {
+  const children = new Set<ChildProcess>();
+  let stopping = false;
+  let worst = 0;
+  return new Promise((resolve) => {
+    const maybeDone = (): void => {
+      if (children.size === 0 && (stopping || pendingRestarts === 0)) {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        resolve(worst);
+      }
+    };
+    let pendingRestarts = 0;
+    const start = (slot: number): void => {
+      const child = fork(entry, args, { execArgv: process.execArgv, stdio: 'inherit', detached: true });
+      children.add(child);
+      child.on('exit', (code, signal) => {
+        children.delete(child);
+        const failed = code !== 0;
+        if (failed) worst = Math.max(worst, code ?? 1);
+        if (failed && !stopping) {
+          say('cdnTransfer: worker process died; restarting it', { slot, code, signal, restart_in_ms: RESTART_DELAY_MS });
+          pendingRestarts++;
+          setTimeout(() => {
+            pendingRestarts--;
+            if (stopping) return maybeDone();
+            start(slot);
+          }, RESTART_DELAY_MS).unref();
+        }
+        maybeDone();
+      });
+    };
+    const onSignal = (sig: NodeJS.Signals): void => {
+      stopping = true;
+      say('cdnTransfer: forwarding shutdown to worker processes', { signal: sig, processes: children.size });
+      for (const c of children) c.kill('SIGTERM');
+      maybeDone();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    say('cdnTransfer: starting worker processes', { processes: n });
+    for (let i = 0; i < n; i++) start(i);
+  });
+}

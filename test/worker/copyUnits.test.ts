@@ -1,0 +1,164 @@
+// Pure parts of the copy path: signing, URL building, ETag math and the one-pass hasher, verdicts,
+// upload metadata, the skip rule and the shared limiter.
+import { describe, expect, it } from 'vitest';
+import { createHash, createVerify, generateKeyPairSync } from 'node:crypto';
+import { createUrlSigner, customPolicy, refreshMarginMs } from '../../src/worker/copy/signer.js';
+import { cdnBase, cdnRequestPath } from '../../src/worker/copy/source.js';
+import { crc32c, crc32cBase64 } from '../../src/worker/copy/crc32c.js';
+import { multipartEtag, parseEtag, partSizeFits, StreamHasher, verdict } from '../../src/worker/copy/verify.js';
+import { sameObject, uploadMetadata, META_SOURCE_ETAG } from '../../src/worker/copy/copyObject.js';
+import { decodeCdnPath } from '../../src/common/naming.js';
+import { createLimiter } from '../../src/worker/transferLimiter.js';
+
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+const fromCfBase64 = (s: string): Buffer => Buffer.from(s.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64');
+
+describe('signer', () => {
+  it('signs one wildcard custom policy, reuses it, and re-signs near expiry', () => {
+    const signer = createUrlSigner({ hostPre: 'https://d1.example.net/root/', keyPairId: 'KTEST', privateKey, expireSeconds: 36_000 });
+    const t0 = 1_700_000_000_000;
+    const q1 = new URLSearchParams(signer.query(t0));
+    expect(q1.get('Key-Pair-Id')).toBe('KTEST');
+    const policy = fromCfBase64(q1.get('Policy')!).toString('utf8');
+    expect(JSON.parse(policy)).toEqual(JSON.parse(customPolicy('https://d1.example.net/root/*', t0 / 1000 + 36_000)));
+    const ok = createVerify('RSA-SHA1').update(policy).verify(publicKey, fromCfBase64(q1.get('Signature')!));
+    expect(ok).toBe(true);
+    expect(signer.query(t0 + 1000)).toBe(signer.query(t0)); // reused
+    const margin = refreshMarginMs(36_000);
+    expect(margin).toBe(3600_000);
+    const first = signer.query(t0);
+    expect(signer.query(t0 + 36_000_000 - margin - 1)).toBe(first); // still reused
+    const second = signer.query(t0 + 36_000_000 - margin + 1);
+    expect(second).not.toBe(first); // re-signed with a later expiry
+    expect(JSON.parse(fromCfBase64(new URLSearchParams(second).get('Policy')!).toString('utf8')).Statement[0].Condition.DateLessThan['AWS:EpochTime']).toBeGreaterThan(t0 / 1000 + 36_000);
+  });
+
+  it('gives plain URLs without a key, and a clear error (no key material) for a bad key', () => {
+    expect(createUrlSigner({ hostPre: 'https://d/', expireSeconds: 60 }).query()).toBe('');
+    const bad = createUrlSigner({ hostPre: 'https://d/', keyPairId: 'KBAD', privateKey: '-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----\n', expireSeconds: 60 });
+    expect(() => bad.query()).toThrow(/cannot sign CloudFront URLs with the key of key pair KBAD/);
+    try {
+      bad.query();
+    } catch (err) {
+      expect((err as Error).message).not.toMatch(/not a key/);
+    }
+  });
+});
+
+describe('CDN URLs', () => {
+  const keys = ['a b/c+d.txt', 'p%20q/100%', 'h#x?y&z=1', 'unicodé/日本語', 'double//slash', 'trailing.', 'dots/./..', "quote'(*)!", 'semi;colon,comma'];
+  it.each(keys)('round-trips %j through per-segment encoding', (key) => {
+    const base = cdnBase('http://127.0.0.1:9/bucket/');
+    const path = cdnRequestPath(base, key, { replace_key_parts: {} }, 'Policy=x');
+    expect(path.startsWith('/bucket/')).toBe(true);
+    const [p, q] = path.split('?');
+    expect(q).toBe('Policy=x');
+    expect(decodeCdnPath(p.slice('/bucket/'.length))).toBe(key);
+    expect(p).not.toMatch(/[ #?]/);
+  });
+  it('applies replace_key_parts before encoding', () => {
+    expect(cdnRequestPath(cdnBase('https://d.net'), 'data/x y', { replace_key_parts: { 'data/': 'cdn/' } }, '')).toBe('/cdn/x%20y');
+  });
+});
+
+describe('hashes and verdicts', () => {
+  it('CRC32C matches the standard check value', () => {
+    expect(crc32c(Buffer.from('123456789')).toString(16)).toBe('e3069283');
+    expect(crc32c(Buffer.from('6789'), crc32c(Buffer.from('12345')))).toBe(0xe3069283);
+    expect(crc32cBase64(0xe3069283)).toBe(Buffer.from([0xe3, 0x06, 0x92, 0x83]).toString('base64'));
+  });
+
+  it('parses ETags: single-part, multipart, opaque (and KMS makes any ETag opaque)', () => {
+    expect(parseEtag('"D41D8CD98F00B204E9800998ECF8427E"')).toEqual({ kind: 'md5', md5Hex: 'd41d8cd98f00b204e9800998ecf8427e' });
+    expect(parseEtag('"0123456789abcdef0123456789abcdef-3"')).toEqual({ kind: 'multipart', digestHex: '0123456789abcdef0123456789abcdef', parts: 3 });
+    expect(parseEtag('d41d8cd98f00b204e9800998ecf8427e', true).kind).toBe('opaque');
+    expect(parseEtag('not-an-md5').kind).toBe('opaque');
+    expect(partSizeFits(12, 3, 5)).toBe(true);
+    expect(partSizeFits(10, 3, 5)).toBe(false);
+  });
+
+  it('computes the multipart ETag in one pass whatever the chunking', () => {
+    const data = Buffer.alloc(1000 * 3 + 17);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31) % 251;
+    const parts = [0, 1000, 2000, 3000].map((o) => createHash('md5').update(data.subarray(o, o + 1000)).digest());
+    const want = multipartEtag(parts);
+    for (const step of [1, 7, 999, 1000, 1001, 5000]) {
+      const h = new StreamHasher({ partBytes: 1000, crc32c: true });
+      for (let o = 0; o < data.length; o += step) h.update(data.subarray(o, o + step));
+      const d = h.digest();
+      expect(d.multipartEtag).toBe(want);
+      expect(d.md5Hex).toBe(createHash('md5').update(data).digest('hex'));
+      expect(d.crc32cBase64).toBe(crc32cBase64(crc32c(data)));
+      expect(d.bytes).toBe(data.length);
+    }
+  });
+
+  it('judges size, MD5, multipart ETag and GCS-stored hashes', () => {
+    const data = Buffer.from('hello world');
+    const h = new StreamHasher({ crc32c: true });
+    h.update(data);
+    const d = h.digest();
+    const md5 = parseEtag(d.md5Hex);
+    expect(verdict(11, md5, d, {})).toEqual({ ok: true, verifiedBy: 'md5' });
+    expect(verdict(12, md5, d, {})).toMatchObject({ ok: false, reason: expect.stringMatching(/sizes differ/) });
+    expect(verdict(11, parseEtag('0'.repeat(32)), d, {})).toMatchObject({ ok: false, reason: expect.stringMatching(/hashes differ/) });
+    expect(verdict(11, md5, d, { md5Hash: 'AAAA' })).toMatchObject({ ok: false, reason: expect.stringMatching(/GCS md5Hash differs/) });
+    const opaque = parseEtag('kms-etag');
+    expect(verdict(11, opaque, d, {})).toMatchObject({ ok: false });
+    expect(verdict(11, opaque, d)).toEqual({ ok: true, verifiedBy: 'size+crc32c' }); // local, before GCS answers
+    expect(verdict(10, opaque, d)).toMatchObject({ ok: false });
+    expect(verdict(11, opaque, d, { crc32c: d.crc32cBase64, md5Hash: d.md5Base64 })).toEqual({ ok: true, verifiedBy: 'size+crc32c' });
+    expect(verdict(11, opaque, d, { crc32c: 'AAAAAA==' })).toMatchObject({ ok: false, reason: expect.stringMatching(/crc32c differs/) });
+  });
+});
+
+describe('metadata and the skip rule', () => {
+  const entry = { key: 'data/a.txt', size: 11, etag: '"5eb63bbbe01eeed093cb22bb8f5acdc3"', last_modified: '2024-01-01T00:00:00Z' };
+  it('carries headers and x-amz-meta-*, records the source ETag, and hands GCS the MD5', () => {
+    const m = uploadMetadata('dst/a.txt', entry, { contentType: 'text/plain', cacheControl: 'no-cache', contentLanguage: 'fr', userMetadata: { owner: 'x' }, encrypted: false, lastModified: 'Mon, 01 Jan 2024 00:00:00 GMT' }, parseEtag(entry.etag), 'NEARLINE');
+    expect(m).toEqual({
+      name: 'dst/a.txt',
+      contentType: 'text/plain',
+      cacheControl: 'no-cache',
+      contentLanguage: 'fr',
+      md5Hash: Buffer.from('5eb63bbbe01eeed093cb22bb8f5acdc3', 'hex').toString('base64'),
+      storageClass: 'NEARLINE',
+      metadata: { owner: 'x', [META_SOURCE_ETAG]: '5eb63bbbe01eeed093cb22bb8f5acdc3', 'ott-source-last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT', 'ott-verified-by': 'md5' },
+    });
+  });
+  it('skips only the same size and the same ETag or MD5', () => {
+    const md5Hash = Buffer.from('5eb63bbbe01eeed093cb22bb8f5acdc3', 'hex').toString('base64');
+    expect(sameObject({ name: 'n', size: 11, generation: '1', md5Hash }, entry)).toBe(true);
+    expect(sameObject({ name: 'n', size: 11, generation: '1', metadata: { [META_SOURCE_ETAG]: '5eb63bbbe01eeed093cb22bb8f5acdc3' } }, entry)).toBe(true);
+    expect(sameObject({ name: 'n', size: 12, generation: '1', md5Hash }, entry)).toBe(false);
+    expect(sameObject({ name: 'n', size: 11, generation: '1', md5Hash: 'AAAA' }, entry)).toBe(false);
+    // our metadata on bytes that do not hash to the ETag: a bad copy, never skipped
+    expect(sameObject({ name: 'n', size: 11, generation: '1', md5Hash: 'AAAA', metadata: { [META_SOURCE_ETAG]: '5eb63bbbe01eeed093cb22bb8f5acdc3' } }, entry)).toBe(false);
+    // SSE-KMS: the ETag looks like an MD5 but is not; the recorded source ETag decides
+    expect(sameObject({ name: 'n', size: 11, generation: '1', md5Hash: 'AAAA', metadata: { [META_SOURCE_ETAG]: '5eb63bbbe01eeed093cb22bb8f5acdc3', 'ott-verified-by': 'size+crc32c' } }, entry)).toBe(true);
+    const mp = { ...entry, etag: '"0123456789abcdef0123456789abcdef-2"' };
+    expect(sameObject({ name: 'n', size: 11, generation: '1', md5Hash: 'AAAA', metadata: { [META_SOURCE_ETAG]: '0123456789abcdef0123456789abcdef-2' } }, mp)).toBe(true);
+  });
+});
+
+describe('limiter', () => {
+  it('never runs more than its concurrency, and runs everything', async () => {
+    const lim = createLimiter(3);
+    let active = 0;
+    let peak = 0;
+    const done = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        lim.run(async () => {
+          active++;
+          peak = Math.max(peak, active);
+          await new Promise((r) => setTimeout(r, 1 + (i % 3)));
+          active--;
+          return i;
+        }),
+      ),
+    );
+    expect(done).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(peak).toBe(3);
+    expect(() => createLimiter(0)).toThrow(/got `0`/);
+  });
+});
