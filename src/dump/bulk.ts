@@ -1,26 +1,85 @@
-// Bulk loading of subfolder keys. The fast path streams a batch through LOAD DATA LOCAL INFILE, as a
-// bare load would; servers that refuse local infile (MySQL 8's default) get multi-row INSERTs instead.
+// Bulk insertion of new subfolder keys. The fast path sends a batch through LOAD DATA LOCAL INFILE IGNORE,
+// as a bare load would, with the SHA-256 computed here (the client hashes while the server inserts);
+// servers that refuse local infile (MySQL 8's default) get multi-row INSERT IGNOREs of the same batch
+// instead. IGNORE keeps every existing row as it is, whatever the caller believed was new.
+//
+// A batch is the LOAD DATA text itself, written into a Buffer that is reused from batch to batch: a
+// million keys never become a million retained strings.
 import { Readable } from 'node:stream';
 import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
-import type { Db } from '../common/db.js';
 import { tableName } from '../common/db.js';
-import { insertNew, stampSeen } from './sql.js';
+import { insertNew } from './sql.js';
+
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
+const UNESCAPES: Record<string, string> = { '\\': '\\', t: '\t', n: '\n', r: '\r', '0': '\0' };
+const NEEDS_ESCAPE = /[\\\t\n\r\0]/;
 
 /** MySQL's LOAD DATA escaping for one field: backslash escapes, so any key (tabs, newlines) survives. */
-function escapeField(key: string): string {
-  return key.replace(/[\\\t\n\r\0]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' })[c]!);
+export function escapeField(key: string): string {
+  return NEEDS_ESCAPE.test(key) ? key.replace(/[\\\t\n\r\0]/g, (c) => ESCAPES[c]) : key;
 }
 
-function linesOf(keys: string[]): Readable {
-  return Readable.from([Buffer.from(keys.map(escapeField).join('\n') + '\n', 'utf8')], { objectMode: false });
+export function unescapeField(field: string): string {
+  return field.includes('\\') ? field.replace(/\\(.)/gs, (_, c: string) => UNESCAPES[c] ?? c) : field;
 }
 
-const FORMAT = "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (dir_key) SET dir_key_sha = UNHEX(SHA2(dir_key, 256))";
+/** Lines `escaped key TAB sha-hex LF`, appended into one reusable Buffer. */
+export class Batch {
+  private buf = Buffer.allocUnsafe(1 << 16); // grows to maxBytes as needed: a delta's few new keys stay small
+  bytes = 0;
+  count = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxKeys: number,
+  ) {}
+
+  /** False when the batch is full (by keys or bytes): send it, then add again. */
+  add(key: string, shaHex: string): boolean {
+    const field = escapeField(key);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; 64 hex digits and two separators.
+    const need = this.bytes + field.length * 3 + 66;
+    if (this.count >= this.maxKeys || (need > this.maxBytes && this.count > 0)) return false;
+    if (need > this.buf.length) this.buf = Buffer.concat([this.text], Math.max(need, Math.min(this.maxBytes, this.buf.length * 2)));
+    this.bytes += this.buf.write(field, this.bytes, 'utf8');
+    this.buf[this.bytes++] = 0x09;
+    this.bytes += this.buf.write(shaHex, this.bytes, 'latin1');
+    this.buf[this.bytes++] = 0x0a;
+    this.count++;
+    return true;
+  }
+
+  get text(): Buffer {
+    return this.buf.subarray(0, this.bytes);
+  }
+
+  clear(): void {
+    this.bytes = 0;
+    this.count = 0;
+  }
+
+  /** The batch as [key, sha] rows, for INSERT. */
+  rows(): [string, Buffer][] {
+    const text = this.text.toString('utf8');
+    const rows: [string, Buffer][] = [];
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      const tab = line.lastIndexOf('\t');
+      rows.push([unescapeField(line.slice(0, tab)), Buffer.from(line.slice(tab + 1), 'hex')]);
+    }
+    return rows;
+  }
+}
+
+const FORMAT = "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (dir_key, @sha) SET dir_key_sha = UNHEX(@sha)";
+/** Multi-row INSERTs stay under the 16 MiB max_allowed_packet even with 1024-byte keys. */
+const INSERT_ROWS = 5000;
+/** LOAD DATA packets: mysql2 sends each chunk of the stream as one. */
+const PACKET_BYTES = 1 << 16;
 
 export interface BulkLoader {
-  /** Inserts the keys not yet in the table and stamps last_seen on the others; returns rows inserted. */
-  load(keys: string[]): Promise<number>;
-  close(): Promise<void>;
+  /** Inserts the batch's keys that are not in the table yet; returns rows inserted. The batch may be reused after. */
+  load(batch: Batch): Promise<number>;
   readonly method: string;
 }
 
@@ -31,48 +90,51 @@ function isInfileRefused(err: unknown): boolean {
   return /local (data|infile)/i.test(e.message ?? '') && /disabled|not allowed/i.test(e.message ?? '');
 }
 
-export async function openBulkLoader(db: Db, table: string, seenAt: Date): Promise<BulkLoader> {
+function chunksOf(text: Buffer): Readable {
+  return Readable.from(
+    (function* () {
+      for (let i = 0; i < text.length; i += PACKET_BYTES) yield text.subarray(i, i + PACKET_BYTES);
+    })(),
+    { objectMode: false },
+  );
+}
+
+/** conn is the run's own connection (it also holds the dump lock); seenAt becomes first_seen of new rows. */
+export function bulkLoader(conn: PoolConnection, table: string, seenAt: Date): BulkLoader {
   const t = tableName(table);
-  // One connection: the staging table is TEMPORARY (per connection), and the @seen variable lives there.
-  const conn: PoolConnection = await db.getConnection();
   let infile = true;
-  await conn.query('SET @seen = ?', [seenAt]);
-  await conn.query('CREATE TEMPORARY TABLE IF NOT EXISTS dump_staging (dir_key VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, dir_key_sha BINARY(32) NOT NULL, PRIMARY KEY (dir_key_sha)) ENGINE=InnoDB');
-  const viaInfile = async (keys: string[]): Promise<number> => {
-    // Straight into the state table, as a bare load would: IGNORE keeps every existing row as it is.
+  let used = false;
+  const viaInfile = async (batch: Batch): Promise<number> => {
     const [r] = await conn.query<ResultSetHeader>({
-      sql: `LOAD DATA LOCAL INFILE 'batch' IGNORE INTO TABLE ${t} CHARACTER SET utf8mb4 ${FORMAT}, first_seen = @seen, last_seen = @seen`,
-      infileStreamFactory: () => linesOf(keys),
+      sql: `LOAD DATA LOCAL INFILE 'batch' IGNORE INTO TABLE ${t} CHARACTER SET utf8mb4 ${FORMAT}, first_seen = ?`,
+      values: [seenAt],
+      infileStreamFactory: () => chunksOf(batch.text),
     });
-    const inserted = r.affectedRows;
-    if (inserted < keys.length) {
-      // Some were known: stamp them through a staging table (one UPDATE ... JOIN, not a key list).
-      await conn.query('DELETE FROM dump_staging');
-      await conn.query({ sql: `LOAD DATA LOCAL INFILE 'batch' IGNORE INTO TABLE dump_staging CHARACTER SET utf8mb4 ${FORMAT}`, infileStreamFactory: () => linesOf(keys) });
-      await conn.query(`UPDATE ${t} s JOIN dump_staging g ON s.dir_key_sha = g.dir_key_sha SET s.last_seen = @seen WHERE s.last_seen < @seen`);
-    }
+    return r.affectedRows;
+  };
+  const viaInsert = async (batch: Batch): Promise<number> => {
+    const rows = batch.rows();
+    let inserted = 0;
+    for (let i = 0; i < rows.length; i += INSERT_ROWS) inserted += await insertNew(conn, table, rows.slice(i, i + INSERT_ROWS), seenAt);
     return inserted;
   };
   return {
     get method() {
+      if (!used) return 'none (no new keys)';
       return infile ? 'LOAD DATA LOCAL INFILE' : 'multi-row INSERT';
     },
-    async load(keys) {
+    async load(batch) {
+      if (!batch.count) return 0;
+      used = true;
       if (infile) {
         try {
-          return await viaInfile(keys);
+          return await viaInfile(batch);
         } catch (err) {
           if (!isInfileRefused(err)) throw err;
-          infile = false;
+          infile = false; // refused before any row was read: the same batch goes through INSERTs
         }
       }
-      const inserted = await insertNew(db, table, keys, seenAt);
-      if (inserted < keys.length) await stampSeen(db, table, keys, seenAt);
-      return inserted;
-    },
-    async close() {
-      await conn.query('DROP TEMPORARY TABLE IF EXISTS dump_staging').catch(() => undefined);
-      conn.release();
+      return viaInsert(batch);
     },
   };
 }

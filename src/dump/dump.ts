@@ -1,25 +1,40 @@
 // Mode `dump`: loads the subfolders under s3_root_prefix into the state table. Only new subfolders are
-// inserted (the reference's delta dump); existing rows only get a last_seen stamp; subfolders gone from
-// S3 are reported, never deleted. Restartable and idempotent: a second run changes nothing but stamps.
+// inserted (the reference's delta dump); existing rows are untouched; subfolders gone from S3 are reported
+// (count + sample) and marked missing (last_seen), never deleted. Each run is recorded in dump_runs.
+// Restartable and idempotent: a second run over the same listing changes no row of the state table.
+//
+// The table's hashes are read once into memory (snapshot.ts): a listed key found there only sets a bit,
+// the others are batched into LOAD DATA (or INSERT) IGNORE while the next batch is being read, and the
+// rows whose bit stays clear are the vanished ones. No statement ever touches every row.
+import { hash } from 'node:crypto';
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { startProgress } from '../common/progress.js';
 import { listSubfoldersFromS3, readDumpFile, type SourceItem } from './sources.js';
-import { dbNow, vanished } from './sql.js';
-import { openBulkLoader } from './bulk.js';
+import { dbNow, finishRun, keysOf, lockDump, markListed, markMissing, previousRunStart, startRun, unlockDump } from './sql.js';
+import { Batch, bulkLoader } from './bulk.js';
+import { readSnapshot, type Snapshot } from './snapshot.js';
 
 export interface DumpArgs {
   dumpFile?: string;
+  /** New keys per LOAD DATA statement. */
   batchSize?: number;
 }
 
 export interface DumpSummary {
+  runId: number;
   source: string;
+  /** Distinct subfolders listed: new + existing. */
   scanned: number;
   new: number;
   existing: number;
+  /** Keys listed more than once (counted once above). */
+  duplicates: number;
+  /** In the table, not listed by this run (all of them, including those missing before). */
   vanished: number;
   vanishedSample: string[];
+  /** Missing before, listed again by this run. */
+  reappeared: number;
   badLines: number;
   badLineSample: { lineNo: number; line: string; why: string }[];
   seconds: number;
@@ -27,11 +42,15 @@ export interface DumpSummary {
 }
 
 const SAMPLE = 10;
+const MARK_CHUNK = 1000;
+/** Bytes of LOAD DATA text per batch (two batches exist: one loading, one filling). */
+const BATCH_BYTES = 4 << 20;
 
 export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
-  const { config, log } = ctx;
-  const batchSize = args.batchSize ?? 20_000;
-  let source: AsyncIterable<SourceItem>;
+  const { config, log, db } = ctx;
+  const table = config.mysql_table;
+  const batchSize = args.batchSize ?? 50_000;
+  let source: AsyncIterable<SourceItem[]>;
   let sourceName: string;
   if (args.dumpFile) {
     source = readDumpFile(args.dumpFile, config.s3_root_prefix);
@@ -42,46 +61,96 @@ export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
     sourceName = `s3://${config.s3_bucket}/${config.s3_root_prefix}`;
   }
   const started = Date.now();
-  const runStart = await dbNow(ctx.db);
-  const s: DumpSummary = { source: sourceName, scanned: 0, new: 0, existing: 0, vanished: 0, vanishedSample: [], badLines: 0, badLineSample: [], seconds: 0 };
+  const s: DumpSummary = { runId: 0, source: sourceName, scanned: 0, new: 0, existing: 0, duplicates: 0, vanished: 0, vanishedSample: [], reappeared: 0, badLines: 0, badLineSample: [], seconds: 0 };
+  // The run's own connection: it holds the dump lock for the whole run and carries the bulk loads.
+  const conn = await db.getConnection();
   const progress = startProgress(log, 'dump', { rateKey: 'scanned' });
-  const loader = await openBulkLoader(ctx.db, config.mysql_table, runStart);
-  log.info('dump: starting', { source: sourceName, table: config.mysql_table });
-
-  let batch: string[] = [];
-  const flush = async (): Promise<void> => {
-    if (!batch.length) return;
-    // A dump file may list a subfolder twice; count each once.
-    const keys = [...new Set(batch)];
-    batch = [];
-    const inserted = await loader.load(keys);
-    s.new += inserted;
-    s.existing += keys.length - inserted;
-    s.scanned += keys.length;
-    progress.add({ scanned: keys.length, new: inserted });
-  };
+  let inflight: Promise<void> = Promise.resolve();
   try {
-    for await (const item of source) {
+    await lockDump(conn, table);
+    const runStart = await dbNow(db);
+    s.runId = await startRun(db, table, runStart, sourceName);
+    const snapshot = await readSnapshot(db, table);
+    log.info('dump: starting', { source: sourceName, table, run_id: s.runId, rows_in_table: snapshot.size });
+    const loader = bulkLoader(conn, table, runStart);
+
+    // One batch loads while the other is filled. A failed load surfaces at the next await.
+    const batches = [new Batch(BATCH_BYTES, batchSize), new Batch(BATCH_BYTES, batchSize)];
+    let filling = 0;
+    const flush = async (): Promise<void> => {
+      await inflight; // the other batch is free again
+      const full = batches[filling];
+      if (!full.count) return;
+      filling ^= 1;
+      batches[filling].clear();
+      inflight = loader.load(full).then((inserted) => {
+        s.new += inserted;
+        s.duplicates += full.count - inserted;
+        progress.add({ new: inserted });
+      });
+      inflight.catch(() => undefined); // handled by the next await
+    };
+    const sha = Buffer.alloc(32);
+    for await (const items of source) {
       if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
-      if ('bad' in item) {
-        s.badLines++;
-        if (s.badLineSample.length < SAMPLE) s.badLineSample.push({ lineNo: item.lineNo, line: item.bad.slice(0, 200), why: item.why });
-        log.warn('dump: line not loaded', { line_no: item.lineNo, why: item.why });
-        continue;
+      for (const item of items) {
+        if ('bad' in item) {
+          s.badLines++;
+          if (s.badLineSample.length < SAMPLE) s.badLineSample.push({ lineNo: item.lineNo, line: item.bad.slice(0, 200), why: item.why });
+          log.warn('dump: line not loaded', { line_no: item.lineNo, why: item.why });
+          continue;
+        }
+        // Hashed as hex, decoded into one reused Buffer for the lookup: nothing allocated per key survives.
+        const hex = hash('sha256', item.dirKey);
+        sha.write(hex, 'hex');
+        const i = snapshot.find(sha);
+        if (i >= 0) {
+          if (snapshot.markListed(i)) s.existing++;
+          else s.duplicates++;
+        } else if (!batches[filling].add(item.dirKey, hex)) {
+          await flush();
+          batches[filling].add(item.dirKey, hex);
+        }
       }
-      batch.push(item.dirKey);
-      if (batch.length >= batchSize) await flush();
+      progress.add({ scanned: items.length });
     }
     await flush();
+    await inflight;
+    s.scanned = s.new + s.existing;
+    s.method = loader.method;
+
+    // The whole listing was read: only now may rows count as missing.
+    await reconcile(ctx, snapshot, s);
+    await finishRun(db, s.runId, s);
   } finally {
+    await inflight.catch(() => undefined); // never hand back a connection with a load still running on it
     progress.stop();
-    await loader.close();
+    await unlockDump(conn, table).catch(() => undefined);
+    conn.release();
   }
-  s.method = loader.method;
-  const gone = await vanished(ctx.db, config.mysql_table, runStart, SAMPLE);
-  s.vanished = gone.count;
-  s.vanishedSample = gone.sample;
   s.seconds = Math.round((Date.now() - started) / 100) / 10;
   if (s.vanished) log.warn('dump: subfolders in the table are gone from the source (kept, not deleted)', { vanished: s.vanished, sample: s.vanishedSample });
   return s;
+}
+
+/** Rows the run did not list become missing (stamped once); missing rows it listed become listed again. */
+async function reconcile(ctx: Ctx, snapshot: Snapshot, s: DumpSummary): Promise<void> {
+  const table = ctx.config.mysql_table;
+  const wasMissing = new Set(snapshot.missing);
+  const previous = await previousRunStart(ctx.db, table, s.runId);
+  const sample: Buffer[] = [];
+  let chunk: Buffer[] = [];
+  for (const i of snapshot.unlisted()) {
+    s.vanished++;
+    if (sample.length < SAMPLE) sample.push(snapshot.sha(i));
+    if (wasMissing.has(i)) continue;
+    chunk.push(snapshot.sha(i));
+    if (chunk.length === MARK_CHUNK) {
+      await markMissing(ctx.db, table, chunk, previous);
+      chunk = [];
+    }
+  }
+  await markMissing(ctx.db, table, chunk, previous);
+  s.reappeared = await markListed(ctx.db, table, snapshot.missing.filter((i) => snapshot.isListed(i)).map((i) => snapshot.sha(i)));
+  s.vanishedSample = await keysOf(ctx.db, table, sample);
 }

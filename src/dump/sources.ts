@@ -1,14 +1,14 @@
 // Where subfolder names come from: the S3 API (ListObjectsV2 with Delimiter '/') or a file written by
-// `aws s3 ls s3://BUCKET/ROOT/`. Both stream: millions of subfolders are never all in memory.
+// `aws s3 ls s3://BUCKET/ROOT/`. Both stream: millions of subfolders are never all in memory. Items come
+// a page (S3) or a read chunk (file) at a time, so the per-key work stays synchronous and cheap.
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { withRetry } from '../common/retry.js';
 
 export type SourceItem = { dirKey: string } | { bad: string; lineNo: number; why: string };
 
 /** Every CommonPrefix directly under rootPrefix, page by page. */
-export async function* listSubfoldersFromS3(s3: S3Client, bucket: string, rootPrefix: string, signal: AbortSignal, retry: { maxAttempts: number; budgetMs: number }): AsyncGenerator<SourceItem> {
+export async function* listSubfoldersFromS3(s3: S3Client, bucket: string, rootPrefix: string, signal: AbortSignal, retry: { maxAttempts: number; budgetMs: number }): AsyncGenerator<SourceItem[]> {
   const { ListObjectsV2Command } = await import('@aws-sdk/client-s3'); // loaded only for S3 listings
   let token: string | undefined;
   do {
@@ -16,7 +16,9 @@ export async function* listSubfoldersFromS3(s3: S3Client, bucket: string, rootPr
       () => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: rootPrefix, Delimiter: '/', ContinuationToken: token }), { abortSignal: signal }),
       { ...retry, signal },
     );
-    for (const p of page.CommonPrefixes ?? []) if (p.Prefix) yield { dirKey: p.Prefix };
+    const items: SourceItem[] = [];
+    for (const p of page.CommonPrefixes ?? []) if (p.Prefix) items.push({ dirKey: p.Prefix });
+    if (items.length) yield items;
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
 }
@@ -26,25 +28,36 @@ const PRE_LINE = /^\s*PRE (.+\/)$/;
 const OBJECT_LINE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\s+\d+ .+$/;
 
 /** Parses `aws s3 ls` output: `PRE name/` lines are subfolders of rootPrefix; anything unparseable is reported. */
-export async function* readDumpFile(path: string, rootPrefix: string): AsyncGenerator<SourceItem> {
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+export async function* readDumpFile(path: string, rootPrefix: string): AsyncGenerator<SourceItem[]> {
+  // utf8 decoding keeps a character split across two chunks whole; lines end with \n (a \r before it is dropped).
+  // 64 KiB chunks: strings that size die young; bigger ones are born in V8's old generation and pile up there.
+  const input = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
   let lineNo = 0;
-  for await (const raw of lines) {
-    lineNo++;
-    const line = raw.replace(/\r$/, '');
-    if (line.trim() === '') continue;
-    const m = PRE_LINE.exec(line);
-    if (m) {
-      const name = m[1];
-      if (name === '/' || Buffer.byteLength(rootPrefix + name) > 1024) {
-        yield { bad: line, lineNo, why: name === '/' ? 'empty subfolder name' : 'key longer than 1024 bytes' };
-      } else {
-        yield { dirKey: rootPrefix + name };
-      }
-    } else if (OBJECT_LINE.test(line)) {
-      continue; // an object at the root, not a subfolder
-    } else {
-      yield { bad: line, lineNo, why: 'not a `PRE name/` line of aws s3 ls' };
-    }
+  let rest = '';
+  for await (const chunk of input as AsyncIterable<string>) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop()!;
+    const items: SourceItem[] = [];
+    for (const line of lines) parseLine(line, ++lineNo, rootPrefix, items);
+    if (items.length) yield items;
   }
+  const items: SourceItem[] = [];
+  if (rest) parseLine(rest, ++lineNo, rootPrefix, items);
+  if (items.length) yield items;
+}
+
+function parseLine(raw: string, lineNo: number, rootPrefix: string, out: SourceItem[]): void {
+  const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+  if (line.trim() === '') return;
+  const m = PRE_LINE.exec(line);
+  if (m) {
+    const name = m[1];
+    if (name === '/' || Buffer.byteLength(rootPrefix + name) > 1024) {
+      out.push({ bad: line, lineNo, why: name === '/' ? 'empty subfolder name' : 'key longer than 1024 bytes' });
+    } else {
+      out.push({ dirKey: rootPrefix + name });
+    }
+  } else if (!OBJECT_LINE.test(line)) {
+    out.push({ bad: line, lineNo, why: 'not a `PRE name/` line of aws s3 ls' });
+  } // else: an object at the root, not a subfolder
 }

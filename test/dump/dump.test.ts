@@ -9,6 +9,7 @@ import { run } from '../../src/dump/dump.js';
 import { makeS3Client } from '../helpers/s3.js';
 import { uniqueName } from '../helpers/names.js';
 import { testContext } from '../helpers/context.js';
+import { lockDump, unlockDump } from '../../src/dump/sql.js';
 
 const s3 = makeS3Client();
 const bucket = uniqueName('dump');
@@ -51,6 +52,75 @@ describe('dump', () => {
     const after = await dirKeys(ctx);
     expect(after.find((r) => r.dir_key === 'data/A/')).toMatchObject({ cdn_transfer_published: 1, initial_transfer: 0 });
     expect(after.some((r) => r.dir_key === 'data/plus+dir/')).toBe(true); // reported, not deleted
+    // Marked missing: last_seen is when a complete dump last listed it (the previous run); the others are NULL.
+    const [runs] = await ctx.db.query<RowDataPacket[]>("SELECT id, started_at FROM dump_runs WHERE state_table = 'transfer_state' AND finished_at IS NOT NULL ORDER BY id");
+    expect(runs.map((r) => r.id)).toEqual([first.runId, again.runId, delta.runId]);
+    const [seen] = await ctx.db.query<RowDataPacket[]>('SELECT dir_key, listed, last_seen FROM transfer_state_seen ORDER BY dir_key');
+    for (const r of seen) {
+      if (r.dir_key === 'data/plus+dir/') expect(r).toMatchObject({ listed: 0, last_seen: runs[1].started_at });
+      else expect(r).toMatchObject({ listed: 1, last_seen: runs[2].started_at });
+    }
+    const [marked] = await ctx.db.query<RowDataPacket[]>('SELECT dir_key FROM transfer_state WHERE last_seen IS NOT NULL');
+    expect(marked.map((r) => r.dir_key)).toEqual(['data/plus+dir/']);
+
+    // Still gone: reported again, the stamp stays; back in S3: listed again.
+    expect(await run(ctx)).toMatchObject({ new: 0, vanished: 1, reappeared: 0 });
+    const [[stamp]] = await ctx.db.query<RowDataPacket[]>("SELECT last_seen FROM transfer_state WHERE dir_key = 'data/plus+dir/'");
+    expect(stamp.last_seen).toEqual(runs[1].started_at);
+    await put('data/plus+dir/file.txt');
+    expect(await run(ctx)).toMatchObject({ new: 0, vanished: 0, reappeared: 1, existing: SUBFOLDERS.length + 1 });
+    const [[back]] = await ctx.db.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM transfer_state WHERE last_seen IS NOT NULL");
+    expect(back.n).toBe(0);
+    await ctx.db.end();
+  });
+
+  it('is idempotent: a second run over the same listing changes no row, and records itself', async () => {
+    const ctx = await testContext('dump', { s3_root_prefix: 'root/' });
+    const file = join(dir, 'idem.txt');
+    const lines = (names: string[]): string => names.map((n) => `                           PRE ${n}/`).join('\n');
+    writeFileSync(file, lines(['a', 'b', 'c', 'd', 'e', 'b', 'a']));
+    // batches of 2: the repeated keys land in later batches than their first listing
+    expect(await run(ctx, { dumpFile: file, batchSize: 2 })).toMatchObject({ scanned: 5, new: 5, existing: 0, duplicates: 2 });
+    await ctx.db.query("UPDATE transfer_state SET cdn_transfer_published = TRUE WHERE dir_key = 'root/c/'");
+    writeFileSync(file, lines(['a', 'c', 'd', 'e', 'f']));
+    expect(await run(ctx, { dumpFile: file, batchSize: 2 })).toMatchObject({ scanned: 5, new: 1, existing: 4, vanished: 1, vanishedSample: ['root/b/'] });
+    const table = async (): Promise<unknown[]> => (await ctx.db.query<RowDataPacket[]>('SELECT * FROM transfer_state ORDER BY id'))[0];
+    const before = await table();
+    const again = await run(ctx, { dumpFile: file, batchSize: 2 });
+    expect(again).toMatchObject({ scanned: 5, new: 0, existing: 5, duplicates: 0, vanished: 1, vanishedSample: ['root/b/'], reappeared: 0 });
+    expect(await table()).toEqual(before);
+    const [[rec]] = await ctx.db.query<RowDataPacket[]>('SELECT scanned, new_rows, vanished, bad_lines, finished_at IS NOT NULL AS done FROM dump_runs WHERE id = ?', [again.runId]);
+    expect(rec).toMatchObject({ scanned: 5, new_rows: 0, vanished: 1, bad_lines: 0, done: 1 });
+    await ctx.db.end();
+  });
+
+  it('marks nothing missing when the listing was not read to the end; the next complete run does', async () => {
+    const ctx = await testContext('dump', { s3_root_prefix: 'root/' });
+    const file = join(dir, 'restart.txt');
+    writeFileSync(file, ['x', 'y', 'z'].map((n) => `                           PRE ${n}/`).join('\n'));
+    await run(ctx, { dumpFile: file });
+    writeFileSync(file, ['x', 'y', 'w'].map((n) => `                           PRE ${n}/`).join('\n'));
+    ctx.abort();
+    await expect(run(ctx, { dumpFile: file })).rejects.toThrow(/test aborted/);
+    const [[r]] = await ctx.db.query<RowDataPacket[]>('SELECT (SELECT COUNT(*) FROM transfer_state WHERE last_seen IS NOT NULL) AS missing, (SELECT COUNT(*) FROM dump_runs WHERE finished_at IS NULL) AS unfinished');
+    expect(r).toMatchObject({ missing: 0, unfinished: 1 });
+    const ctx2 = await testContext('dump', { s3_root_prefix: 'root/' }, { mysql: ctx.secrets.mysql_config });
+    expect(await run(ctx2, { dumpFile: file })).toMatchObject({ new: 1, existing: 2, vanished: 1, vanishedSample: ['root/z/'] });
+    await Promise.all([ctx.db.end(), ctx2.db.end()]);
+  });
+
+  it('refuses to run beside another dump of the same table, changing nothing', async () => {
+    const ctx = await testContext('dump', { s3_root_prefix: 'root/' });
+    const file = join(dir, 'locked.txt');
+    writeFileSync(file, '                           PRE x/\n');
+    const other = await ctx.db.getConnection();
+    await lockDump(other, 'transfer_state');
+    await expect(run(ctx, { dumpFile: file })).rejects.toThrow(/another dump of table transfer_state is running/);
+    const [[n]] = await ctx.db.query<RowDataPacket[]>('SELECT (SELECT COUNT(*) FROM transfer_state) AS rows_, (SELECT COUNT(*) FROM dump_runs) AS runs');
+    expect(n).toMatchObject({ rows_: 0, runs: 0 });
+    await unlockDump(other, 'transfer_state');
+    other.release();
+    expect(await run(ctx, { dumpFile: file })).toMatchObject({ new: 1 });
     await ctx.db.end();
   });
 
@@ -77,6 +147,8 @@ describe('dump', () => {
     expect(s.badLineSample.map((b) => b.lineNo)).toEqual([5, 10]);
     const rows = await dirKeys(ctx);
     expect(rows.map((r) => r.dir_key).sort()).toEqual(['root/Alpha/', 'root/alpha/', 'root/unicodé+%/', 'root/with space/', 'root/back\\slash\ttab/'].sort());
+    const [shas] = await ctx.db.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM transfer_state WHERE dir_key_sha = UNHEX(SHA2(dir_key, 256))');
+    expect(shas[0].n).toBe(5); // hashed here, the same as MySQL's SHA2
     const twice = await run(ctx, { dumpFile: file });
     expect(twice).toMatchObject({ new: 0, existing: 5, vanished: 0 });
     await ctx.db.end();
@@ -95,8 +167,8 @@ describe('dump', () => {
     const out = await exec(process.execPath, ['bin/ott.mjs', '--config', cfg, 'dump']);
     const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l));
     const done = lines.find((l) => l.message === 'dump finished');
-    // the first test added data/new-one/ and emptied data/plus+dir/
-    expect(done.summary).toMatchObject({ new: SUBFOLDERS.length, vanished: 0, badLines: 0 });
+    // the first test added data/new-one/ (and emptied data/plus+dir/, then filled it again)
+    expect(done.summary).toMatchObject({ new: SUBFOLDERS.length + 1, vanished: 0, badLines: 0 });
     expect(lines.some((l) => l.message === 'dump: done' && l.scanned === done.summary.scanned)).toBe(true);
     await ctx.db.end();
   });
@@ -109,10 +181,16 @@ describe('dump without LOAD DATA LOCAL', () => {
     await ctx.db.end();
     ctx.db = createDb(ctx.secrets.mysql_config, { flags: ['-LOCAL_FILES'] });
     const file = join(dir, 'fallback.txt');
-    writeFileSync(file, ['                           PRE one/', '                           PRE two/'].join('\n'));
-    const s = await run(ctx, { dumpFile: file });
-    expect(s).toMatchObject({ new: 2, method: 'multi-row INSERT' });
-    expect(await run(ctx, { dumpFile: file })).toMatchObject({ new: 0, existing: 2, vanished: 0 });
+    const odd = ['one', 'two', 'back\\slash\ttab', 'unicodé-日本', 'pct%20+'];
+    writeFileSync(file, odd.map((n) => `                           PRE ${n}/`).join('\n'));
+    const s = await run(ctx, { dumpFile: file, batchSize: 2 });
+    expect(s).toMatchObject({ new: odd.length, method: 'multi-row INSERT' });
+    const [rows] = await ctx.db.query<RowDataPacket[]>('SELECT dir_key, dir_key_sha = UNHEX(SHA2(dir_key, 256)) AS sha_ok FROM transfer_state ORDER BY dir_key');
+    expect(rows.map((r) => r.dir_key)).toEqual(odd.map((n) => `root/${n}/`).sort());
+    expect(rows.every((r) => r.sha_ok === 1)).toBe(true);
+    expect(await run(ctx, { dumpFile: file })).toMatchObject({ new: 0, existing: odd.length, vanished: 0 });
+    writeFileSync(file, odd.slice(1).map((n) => `                           PRE ${n}/`).join('\n'));
+    expect(await run(ctx, { dumpFile: file })).toMatchObject({ new: 0, existing: odd.length - 1, vanished: 1, vanishedSample: ['root/one/'], method: 'none (no new keys)' });
     await ctx.db.end();
   });
 });
