@@ -30,6 +30,8 @@ export interface DatasetOptions {
   objectsPerSubfolder: number;
   /** Sizes of the big multipart objects (the demo's tail: ~100 MiB). */
   bigObjectsBytes: number[];
+  /** Share of objects of up to 3 MiB (default 0.1); the rest are empty (5%) or up to 64 KiB. */
+  mediumFraction?: number;
 }
 
 export function buildDataset(o: DatasetOptions): DemoObject[] {
@@ -41,7 +43,7 @@ export function buildDataset(o: DatasetOptions): DemoObject[] {
     for (let j = 0; j < n; j++) {
       // Mostly small objects, as real buckets are; some empty, a few of several MiB.
       const r = rnd();
-      const size = r < 0.05 ? 0 : r < 0.9 ? Math.floor(rnd() * 64 * 1024) : Math.floor(rnd() * 3 * MiB);
+      const size = r < 0.05 ? 0 : r < 1 - (o.mediumFraction ?? 0.1) ? Math.floor(rnd() * 64 * 1024) : Math.floor(rnd() * 3 * MiB);
       const nested = rnd() < 0.2 ? 'nested/deeper/' : '';
       out.push({
         key: `${dir}${nested}obj-${j}.bin`,

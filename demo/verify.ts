@@ -19,6 +19,24 @@ async function downloadMd5(storage: Storage, bucket: string, name: string): Prom
   return h.digest('hex');
 }
 
+function commonPrefix(names: string[]): string {
+  let p = names[0] ?? '';
+  for (const n of names) {
+    let i = 0;
+    while (i < p.length && p[i] === n[i]) i++;
+    p = p.slice(0, i);
+  }
+  return p;
+}
+
+/** The fields verification reads, from a listing item or a metadata GET. */
+interface ObjectMeta {
+  size?: string | number;
+  contentType?: string;
+  cacheControl?: string;
+  metadata?: Record<string, unknown>;
+}
+
 export async function verifyCopies(
   storage: Storage,
   bucket: string,
@@ -27,18 +45,22 @@ export async function verifyCopies(
   concurrency = 8,
 ): Promise<VerifyReport> {
   const r: VerifyReport = { objects: 0, bytes: 0, missing: [], different: [], metadataLost: [], allIdentical: false };
+  // One listing instead of two metadata requests per object; the bytes are still downloaded one by one.
+  const names = objects.map((o) => gcsName(o.key));
+  const [files] = await storage.bucket(bucket).getFiles({ prefix: commonPrefix(names), autoPaginate: true });
+  const listed = new Map(files.map((f) => [f.name, f.metadata as ObjectMeta]));
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < objects.length) {
       const o = objects[next++];
       const name = gcsName(o.key);
-      const file = storage.bucket(bucket).file(name);
-      const [exists] = await file.exists();
-      if (!exists) {
+      let meta = listed.get(name);
+      if (!meta) {
         r.missing.push(o.key);
         continue;
       }
-      const [meta] = await file.getMetadata();
+      // A listing that omits the object's headers (an emulator's shortcut) is not taken as lost metadata.
+      if (meta.contentType === undefined && meta.metadata === undefined) [meta] = (await storage.bucket(bucket).file(name).getMetadata()) as unknown as [ObjectMeta];
       const want = await expectedMd5(o.key, o.sizeBytes);
       const got = await downloadMd5(storage, bucket, name);
       if (Number(meta.size) !== o.sizeBytes || got !== want) {
