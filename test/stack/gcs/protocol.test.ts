@@ -1,6 +1,7 @@
 // The JSON API's wire details, by raw HTTP: what the clients rely on without our tests of them noticing.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { uniqueName } from '../../helpers/names.js';
 
 const base = process.env.OTT_GCS_ENDPOINT!;
@@ -46,6 +47,22 @@ describe('GCS emulator wire protocol', () => {
     res = await fetch(url, { method: 'PUT', headers: { 'content-range': `bytes */${data.length}` } });
     expect(res.status).toBe(200);
     expect(((await fetch(obj('res/chunked', '?alt=media')).then((r) => r.arrayBuffer())) as ArrayBuffer).byteLength).toBe(data.length);
+  });
+
+  it('survives a chunk aborted mid-body and its session cancelled at once (nothing stored, still serving)', async () => {
+    const url = await startSession('res/cancelled');
+    const u = new URL(url);
+    // A chunk PUT that dies halfway, the way a client gives up on a slow chunk, then cancels the session.
+    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'PUT', headers: { 'content-range': 'bytes 0-524287/524288', 'content-length': 524288 } });
+    const ended = new Promise<void>((resolve) => req.on('error', () => resolve()).on('close', () => resolve()));
+    req.write(randomBytes(262144));
+    await new Promise((r) => setTimeout(r, 100));
+    req.destroy();
+    expect((await fetch(url, { method: 'DELETE' })).status).toBe(499);
+    await ended;
+    expect((await fetch(url, { method: 'PUT', body: 'x', headers: { 'content-range': 'bytes 0-0/1' } })).status).toBe(404);
+    expect((await fetch(obj('res/cancelled'))).status).toBe(404);
+    expect((await put('res/after-cancel', 'still alive')).size).toBe('11');
   });
 
   it('rejects a resumable upload whose final X-Goog-Hash or session md5 is wrong, storing nothing', async () => {

@@ -96,6 +96,9 @@ export class ObjectWriter {
 
   async write(chunk: Buffer): Promise<void> {
     if (this.failed) throw this.failed;
+    // A session cancelled (DELETE) while one of its chunk PUTs is still streaming: refuse the rest of
+    // that chunk instead of writing into a destroyed file stream.
+    if (this.ws?.destroyed) throw (this.failed = new Error('upload session was cancelled'));
     this.md5.update(chunk);
     this.crc = crc32c(chunk, this.crc);
     this.size += chunk.length;
@@ -113,6 +116,7 @@ export class ObjectWriter {
   }
 
   async abort(): Promise<void> {
+    this.failed ??= new Error('upload session was cancelled');
     if (this.ws) {
       this.ws.destroy();
       await unlink(this.ws.path as string).catch(() => undefined);
