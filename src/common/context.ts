@@ -2,6 +2,7 @@
 // the one shutdown signal. Built once per process by createContext; closed by closeContext.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Config } from './config/schema.js';
 import { readEnv, type Endpoints } from './config/env.js';
 import { loadConfig, type ConfigSource } from './config/load.js';
@@ -59,7 +60,11 @@ export async function createContext(opts: CreateContextOptions): Promise<Ctx> {
   const secrets = opts.secrets ?? (await loadSecrets(config, project, env.endpoints));
   const db = createDb(secrets.mysql_config);
   const clients = createClients(config, secrets, project, env.endpoints);
-  return { config, secrets, log, db, clients, signal: opts.signal ?? shutdownSignal(), workerId, project, endpoints: env.endpoints };
+  const signal = opts.signal ?? shutdownSignal();
+  // Every in-flight request, sleep and loop listens to this one signal (bounded by the modes' concurrency
+  // limits), so Node's default of 10 listeners would warn about a leak that is not one.
+  setMaxListeners(10_000, signal);
+  return { config, secrets, log, db, clients, signal, workerId, project, endpoints: env.endpoints };
 }
 
 export async function closeContext(ctx: Ctx): Promise<void> {
