@@ -118,5 +118,9 @@ async function chunk(ex: Exchange, store: Store, s: Session, id: string): Promis
     }
     return ex.sendJson(200, objectResource(ex.base, s.done));
   }
-  await ex.send(308, size > 0 ? { range: `bytes=0-${size - 1}` } : {});
+  const rangeHeader: Record<string, string> = size > 0 ? { range: `bytes=0-${size - 1}` } : {};
+  // Go's HTTP client follows 308s as redirects, so Google's Go clients (rclone) ask for "incomplete" as a
+  // 200 carrying X-Http-Status-Code-Override: 308, which real GCS honours.
+  if (String(ex.req.headers['x-guploader-no-308']).toLowerCase() === 'yes') await ex.send(200, { ...rangeHeader, 'x-http-status-code-override': '308' });
+  else await ex.send(308, rangeHeader);
 }
