@@ -4,6 +4,7 @@ import { runMode, type GlobalArgs } from './runMode.js';
 
 interface CdnTransferCliArgs extends GlobalArgs {
   processes: number;
+  idleExitSeconds: number;
   exitWhenIdleSeconds?: number;
 }
 
@@ -17,25 +18,39 @@ export const cdnTransferCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
       .option('processes', { type: 'number', default: availableParallelism(), describe: 'worker processes (each runs transfer_concurrency copies); default: CPU count' })
-      .option('exit-when-idle-seconds', { type: 'number', describe: 'exit once no message has arrived or been in flight for this long' }) as Argv<GlobalArgs>,
+      .option('idle-exit-seconds', { type: 'number', default: 0, describe: 'exit after this long with no message (0: run until SIGTERM)' })
+      // The old name keeps working for existing scripts. Not a yargs alias: help lists every alias, and this
+      // one should stay out of it.
+      .option('exit-when-idle-seconds', { type: 'number', hidden: true, describe: 'old name of --idle-exit-seconds' }) as unknown as Argv<GlobalArgs>,
   handler: async (argv) => {
     const a = argv as unknown as CdnTransferCliArgs;
     if (!Number.isInteger(a.processes) || a.processes < 1) throw new Error(`Expected \`--processes\` to be an integer from 1 and up, got \`${a.processes}\``);
+    const idleExitSeconds = a.idleExitSeconds === 0 && a.exitWhenIdleSeconds !== undefined ? a.exitWhenIdleSeconds : a.idleExitSeconds;
+    if (!(idleExitSeconds >= 0)) throw new Error(`Expected \`--idle-exit-seconds\` to be a number from 0 and up, got \`${idleExitSeconds}\``);
     if (a.processes > 1) {
       const { runProcesses } = await import('../worker/transferProcesses.js');
       const args = process.argv.slice(2).filter((x, i, all) => x !== '--processes' && all[i - 1] !== '--processes' && !x.startsWith('--processes='));
       process.exitCode = await runProcesses(a.processes, process.argv[1], [...args, '--processes', '1']);
-      return;
+      return exitNow();
     }
     // A forked child: if the parent goes away, shut down as on SIGTERM (finish in-flight, nack the rest).
     const orphaned = (): void => void process.kill(process.pid, 'SIGTERM');
     if (process.connected) process.once('disconnect', orphaned);
     await runMode('cdnTransfer', argv, async (ctx) => {
       const { run } = await import('../worker/cdnTransfer.js');
-      return run(ctx, { exitWhenIdleMs: a.exitWhenIdleSeconds !== undefined ? a.exitWhenIdleSeconds * 1000 : undefined });
+      return run(ctx, { exitWhenIdleMs: idleExitSeconds > 0 ? idleExitSeconds * 1000 : undefined });
     });
-    // The IPC channel to the parent would keep this process alive after its work is done.
     process.off('disconnect', orphaned);
-    if (process.connected) process.disconnect();
+    return exitNow();
   },
 };
+
+/**
+ * Ends the process once its work is done and the context is closed. Waiting for the event loop to drain
+ * is not enough: an IPC channel to the parent, a keep-alive socket or a client library's timer can keep a
+ * finished worker alive, and the parent (and systemd, until its stop timeout) would wait for it forever.
+ */
+async function exitNow(): Promise<never> {
+  for (const out of [process.stdout, process.stderr]) if (out.writableNeedDrain) await new Promise((r) => out.once('drain', r));
+  process.exit();
+}

@@ -4,7 +4,7 @@
 // are nacked and logged so the subscription's own dead-letter policy takes them after its max attempts.
 // Shutdown: stop pulling, let in-flight objects finish within grace_period_seconds, nack the rest.
 import { setMaxListeners } from 'node:events';
-import { Duration, SubscriptionCloseBehaviors, type Message } from '@google-cloud/pubsub';
+import { Duration, SubscriptionCloseBehaviors, type Message, type Subscription } from '@google-cloud/pubsub';
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, objectsListMessageSchema, type ErrorMessage, type ObjectsListMessage } from '../common/messages.js';
@@ -174,7 +174,9 @@ export async function run(ctx: Ctx, args: CdnTransferArgs = {}): Promise<CdnTran
     else nack(m);
   };
 
+  const delivered = new WeakSet<Message>();
   sub.on('message', (m: Message) => {
+    delivered.add(m);
     lastActivity = Date.now();
     if (stopping) return void nack(m);
     const p = handle(m)
@@ -203,6 +205,13 @@ export async function run(ctx: Ctx, args: CdnTransferArgs = {}): Promise<CdnTran
     // Stops the stream at once; keeps leasing what we hold until it is settled (or the timeout nacks it).
     const closing = sub.close();
     await Promise.allSettled([...handlers]);
+    // Every message handed to us is settled. The client may still hold messages it pulled but never
+    // delivered (flow control held them back; close() stops delivery): WaitForProcessing would wait its
+    // whole timeout (grace_period_seconds + 15 s) for them. Nack them now, so the process exits promptly
+    // and they go to another worker at once.
+    const undelivered = releaseUndelivered(sub).filter((m) => !delivered.has(m));
+    for (const m of undelivered) nack(m);
+    if (undelivered.length) log.info('cdnTransfer: nacked messages pulled but never started', { messages: undelivered.length });
     await closing;
   } finally {
     clearTimeout(graceTimer);
@@ -215,4 +224,15 @@ export async function run(ctx: Ctx, args: CdnTransferArgs = {}): Promise<CdnTran
   s.seconds = Math.round((Date.now() - started) / 100) / 10;
   if (fatal) throw fatal;
   return s;
+}
+
+/**
+ * Takes every message out of the subscriber's lease inventory and returns them; only for after close(),
+ * once our own handlers have settled. @google-cloud/pubsub 5.x has no public way to release messages that
+ * flow control kept back, so this reaches into its lease manager; if that changes shape we get nothing
+ * back and close() falls back to its timeout, which is slow but still correct.
+ */
+function releaseUndelivered(sub: Subscription): Message[] {
+  const inventory = (sub as unknown as { _subscriber?: { _inventory?: { clear?: () => Message[] } } })._subscriber?._inventory;
+  return typeof inventory?.clear === 'function' ? inventory.clear() : [];
 }

@@ -1,7 +1,8 @@
 // `cdnTransfer --processes N`: the parent forks N copies of this same command (each with --processes 1),
-// forwards SIGTERM/SIGINT to them exactly once each, restarts a child that crashed, and exits when all
-// children have exited. Children run in their own process group, so a terminal's Ctrl-C reaches only
-// the parent (and through it each child once); a child whose parent dies shuts itself down gracefully.
+// forwards each SIGTERM/SIGINT to them (the first starts their graceful stop, a second makes them exit at
+// once), restarts a child that crashed, and exits when all children have exited. Children run in their
+// own process group, so a terminal's Ctrl-C reaches only the parent (and through it each child); a child
+// whose parent dies shuts itself down gracefully.
 import { fork, type ChildProcess } from 'node:child_process';
 import { redact } from '../common/redact.js';
 
@@ -28,6 +29,7 @@ export function runProcesses(n: number, entry: string, args: string[]): Promise<
     const start = (slot: number): void => {
       const child = fork(entry, args, { execArgv: process.execArgv, stdio: 'inherit', detached: true });
       children.add(child);
+      say('cdnTransfer: worker process started', { slot, pid: child.pid });
       child.on('exit', (code, signal) => {
         children.delete(child);
         const failed = code !== 0;
