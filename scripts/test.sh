@@ -13,7 +13,7 @@ if [ -s "$report" ]; then
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const failed = r.numFailedTests + (r.numFailedTestSuites || 0) - 0;
     console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
-    if (r.numFailedTestSuites > 0) console.log(`(${r.numFailedTestSuites} test files failed to run)`);
+    if (r.numFailedTestSuites > 0) console.log(`(${r.numFailedTestSuites} suites with failures or errors)`);
     process.exit(failed > 0 || r.numTotalTests === 0 ? 1 : 0);
   ' "$report" || status=1
 else
