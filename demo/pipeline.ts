@@ -2,14 +2,12 @@
 // in the order the VMs run it. Each stage knows how to tell it is done from the outside (state table,
 // GCS, error topic), never from the tool's own claims about itself.
 import type { Storage } from '@google-cloud/storage';
-import { PubSub } from '@google-cloud/pubsub';
-import { encodeMessage } from '../src/common/messages.js';
-import { commandOptions, finishedSummary, type OttProcess } from './cli.js';
+import { finishedSummary, type OttProcess } from './cli.js';
 import type { DemoObject } from './dataset.js';
 import { damageGcs, type Damage } from './damage.js';
 import { dbNow, runOnce, runWorkers, sleep, type RunContext, type StageProgress } from './stageRunner.js';
 import { dirRows, gcsListing, isEqual, totals, type DirRow, type ErrorTopicAudit } from './state.js';
-import { PROJECT, type Pipeline } from './setupCloud.js';
+import type { Pipeline } from './setupCloud.js';
 import { verifyCopies, type VerifyReport } from './verify.js';
 
 export interface PipelineState {
@@ -61,21 +59,11 @@ const summaryText = (p: OttProcess): string => JSON.stringify(finishedSummary(p)
 /**
  * How a round's subfolders reach the workers. 'select': `publishDirList` picks them by its criteria
  * (never checked, empty in GCS, or rsynced since the last check; sizes differ for rsync). 'recheck':
- * every subfolder again although checked equal before (after the damage): `publishDirList --recheck` if
- * this checkout has it, else the demo publishes the same dir messages itself (with the tool's own
- * encoder) and says so, because those criteria never re-check a subfolder already checked equal.
+ * every subfolder again although checked equal before (after the damage): `publishDirList --purpose
+ * syncCheck --recheck --recheck-before <round start>`, which re-publishes every subfolder whose last
+ * check ended before the round began, once per publisher run.
  */
 type Publishing = 'select' | 'recheck';
-
-async function publishRecheck(rc: RunContext, dirKeys: string[]): Promise<void> {
-  const pubsub = new PubSub({ projectId: PROJECT });
-  try {
-    const topic = pubsub.topic(rc.names.topic.syncCheck);
-    for (const dir_key of dirKeys) await topic.publishMessage({ data: encodeMessage({ v: 1, kind: 'dir', purpose: 'syncCheck', dir_key }) });
-  } finally {
-    await pubsub.close();
-  }
-}
 
 /** One round of publishing + workers for `purpose`, done when every target row ran after the round began. */
 async function dirRound(
@@ -98,16 +86,10 @@ async function dirRound(
   const isDone = (r: DirRow): boolean => r[endCol] !== null && r[endCol]! > since && !r[busyCol];
   let rows: DirRow[] = [];
 
-  const recheckFlag = publishing === 'recheck' && (await commandOptions(rc.env, rc.cli.logDir, 'publishDirList')).has('recheck');
-  const publish = async (label: string): Promise<string> => {
-    if (publishing === 'select' || recheckFlag) {
-      const args = ['publishDirList', '--purpose', purpose, ...(recheckFlag ? ['--recheck'] : [])];
-      return summaryText(await runOnce(rc, label, pipeline, args));
-    }
-    const pending = rows.length ? rows.filter((r) => wanted.has(r.dir_key) && !isDone(r) && !r[busyCol]).map((r) => r.dir_key) : [...wanted];
-    await publishRecheck(rc, pending);
-    return `${pending.length} dir messages published by the demo itself (publishDirList has no --recheck: its criteria never re-check a checked subfolder)`;
-  };
+  // The round's start as the recheck instant: a republish (a later run) sends again only the subfolders
+  // not checked since the round began, e.g. those a busy worker gave back, never the ones already done.
+  const recheckArgs = publishing === 'recheck' ? ['--recheck', '--recheck-before', `${since.replace(' ', 'T')}Z`] : [];
+  const publish = async (label: string): Promise<string> => summaryText(await runOnce(rc, label, pipeline, ['publishDirList', '--purpose', purpose, ...recheckArgs]));
   const progress = async (): Promise<StageProgress> => {
     rows = await dirRows(rc.db, table);
     const mine = rows.filter((r) => wanted.has(r.dir_key));

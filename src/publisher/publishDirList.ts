@@ -2,13 +2,15 @@
 // checked, or nothing in GCS yet; not while their objects list still waits to be published) or for an
 // rsync (sizes or object counts differ after a check), publishes one message per subfolder, and flags
 // each only once Pub/Sub acknowledged its message. A failure releases the row with the reason on it.
+// --recheck (syncCheck) also re-publishes, once per run, subfolders whose last check ended before an
+// instant (default: this run's start), for a final pass or after suspected damage.
 import type { Ctx } from '../common/context.js';
 import { classify } from '../common/errors.js';
 import { encodeMessage, type DirMessage } from '../common/messages.js';
 import { startProgress } from '../common/progress.js';
 import { withRetry } from '../common/retry.js';
 import { runClaimLoop } from './loop.js';
-import { claim, claimablePage, countClaimable, markDirPublished, owned, release, renew, type PendingRow } from './sql.js';
+import { claim, claimablePage, countClaimable, dbNow, markDirPublished, owned, release, renew, type PendingRow, type Recheck } from './sql.js';
 import { dirKeyHash, openTopic } from './topic.js';
 
 const MODE = 'publishDirList';
@@ -25,11 +27,17 @@ export interface PublishDirArgs {
   follow?: boolean;
   dryRun?: boolean;
   retryAfterSeconds?: number;
+  /** syncCheck only: also re-publish subfolders whose last check ended before `recheckBefore`. */
+  recheck?: boolean;
+  /** Default: this run's start (the database's clock); a later instant counts as the run's start. */
+  recheckBefore?: Date;
 }
 
 export interface PublishDirSummary {
   purpose: Purpose;
   dry_run: boolean;
+  /** --recheck: the instant the last check must have ended before (ISO, the database's UTC clock). */
+  recheck_before?: string;
   subfolders_published: number;
   subfolders_failed: number;
   subfolders_lease_lost: number;
@@ -41,10 +49,20 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
   const { config, log, db } = ctx;
   const { purpose } = args;
   if (!PURPOSES.includes(purpose)) throw new Error(`${MODE}: --purpose got ${JSON.stringify(purpose)}, expected one of ${PURPOSES.join(', ')}`);
+  if (args.recheckBefore && !args.recheck) throw new Error(`${MODE}: --recheck-before needs --recheck`);
+  if (args.recheck && purpose !== 'syncCheck') throw new Error(`${MODE}: --recheck applies to --purpose syncCheck only, got --purpose ${purpose}`);
+  if (args.recheckBefore && Number.isNaN(args.recheckBefore.getTime())) throw new Error(`${MODE}: --recheck-before got an invalid date, expected an ISO date such as 2026-01-31T00:00:00Z`);
   const table = config.mysql_table;
   const retry = { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms };
   const started = Date.now();
   const s: PublishDirSummary = { purpose, dry_run: !!args.dryRun, subfolders_published: 0, subfolders_failed: 0, subfolders_lease_lost: 0, failures: [], seconds: 0 };
+  let recheck: Recheck | undefined;
+  if (args.recheck) {
+    const runStart = await withRetry(() => dbNow(db), { ...retry, signal: ctx.signal });
+    const before = args.recheckBefore && args.recheckBefore < runStart ? args.recheckBefore : runStart;
+    recheck = { before, runStart };
+    s.recheck_before = before.toISOString();
+  }
   const progress = startProgress(log, `${MODE} ${purpose}`, { rateKey: 'subfolders' });
   const done = (): PublishDirSummary => {
     progress.stop();
@@ -54,7 +72,7 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
 
   if (args.dryRun) {
     for (let afterId = 0; ; ) {
-      const page = await withRetry(() => claimablePage(db, table, purpose, afterId, CLAIM_BATCH), { ...retry, signal: ctx.signal });
+      const page = await withRetry(() => claimablePage(db, table, purpose, afterId, CLAIM_BATCH, recheck), { ...retry, signal: ctx.signal });
       if (!page.length || ctx.signal.aborted) break;
       for (const row of page) log.info(`${MODE} (dry run): would publish`, { purpose, dir_key: row.dirKey });
       s.subfolders_published += page.length;
@@ -65,9 +83,9 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
   }
 
   const topic = await openTopic(ctx, MODE);
-  const claimable = await countClaimable(db, table, purpose);
+  const claimable = await countClaimable(db, table, purpose, recheck);
   if (!args.follow) progress.setTotal(claimable);
-  log.info(`${MODE}: starting`, { purpose, table, topic: topic.name, subfolders_claimable: claimable, follow: !!args.follow });
+  log.info(`${MODE}: starting`, { purpose, table, topic: topic.name, subfolders_claimable: claimable, follow: !!args.follow, recheck_before: s.recheck_before });
   const retryAfter = args.retryAfterSeconds ?? RETRY_AFTER_SECONDS;
   const owner = ctx.workerId;
 
@@ -102,7 +120,7 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
     signal: ctx.signal,
     log,
     retry,
-    claim: (limit) => claim(db, table, purpose, owner, config.lease_seconds, limit),
+    claim: (limit) => claim(db, table, purpose, owner, config.lease_seconds, limit, recheck),
     owned: (limit) => owned(db, table, purpose, owner, limit),
     renew: (ids) => renew(db, table, purpose, owner, ids, config.lease_seconds),
     handle,

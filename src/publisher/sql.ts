@@ -50,8 +50,43 @@ export interface PendingRow {
   dirKey: string;
 }
 
-function claimable(c: Columns): string {
-  return `${c.published} = FALSE AND ${c.eligible} AND (${c.leaseUntil} IS NULL OR ${c.leaseUntil} < NOW())`;
+/**
+ * `publishDirList --purpose syncCheck --recheck`: subfolders already checked are due again when their
+ * last check ended before `before`. Both instants are the database's UTC clock.
+ */
+export interface Recheck {
+  /** Rows whose sync_check_last_end is earlier are re-checked (at most `runStart`). */
+  before: Date;
+  /** When this publisher run started: a row published since is not taken again by this run. */
+  runStart: Date;
+}
+
+// A recheck-due row: its objects list was published (its data was sent), its last check ended before the
+// instant, no check or rsync holds it now (a live lease), it was not published by this run already
+// (sync_check_published_at older than the run's start: the guard that makes it once per run, since its
+// sync_check_last_end stays old until a worker checks it), and its published flag is off or was consumed
+// (a worker claimed the row since the publish; a publish from before migration 006 counts as consumed:
+// at worst one harmless duplicate message). The flag stays TRUE after a check, so it cannot be the test.
+const RECHECK_DUE = `cdn_transfer_published = TRUE AND sync_check_last_end < ?
+  AND (sync_check_published_at IS NULL OR sync_check_published_at < ?)
+  AND (sync_check_published = FALSE OR sync_check_published_at IS NULL OR sync_check_last_start >= sync_check_published_at)
+  AND (sync_check_in_progress = FALSE OR sync_check_lease_until IS NULL OR sync_check_lease_until < UTC_TIMESTAMP())
+  AND (rsync_in_progress = FALSE OR rsync_lease_until IS NULL OR rsync_lease_until < UTC_TIMESTAMP())`;
+
+/** The claimable condition and its parameters: the kind's own rows, plus (recheck) the re-check-due ones. */
+function claimable(kind: PublishKind, recheck?: Recheck): { where: string; params: unknown[] } {
+  const c = COLUMNS[kind];
+  const leaseFree = `(${c.leaseUntil} IS NULL OR ${c.leaseUntil} < NOW())`;
+  if (!recheck) return { where: `${c.published} = FALSE AND ${c.eligible} AND ${leaseFree}`, params: [] };
+  if (kind !== 'syncCheck') throw new Error(`--recheck applies to --purpose syncCheck only, got ${JSON.stringify(kind)}`);
+  const before = recheck.before < recheck.runStart ? recheck.before : recheck.runStart;
+  return { where: `((${c.published} = FALSE AND ${c.eligible}) OR (${RECHECK_DUE})) AND ${leaseFree}`, params: [before, recheck.runStart] };
+}
+
+/** The database's UTC clock now, in whole seconds like every DATETIME it compares with: a recheck run's start. */
+export async function dbNow(db: Db): Promise<Date> {
+  const [[r]] = await db.query<RowDataPacket[]>('SELECT UTC_TIMESTAMP() AS now');
+  return r.now as Date;
 }
 
 export interface ClaimResult {
@@ -65,22 +100,27 @@ export interface ClaimResult {
  * Claims up to `limit` free or expired rows for `owner` until NOW() + leaseSeconds. The candidate read
  * takes no locks and sorts nothing (a locking scan of a million-row table would block the workers); the
  * claim is the UPDATE, which re-checks every condition, so its affected rows are exactly what we got.
+ * A recheck claim also turns a consumed published flag off: the row is in hand again, as after a worker's
+ * unpublish, so the read-back, renewal, flag and release below hold it by the same `published = FALSE`.
  */
-export async function claim(db: Db, table: string, kind: PublishKind, owner: string, leaseSeconds: number, limit: number): Promise<ClaimResult> {
+export async function claim(db: Db, table: string, kind: PublishKind, owner: string, leaseSeconds: number, limit: number, recheck?: Recheck): Promise<ClaimResult> {
   const c = COLUMNS[kind];
   const t = tableName(table);
+  const cond = claimable(kind, recheck);
   // More candidates than needed, a random subset claimed: publishers starting together rarely collide.
-  const [rows] = await db.query<RowDataPacket[]>(`SELECT id FROM ${t} WHERE ${claimable(c)} LIMIT ?`, [limit * 4]);
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT id FROM ${t} WHERE ${cond.where} LIMIT ?`, [...cond.params, limit * 4]);
   if (!rows.length) return { seen: 0, claimed: 0 };
   const ids = rows.map((r) => Number(r.id));
   for (let i = ids.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
     [ids[i], ids[j]] = [ids[j], ids[i]];
   }
-  const [r] = await db.query<ResultSetHeader>(`UPDATE ${t} SET ${c.owner} = ?, ${c.leaseUntil} = NOW() + INTERVAL ? SECOND WHERE id IN (?) AND ${claimable(c)}`, [
+  const unflag = recheck ? `, ${c.published} = FALSE` : '';
+  const [r] = await db.query<ResultSetHeader>(`UPDATE ${t} SET ${c.owner} = ?, ${c.leaseUntil} = NOW() + INTERVAL ? SECOND${unflag} WHERE id IN (?) AND ${cond.where}`, [
     owner,
     leaseSeconds,
     ids.slice(0, limit),
+    ...cond.params,
   ]);
   return { seen: rows.length, claimed: r.affectedRows };
 }
@@ -117,11 +157,15 @@ export async function markObjectsPublished(db: Db, table: string, id: number, ow
   return r.affectedRows === 1;
 }
 
-/** publishing -> published for a dir list; false if `owner` no longer holds the row. */
+/**
+ * publishing -> published for a dir list (syncCheck: with sync_check_published_at, which keeps a recheck
+ * run from taking the row again); false if `owner` no longer holds the row.
+ */
 export async function markDirPublished(db: Db, table: string, kind: Exclude<PublishKind, 'cdn'>, id: number, owner: string): Promise<boolean> {
   const c = COLUMNS[kind];
+  const at = kind === 'syncCheck' ? ', sync_check_published_at = UTC_TIMESTAMP()' : '';
   const [r] = await db.query<ResultSetHeader>(
-    `UPDATE ${tableName(table)} SET ${c.published} = TRUE, ${c.leaseUntil} = NULL, ${c.error} = NULL WHERE id = ? AND ${c.owner} = ? AND ${c.published} = FALSE`,
+    `UPDATE ${tableName(table)} SET ${c.published} = TRUE, ${c.leaseUntil} = NULL, ${c.error} = NULL${at} WHERE id = ? AND ${c.owner} = ? AND ${c.published} = FALSE`,
     [id, owner],
   );
   return r.affectedRows === 1;
@@ -142,16 +186,19 @@ export async function release(db: Db, table: string, kind: PublishKind, id: numb
 }
 
 /** Dry run: a page of the rows a claim would take now, after `afterId`, without touching them. */
-export async function claimablePage(db: Db, table: string, kind: PublishKind, afterId: number, limit: number): Promise<PendingRow[]> {
-  const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT id, dir_key FROM ${tableName(table)} WHERE ${claimable(COLUMNS[kind])} AND id > ? ORDER BY id LIMIT ?`,
-    [afterId, limit],
-  );
+export async function claimablePage(db: Db, table: string, kind: PublishKind, afterId: number, limit: number, recheck?: Recheck): Promise<PendingRow[]> {
+  const cond = claimable(kind, recheck);
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${tableName(table)} WHERE ${cond.where} AND id > ? ORDER BY id LIMIT ?`, [
+    ...cond.params,
+    afterId,
+    limit,
+  ]);
   return rows.map((r) => ({ id: Number(r.id), dirKey: r.dir_key as string }));
 }
 
 /** How many rows a claim could take now: the total behind the progress ETA. */
-export async function countClaimable(db: Db, table: string, kind: PublishKind): Promise<number> {
-  const [[r]] = await db.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${tableName(table)} WHERE ${claimable(COLUMNS[kind])}`);
+export async function countClaimable(db: Db, table: string, kind: PublishKind, recheck?: Recheck): Promise<number> {
+  const cond = claimable(kind, recheck);
+  const [[r]] = await db.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${tableName(table)} WHERE ${cond.where}`, cond.params);
   return Number(r.n);
 }
