@@ -1,0 +1,77 @@
+// CPU time per process tree, from /proc: on a shared 2-core machine wall-clock rates swing with other
+// work, while CPU spent per object by each side (and by the fixture servers) does not. Linux only.
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICKS_PER_S = 100; // USER_HZ on Linux
+
+/** utime + stime of one process in ms, or undefined once it is gone. */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) / TICKS_PER_S) * 1000; // fields 14 and 15 of stat(5)
+  } catch {
+    return undefined;
+  }
+}
+
+function children(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text) out.push(...text.split(' ').map(Number));
+    }
+  } catch {
+    /* gone */
+  }
+  return out;
+}
+
+/** Every live process in the tree under pid (itself included), depth-bounded. */
+export function processTree(pid: number): number[] {
+  const all = [pid];
+  for (let i = 0; i < all.length && all.length < 256; i++) all.push(...children(all[i]));
+  return all;
+}
+
+/**
+ * Samples a process tree's CPU while it runs; total() is the sum over every process ever seen, each at
+ * its last sample (a process that exits between samples loses at most one interval of CPU).
+ */
+export function treeCpuSampler(pid: number, intervalMs = 100): { sample(): void; stop(): void; total(): number } {
+  const last = new Map<number, number>();
+  const sample = (): void => {
+    for (const p of processTree(pid)) {
+      const ms = processCpuMs(p);
+      if (ms !== undefined) last.set(p, ms);
+    }
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
+  return {
+    sample,
+    stop: () => clearInterval(timer),
+    total: () => [...last.values()].reduce((a, b) => a + b, 0),
+  };
+}
+
+/** The PID of the fixture server listening on this port (its command line has `--port PORT`). */
+export function serverPid(port: number, entry: string): number {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const args = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      const i = args.indexOf('--port');
+      if (i !== -1 && args[i + 1] === String(port) && args.some((a) => a.endsWith(entry))) return Number(d);
+    } catch {
+      /* gone or not ours */
+    }
+  }
+  throw new Error(`no process with ${entry} --port ${port}`);
+}
+
+/** CPU of the two fixture servers, for a before/after difference around one measured run. */
+export function fixtureCpu(pids: { cdn: number; gcs: number }): { cdn: number; gcs: number } {
+  return { cdn: processCpuMs(pids.cdn) ?? 0, gcs: processCpuMs(pids.gcs) ?? 0 };
+}

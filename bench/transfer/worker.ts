@@ -1,0 +1,170 @@
+// Ours: the real CLI, `ott cdnTransfer --processes N`, as a child process with a config file, exactly as
+// on a VM. Objects arrive as object-list messages (50 keys each, as publishObjectsList packs them); the
+// clock starts at the first publish (after the worker has logged that it is subscribed) and stops when
+// the GCS emulator's /__stats counts every object; then the worker gets SIGTERM. Peak RSS is the
+// child's VmHWM, sampled from /proc (with --processes 1 the child is the worker itself).
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { encodeMessage, type ObjectEntry, type ObjectsListMessage } from '../../src/common/messages.js';
+import { createDb } from '../../src/common/db.js';
+import { countObjects, gcsStats, KEY_PAIR_ID, TABLE, type World } from './fixtures.js';
+import { treeCpuSampler } from './cpu.js';
+
+const KEYS_PER_MESSAGE = 50;
+
+export interface WorkerRun {
+  ms: number;
+  peakRssMiB: number;
+  /** VmHWM once the worker had subscribed, before any object: what the process costs idle. */
+  startRssMiB: number;
+  /** CPU of the worker's process tree from the first publish until every object was in GCS. */
+  cpuMs: number;
+  summary?: Record<string, number>;
+}
+
+export interface WorkerOptions {
+  /** The `ott` entry point: bin/ott.mjs (TypeScript through tsx) or a built main.js. */
+  entry: string;
+  name: string;
+  bucket: string;
+  processes: number;
+  concurrency: number;
+  /** Fail the run if it takes longer (a stuck worker must not hang the benchmark). */
+  timeoutMs: number;
+}
+
+function vmHwmKiB(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0; // exited
+  }
+}
+
+/**
+ * Compiles src/ with tsconfig.build.json into `dir`/dist (never the checkout's dist/, which bin/ott.mjs
+ * would prefer over the sources for everyone else), so the worker runs as plain JavaScript as on the VMs
+ * rather than through tsx, whose on-the-fly compilation adds to RSS and CPU. Returns the entry point.
+ */
+export async function buildOtt(dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  symlinkSync(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'));
+  writeFileSync(join(dir, 'package.json'), readFileSync('package.json')); // "type": "module"
+  // tsc exits non-zero on type errors but still emits; the emitted main.js is what counts.
+  await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist')], { maxBuffer: 16 * 1024 * 1024 }).catch(() => undefined);
+  const entry = join(dir, 'dist', 'main.js');
+  readFileSync(entry); // throws, naming the file, if nothing was emitted
+  return entry;
+}
+
+/** The dir_key of an object `<size>/<name>`: its size folder. */
+const dirKeyOf = (key: string): string => `${key.slice(0, key.indexOf('/') + 1)}`;
+
+export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry[]): Promise<WorkerRun> {
+  const topicName = `bench-${o.name}`;
+  const [topic] = await w.pubsub.createTopic(topicName);
+  await topic.createSubscription(`${topicName}-sub`, { ackDeadlineSeconds: 60 });
+  const dirKeys = [...new Set(objects.map((e) => dirKeyOf(e.key)))];
+  const db = createDb(w.mysql);
+  for (const k of dirKeys) await db.query(`INSERT IGNORE INTO ${TABLE} (dir_key, dir_key_sha) VALUES (?, UNHEX(SHA2(?, 256)))`, [k, k]);
+  await db.end();
+
+  const creds = join(w.dir, 'creds.json');
+  writeFileSync(creds, JSON.stringify({ mysql_config: w.mysql }));
+  const cfg = join(w.dir, `cfg-${o.name}.json`);
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      mysql_table: TABLE,
+      credentials_file: creds,
+      gcs_bucket: o.bucket,
+      cloudfront_url_host_pre: `${w.cdn}/__synthetic/`,
+      url_signer_key_pair_id: KEY_PAIR_ID,
+      url_signer_private_key_file: w.privateKeyFile,
+      pubsub_topic_id: topicName,
+      pubsub_subscription_id: `${topicName}-sub`,
+      transfer_concurrency: o.concurrency,
+      grace_period_seconds: 10,
+    }),
+  );
+  const child = spawn(process.execPath, [o.entry, '--config', cfg, 'cdnTransfer', '--processes', String(o.processes)], {
+    env: { ...process.env, ...w.env, OTT_LOG_LEVEL: 'INFO' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let tail = '';
+  let started = 0;
+  let failures = 0;
+  let summary: Record<string, number> | undefined;
+  let partial = '';
+  const onLine = (line: string): void => {
+    tail = (tail + line + '\n').slice(-4000);
+    if (line.includes('"cdnTransfer: started"')) started++;
+    if (line.includes('"cdnTransfer: object failed"')) failures++;
+    if (line.includes('"cdnTransfer finished"')) summary = (JSON.parse(line) as { summary: Record<string, number> }).summary;
+  };
+  child.stdout.on('data', (b: Buffer) => {
+    const lines = (partial + b.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) onLine(l);
+  });
+  child.stderr.on('data', (b: Buffer) => (tail = (tail + b.toString()).slice(-4000)));
+  let exited = false;
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (c) => ((exited = true), resolve(c))));
+  let peakKiB = 0;
+  const sampler = setInterval(() => (peakKiB = Math.max(peakKiB, vmHwmKiB(child.pid!))), 100);
+  const cpu = treeCpuSampler(child.pid!);
+  const deadline = Date.now() + o.timeoutMs;
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  try {
+    while (started < o.processes) {
+      if (exited || Date.now() > deadline) throw new Error(`worker ${o.name} did not start:\n${tail}`);
+      await sleep(50);
+    }
+    const startRssMiB = Math.round(vmHwmKiB(child.pid!) / 1024);
+    const before = (await gcsStats(w)).objects;
+    cpu.sample();
+    const cpuBefore = cpu.total();
+    const t = performance.now();
+    const publisher = w.pubsub.topic(topicName, { batching: { maxMessages: 100, maxMilliseconds: 5 } });
+    const publishes: Promise<string>[] = [];
+    for (let i = 0; i < objects.length; i += KEYS_PER_MESSAGE) {
+      const batch = objects.slice(i, i + KEYS_PER_MESSAGE);
+      const m: ObjectsListMessage = { v: 1, kind: 'objects', dir_key: dirKeyOf(batch[0].key), objects: batch };
+      publishes.push(publisher.publishMessage({ data: encodeMessage(m) }));
+    }
+    await Promise.all(publishes);
+    for (;;) {
+      const done = (await gcsStats(w)).objects - before;
+      if (done >= objects.length) break;
+      if (failures > 0) throw new Error(`worker ${o.name}: ${failures} objects failed:\n${tail}`);
+      if (exited || Date.now() > deadline) throw new Error(`worker ${o.name}: ${done} of ${objects.length} objects after ${Math.round(performance.now() - t)} ms:\n${tail}`);
+      await sleep(objects.length > 100 ? 50 : 20);
+    }
+    const ms = performance.now() - t;
+    cpu.sample();
+    const cpuMs = cpu.total() - cpuBefore;
+    cpu.stop();
+    peakKiB = Math.max(peakKiB, vmHwmKiB(child.pid!));
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const code = await exit;
+    clearTimeout(killer);
+    if (code !== 0) throw new Error(`worker ${o.name} exited ${code} after SIGTERM:\n${tail}`);
+    const got = await countObjects(w, o.bucket);
+    const want = objects.reduce((n, e) => n + e.size, 0);
+    if (got.count !== objects.length || got.bytes !== want) throw new Error(`worker ${o.name}: GCS holds ${got.count} objects / ${got.bytes} bytes, expected ${objects.length} / ${want}`);
+    return { ms, peakRssMiB: Math.round(peakKiB / 1024), startRssMiB, cpuMs, summary };
+  } finally {
+    clearInterval(sampler);
+    cpu.stop();
+    if (!exited) {
+      child.kill('SIGKILL');
+      await exit;
+    }
+    await w.pubsub.subscription(`${topicName}-sub`).delete().catch(() => undefined);
+    await topic.delete().catch(() => undefined);
+  }
+}
