@@ -45,9 +45,9 @@ export async function run(ctx: Ctx, args: CdnTransferArgs = {}): Promise<CdnTran
   const copier = createCopier(ctx, { ...args.tunables, concurrency: config.transfer_concurrency });
   const pubsub = ctx.clients.pubsub();
   const graceMs = config.grace_period_seconds * 1000;
-  // Enough messages in hand to keep every copy slot busy while the last keys of a message finish;
-  // num_messages is honoured as a floor.
-  const maxMessages = Math.max(config.num_messages, Math.ceil((2 * config.transfer_concurrency) / config.num_single_message) + 1);
+  // A message is acked only when its last key is done, so keys wait behind its slowest copy: keep about
+  // four keys in hand per copy slot (plus two messages) so the limiter never starves; num_messages is a floor.
+  const maxMessages = Math.max(config.num_messages, Math.ceil((4 * config.transfer_concurrency) / config.num_single_message) + 2);
   const sub = pubsub.subscription(config.pubsub_subscription_id!, {
     flowControl: { maxMessages, maxBytes: FLOW_MAX_BYTES, allowExcessMessages: false },
     // The client extends each lease while we hold the message: long objects are never redelivered mid-copy.
