@@ -55,7 +55,7 @@ export interface PendingRow {
  * last check ended before `before`. Both instants are the database's UTC clock.
  */
 export interface Recheck {
-  /** Rows whose sync_check_last_end is earlier are re-checked (at most `runStart`). */
+  /** Rows whose sync_check_last_end is not later (whole seconds) are re-checked (at most `runStart`). */
   before: Date;
   /** When this publisher run started: a row published since is not taken again by this run. */
   runStart: Date;
@@ -67,7 +67,9 @@ export interface Recheck {
 // sync_check_last_end stays old until a worker checks it), and its published flag is off or was consumed
 // (a worker claimed the row since the publish; a publish from before migration 006 counts as consumed:
 // at worst one harmless duplicate message). The flag stays TRUE after a check, so it cannot be the test.
-const RECHECK_DUE = `cdn_transfer_published = TRUE AND sync_check_last_end < ?
+// `<=`: DATETIMEs hold whole seconds, so a check ending in the instant's own second may have ended before
+// it; re-checking it costs one check, skipping it would lose a verification.
+const RECHECK_DUE = `cdn_transfer_published = TRUE AND sync_check_last_end <= ?
   AND (sync_check_published_at IS NULL OR sync_check_published_at < ?)
   AND (sync_check_published = FALSE OR sync_check_published_at IS NULL OR sync_check_last_start >= sync_check_published_at)
   AND (sync_check_in_progress = FALSE OR sync_check_lease_until IS NULL OR sync_check_lease_until < UTC_TIMESTAMP())

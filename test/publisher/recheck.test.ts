@@ -26,6 +26,8 @@ const STATES: Array<[string, Record<string, unknown>, boolean?]> = [
   ['data/checked-before-2/', { ...checked(BEFORE), sync_check_published_at: BEFORE }, true],
   ['data/checked-before-mismatched/', { ...checked(BEFORE), gcs_size: 4 }, true],
   ['data/checked-after/', checked(AFTER), false],
+  // Ended in the instant's own second (DATETIME has whole seconds): it may have ended before it, so it is due.
+  ['data/checked-at-instant/', checked(INSTANT), true],
   ['data/check-in-progress/', { ...checked(BEFORE), sync_check_in_progress: true, sync_check_owner: 'w', sync_check_lease_until: FAR }, false],
   ['data/check-lease-expired/', { ...checked(BEFORE), sync_check_in_progress: true, sync_check_owner: 'w', sync_check_lease_until: BEFORE }, true],
   ['data/rsync-in-progress/', { ...checked(BEFORE), rsync_in_progress: true, rsync_owner: 'w', rsync_lease_until: FAR }, false],
