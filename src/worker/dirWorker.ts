@@ -9,7 +9,7 @@ import { requireFields } from '../common/config/schema.js';
 import { dirMessageSchema, decodeMessage, encodeMessage, type ErrorMessage } from '../common/messages.js';
 import { classify, toError } from '../common/errors.js';
 import { redact } from '../common/redact.js';
-import { renew, type ClaimMode } from './claims.js';
+import { claim, renew, unpublish, type ClaimMode } from './claims.js';
 
 const require = createRequire(import.meta.url);
 
@@ -41,6 +41,19 @@ export async function reportError(ctx: Ctx, mode: string, dirKey: string, reason
   ctx.log.warn(`${mode}: ${dirKey} sent to the error topic`, { dir_key: dirKey, reason: msg.reason });
   if (!ctx.config.error_pubsub_topic_id) return;
   await ctx.clients.pubsub().topic(ctx.config.error_pubsub_topic_id).publishMessage({ data: encodeMessage(msg) });
+}
+
+/**
+ * Takes a subfolder for this worker. A row held by the other mode (or a live lease) is not dropped: its
+ * published flag is cleared so the publisher sends it again (`busy`). A row that does not exist is
+ * reported to the error topic (`unknown`).
+ */
+export async function claimSubfolder(ctx: Ctx, mode: ClaimMode, dirKey: string): Promise<'claimed' | 'busy' | 'unknown'> {
+  const { db, config, workerId } = ctx;
+  if (await claim(db, config.mysql_table, mode, dirKey, workerId, config.lease_seconds)) return 'claimed';
+  if (await unpublish(db, config.mysql_table, mode, dirKey)) return 'busy';
+  await reportError(ctx, mode, dirKey, `subfolder ${dirKey} is not in table ${config.mysql_table}: message dropped`);
+  return 'unknown';
 }
 
 export interface HeldLease {

@@ -7,9 +7,9 @@ import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { classify, toError } from '../common/errors.js';
 import { redact } from '../common/redact.js';
-import { claim, fail, finish, release, unpublish, type Measured } from './claims.js';
+import { fail, finish, release, type Measured } from './claims.js';
 import { measure } from './listing.js';
-import { holdLease, reportError, runDirWorker, type DirWorkerSummary } from './dirWorker.js';
+import { claimSubfolder, holdLease, reportError, runDirWorker, type DirWorkerSummary } from './dirWorker.js';
 import { createCdnEngine } from './rsync/cdn.js';
 import { createGcloudEngine } from './rsync/gcloud.js';
 import type { EngineResult, RsyncEngine } from './rsync/engine.js';
@@ -48,11 +48,8 @@ export function createEngine(ctx: Ctx, name: 'cdn' | 'gcloud'): RsyncEngine {
 export async function rsyncSubfolder(ctx: Ctx, engine: RsyncEngine, dirKey: string, totals?: EngineResult): Promise<string> {
   const { db, config, workerId } = ctx;
   const table = config.mysql_table;
-  if (!(await claim(db, table, MODE, dirKey, workerId, config.lease_seconds))) {
-    if (await unpublish(db, table, MODE, dirKey)) return 'busy';
-    await reportError(ctx, MODE, dirKey, `subfolder ${dirKey} is not in table ${table}: message dropped`);
-    return 'unknown';
-  }
+  const taken = await claimSubfolder(ctx, MODE, dirKey);
+  if (taken !== 'claimed') return taken;
   // We MUST end the claim once taken: finish, fail or release below (or the lease expires if MySQL is gone).
   const lease = holdLease(ctx, MODE, dirKey);
   try {

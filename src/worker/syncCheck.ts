@@ -6,10 +6,10 @@ import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { classify, toError } from '../common/errors.js';
 import { redact } from '../common/redact.js';
-import { claim, fail, finish, release, unpublish, type DeepResult, type Measured } from './claims.js';
+import { fail, finish, release, type DeepResult, type Measured } from './claims.js';
 import { deepCheck } from './diff.js';
 import { measure } from './listing.js';
-import { holdLease, reportError, runDirWorker, type DirWorkerSummary } from './dirWorker.js';
+import { claimSubfolder, holdLease, reportError, runDirWorker, type DirWorkerSummary } from './dirWorker.js';
 
 export interface SyncCheckArgs {
   deep?: boolean;
@@ -32,11 +32,8 @@ const MODE = 'syncCheck';
 export async function checkSubfolder(ctx: Ctx, dirKey: string, args: SyncCheckArgs = {}): Promise<string> {
   const { db, config, workerId } = ctx;
   const table = config.mysql_table;
-  if (!(await claim(db, table, MODE, dirKey, workerId, config.lease_seconds))) {
-    if (await unpublish(db, table, MODE, dirKey)) return 'busy';
-    await reportError(ctx, MODE, dirKey, `subfolder ${dirKey} is not in table ${table}: message dropped`);
-    return 'unknown';
-  }
+  const taken = await claimSubfolder(ctx, MODE, dirKey);
+  if (taken !== 'claimed') return taken;
   // We MUST end the claim once we have taken it: finish, fail or release below; if MySQL itself is gone,
   // the lease expires and another worker takes the row over.
   const lease = holdLease(ctx, MODE, dirKey);
