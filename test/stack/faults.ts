@@ -5,7 +5,7 @@
 // Control API on each fixture (never under a path a real client uses):
 //   POST   /__faults   body: one FaultRule or an array of them  -> 200 {"ids":[...]}
 //   GET    /__faults   -> 200 [{...rule, id, hits, remaining}]
-//   DELETE /__faults   -> 204 (clears every rule)
+//   DELETE /__faults[?bucket=B]   -> 204 (clears every rule, or those whose match names bucket B)
 
 /** What a fault does to the request it hits. */
 export type FaultAction =
@@ -73,8 +73,9 @@ export class FaultTable {
     return ids;
   }
 
-  clear(): void {
-    this.rules = [];
+  /** Clears every rule, or only those scoped to one bucket (test files share a fixture and run in parallel). */
+  clear(bucket?: string): void {
+    this.rules = bucket === undefined ? [] : this.rules.filter((r) => r.match?.bucket !== bucket);
   }
 
   list(): Array<FaultRule & { id: number; hits: number; remaining: number }> {
@@ -137,7 +138,9 @@ export async function listFaults(endpoint: string): Promise<Array<FaultRule & { 
   return (await res.json()) as Array<FaultRule & { id: number; hits: number; remaining: number }>;
 }
 
-export async function clearFaults(endpoint: string): Promise<void> {
-  const res = await fetch(`${endpoint.replace(/\/$/, '')}/__faults`, { method: 'DELETE' });
+/** Clears the fixture's rules: those scoped to `bucket` when given (prefer it: other test files share the fixture). */
+export async function clearFaults(endpoint: string, bucket?: string): Promise<void> {
+  const q = bucket === undefined ? '' : `?bucket=${encodeURIComponent(bucket)}`;
+  const res = await fetch(`${endpoint.replace(/\/$/, '')}/__faults${q}`, { method: 'DELETE' });
   if (!res.ok) throw new Error(`clearing faults at ${endpoint}: HTTP ${res.status}`);
 }

@@ -15,8 +15,8 @@ beforeAll(async () => {
   w = await createWorld('cdnf', { max_attempts: 5, retry_budget_ms: 60_000 });
 });
 afterEach(async () => {
-  await clearFaults(cdnEndpoint());
-  await clearFaults(gcsEndpoint());
+  await clearFaults(cdnEndpoint(), w.s3Bucket);
+  await clearFaults(gcsEndpoint(), w.gcsBucket);
 });
 
 // Each case: an object, the fault that hits it first, and where.

@@ -127,7 +127,7 @@ describe('rsync engines', () => {
     // Long enough for gcloud to start and reach the hanging listing even on a busy machine.
     const ctx = await workerCtx(w, 'rsync', { rsync_timeout_seconds: 10 });
     expect(await rsyncSubfolder(ctx, createEngine(ctx, 'gcloud'), 'data/slow/')).toBe('failed');
-    await fetch(`${gcs}/__faults`, { method: 'DELETE' });
+    await fetch(`${gcs}/__faults?bucket=${w.gcsBucket}`, { method: 'DELETE' });
     const r = await row(w, 'data/slow/');
     expect(r.rsync_error).toMatch(/^gcloud storage rsync timed out after 10 s \(rsync_timeout_seconds\)/);
     expect(r).toMatchObject({ rsync_in_progress: 0, rsync_frequency: 1, s3_objects: 3, gcs_objects: 3 });

@@ -133,7 +133,7 @@ describe('a SIGKILLed syncCheck worker', () => {
     const early = await claim(ctx.db, 'transfer_state', 'syncCheck', 'data/slow/', ctx.workerId, 60);
     const [[still]] = await ctx.db.query<RowDataPacket[]>('SELECT sync_check_lease_until > UTC_TIMESTAMP() AS live FROM transfer_state WHERE dir_key = ?', ['data/slow/']);
     if (still.live === 1) expect(early).toBe(false);
-    await fetch(`${gcs}/__faults`, { method: 'DELETE' });
+    await fetch(`${gcs}/__faults?bucket=${w.gcsBucket}`, { method: 'DELETE' });
     await waitFor('the lease to expire', async () => {
       const [[r]] = await ctx.db.query<RowDataPacket[]>('SELECT sync_check_lease_until < UTC_TIMESTAMP() AS expired FROM transfer_state WHERE dir_key = ?', ['data/slow/']);
       return r.expired === 1;

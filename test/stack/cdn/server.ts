@@ -117,7 +117,7 @@ async function handleControl(req: IncomingMessage, res: ServerResponse, path: st
     if (m === 'POST') return sendJson(res, 200, { ids: faults.add(await readJson(req)) });
     if (m === 'GET') return sendJson(res, 200, faults.list());
     if (m === 'DELETE') {
-      faults.clear();
+      faults.clear(query.get('bucket') ?? undefined);
       return sendJson(res, 204, undefined);
     }
   } else if (path === '/__stats') {

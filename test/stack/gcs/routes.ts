@@ -82,7 +82,7 @@ async function controlFaults(ex: Exchange, faults: FaultTable): Promise<void> {
     return ex.sendJson(200, { ids });
   }
   if (ex.req.method === 'DELETE') {
-    faults.clear();
+    faults.clear(ex.query.get('bucket') ?? undefined);
     return ex.send(204, {});
   }
   await ex.sendJson(200, faults.list());
