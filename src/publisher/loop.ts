@@ -3,7 +3,7 @@
 // or (follow) poll again with backoff. Safe with any number of publishers: a row is only ever handled by
 // the publisher whose claim statement took it.
 import type { Logger } from '../common/log.js';
-import { backoffMs, sleep, withRetry } from '../common/retry.js';
+import { backoffMs, sleep, withRetry, type RetryOptions } from '../common/retry.js';
 import type { ClaimResult, PendingRow } from './sql.js';
 
 export interface ClaimLoopOptions {
@@ -123,5 +123,18 @@ export async function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
       await o.giveBack(row).catch((err: unknown) => o.log.warn('publisher: could not give back a row; it is retried after its lease', { dir_key: row.dirKey, error: err }));
       held.delete(row.id);
     }
+  }
+}
+
+/**
+ * A dry run's walk: every claimable row, page by page in id order, without claiming anything (so a dry run
+ * never changes a row). Stops early on shutdown.
+ */
+export async function* claimableRows(page: (afterId: number) => Promise<PendingRow[]>, retry: RetryOptions): AsyncGenerator<PendingRow> {
+  for (let afterId = 0; ; ) {
+    const rows = await withRetry(() => page(afterId), retry);
+    if (!rows.length || retry.signal?.aborted) return;
+    yield* rows;
+    afterId = rows[rows.length - 1].id;
   }
 }

@@ -9,7 +9,7 @@ import { classify } from '../common/errors.js';
 import { encodeMessage, type DirMessage } from '../common/messages.js';
 import { startProgress } from '../common/progress.js';
 import { withRetry } from '../common/retry.js';
-import { runClaimLoop } from './loop.js';
+import { claimableRows, runClaimLoop } from './loop.js';
 import { claim, claimablePage, countClaimable, dbNow, markDirPublished, owned, release, renew, type PendingRow, type Recheck } from './sql.js';
 import { dirKeyHash, openTopic } from './topic.js';
 
@@ -71,13 +71,10 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
   };
 
   if (args.dryRun) {
-    for (let afterId = 0; ; ) {
-      const page = await withRetry(() => claimablePage(db, table, purpose, afterId, CLAIM_BATCH, recheck), { ...retry, signal: ctx.signal });
-      if (!page.length || ctx.signal.aborted) break;
-      for (const row of page) log.info(`${MODE} (dry run): would publish`, { purpose, dir_key: row.dirKey });
-      s.subfolders_published += page.length;
-      progress.add({ subfolders: page.length });
-      afterId = page[page.length - 1].id;
+    for await (const row of claimableRows((afterId) => claimablePage(db, table, purpose, afterId, CLAIM_BATCH, recheck), { ...retry, signal: ctx.signal })) {
+      log.info(`${MODE} (dry run): would publish`, { purpose, dir_key: row.dirKey });
+      s.subfolders_published++;
+      progress.add({ subfolders: 1 });
     }
     return done();
   }

@@ -12,7 +12,7 @@ import { startProgress } from '../common/progress.js';
 import { withRetry } from '../common/retry.js';
 import { InflightWindow } from './inflight.js';
 import { objectFilter, s3Lister, type ObjectFilter, type ObjectLister } from './listObjects.js';
-import { runClaimLoop } from './loop.js';
+import { claimableRows, runClaimLoop } from './loop.js';
 import { claim, claimablePage, countClaimable, markObjectsPublished, owned, release, renew, type PendingRow } from './sql.js';
 import { dirKeyHash, openTopic, type PublishTopic } from './topic.js';
 
@@ -128,19 +128,14 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
 
   if (args.dryRun) {
     // Nothing is claimed or published: each claimable subfolder is listed and what it would get is logged.
-    for (let afterId = 0; ; ) {
-      const page = await withRetry(() => claimablePage(db, table, 'cdn', afterId, CLAIM_BATCH), { ...retry, signal: ctx.signal });
-      if (!page.length || ctx.signal.aborted) break;
-      for (const row of page) {
-        const st = await publishSubfolder(ctx, row, kept(lister(row.dirKey, ctx.signal), filter, s, ctx), undefined, onMessage);
-        s.objects += st.objects;
-        s.bytes += st.bytes;
-        s.messages += st.messages;
-        s.subfolders_published++;
-        progress.add({ subfolders: 1 });
-        log.info('publishObjectsList (dry run): would publish', { dir_key: row.dirKey, ...st });
-      }
-      afterId = page[page.length - 1].id;
+    for await (const row of claimableRows((afterId) => claimablePage(db, table, 'cdn', afterId, CLAIM_BATCH), { ...retry, signal: ctx.signal })) {
+      const st = await publishSubfolder(ctx, row, kept(lister(row.dirKey, ctx.signal), filter, s, ctx), undefined, onMessage);
+      s.objects += st.objects;
+      s.bytes += st.bytes;
+      s.messages += st.messages;
+      s.subfolders_published++;
+      progress.add({ subfolders: 1 });
+      log.info('publishObjectsList (dry run): would publish', { dir_key: row.dirKey, ...st });
     }
     return done();
   }
