@@ -18,8 +18,8 @@ const ps = pubsubClient();
 const bucket = uniqueName('pubobj');
 
 // Keys of every odd kind S3 allows and XML 1.0 can carry (other control characters need EncodingType=url,
-// which the S3 emulator does not implement). Not here: a key ending in "/" (a folder marker), which the
-// patched s3rver lists back with a doubled slash (a stack bug, reported).
+// which the S3 emulator does not implement). A folder marker (a key ending in "/") is an object like any
+// other: it is published and copied.
 const ODD = [
   'data/odd/with space.txt',
   'data/odd/plus+sign',
@@ -32,6 +32,7 @@ const ODD = [
   'data/odd/?query#hash',
   `data/odd/${'s'.repeat(300)}/${'l'.repeat(600)}`,
   'data/odd/deep/er/and/deeper/file',
+  'data/odd/folder-marker/',
 ];
 const PLAIN = Array.from({ length: 7 }, (_, i) => `data/plain/f${i}.bin`);
 
