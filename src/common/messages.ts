@@ -67,23 +67,83 @@ export function encodeMessage(m: ObjectsListMessage | DirMessage | ErrorMessage)
   return Buffer.from(JSON.stringify(m), 'utf8');
 }
 
+/** One objects-list message, already encoded: what the publisher hands to Pub/Sub. */
+export interface PackedMessage {
+  /** encodeMessage() of the ObjectsListMessage, byte for byte. */
+  data: Buffer;
+  objects: number;
+  /** Sum of the objects' sizes. */
+  bytes: number;
+}
+
 /**
- * Packs a stream of objects into ObjectsListMessages of at most `maxKeys` objects and MAX_MESSAGE_BYTES
- * encoded, never holding more than one message's objects in memory.
+ * The most bytes an object can take in a message: JSON escapes one UTF-16 unit into at most 6 bytes
+ * (`\u001f`, a lone surrogate), and the field names, size digits and comma fit in 100.
  */
-export async function* packObjects(dirKey: string, objects: AsyncIterable<ObjectEntry>, maxKeys: number, maxBytes = MAX_MESSAGE_BYTES): AsyncGenerator<ObjectsListMessage> {
-  const overhead = Buffer.byteLength(JSON.stringify({ v: 1, kind: 'objects', dir_key: dirKey, objects: [] }));
-  let batch: ObjectEntry[] = [];
-  let bytes = overhead;
-  for await (const o of objects) {
-    const size = Buffer.byteLength(JSON.stringify(o)) + 1;
-    if (batch.length > 0 && (batch.length >= maxKeys || bytes + size > maxBytes)) {
-      yield { v: 1, kind: 'objects', dir_key: dirKey, objects: batch };
-      batch = [];
-      bytes = overhead;
-    }
-    batch.push(o);
-    bytes += size;
+export function maxEncodedBytes(o: ObjectEntry): number {
+  return 6 * (o.key.length + o.etag.length + o.last_modified.length + (o.storage_class?.length ?? 0)) + 100;
+}
+
+/**
+ * Packs a subfolder's objects into ObjectsListMessages of at most `maxKeys` objects and `maxBytes`
+ * encoded, holding at most one message's objects. Synchronous, and each message is serialised once: at
+ * hundreds of thousands of keys a second, an async step or a JSON.stringify per key is the publisher's
+ * largest cost. Sizes are tracked by an upper bound per object (maxEncodedBytes) until the bound comes
+ * near the limit; from there to the end of that message they are counted exactly, so messages are
+ * packed as full as the limit allows.
+ */
+export class ObjectsPacker {
+  private objects: ObjectEntry[] = [];
+  private bound: number;
+  /** The exact encoded size so far, once the bound came near the limit. */
+  private exact: number | undefined;
+  private readonly overhead: number;
+
+  constructor(
+    private readonly dirKey: string,
+    private readonly maxKeys: number,
+    private readonly maxBytes = MAX_MESSAGE_BYTES,
+  ) {
+    this.overhead = encodeMessage(this.message([])).length;
+    this.bound = this.overhead;
   }
-  if (batch.length) yield { v: 1, kind: 'objects', dir_key: dirKey, objects: batch };
+
+  /** Adds one object; returns the message it completed, if it did not fit in the one being filled. */
+  add(o: ObjectEntry): PackedMessage | undefined {
+    const b = maxEncodedBytes(o);
+    let exactSize = 0;
+    let full: PackedMessage | undefined;
+    if (this.objects.length > 0) {
+      let fits = this.objects.length < this.maxKeys;
+      if (fits && this.bound + b > this.maxBytes) {
+        this.exact ??= encodeMessage(this.message(this.objects)).length;
+        exactSize = Buffer.byteLength(JSON.stringify(o)) + 1; // and its comma
+        fits = this.exact + exactSize <= this.maxBytes;
+      }
+      if (!fits) full = this.flush();
+    }
+    this.objects.push(o);
+    this.bound += b;
+    if (this.exact !== undefined) this.exact += exactSize;
+    return full;
+  }
+
+  /** The message being filled, if it holds any object. */
+  flush(): PackedMessage | undefined {
+    const objects = this.objects;
+    if (!objects.length) return undefined;
+    this.objects = [];
+    this.bound = this.overhead;
+    this.exact = undefined;
+    const data = encodeMessage(this.message(objects));
+    // Only a single object larger than the limit gets here (S3 keys are at most 1024 bytes): never sent.
+    if (data.length > this.maxBytes) throw new Error(`an objects-list message of ${data.length} bytes exceeds ${this.maxBytes} (subfolder ${JSON.stringify(this.dirKey)})`);
+    let bytes = 0;
+    for (const o of objects) bytes += o.size;
+    return { data, objects: objects.length, bytes };
+  }
+
+  private message(objects: ObjectEntry[]): ObjectsListMessage {
+    return { v: 1, kind: 'objects', dir_key: this.dirKey, objects };
+  }
 }

@@ -1,9 +1,12 @@
-// A bounded window of outstanding publishes: a subfolder of millions of keys is streamed through it, so
-// memory holds at most maxCount messages / maxBytes of data, however long the listing.
-export class InflightWindow {
+// Bounded publishing: one budget of outstanding messages and bytes per publisher process, shared by every
+// subfolder being published, so memory holds at most that much however many subfolders are in hand and
+// however long their listings; and per subfolder a window that knows when all of its own publishes have
+// settled, and whether one failed.
+
+/** Messages and bytes handed to Pub/Sub but not yet acknowledged, across all subfolders. */
+export class PublishBudget {
   private count = 0;
   private bytes = 0;
-  private failure: { err: unknown } | undefined;
   private waiters: Array<() => void> = [];
 
   constructor(
@@ -11,36 +14,59 @@ export class InflightWindow {
     private readonly maxBytes: number,
   ) {}
 
-  /** Tracks one publish; waits while the window is full. Throws the first failure of any publish. */
-  async add(publish: Promise<unknown>, bytes: number): Promise<void> {
+  /** Waits for room for one message of `bytes` (a message larger than the whole budget goes alone). */
+  async take(bytes: number): Promise<void> {
+    while (this.count >= this.maxCount || (this.count > 0 && this.bytes + bytes > this.maxBytes)) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
     this.count++;
     this.bytes += bytes;
-    publish.then(
-      () => this.settled(bytes),
-      (err: unknown) => {
-        this.failure ??= { err };
-        this.settled(bytes);
-      },
-    );
-    while (!this.failure && (this.count >= this.maxCount || this.bytes >= this.maxBytes)) await this.wait();
-    if (this.failure) throw this.failure.err;
   }
 
-  /** Waits until every publish has settled (success or not), then throws the first failure if any. */
-  async drain(): Promise<void> {
-    while (this.count > 0) await this.wait();
-    if (this.failure) throw this.failure.err;
-  }
-
-  private settled(bytes: number): void {
+  give(bytes: number): void {
     this.count--;
     this.bytes -= bytes;
     const w = this.waiters;
     this.waiters = [];
     for (const wake of w) wake();
   }
+}
 
-  private wait(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
+/** One subfolder's outstanding publishes. */
+export class InflightWindow {
+  private count = 0;
+  private failure: { err: unknown } | undefined;
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly budget: PublishBudget) {}
+
+  /** Starts one publish once the budget has room. Throws the first failure of any earlier publish. */
+  async add(publish: () => Promise<unknown>, bytes: number): Promise<void> {
+    if (this.failure) throw this.failure.err;
+    await this.budget.take(bytes);
+    this.count++;
+    const settled = (): void => {
+      this.count--;
+      this.budget.give(bytes);
+      const w = this.waiters;
+      this.waiters = [];
+      for (const wake of w) wake();
+    };
+    let p: Promise<unknown>;
+    try {
+      p = publish();
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    p.then(settled, (err: unknown) => {
+      this.failure ??= { err };
+      settled();
+    });
+  }
+
+  /** Waits until every publish has settled (success or not), then throws the first failure if any. */
+  async drain(): Promise<void> {
+    while (this.count > 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.failure) throw this.failure.err;
   }
 }

@@ -49,11 +49,14 @@ export function objectFilter(c: Pick<Config, 'last_modified_after' | 'last_modif
   const after = c.last_modified_after ? Date.parse(c.last_modified_after) : undefined;
   const before = c.last_modified_before ? Date.parse(c.last_modified_before) : undefined;
   const classes = c.storage_class === undefined ? undefined : new Set<string>(Array.isArray(c.storage_class) ? c.storage_class : [c.storage_class]);
+  const keepAll = { keep: true } as const;
+  // No filter configured (the usual case): no date to parse on each of millions of keys.
+  if (after === undefined && before === undefined && !classes?.size) return () => keepAll;
   return (o) => {
     const t = Date.parse(o.last_modified);
     if (after !== undefined && !(t > after)) return { keep: false, why: 'last_modified_after' };
     if (before !== undefined && !(t < before)) return { keep: false, why: 'last_modified_before' };
     if (classes && classes.size && !classes.has(o.storage_class ?? 'STANDARD')) return { keep: false, why: 'storage_class' };
-    return { keep: true };
+    return keepAll;
   };
 }

@@ -1,29 +1,44 @@
 // The claim loop every publish mode runs: claim rows in small batches, hand them to a bounded number of
-// concurrent handlers, keep the leases of every row in hand alive, and when no work is left either stop
-// or (follow) poll again with backoff. Safe with any number of publishers: a row is only ever handled by
-// the publisher whose claim statement took it.
+// concurrent handlers, let a bounded number more finish (wait for Pub/Sub, flag) behind them, keep the
+// leases of every row in hand alive, and when no work is left either stop or (follow) poll again with
+// backoff. Claims follow the handlers, not the finishing rows, so a publisher takes only what it can
+// work on. Safe with any number of publishers: a row is only ever handled by the publisher whose claim
+// statement took it.
 import type { Logger } from '../common/log.js';
 import { backoffMs, sleep, withRetry, type RetryOptions } from '../common/retry.js';
 import type { ClaimResult, PendingRow } from './sql.js';
 
+/** A handled row still finishing (waiting for Pub/Sub's acknowledgements, its flag) behind the handlers. */
+export interface Finishing {
+  /** Settles when the row is flagged or released. Must not reject unless the loop is to fail. */
+  done: Promise<void>;
+}
+
 export interface ClaimLoopOptions {
-  /** Rows handled at the same time (each handler publishes one subfolder). */
+  /** Rows handled at the same time (each handler lists and hands over one subfolder). */
   concurrency: number;
-  /** Rows taken per claim statement: small, so publishers share the work and a claim is quick. */
+  /** Rows finishing at the same time behind the handlers (default: none, handlers finish their rows). */
+  maxFinishing?: number;
+  /**
+   * Most rows taken per claim statement. A claim asks for what the handlers used up since the last one,
+   * doubled (at least `concurrency`): small while subfolders are big, so publishers share the work; up to
+   * this while they are tiny, so claiming keeps up with them.
+   */
   claimBatch: number;
   follow: boolean;
   leaseSeconds: number;
   signal: AbortSignal;
   log: Logger;
   retry: { maxAttempts: number; budgetMs: number };
-  /** Claims up to `limit` rows. */
+  /** Claims up to `limit` rows, returning those it took. */
   claim(limit: number): Promise<ClaimResult>;
-  /** Reads back the rows this publisher holds. */
-  owned(limit: number): Promise<PendingRow[]>;
   /** Extends the leases of these rows; returns how many are still held. */
   renew(ids: number[]): Promise<number>;
-  /** Publishes one row and marks or releases it. Must not throw: its row is its own to release. */
-  handle(row: PendingRow): Promise<void>;
+  /**
+   * Publishes one row and marks or releases it, or returns what is left to finish it. Must not throw:
+   * its row is its own to release.
+   */
+  handle(row: PendingRow): Promise<Finishing | undefined | void>;
   /** Gives back a row claimed but not started (shutdown). */
   giveBack(row: PendingRow): Promise<void>;
 }
@@ -38,38 +53,31 @@ export async function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
   const held = new Map<number, PendingRow>(); // queued or being handled: the leases to keep alive
   let exhausted = false;
   let refilling: Promise<void> | undefined;
+  let refillFailure: { err: unknown } | undefined;
   let idlePolls = 0;
-  // Rows finished while a refill runs: its SELECT may have read them before their flag committed, and
-  // they must not be handled twice.
-  let finishedDuringRefill: Set<number> | undefined;
+  let claimSize = Math.min(o.concurrency, o.claimBatch);
+  let taken = 0; // rows handed to handlers since the last claim started
   const retry = { ...o.retry, signal: o.signal, onRetry: (i: { attempt: number; delayMs: number; reason: string }) => o.log.warn('publisher: claim failed, retrying', i) };
-
-  const refill = async (): Promise<void> => {
-    finishedDuringRefill = new Set();
-    try {
-      await claimMore();
-    } finally {
-      finishedDuringRefill = undefined;
-    }
-  };
 
   const claimMore = async (): Promise<void> => {
     let collisions = 0;
     while (!o.signal.aborted) {
-      const { seen, claimed: n } = await withRetry(() => o.claim(o.claimBatch), retry);
+      claimSize = Math.min(o.claimBatch, Math.max(o.concurrency, 2 * taken));
+      taken = 0;
+      const { seen, rows } = await withRetry(() => o.claim(claimSize), retry);
       // Another publisher took every candidate first: there is work, look again at once.
-      if (n === 0 && seen > 0 && ++collisions < MAX_COLLISIONS) continue;
-      if (n > 0) {
-        const rows = await withRetry(() => o.owned(held.size + n + o.claimBatch), retry);
-        for (const r of rows) {
-          if (held.has(r.id) || finishedDuringRefill?.has(r.id)) continue;
-          held.set(r.id, r);
-          queue.push(r);
-        }
-        if (queue.length) {
-          idlePolls = 0;
-          return;
-        }
+      if (rows.length === 0 && seen > 0 && ++collisions < MAX_COLLISIONS) continue;
+      let added = 0;
+      for (const r of rows) {
+        // Only a row whose lease ran out while we still handle it (renewal failed) comes back to us.
+        if (held.has(r.id)) continue;
+        held.set(r.id, r);
+        queue.push(r);
+        added++;
+      }
+      if (added) {
+        idlePolls = 0;
+        return;
       }
       if (!o.follow) {
         exhausted = true;
@@ -80,12 +88,26 @@ export async function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
     }
   };
 
+  // One claim at a time; a failed one (retries spent) fails the loop through the next handler to ask.
+  const startRefill = (): Promise<void> =>
+    (refilling ??= claimMore()
+      .catch((err: unknown) => void (refillFailure ??= { err }))
+      .finally(() => (refilling = undefined)));
+
   const next = async (): Promise<PendingRow | undefined> => {
-    while (!queue.length && !exhausted && !o.signal.aborted) {
-      refilling ??= refill().finally(() => (refilling = undefined));
-      await refilling;
+    while (!o.signal.aborted) {
+      if (refillFailure) throw refillFailure.err;
+      if (finishFailure) throw finishFailure.err;
+      // The next claim starts while half the last one is still queued, so handlers rarely wait on it.
+      if (queue.length <= claimSize / 2 && !exhausted) void startRefill();
+      if (queue.length) {
+        taken++;
+        return queue.shift();
+      }
+      if (exhausted) return undefined;
+      await startRefill();
     }
-    return o.signal.aborted ? undefined : queue.shift();
+    return undefined;
   };
 
   // A lease outlives a long subfolder only if renewed well before it runs out.
@@ -101,23 +123,49 @@ export async function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
   }, renewEveryMs);
   renewTimer.unref();
 
+  const finishing = new Set<Promise<void>>();
+  let finishFailure: { err: unknown } | undefined;
+  let finishWaiters: Array<() => void> = [];
+  const finished = (): void => {
+    const w = finishWaiters;
+    finishWaiters = [];
+    for (const wake of w) wake();
+  };
+
   const worker = async (): Promise<void> => {
     for (let row = await next(); row; row = await next()) {
+      let rest: Finishing | undefined | void;
       try {
-        await o.handle(row);
+        rest = await o.handle(row);
       } finally {
-        held.delete(row.id);
-        finishedDuringRefill?.add(row.id);
+        if (!rest) held.delete(row.id);
       }
+      if (!rest) continue;
+      const id = row.id;
+      const f: Promise<void> = rest.done
+        .catch((err: unknown) => void (finishFailure ??= { err }))
+        .finally(() => {
+          held.delete(id);
+          finishing.delete(f);
+          finished();
+        });
+      finishing.add(f);
+      while (finishing.size >= (o.maxFinishing ?? 0) && finishing.size > 0) await new Promise<void>((resolve) => finishWaiters.push(resolve));
+      if (finishFailure) throw finishFailure.err;
     }
   };
 
   try {
     const results = await Promise.allSettled(Array.from({ length: o.concurrency }, worker));
+    // Rows still finishing are flagged or released before the loop ends, whatever ended it.
+    await Promise.all(finishing);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+    if (finishFailure) throw finishFailure.err;
   } finally {
     clearInterval(renewTimer);
+    // A claim still running (shutdown) may yet add rows: they go back with the rest.
+    if (refilling) await refilling;
     // Shutdown (or a failed claim): rows claimed but never started go back at once, not after their lease.
     for (const row of queue.splice(0)) {
       await o.giveBack(row).catch((err: unknown) => o.log.warn('publisher: could not give back a row; it is retried after its lease', { dir_key: row.dirKey, error: err }));

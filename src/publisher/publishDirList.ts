@@ -9,8 +9,9 @@ import { classify } from '../common/errors.js';
 import { encodeMessage, type DirMessage } from '../common/messages.js';
 import { startProgress } from '../common/progress.js';
 import { withRetry } from '../common/retry.js';
+import { GroupCommit } from './groupCommit.js';
 import { claimableRows, runClaimLoop } from './loop.js';
-import { claim, claimablePage, countClaimable, dbNow, markDirPublished, owned, release, renew, type PendingRow, type Recheck } from './sql.js';
+import { claim, claimablePage, countClaimable, dbNow, markDirPublished, release, renew, type PendingRow, type Recheck } from './sql.js';
 import { dirKeyHash, openTopic } from './topic.js';
 
 const MODE = 'publishDirList';
@@ -19,6 +20,8 @@ export type Purpose = (typeof PURPOSES)[number];
 /** Messages awaiting acknowledgement at once: each is one subfolder, so the client can fill its batches. */
 const DIR_PUBLISH_CONCURRENCY = 256;
 const CLAIM_BATCH = 256;
+/** Most subfolders flagged published by one statement. */
+const FLAG_BATCH = 256;
 const RETRY_AFTER_SECONDS = 60;
 const SAMPLE = 10;
 
@@ -85,6 +88,7 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
   log.info(`${MODE}: starting`, { purpose, table, topic: topic.name, subfolders_claimable: claimable, follow: !!args.follow, recheck_before: s.recheck_before });
   const retryAfter = args.retryAfterSeconds ?? RETRY_AFTER_SECONDS;
   const owner = ctx.workerId;
+  const flags = new GroupCommit<{ id: number }>((rows) => markDirPublished(db, table, purpose, owner, rows.map((r) => r.id)), FLAG_BATCH);
 
   const handle = async (row: PendingRow): Promise<void> => {
     const msg: DirMessage = { v: 1, kind: 'dir', purpose, dir_key: row.dirKey };
@@ -100,7 +104,7 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
       log.error(`${MODE}: subfolder not published, released for a retry in ${retryAfter} s`, { purpose, dir_key: row.dirKey, reason });
       return;
     }
-    if (await withRetry(() => markDirPublished(db, table, purpose, row.id, owner), retry)) {
+    if (await withRetry(() => flags.submit({ id: row.id }), retry)) {
       s.subfolders_published++;
       progress.add({ subfolders: 1 });
     } else {
@@ -118,7 +122,6 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
     log,
     retry,
     claim: (limit) => claim(db, table, purpose, owner, config.lease_seconds, limit, recheck),
-    owned: (limit) => owned(db, table, purpose, owner, limit),
     renew: (ids) => renew(db, table, purpose, owner, ids, config.lease_seconds),
     handle,
     giveBack: async (row) => void (await release(db, table, purpose, row.id, owner, null, 0)),

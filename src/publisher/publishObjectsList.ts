@@ -7,23 +7,37 @@ import { setMaxListeners } from 'node:events';
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { classify } from '../common/errors.js';
-import { encodeMessage, packObjects, type ObjectEntry } from '../common/messages.js';
+import { ObjectsPacker, type PackedMessage } from '../common/messages.js';
 import { startProgress } from '../common/progress.js';
 import { withRetry } from '../common/retry.js';
-import { InflightWindow } from './inflight.js';
+import { GroupCommit } from './groupCommit.js';
+import { InflightWindow, PublishBudget } from './inflight.js';
 import { objectFilter, s3Lister, type ObjectFilter, type ObjectLister } from './listObjects.js';
-import { claimableRows, runClaimLoop } from './loop.js';
-import { claim, claimablePage, countClaimable, markObjectsPublished, owned, release, renew, type PendingRow } from './sql.js';
+import { claimableRows, runClaimLoop, type Finishing } from './loop.js';
+import { claim, claimablePage, countClaimable, markObjectsPublished, release, renew, type PendingRow, type PublishedObjects } from './sql.js';
 import { dirKeyHash, openTopic, type PublishTopic } from './topic.js';
 
 const MODE = 'publishObjectsList';
-/** Subfolders listed and published at the same time by one publisher. */
-export const PUBLISH_CONCURRENCY = 64;
+/**
+ * Subfolders being listed, packed and handed to Pub/Sub at once by one publisher. Each holds a listing
+ * page and a message being filled; more of them only keeps more objects alive for the garbage collector.
+ * At S3's ~50-100 ms per page that is 300-600 listing pages a second per publisher; run more publishers
+ * for more.
+ */
+export const LISTING_CONCURRENCY = 32;
+/**
+ * Subfolders listed and waiting for Pub/Sub's acknowledgements and their flag: most subfolders are small
+ * and spend most of their time here, so many must be in hand to keep the client's batches full. Memory is
+ * bounded by the budget below, not by this.
+ */
+const MAX_FINISHING = 1024;
 /** Rows per claim statement. */
-const CLAIM_BATCH = 64;
-/** Per subfolder: messages and bytes handed to Pub/Sub but not yet acknowledged. */
-const INFLIGHT_MESSAGES = 200;
-const INFLIGHT_BYTES = 16 * 1024 * 1024;
+const CLAIM_BATCH = 256;
+/** Per publisher, across its subfolders: messages and bytes handed to Pub/Sub but not yet acknowledged. */
+const INFLIGHT_MESSAGES = 2000;
+const INFLIGHT_BYTES = 64 * 1024 * 1024;
+/** Most subfolders flagged published by one statement. */
+const FLAG_BATCH = 256;
 /** A subfolder whose publish failed is claimable again after this long. */
 const RETRY_AFTER_SECONDS = 60;
 const SAMPLE = 10;
@@ -57,43 +71,61 @@ interface SubfolderStats {
   messages: number;
 }
 
-async function* kept(objects: AsyncIterable<ObjectEntry>, filter: ObjectFilter, s: PublishObjectsSummary, ctx: Ctx): AsyncGenerator<ObjectEntry> {
-  for await (const o of objects) {
-    const f = filter(o);
-    if (f.keep) {
-      yield o;
-      continue;
-    }
-    s.filtered[f.why]++;
-    ctx.log.debug('publishObjectsList: object filtered out', { key: o.key, why: f.why, last_modified: o.last_modified, storage_class: o.storage_class });
-  }
+/** What every subfolder of a run is published with. */
+interface Publishing {
+  filter: ObjectFilter;
+  lister: ObjectLister;
+  /** Absent in a dry run: nothing is sent. */
+  topic?: PublishTopic;
+  budget: PublishBudget;
+  summary: PublishObjectsSummary;
+  onMessage(objects: number): void;
 }
 
-/** Lists, packs and publishes one subfolder; resolves once Pub/Sub acknowledged every message. */
-async function publishSubfolder(ctx: Ctx, row: PendingRow, source: AsyncIterable<ObjectEntry>, topic: PublishTopic | undefined, onMessage: (n: number) => void): Promise<SubfolderStats> {
+interface Sent {
+  stats: SubfolderStats;
+  /** Settles once Pub/Sub acknowledged (or refused) every message handed over. */
+  window: InflightWindow;
+}
+
+/**
+ * Lists, filters, packs and hands one subfolder's messages to Pub/Sub; resolves once the last is handed
+ * over, with the window to wait on for their acknowledgements. A failure throws only once every publish
+ * handed over has settled: only then is the outcome of this attempt known and the row safe to release.
+ */
+async function sendSubfolder(ctx: Ctx, row: PendingRow, p: Publishing): Promise<Sent> {
   const stats: SubfolderStats = { objects: 0, bytes: 0, messages: 0 };
-  const window = new InflightWindow(INFLIGHT_MESSAGES, INFLIGHT_BYTES);
-  const attributes = { v: '1', kind: 'objects', dir_key_sha: dirKeyHash(row.dirKey) };
+  const { filter, topic, summary: s } = p;
+  const window = new InflightWindow(p.budget);
+  const packer = new ObjectsPacker(row.dirKey, ctx.config.num_single_message);
+  const dirKeySha = dirKeyHash(row.dirKey);
+  const send = async (msg: PackedMessage): Promise<void> => {
+    if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
+    stats.objects += msg.objects;
+    stats.bytes += msg.bytes;
+    stats.messages++;
+    if (topic) await window.add(() => topic.publish(msg.data, { v: '1', kind: 'objects', dir_key_sha: dirKeySha, objects: String(msg.objects) }), msg.data.length);
+    p.onMessage(msg.objects);
+  };
   try {
-    for await (const msg of packObjects(row.dirKey, source, ctx.config.num_single_message)) {
-      if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
-      for (const o of msg.objects) stats.bytes += o.size;
-      stats.objects += msg.objects.length;
-      stats.messages++;
-      if (topic) {
-        const data = encodeMessage(msg);
-        await window.add(topic.publish(data, { ...attributes, objects: String(msg.objects.length) }), data.length);
+    for await (const o of p.lister(row.dirKey, ctx.signal)) {
+      const f = filter(o);
+      if (!f.keep) {
+        s.filtered[f.why]++;
+        ctx.log.debug('publishObjectsList: object filtered out', { key: o.key, why: f.why, last_modified: o.last_modified, storage_class: o.storage_class });
+        continue;
       }
-      onMessage(msg.objects.length);
+      const full = packer.add(o);
+      if (full) await send(full);
     }
-    await window.drain();
+    const last = packer.flush();
+    if (last) await send(last);
   } catch (err) {
-    // We MUST wait for every publish already handed over before the row is released: only then is the
-    // outcome of this attempt known.
+    // We MUST wait for every publish already handed over before the row is released.
     await window.drain().catch(() => undefined);
     throw err;
   }
-  return stats;
+  return { stats, window };
 }
 
 export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<PublishObjectsSummary> {
@@ -104,7 +136,7 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
   const lister = args.lister ?? s3Lister(ctx.clients.s3(), config.s3_bucket!, retry);
   const filter = objectFilter(config);
   // Every concurrent listing and backoff listens on the one shutdown signal: bounded, not a leak.
-  setMaxListeners(PUBLISH_CONCURRENCY * 4 + 16, ctx.signal);
+  setMaxListeners(LISTING_CONCURRENCY * 4 + 16, ctx.signal);
   const started = Date.now();
   const s: PublishObjectsSummary = {
     dry_run: !!args.dryRun,
@@ -119,7 +151,13 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
     seconds: 0,
   };
   const progress = startProgress(log, MODE, { rateKey: 'objects' });
-  const onMessage = (n: number): void => progress.add({ objects: n, messages: 1 });
+  const publishing: Publishing = {
+    filter,
+    lister,
+    budget: new PublishBudget(INFLIGHT_MESSAGES, INFLIGHT_BYTES),
+    summary: s,
+    onMessage: (n) => progress.add({ objects: n, messages: 1 }),
+  };
   const done = (): PublishObjectsSummary => {
     progress.stop();
     s.seconds = Math.round((Date.now() - started) / 100) / 10;
@@ -129,7 +167,7 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
   if (args.dryRun) {
     // Nothing is claimed or published: each claimable subfolder is listed and what it would get is logged.
     for await (const row of claimableRows((afterId) => claimablePage(db, table, 'cdn', afterId, CLAIM_BATCH), { ...retry, signal: ctx.signal })) {
-      const st = await publishSubfolder(ctx, row, kept(lister(row.dirKey, ctx.signal), filter, s, ctx), undefined, onMessage);
+      const { stats: st } = await sendSubfolder(ctx, row, { ...publishing, topic: undefined });
       s.objects += st.objects;
       s.bytes += st.bytes;
       s.messages += st.messages;
@@ -144,28 +182,32 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
   log.info('publishObjectsList: starting', { table, topic: topic.name, subfolders_claimable: await countClaimable(db, table, 'cdn'), follow: !!args.follow });
   const retryAfter = args.retryAfterSeconds ?? RETRY_AFTER_SECONDS;
   const owner = ctx.workerId;
+  const flags = new GroupCommit<PublishedObjects>((rows) => markObjectsPublished(db, table, owner, rows), FLAG_BATCH);
 
-  const handle = async (row: PendingRow): Promise<void> => {
-    let st: SubfolderStats;
+  // Released, never flagged: every message we did publish is a harmless duplicate when it is re-published.
+  const failed = async (row: PendingRow, err: unknown): Promise<void> => {
+    const { reason } = classify(err);
+    const shuttingDown = ctx.signal.aborted;
+    await withRetry(() => release(db, table, 'cdn', row.id, owner, shuttingDown ? null : reason, shuttingDown ? 0 : retryAfter), retry).catch((e: unknown) =>
+      log.error('publishObjectsList: could not release a subfolder; it is retried after its lease', { dir_key: row.dirKey, error: e }),
+    );
+    if (shuttingDown) return;
+    s.subfolders_failed++;
+    if (s.failures.length < SAMPLE) s.failures.push({ dir_key: row.dirKey, reason });
+    log.error(`publishObjectsList: subfolder not published, released for a retry in ${retryAfter} s`, { dir_key: row.dirKey, reason });
+  };
+
+  // Waits for every acknowledgement of a subfolder handed over, then flags it (or releases it).
+  const finish = async (row: PendingRow, { stats: st, window }: Sent): Promise<void> => {
     try {
-      st = await publishSubfolder(ctx, row, kept(lister(row.dirKey, ctx.signal), filter, s, ctx), topic, onMessage);
+      await window.drain();
     } catch (err) {
-      const { reason } = classify(err);
-      const shuttingDown = ctx.signal.aborted;
-      // Released, never flagged: every message we did publish is a harmless duplicate when it is re-published.
-      await withRetry(() => release(db, table, 'cdn', row.id, owner, shuttingDown ? null : reason, shuttingDown ? 0 : retryAfter), retry).catch((e: unknown) =>
-        log.error('publishObjectsList: could not release a subfolder; it is retried after its lease', { dir_key: row.dirKey, error: e }),
-      );
-      if (shuttingDown) return;
-      s.subfolders_failed++;
-      if (s.failures.length < SAMPLE) s.failures.push({ dir_key: row.dirKey, reason });
-      log.error(`publishObjectsList: subfolder not published, released for a retry in ${retryAfter} s`, { dir_key: row.dirKey, reason });
-      return;
+      return failed(row, err);
     }
     s.objects += st.objects;
     s.bytes += st.bytes;
     s.messages += st.messages;
-    const mine = await withRetry(() => markObjectsPublished(db, table, row.id, owner, st.objects, st.bytes), retry);
+    const mine = await withRetry(() => flags.submit({ id: row.id, objects: st.objects, bytes: st.bytes }), retry);
     if (mine) {
       s.subfolders_published++;
       progress.add({ subfolders: 1 });
@@ -176,8 +218,19 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
     }
   };
 
+  const handle = async (row: PendingRow): Promise<Finishing | undefined> => {
+    try {
+      const sent = await sendSubfolder(ctx, row, { ...publishing, topic });
+      return { done: finish(row, sent) };
+    } catch (err) {
+      await failed(row, err);
+      return undefined;
+    }
+  };
+
   await runClaimLoop({
-    concurrency: PUBLISH_CONCURRENCY,
+    concurrency: LISTING_CONCURRENCY,
+    maxFinishing: MAX_FINISHING,
     claimBatch: CLAIM_BATCH,
     follow: !!args.follow,
     leaseSeconds: config.lease_seconds,
@@ -185,7 +238,6 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
     log,
     retry,
     claim: (limit) => claim(db, table, 'cdn', owner, config.lease_seconds, limit),
-    owned: (limit) => owned(db, table, 'cdn', owner, limit),
     renew: (ids) => renew(db, table, 'cdn', owner, ids, config.lease_seconds),
     handle,
     giveBack: async (row) => void (await release(db, table, 'cdn', row.id, owner, null, 0)),

@@ -94,45 +94,52 @@ export async function dbNow(db: Db): Promise<Date> {
 export interface ClaimResult {
   /** Claimable rows seen by the candidate read. */
   seen: number;
-  /** Rows this claim took: fewer than seen when another publisher took some first. */
-  claimed: number;
+  /** The rows this claim took (in id order): fewer than asked when another publisher took some first. */
+  rows: PendingRow[];
 }
 
 /**
  * Claims up to `limit` free or expired rows for `owner` until NOW() + leaseSeconds. The candidate read
  * takes no locks and sorts nothing (a locking scan of a million-row table would block the workers); the
- * claim is the UPDATE, which re-checks every condition, so its affected rows are exactly what we got.
+ * claim is the UPDATE, which re-checks every condition, so its affected rows are exactly what we got:
+ * all of the chosen candidates (the usual case, no further read) or, after a collision, the ones a read
+ * finds ours. A reply lost after the UPDATE leaves its rows leased to us but not in hand: they are taken
+ * over after the lease, like a dead publisher's.
  * A recheck claim also turns a consumed published flag off: the row is in hand again, as after a worker's
- * unpublish, so the read-back, renewal, flag and release below hold it by the same `published = FALSE`.
+ * unpublish, so the renewal, flag and release below hold it by the same `published = FALSE`.
  */
 export async function claim(db: Db, table: string, kind: PublishKind, owner: string, leaseSeconds: number, limit: number, recheck?: Recheck): Promise<ClaimResult> {
   const c = COLUMNS[kind];
   const t = tableName(table);
   const cond = claimable(kind, recheck);
   // More candidates than needed, a random subset claimed: publishers starting together rarely collide.
-  const [rows] = await db.query<RowDataPacket[]>(`SELECT id FROM ${t} WHERE ${cond.where} LIMIT ?`, [...cond.params, limit * 4]);
-  if (!rows.length) return { seen: 0, claimed: 0 };
-  const ids = rows.map((r) => Number(r.id));
-  for (let i = ids.length - 1; i > 0; i--) {
+  const [candidates] = await db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where} LIMIT ?`, [...cond.params, limit * 4]);
+  if (!candidates.length) return { seen: 0, rows: [] };
+  const rows = candidates.map((r) => ({ id: Number(r.id), dirKey: r.dir_key as string }));
+  for (let i = rows.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
-    [ids[i], ids[j]] = [ids[j], ids[i]];
+    [rows[i], rows[j]] = [rows[j], rows[i]];
   }
+  const chosen = rows.slice(0, limit).sort((a, b) => a.id - b.id);
+  const ids = chosen.map((r) => r.id);
   const unflag = recheck ? `, ${c.published} = FALSE` : '';
   const [r] = await db.query<ResultSetHeader>(`UPDATE ${t} SET ${c.owner} = ?, ${c.leaseUntil} = NOW() + INTERVAL ? SECOND${unflag} WHERE id IN (?) AND ${cond.where}`, [
     owner,
     leaseSeconds,
-    ids.slice(0, limit),
+    ids,
     ...cond.params,
   ]);
-  return { seen: rows.length, claimed: r.affectedRows };
+  if (r.affectedRows === chosen.length) return { seen: candidates.length, rows: chosen };
+  if (r.affectedRows === 0) return { seen: candidates.length, rows: [] };
+  return { seen: candidates.length, rows: await ownedAmong(db, table, kind, owner, ids) };
 }
 
-/** The unpublished rows `owner` holds a live lease on (those just claimed, and any still in its hands). */
-export async function owned(db: Db, table: string, kind: PublishKind, owner: string, limit: number): Promise<PendingRow[]> {
+/** Of these rows, the unpublished ones `owner` holds a live lease on. */
+export async function ownedAmong(db: Db, table: string, kind: PublishKind, owner: string, ids: number[]): Promise<PendingRow[]> {
   const c = COLUMNS[kind];
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT id, dir_key FROM ${tableName(table)} WHERE ${c.owner} = ? AND ${c.published} = FALSE AND ${c.leaseUntil} >= NOW() ORDER BY id LIMIT ?`,
-    [owner, limit],
+    `SELECT id, dir_key FROM ${tableName(table)} WHERE id IN (?) AND ${c.owner} = ? AND ${c.published} = FALSE AND ${c.leaseUntil} >= NOW() ORDER BY id`,
+    [ids, owner],
   );
   return rows.map((r) => ({ id: Number(r.id), dirKey: r.dir_key as string }));
 }
@@ -148,29 +155,54 @@ export async function renew(db: Db, table: string, kind: PublishKind, owner: str
   return r.affectedRows;
 }
 
-/** publishing -> published, with what was published; false if `owner` no longer holds the row. */
-export async function markObjectsPublished(db: Db, table: string, id: number, owner: string, objects: number, bytes: number): Promise<boolean> {
-  const [r] = await db.query<ResultSetHeader>(
-    `UPDATE ${tableName(table)} SET cdn_transfer_published = TRUE, initial_transfer = FALSE, published_objects = ?, published_bytes = ?,
-       cdn_published_at = NOW(), cdn_publish_lease_until = NULL, cdn_publish_error = NULL
-     WHERE id = ? AND cdn_publish_owner = ? AND cdn_transfer_published = FALSE`,
-    [objects, bytes, id, owner],
-  );
-  return r.affectedRows === 1;
+/** What one subfolder's objects-list publish sent: recorded on its row when it is flagged. */
+export interface PublishedObjects {
+  id: number;
+  objects: number;
+  bytes: number;
 }
 
 /**
- * publishing -> published for a dir list (syncCheck: with sync_check_published_at, which keeps a recheck
- * run from taking the row again); false if `owner` no longer holds the row.
+ * publishing -> published for many rows at once, each with what was published; returns the ids `owner`
+ * flagged. One statement for a whole group of finished subfolders (a publisher finishes hundreds a
+ * second: one UPDATE each cost more database CPU than the publishing). Its affected rows are the proof:
+ * when every row matched, all were ours; fewer (a lease was taken over) and a read names which ones.
  */
-export async function markDirPublished(db: Db, table: string, kind: Exclude<PublishKind, 'cdn'>, id: number, owner: string): Promise<boolean> {
+export async function markObjectsPublished(db: Db, table: string, owner: string, rows: PublishedObjects[]): Promise<Set<number>> {
+  if (!rows.length) return new Set();
+  const ids = rows.map((r) => r.id);
+  const whens = rows.map(() => 'WHEN ? THEN ?').join(' ');
+  const [r] = await db.query<ResultSetHeader>(
+    `UPDATE ${tableName(table)} SET cdn_transfer_published = TRUE, initial_transfer = FALSE,
+       published_objects = CASE id ${whens} END, published_bytes = CASE id ${whens} END,
+       cdn_published_at = NOW(), cdn_publish_lease_until = NULL, cdn_publish_error = NULL
+     WHERE id IN (?) AND cdn_publish_owner = ? AND cdn_transfer_published = FALSE`,
+    [...rows.flatMap((x) => [x.id, x.objects]), ...rows.flatMap((x) => [x.id, x.bytes]), ids, owner],
+  );
+  return r.affectedRows === rows.length ? new Set(ids) : flaggedBy(db, table, 'cdn', owner, ids);
+}
+
+/**
+ * publishing -> published for many dir-list rows at once (syncCheck: with sync_check_published_at, which
+ * keeps a recheck run from taking the row again); returns the ids `owner` flagged, as above.
+ */
+export async function markDirPublished(db: Db, table: string, kind: Exclude<PublishKind, 'cdn'>, owner: string, ids: number[]): Promise<Set<number>> {
+  if (!ids.length) return new Set();
   const c = COLUMNS[kind];
   const at = kind === 'syncCheck' ? ', sync_check_published_at = UTC_TIMESTAMP()' : '';
   const [r] = await db.query<ResultSetHeader>(
-    `UPDATE ${tableName(table)} SET ${c.published} = TRUE, ${c.leaseUntil} = NULL, ${c.error} = NULL${at} WHERE id = ? AND ${c.owner} = ? AND ${c.published} = FALSE`,
-    [id, owner],
+    `UPDATE ${tableName(table)} SET ${c.published} = TRUE, ${c.leaseUntil} = NULL, ${c.error} = NULL${at} WHERE id IN (?) AND ${c.owner} = ? AND ${c.published} = FALSE`,
+    [ids, owner],
   );
-  return r.affectedRows === 1;
+  return r.affectedRows === ids.length ? new Set(ids) : flaggedBy(db, table, kind, owner, ids);
+}
+
+// Which of `ids` a group flag just took: a flag keeps the owner, a takeover replaced it, and a flagged row
+// is claimable again only by a later recheck run or an operator's reset, not in the instant in between.
+async function flaggedBy(db: Db, table: string, kind: PublishKind, owner: string, ids: number[]): Promise<Set<number>> {
+  const c = COLUMNS[kind];
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT id FROM ${tableName(table)} WHERE id IN (?) AND ${c.owner} = ? AND ${c.published} = TRUE`, [ids, owner]);
+  return new Set(rows.map((x) => Number(x.id)));
 }
 
 /**

@@ -1,7 +1,7 @@
 // Pure units: naming, message packing and decoding, the retry classifier and backoff.
 import { describe, expect, it } from 'vitest';
 import { cdnPath, cdnUrl, decodeCdnPath, gcsObjectName } from '../../src/common/naming.js';
-import { decodeMessage, encodeMessage, objectsListMessageSchema, packObjects, type ObjectEntry, type ObjectsListMessage } from '../../src/common/messages.js';
+import { decodeMessage, encodeMessage, objectsListMessageSchema, ObjectsPacker, maxEncodedBytes, type ObjectEntry, type ObjectsListMessage, type PackedMessage } from '../../src/common/messages.js';
 import { classify, TransferError } from '../../src/common/errors.js';
 import { backoffMs, RetriesExhaustedError, withRetry } from '../../src/common/retry.js';
 
@@ -29,20 +29,65 @@ describe('naming', () => {
 
 describe('messages', () => {
   const obj = (i: number, keyLen = 10): ObjectEntry => ({ key: `d/${'k'.repeat(keyLen)}${i}`, size: i, etag: `"e${i}"`, last_modified: '2024-01-01T00:00:00Z' });
-  async function* gen(n: number, keyLen?: number): AsyncGenerator<ObjectEntry> {
-    for (let i = 0; i < n; i++) yield obj(i, keyLen);
-  }
-  it('packs by key count and by encoded size', async () => {
-    const byCount = [];
-    for await (const m of packObjects('d/', gen(120), 50)) byCount.push(m.objects.length);
-    expect(byCount).toEqual([50, 50, 20]);
-    const bySize = [];
-    for await (const m of packObjects('d/', gen(40, 1000), 50, 10_000)) {
-      expect(encodeMessage(m).length).toBeLessThanOrEqual(10_000);
-      bySize.push(m.objects.length);
+  function pack(n: number, keyLen?: number, maxBytes?: number): { messages: PackedMessage[]; decoded: ObjectsListMessage[] } {
+    const packer = new ObjectsPacker('d/"q\u00e9/', 50, maxBytes);
+    const messages: PackedMessage[] = [];
+    for (let i = 0; i < n; i++) {
+      const full = packer.add(obj(i, keyLen));
+      if (full) messages.push(full);
     }
-    expect(bySize.reduce((a, b) => a + b)).toBe(40);
-    expect(bySize.length).toBeGreaterThan(1);
+    const last = packer.flush();
+    if (last) messages.push(last);
+    expect(packer.flush()).toBeUndefined();
+    const decoded = messages.map((m) => {
+      const d = decodeMessage(objectsListMessageSchema, m.data);
+      if (!d.ok) throw new Error(d.reason);
+      return d.message;
+    });
+    return { messages, decoded };
+  }
+  it('packs by key count and by encoded size, each message the exact encoding of its objects', () => {
+    const byCount = pack(120);
+    expect(byCount.messages.map((m) => m.objects)).toEqual([50, 50, 20]);
+    expect(byCount.decoded.flatMap((m) => m.objects)).toEqual(Array.from({ length: 120 }, (_, i) => obj(i)));
+    for (const [i, m] of byCount.messages.entries()) {
+      expect(m.data.equals(encodeMessage(byCount.decoded[i]))).toBe(true);
+      expect(byCount.decoded[i].dir_key).toBe('d/"q\u00e9/');
+      expect(m.bytes).toBe(byCount.decoded[i].objects.reduce((a, o) => a + o.size, 0));
+    }
+    const bySize = pack(40, 1000, 10_000);
+    for (const m of bySize.messages) expect(m.data.length).toBeLessThanOrEqual(10_000);
+    // Packed full: every message but the last was closed because the next object would not fit.
+    for (const [i, m] of bySize.messages.slice(0, -1).entries()) {
+      expect(m.data.length + Buffer.byteLength(JSON.stringify(bySize.decoded[i + 1].objects[0])) + 1).toBeGreaterThan(10_000);
+    }
+    expect(bySize.messages.reduce((a, m) => a + m.objects, 0)).toBe(40);
+    expect(bySize.messages.length).toBeGreaterThan(1);
+    expect(pack(0).messages).toEqual([]);
+  });
+  it('packs keys that JSON escapes or encodes in several bytes exactly up to the limit', () => {
+    const packer = new ObjectsPacker('d/', 10_000, 10_000);
+    const out: PackedMessage[] = [];
+    const objs = Array.from({ length: 60 }, (_, i) => ({ ...obj(i), key: `d/${'😀é"\\\u0001'.repeat(40 + (i % 7))}${i}` }));
+    for (const o of objs) {
+      const full = packer.add(o);
+      if (full) out.push(full);
+    }
+    out.push(packer.flush()!);
+    const decoded = out.map((m) => JSON.parse(m.data.toString('utf8')) as ObjectsListMessage);
+    expect(decoded.flatMap((m) => m.objects)).toEqual(objs);
+    for (const [i, m] of out.entries()) {
+      expect(m.data.length).toBeLessThanOrEqual(10_000);
+      if (i < out.length - 1) expect(m.data.length + Buffer.byteLength(JSON.stringify(decoded[i + 1].objects[0])) + 1).toBeGreaterThan(10_000);
+    }
+  });
+  it('bounds the encoded size of an object of any key', () => {
+    const keys = ['plain', '"quoted"\\back', '\u0001\u001f ctrl', 'é ü 中文 😀', '\ud800 lone', '\n\t\r', 'x'.repeat(1024)];
+    for (const key of keys) {
+      const o: ObjectEntry = { key, size: Number.MAX_SAFE_INTEGER, etag: '"d41d8cd98f00b204e9800998ecf8427e-10000"', last_modified: '2024-01-01T00:00:00.000Z', storage_class: 'GLACIER_IR' };
+      expect(Buffer.byteLength(JSON.stringify(o)) + 1).toBeLessThanOrEqual(maxEncodedBytes(o));
+      expect(Buffer.byteLength(JSON.stringify({ ...o, key: key.repeat(4) })) + 1).toBeLessThanOrEqual(maxEncodedBytes({ ...o, key: key.repeat(4) }));
+    }
   });
   it('decodes good messages and explains bad ones without throwing', () => {
     const m: ObjectsListMessage = { v: 1, kind: 'objects', dir_key: 'd/', objects: [obj(1)] };

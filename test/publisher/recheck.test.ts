@@ -106,7 +106,7 @@ describe('publishDirList --purpose syncCheck --recheck', () => {
     await ctx.db.query("UPDATE transfer_state SET sync_check_published = FALSE WHERE dir_key = 'data/a/'");
     // The claim that run makes (its start is the default instant): nothing, because it published the row.
     const runStart = new Date(s.recheck_before!);
-    expect(await claim(ctx.db, 'transfer_state', 'syncCheck', 'same-run', 60, 10, { before: runStart, runStart })).toEqual({ seen: 0, claimed: 0 });
+    expect(await claim(ctx.db, 'transfer_state', 'syncCheck', 'same-run', 60, 10, { before: runStart, runStart })).toEqual({ seen: 0, rows: [] });
     await new Promise((r) => setTimeout(r, 1100)); // the next run starts in a later second
     expect(await run(ctx, { purpose: 'syncCheck', recheck: true })).toMatchObject({ subfolders_published: 1 });
     expect(dirKeys(await collect(ps, ctx.subscriptionId, { minCount: 1 }))).toEqual(['data/a/']);
@@ -117,7 +117,7 @@ describe('publishDirList --purpose syncCheck --recheck', () => {
     const ctx = await setup([['data/a/', checked(BEFORE)]]);
     const runStart = await dbNow(ctx.db);
     // The dead publisher's claim: the row is in hand (flag off, its lease), nothing was published.
-    expect(await claim(ctx.db, 'transfer_state', 'syncCheck', 'dead-publisher', 1, 10, { before: INSTANT, runStart })).toEqual({ seen: 1, claimed: 1 });
+    expect(await claim(ctx.db, 'transfer_state', 'syncCheck', 'dead-publisher', 1, 10, { before: INSTANT, runStart })).toMatchObject({ seen: 1, rows: [{ dirKey: 'data/a/' }] });
     expect(await run(ctx, { purpose: 'syncCheck', recheck: true, recheckBefore: INSTANT })).toMatchObject({ subfolders_published: 0 });
     await new Promise((r) => setTimeout(r, 2100));
     expect(await run(ctx, { purpose: 'syncCheck', recheck: true, recheckBefore: INSTANT })).toMatchObject({ subfolders_published: 1 });
