@@ -30,8 +30,11 @@ export interface ClaimLoopOptions {
   signal: AbortSignal;
   log: Logger;
   retry: { maxAttempts: number; budgetMs: number };
-  /** Claims up to `limit` rows, returning those it took. */
-  claim(limit: number): Promise<ClaimResult>;
+  /**
+   * Claims up to `limit` rows, returning those it took. A claim that walks the table in id order takes
+   * `afterId` and returns `next`; the loop carries it on and starts again from 0 at the end of the table.
+   */
+  claim(limit: number, afterId: number): Promise<ClaimResult>;
   /** Extends the leases of these rows; returns how many are still held. */
   renew(ids: number[]): Promise<number>;
   /**
@@ -57,6 +60,7 @@ export async function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
   let idlePolls = 0;
   let claimSize = Math.min(o.concurrency, o.claimBatch);
   let taken = 0; // rows handed to handlers since the last claim started
+  let cursor = 0; // a walking claim's position (id)
   const retry = { ...o.retry, signal: o.signal, onRetry: (i: { attempt: number; delayMs: number; reason: string }) => o.log.warn('publisher: claim failed, retrying', i) };
 
   const claimMore = async (): Promise<void> => {
@@ -64,9 +68,19 @@ export async function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
     while (!o.signal.aborted) {
       claimSize = Math.min(o.claimBatch, Math.max(o.concurrency, 2 * taken));
       taken = 0;
-      const { seen, rows } = await withRetry(() => o.claim(claimSize), retry);
-      // Another publisher took every candidate first: there is work, look again at once.
-      if (rows.length === 0 && seen > 0 && ++collisions < MAX_COLLISIONS) continue;
+      const from = cursor;
+      const { seen, rows, next } = await withRetry(() => o.claim(claimSize, from), retry);
+      if (next !== undefined) {
+        // A walk: at the end of the table, start again from its beginning before calling it exhausted
+        // (rows behind the cursor may have become claimable since, e.g. a check's lease expired).
+        if (seen === 0 && from > 0) {
+          cursor = 0;
+          continue;
+        }
+        cursor = next;
+        // Another publisher took these first: walk on.
+        if (rows.length === 0 && seen > 0) continue;
+      } else if (rows.length === 0 && seen > 0 && ++collisions < MAX_COLLISIONS) continue; // taken first: look again at once
       let added = 0;
       for (const r of rows) {
         // Only a row whose lease ran out while we still handle it (renewal failed) comes back to us.

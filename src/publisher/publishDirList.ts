@@ -121,7 +121,7 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
     signal: ctx.signal,
     log,
     retry,
-    claim: (limit) => claim(db, table, purpose, owner, config.lease_seconds, limit, recheck),
+    claim: (limit, afterId) => claim(db, table, purpose, owner, config.lease_seconds, limit, recheck, afterId),
     renew: (ids) => renew(db, table, purpose, owner, ids, config.lease_seconds),
     handle,
     giveBack: async (row) => void (await release(db, table, purpose, row.id, owner, null, 0)),

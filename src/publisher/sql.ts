@@ -96,6 +96,8 @@ export interface ClaimResult {
   seen: number;
   /** The rows this claim took (in id order): fewer than asked when another publisher took some first. */
   rows: PendingRow[];
+  /** A walk in id order (`afterId` given): where the next claim continues. */
+  next?: number;
 }
 
 /**
@@ -105,22 +107,30 @@ export interface ClaimResult {
  * all of the chosen candidates (the usual case, no further read) or, after a collision, the ones a read
  * finds ours. A reply lost after the UPDATE leaves its rows leased to us but not in hand: they are taken
  * over after the lease, like a dead publisher's.
+ * With `afterId` the candidates are read in id order from there (a walk): for the dir lists, whose
+ * claimable rows no index narrows down (most rows are unpublished for rsync and fine), a read from the
+ * start each time would pass over every row already looked at again, making a run quadratic in the table.
  * A recheck claim also turns a consumed published flag off: the row is in hand again, as after a worker's
  * unpublish, so the renewal, flag and release below hold it by the same `published = FALSE`.
  */
-export async function claim(db: Db, table: string, kind: PublishKind, owner: string, leaseSeconds: number, limit: number, recheck?: Recheck): Promise<ClaimResult> {
+export async function claim(db: Db, table: string, kind: PublishKind, owner: string, leaseSeconds: number, limit: number, recheck?: Recheck, afterId?: number): Promise<ClaimResult> {
   const c = COLUMNS[kind];
   const t = tableName(table);
   const cond = claimable(kind, recheck);
   // More candidates than needed, a random subset claimed: publishers starting together rarely collide.
-  const [candidates] = await db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where} LIMIT ?`, [...cond.params, limit * 4]);
-  if (!candidates.length) return { seen: 0, rows: [] };
+  const walk = afterId === undefined ? '' : ' AND id > ? ORDER BY id';
+  const [candidates] = await db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where}${walk} LIMIT ?`, [
+    ...cond.params,
+    ...(afterId === undefined ? [] : [afterId]),
+    limit * 4,
+  ]);
+  if (!candidates.length) return { seen: 0, rows: [], next: afterId };
   const rows = candidates.map((r) => ({ id: Number(r.id), dirKey: r.dir_key as string }));
-  for (let i = rows.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [rows[i], rows[j]] = [rows[j], rows[i]];
-  }
-  const chosen = rows.slice(0, limit).sort((a, b) => a.id - b.id);
+  const picked = new Set<PendingRow>();
+  for (const i of shuffledIndexes(rows.length).slice(0, limit)) picked.add(rows[i]);
+  const chosen = rows.filter((r) => picked.has(r));
+  // A walk continues before the first candidate left behind, so none is skipped; else after the last.
+  const next = afterId === undefined ? undefined : (rows.find((r) => !picked.has(r))?.id ?? rows[rows.length - 1].id + 1) - 1;
   const ids = chosen.map((r) => r.id);
   const unflag = recheck ? `, ${c.published} = FALSE` : '';
   const [r] = await db.query<ResultSetHeader>(`UPDATE ${t} SET ${c.owner} = ?, ${c.leaseUntil} = NOW() + INTERVAL ? SECOND${unflag} WHERE id IN (?) AND ${cond.where}`, [
@@ -129,9 +139,18 @@ export async function claim(db: Db, table: string, kind: PublishKind, owner: str
     ids,
     ...cond.params,
   ]);
-  if (r.affectedRows === chosen.length) return { seen: candidates.length, rows: chosen };
-  if (r.affectedRows === 0) return { seen: candidates.length, rows: [] };
-  return { seen: candidates.length, rows: await ownedAmong(db, table, kind, owner, ids) };
+  if (r.affectedRows === chosen.length) return { seen: candidates.length, rows: chosen, next };
+  if (r.affectedRows === 0) return { seen: candidates.length, rows: [], next };
+  return { seen: candidates.length, rows: await ownedAmong(db, table, kind, owner, ids), next };
+}
+
+function shuffledIndexes(n: number): number[] {
+  const a = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
 }
 
 /** Of these rows, the unpublished ones `owner` holds a live lease on. */
