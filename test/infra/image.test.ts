@@ -55,7 +55,7 @@ describe('infra/image/build-image.sh --app-only', () => {
     // dev dependencies that production packages also need (@types/node, @grpc/proto-loader) stay.
     const lock = JSON.parse(await readFile(join(prefix, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
     const devOnly = Object.entries(lock.packages).filter(([path, p]) => p.dev && path.startsWith('node_modules/')).map(([path]) => path);
-    expect(devOnly).toEqual(expect.arrayContaining(['node_modules/typescript', 'node_modules/vitest', 'node_modules/eslint', 'node_modules/patch-package']));
+    expect(devOnly).toEqual(expect.arrayContaining(['node_modules/typescript', 'node_modules/vitest', 'node_modules/eslint', 'node_modules/patch-package', 'node_modules/tsx', 'node_modules/esbuild']));
     const present = (await Promise.all(devOnly.map((p) => access(join(prefix, p)).then(() => p, () => undefined)))).filter(Boolean);
     expect(present, 'dev-only packages installed').toEqual([]);
     await expect(stat(`${prefix}.staging`)).rejects.toThrow(); // swapped in, nothing left behind
