@@ -93,6 +93,7 @@ export async function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
         idlePolls = 0;
         return;
       }
+      if (rows.length) continue; // all already in hand (re-taken after a failed renewal): not the end
       if (!o.follow) {
         exhausted = true;
         return;

@@ -24,14 +24,14 @@ const MODE = 'publishObjectsList';
  * At S3's ~50-100 ms per page that is 300-600 listing pages a second per publisher; run more publishers
  * for more.
  */
-export const LISTING_CONCURRENCY = 32;
+const LISTING_CONCURRENCY = 32;
 /**
  * Subfolders listed and waiting for Pub/Sub's acknowledgements and their flag: most subfolders are small
  * and spend most of their time here, so many must be in hand to keep the client's batches full. Memory is
  * bounded by the budget below, not by this.
  */
 const MAX_FINISHING = 1024;
-/** Rows per claim statement. */
+/** Most rows per claim statement: claims follow what the handlers use (loop.ts), from 32 up to this. */
 const CLAIM_BATCH = 256;
 /** Per publisher, across its subfolders: messages and bytes handed to Pub/Sub but not yet acknowledged. */
 const INFLIGHT_MESSAGES = 2000;
