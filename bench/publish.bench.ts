@@ -6,7 +6,6 @@
 // Listing from the S3 emulator is measured separately, against a bare ListObjectsV2 paging loop.
 // Usage: npx tsx bench/publish.bench.ts [--dirs N] [--keys-per-dir N] [--list-keys N]
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createConnection } from 'mysql2/promise';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -19,7 +18,7 @@ import { encodeMessage, type ObjectEntry, type ObjectsListMessage } from '../src
 import { run } from '../src/publisher/publishObjectsList.js';
 import { s3Lister, type ObjectLister } from '../src/publisher/listObjects.js';
 import { perSecond, ratio, writeResults } from './results.js';
-import { processCpuMs } from './transfer/cpu.js';
+import { pidOf, processCpuMs } from './transfer/cpu.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);
@@ -128,19 +127,6 @@ async function listing(): Promise<{ oursMs: number; bareMs: number; n: number }>
   return { oursMs, bareMs, n };
 }
 
-/** The PID of the stack's server whose command line has all these parts. */
-function pidOf(...parts: string[]): number {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (parts.every((x) => cmd.includes(x))) return Number(d);
-    } catch {
-      /* gone */
-    }
-  }
-  throw new Error(`no process with ${parts.join(' ')}`);
-}
 const mariadb = pidOf('mariadbd', `--port=${env.OTT_MYSQL_PORT}`);
 const emulator = pidOf('cloud-pubsub-emulator');
 

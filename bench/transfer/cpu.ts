@@ -75,3 +75,17 @@ export function serverPid(port: number, entry: string): number {
 export function fixtureCpu(pids: { cdn: number; gcs: number }): { cdn: number; gcs: number } {
   return { cdn: processCpuMs(pids.cdn) ?? 0, gcs: processCpuMs(pids.gcs) ?? 0 };
 }
+
+/** The PID of the stack's server whose command line has all these parts. */
+export function pidOf(...parts: string[]): number {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (parts.every((x) => cmd.includes(x))) return Number(d);
+    } catch {
+      /* gone */
+    }
+  }
+  throw new Error(`no process with ${parts.join(' ')}`);
+}
