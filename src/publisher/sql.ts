@@ -117,20 +117,19 @@ export async function claim(db: Db, table: string, kind: PublishKind, owner: str
   const c = COLUMNS[kind];
   const t = tableName(table);
   const cond = claimable(kind, recheck);
-  // More candidates than needed, a random subset claimed: publishers starting together rarely collide.
-  const walk = afterId === undefined ? '' : ' AND id > ? ORDER BY id';
-  const [candidates] = await db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where}${walk} LIMIT ?`, [
+  // From the start: more candidates than needed, a random subset claimed, so publishers starting together
+  // rarely collide. A walk takes exactly what it reads: publishers that collide once move on past each
+  // other's rows, and nothing is read twice.
+  const walking = afterId !== undefined;
+  const [candidates] = await db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where}${walking ? ' AND id > ? ORDER BY id' : ''} LIMIT ?`, [
     ...cond.params,
-    ...(afterId === undefined ? [] : [afterId]),
-    limit * 4,
+    ...(walking ? [afterId] : []),
+    walking ? limit : limit * 4,
   ]);
   if (!candidates.length) return { seen: 0, rows: [], next: afterId };
   const rows = candidates.map((r) => ({ id: Number(r.id), dirKey: r.dir_key as string }));
-  const picked = new Set<PendingRow>();
-  for (const i of shuffledIndexes(rows.length).slice(0, limit)) picked.add(rows[i]);
-  const chosen = rows.filter((r) => picked.has(r));
-  // A walk continues before the first candidate left behind, so none is skipped; else after the last.
-  const next = afterId === undefined ? undefined : (rows.find((r) => !picked.has(r))?.id ?? rows[rows.length - 1].id + 1) - 1;
+  const chosen = walking ? rows : shuffledIndexes(rows.length).slice(0, limit).sort((a, b) => a - b).map((i) => rows[i]);
+  const next = walking ? rows[rows.length - 1].id : undefined;
   const ids = chosen.map((r) => r.id);
   const unflag = recheck ? `, ${c.published} = FALSE` : '';
   const [r] = await db.query<ResultSetHeader>(`UPDATE ${t} SET ${c.owner} = ?, ${c.leaseUntil} = NOW() + INTERVAL ? SECOND${unflag} WHERE id IN (?) AND ${cond.where}`, [
