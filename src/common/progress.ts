@@ -9,7 +9,11 @@ export interface Progress {
   stop(): void;
 }
 
-export function startProgress(log: Logger, what: string, opts: { intervalMs?: number; rateKey: string }): Progress {
+/**
+ * `rateKey`: the counter whose rate is logged; `totalKey` (default rateKey): the counter setTotal() and
+ * the ETA are about, when the total is known of something else (subfolders) than the rate (objects).
+ */
+export function startProgress(log: Logger, what: string, opts: { intervalMs?: number; rateKey: string; totalKey?: string }): Progress {
   const started = Date.now();
   const counts: Record<string, number> = {};
   let total: number | undefined;
@@ -23,9 +27,12 @@ export function startProgress(log: Logger, what: string, opts: { intervalMs?: nu
     const avgRate = done / Math.max(0.001, elapsedS);
     const fields: Record<string, unknown> = { ...counts, elapsed_s: Math.round(elapsedS), rate_per_s: Math.round((final ? avgRate : windowRate) * 10) / 10 };
     if (total !== undefined) {
+      const totalKey = opts.totalKey ?? opts.rateKey;
+      const finished = counts[totalKey] ?? 0;
+      const finishedRate = finished / Math.max(0.001, elapsedS);
       fields.total = total;
-      fields.percent = total ? Math.round((done / total) * 1000) / 10 : 100;
-      if (avgRate > 0 && !final) fields.eta_s = Math.round((total - done) / avgRate);
+      fields.percent = total ? Math.round((finished / total) * 1000) / 10 : 100;
+      if (finishedRate > 0 && !final) fields.eta_s = Math.round((total - finished) / finishedRate);
     }
     log.info(final ? `${what}: done` : `${what}: progress`, fields);
     lastAt = now;

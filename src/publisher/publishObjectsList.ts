@@ -150,7 +150,8 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
     failures: [],
     seconds: 0,
   };
-  const progress = startProgress(log, MODE, { rateKey: 'objects' });
+  // Objects per second is the rate to watch; the ETA counts subfolders, the total known up front.
+  const progress = startProgress(log, MODE, { rateKey: 'objects', totalKey: 'subfolders' });
   const publishing: Publishing = {
     filter,
     lister,
@@ -179,7 +180,9 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
   }
 
   const topic = await openTopic(ctx, MODE);
-  log.info('publishObjectsList: starting', { table, topic: topic.name, subfolders_claimable: await countClaimable(db, table, 'cdn'), follow: !!args.follow });
+  const claimable = await countClaimable(db, table, 'cdn');
+  if (!args.follow) progress.setTotal(claimable);
+  log.info('publishObjectsList: starting', { table, topic: topic.name, subfolders_claimable: claimable, follow: !!args.follow });
   const retryAfter = args.retryAfterSeconds ?? RETRY_AFTER_SECONDS;
   const owner = ctx.workerId;
   const flags = new GroupCommit<PublishedObjects>((rows) => markObjectsPublished(db, table, owner, rows), FLAG_BATCH);
