@@ -18,7 +18,12 @@ export type FaultAction =
   /** Serve the full length with one byte flipped about halfway (silent corruption on the wire). */
   | { corrupt: true }
   /** Wait this long before answering (then serve normally). */
-  | { delayMs: number };
+  | { delayMs: number }
+  /**
+   * GCS emulator uploads only: accept the upload without checking the client's hashes and store it with
+   * one byte flipped, reporting the stored bytes' own md5Hash/crc32c (a store that silently corrupts).
+   */
+  | { storeCorrupt: true };
 
 export interface FaultMatch {
   /** HTTP method, e.g. GET. */
@@ -114,6 +119,7 @@ function validateRule(r: unknown): FaultRule {
       a.reset === 'mid-body' ||
       a.truncate === true ||
       a.corrupt === true ||
+      a.storeCorrupt === true ||
       (typeof a.delayMs === 'number' && a.delayMs >= 0));
   if (!ok) throw new Error(`fault rule: unknown action ${JSON.stringify(rule.action)}`);
   for (const k of ['after', 'times'] as const) {

@@ -65,6 +65,22 @@ describe('cdnTransfer under faults', () => {
     await ctx.db.end();
   });
 
+  it('deletes a copy GCS stored with different bytes than it was sent, and copies again', async () => {
+    const ctx = await worldContext(w);
+    const dir = 'data/stored-bad/';
+    await addDirRow(ctx, dir);
+    const e = await putObject(w, `${dir}flipped.bin`, 40_000);
+    await addFaults(gcsEndpoint(), { match: { op: 'upload', bucket: w.gcsBucket, prefix: 'copy/stored-bad/flipped.bin' }, action: { storeCorrupt: true } });
+    await publish(w, dir, [e]);
+    const s = await run(ctx, { exitWhenIdleMs: 1500, tunables });
+    expect(s).toMatchObject({ copied: 1, failed: 0, acked: 1 });
+    const g = await readGcs(w, 'copy/stored-bad/flipped.bin');
+    expect(g!.data.equals(bytesFor(e.key, e.size))).toBe(true);
+    const retry = ctx.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'cdnTransfer: retrying object' && l.key === e.key);
+    expect(String(retry?.reason)).toMatch(/bad copy \(generation \d+\) was deleted/);
+    await ctx.db.end();
+  });
+
   it('sends permanent failures (404, 403, a key outside the root) to the error topic with reason and attempts, and acks', async () => {
     const ctx = await worldContext(w);
     const dir = 'data/perm/';

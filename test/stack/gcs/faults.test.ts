@@ -79,6 +79,23 @@ describe('GCS emulator fault injection', () => {
     expect(md5((await bucket.file('corrupt/obj').download())[0])).toBe(md5(data));
   });
 
+  it('stores an upload with a flipped byte despite a correct X-Goog-Hash, reporting the stored bytes\' own md5 (storeCorrupt)', async () => {
+    const data = randomBytes(10_000);
+    await addFaults(endpoint, { match: { bucket: bucket.name, op: 'upload', prefix: 'store-corrupt/' }, action: { storeCorrupt: true } });
+    const res = await fetch(`${endpoint}/upload/storage/v1/b/${bucket.name}/o?uploadType=media&name=store-corrupt/obj`, {
+      method: 'POST',
+      body: data,
+      headers: { 'x-goog-hash': `md5=${md5(data)}` },
+    });
+    expect(res.status).toBe(200);
+    const meta = (await res.json()) as { md5Hash: string; size: string };
+    expect(meta.size).toBe(String(data.length));
+    expect(meta.md5Hash).not.toBe(md5(data));
+    const [stored] = await bucket.file('store-corrupt/obj').download();
+    expect(md5(stored)).toBe(meta.md5Hash); // silently different bytes, consistently described
+    expect(stored.equals(data)).toBe(false);
+  });
+
   it('truncates a download short of its Content-Length', async () => {
     await bucket.file('trunc/obj').save(randomBytes(512 * 1024), { resumable: false });
     await addFaults(endpoint, { match: { bucket: bucket.name, op: 'download', prefix: 'trunc/' }, action: { truncate: true } });

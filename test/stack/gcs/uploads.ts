@@ -1,10 +1,13 @@
 // Single-request uploads (uploadType=media and multipart) and what every upload shares at the end:
 // the bytes are checked against any hash the client sent, then become the object, or nothing is stored.
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { crc32c, crc32cBase64 } from '../crc32c.js';
 import { badRequest, GcsError } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { boundaryOf, readMultipart } from './multipart.js';
 import { applyPatch, checkPreconditions, objectResource } from './resource.js';
-import type { ObjectMeta, ObjectWriter, Store } from './store.js';
+import type { ObjectMeta, ObjectWriter, Store, Written } from './store.js';
 
 export interface PendingObject {
   bucket: string;
@@ -35,14 +38,24 @@ export function googHash(header: string | string[] | undefined): { md5?: string;
   return out;
 }
 
+/** The storeCorrupt fault: one byte of the stored file flipped, the digests those bytes really have. */
+async function corruptStored(w: Written): Promise<Written> {
+  if (!w.tmp || w.size === 0) throw new Error('the storeCorrupt fault needs a stored (not --discard), non-empty object');
+  const data = await readFile(w.tmp);
+  data[Math.floor(data.length / 2)] ^= 0xff;
+  await writeFile(w.tmp, data);
+  return { ...w, md5Hash: createHash('md5').update(data).digest('base64'), crc32c: crc32cBase64(crc32c(data, 0)) };
+}
+
 /** Checks the received bytes, then installs them as the object; on any failure nothing is stored. */
 export async function finalize(ex: Exchange, store: Store, p: PendingObject, writer: ObjectWriter, hashHeader?: string | string[]): Promise<ObjectMeta> {
   try {
-    const w = await writer.finish();
-    const header = googHash(hashHeader);
+    const faulty = ex.fault !== undefined && 'storeCorrupt' in ex.fault;
+    const w = faulty ? await corruptStored(await writer.finish()) : await writer.finish();
+    const header = faulty ? {} : googHash(hashHeader);
     const claims: Array<[string, unknown, string]> = [
-      ['MD5', p.metadata.md5Hash, w.md5Hash],
-      ['CRC32C', p.metadata.crc32c, w.crc32c],
+      ['MD5', faulty ? undefined : p.metadata.md5Hash, w.md5Hash],
+      ['CRC32C', faulty ? undefined : p.metadata.crc32c, w.crc32c],
       ['MD5', header.md5, w.md5Hash],
       ['CRC32C', header.crc32c, w.crc32c],
     ];
