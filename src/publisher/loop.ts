@@ -56,7 +56,8 @@ export async function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
   const held = new Map<number, PendingRow>(); // queued or being handled: the leases to keep alive
   let exhausted = false;
   let refilling: Promise<void> | undefined;
-  let refillFailure: { err: unknown } | undefined;
+  // The first claim that failed (retries spent) or row that failed to finish: the loop fails with it.
+  let failure: { err: unknown } | undefined;
   let idlePolls = 0;
   let claimSize = Math.min(o.concurrency, o.claimBatch);
   let taken = 0; // rows handed to handlers since the last claim started
@@ -103,16 +104,15 @@ export async function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
     }
   };
 
-  // One claim at a time; a failed one (retries spent) fails the loop through the next handler to ask.
+  // One claim at a time; a failed one fails the loop through the next handler to ask.
   const startRefill = (): Promise<void> =>
     (refilling ??= claimMore()
-      .catch((err: unknown) => void (refillFailure ??= { err }))
+      .catch((err: unknown) => void (failure ??= { err }))
       .finally(() => (refilling = undefined)));
 
   const next = async (): Promise<PendingRow | undefined> => {
     while (!o.signal.aborted) {
-      if (refillFailure) throw refillFailure.err;
-      if (finishFailure) throw finishFailure.err;
+      if (failure) throw failure.err;
       // The next claim starts while half the last one is still queued, so handlers rarely wait on it.
       if (queue.length <= claimSize / 2 && !exhausted) void startRefill();
       if (queue.length) {
@@ -139,7 +139,6 @@ export async function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
   renewTimer.unref();
 
   const finishing = new Set<Promise<void>>();
-  let finishFailure: { err: unknown } | undefined;
   let finishWaiters: Array<() => void> = [];
   const finished = (): void => {
     const w = finishWaiters;
@@ -158,7 +157,7 @@ export async function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
       if (!rest) continue;
       const id = row.id;
       const f: Promise<void> = rest.done
-        .catch((err: unknown) => void (finishFailure ??= { err }))
+        .catch((err: unknown) => void (failure ??= { err }))
         .finally(() => {
           held.delete(id);
           finishing.delete(f);
@@ -166,7 +165,7 @@ export async function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
         });
       finishing.add(f);
       while (finishing.size >= (o.maxFinishing ?? 0) && finishing.size > 0) await new Promise<void>((resolve) => finishWaiters.push(resolve));
-      if (finishFailure) throw finishFailure.err;
+      if (failure) throw failure.err;
     }
   };
 
@@ -176,7 +175,7 @@ export async function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
     await Promise.all(finishing);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    if (finishFailure) throw finishFailure.err;
+    if (failure) throw failure.err;
   } finally {
     clearInterval(renewTimer);
     // A claim still running (shutdown) may yet add rows: they go back with the rest.

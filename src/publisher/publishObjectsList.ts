@@ -168,7 +168,7 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
   if (args.dryRun) {
     // Nothing is claimed or published: each claimable subfolder is listed and what it would get is logged.
     for await (const row of claimableRows((afterId) => claimablePage(db, table, 'cdn', afterId, CLAIM_BATCH), { ...retry, signal: ctx.signal })) {
-      const { stats: st } = await sendSubfolder(ctx, row, { ...publishing, topic: undefined });
+      const { stats: st } = await sendSubfolder(ctx, row, publishing);
       s.objects += st.objects;
       s.bytes += st.bytes;
       s.messages += st.messages;
@@ -180,6 +180,7 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
   }
 
   const topic = await openTopic(ctx, MODE);
+  publishing.topic = topic;
   const claimable = await countClaimable(db, table, 'cdn');
   if (!args.follow) progress.setTotal(claimable);
   log.info('publishObjectsList: starting', { table, topic: topic.name, subfolders_claimable: claimable, follow: !!args.follow });
@@ -223,7 +224,7 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
 
   const handle = async (row: PendingRow): Promise<Finishing | undefined> => {
     try {
-      const sent = await sendSubfolder(ctx, row, { ...publishing, topic });
+      const sent = await sendSubfolder(ctx, row, publishing);
       return { done: finish(row, sent) };
     } catch (err) {
       await failed(row, err);

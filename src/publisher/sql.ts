@@ -153,7 +153,7 @@ function shuffledIndexes(n: number): number[] {
 }
 
 /** Of these rows, the unpublished ones `owner` holds a live lease on. */
-export async function ownedAmong(db: Db, table: string, kind: PublishKind, owner: string, ids: number[]): Promise<PendingRow[]> {
+async function ownedAmong(db: Db, table: string, kind: PublishKind, owner: string, ids: number[]): Promise<PendingRow[]> {
   const c = COLUMNS[kind];
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT id, dir_key FROM ${tableName(table)} WHERE id IN (?) AND ${c.owner} = ? AND ${c.published} = FALSE AND ${c.leaseUntil} >= NOW() ORDER BY id`,
