@@ -9,14 +9,12 @@ import { redact } from '../common/redact.js';
 import { fail, finish, release, type DeepResult, type Measured } from './claims.js';
 import { deepCheck } from './diff.js';
 import { measure } from './listing.js';
-import { claimSubfolder, holdLease, reportError, runDirWorker, type DirWorkerSummary } from './dirWorker.js';
+import { claimSubfolder, holdLease, subfolderConsumer, type DirWorkerSummary, type SubfolderRunArgs } from './dirWorker.js';
+import { consume } from './consume.js';
+import { reportError } from './errorTopic.js';
 
-export interface SyncCheckArgs {
+export interface SyncCheckArgs extends SubfolderRunArgs {
   deep?: boolean;
-  /** Subfolders checked at once. */
-  concurrency?: number;
-  idleExitSeconds?: number;
-  maxMessages?: number;
 }
 
 export type SyncCheckSummary = DirWorkerSummary;
@@ -71,9 +69,6 @@ export async function checkSubfolder(ctx: Ctx, dirKey: string, args: SyncCheckAr
 
 export async function run(ctx: Ctx, args: SyncCheckArgs = {}): Promise<SyncCheckSummary> {
   requireFields(ctx.config, MODE, ['s3_bucket', 'gcs_bucket', 'pubsub_subscription_id']);
-  return runDirWorker(
-    ctx,
-    { purpose: MODE, concurrency: args.concurrency ?? ctx.config.num_messages, idleExitSeconds: args.idleExitSeconds ?? 0, maxMessages: args.maxMessages ?? 0, maxExtensionSeconds: 3600 },
-    (dirKey) => checkSubfolder(ctx, dirKey, args),
-  );
+  const c = subfolderConsumer(ctx, MODE, args, 3600_000, (work, dirKey) => checkSubfolder(work, dirKey, args));
+  return c.summary(await consume(ctx, c.options));
 }
