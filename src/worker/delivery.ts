@@ -83,35 +83,40 @@ export function linkedSignal(parent: AbortSignal): { signal: AbortSignal; releas
   return { signal: ctl.signal, release: () => parent.removeEventListener('abort', onAbort) };
 }
 
+/**
+ * We MUST settle every message we were handed, and only once: a late handler must not ack what the hard
+ * stop already nacked.
+ */
+function settler(m: Message, stats: ConsumeStats): (s: Settle) => void {
+  let done = false;
+  return (s) => {
+    if (done) return;
+    done = true;
+    if (s === 'ack') {
+      stats.acked++;
+      m.ack();
+    } else {
+      stats.nacked++;
+      m.nack();
+    }
+  };
+}
+
+/** deadLetter()'s verdict: ack once a topic holds the message, nack otherwise (it comes back). */
+async function malformed(ctx: Ctx, mode: string, m: Message, reason: string): Promise<Settle> {
+  try {
+    return (await deadLetter(ctx, mode, m, reason)) ? 'ack' : 'nack';
+  } catch (err) {
+    ctx.log.error(`${mode}: cannot dead-letter message ${m.id}; nacked, it comes back`, { message_id: m.id, error: toError(err) });
+    return 'nack';
+  }
+}
+
 export function createDispatcher<T extends { dir_key: string }>(ctx: Ctx, opts: DispatchOptions<T>, stops: Stops): Dispatcher {
   const { log } = ctx;
   const stats: ConsumeStats = { received: 0, acked: 0, nacked: 0, malformed: 0, threw: 0, seconds: 0 };
   const running = new Map<Message, { settle: (s: Settle) => void; done: Promise<void> }>();
   let throwsInARow = 0;
-
-  // We MUST settle every message we were handed, and only once: a late handler must not ack what the
-  // hard stop already nacked.
-  const settler = (m: Message): ((s: Settle) => void) => {
-    let done = false;
-    return (s) => {
-      if (done) return;
-      done = true;
-      if (s === 'ack') stats.acked++;
-      else stats.nacked++;
-      if (s === 'ack') m.ack();
-      else m.nack();
-    };
-  };
-
-  const malformed = async (m: Message, reason: string): Promise<Settle> => {
-    stats.malformed++;
-    try {
-      return (await deadLetter(ctx, opts.mode, m, reason)) ? 'ack' : 'nack';
-    } catch (err) {
-      log.error(`${opts.mode}: cannot dead-letter message ${m.id}; nacked, it comes back`, { message_id: m.id, error: toError(err) });
-      return 'nack';
-    }
-  };
 
   const threw = async (m: Message, dirKey: string, err: unknown, signal: AbortSignal): Promise<void> => {
     stats.threw++;
@@ -129,7 +134,10 @@ export function createDispatcher<T extends { dir_key: string }>(ctx: Ctx, opts: 
 
   const handle = async (m: Message, settle: (s: Settle) => void): Promise<void> => {
     const decoded = m.data.length > MAX_MESSAGE_BYTES ? { ok: false as const, reason: `message of ${m.data.length} bytes exceeds the ${MAX_MESSAGE_BYTES}-byte limit` } : decodeMessage(opts.schema, m.data);
-    if (!decoded.ok) return settle(await malformed(m, decoded.reason));
+    if (!decoded.ok) {
+      stats.malformed++;
+      return settle(await malformed(ctx, opts.mode, m, decoded.reason));
+    }
     const link = linkedSignal(stops.hard);
     try {
       const verdict = await opts.handle({ message: decoded.message, id: m.id, signal: link.signal, stopping: () => stops.soft.aborted });
@@ -146,7 +154,7 @@ export function createDispatcher<T extends { dir_key: string }>(ctx: Ctx, opts: 
   return {
     dispatch(m) {
       stats.received++;
-      const settle = settler(m);
+      const settle = settler(m, stats);
       const done = handle(m, settle)
         .catch((err) => {
           log.error(`${opts.mode}: message ${m.id} not handled; nacked`, { message_id: m.id, error: toError(err) });
@@ -156,7 +164,7 @@ export function createDispatcher<T extends { dir_key: string }>(ctx: Ctx, opts: 
       running.set(m, { settle, done });
       return done;
     },
-    nack: (m) => settler(m)('nack'),
+    nack: (m) => settler(m, stats)('nack'),
     get inFlight() {
       return running.size;
     },
