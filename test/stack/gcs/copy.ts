@@ -7,8 +7,7 @@ import type { Exchange } from './exchange.js';
 import { liveObject } from './objects.js';
 import { applyPatch, checkPreconditions, objectResource } from './resource.js';
 import type { ObjectMeta, Store, Written } from './store.js';
-import { crc32cCombine } from './crcCombine.js';
-import { crc32cBase64 } from '../crc32c.js';
+import { crc32cBase64, crc32cCombine } from '../crc32c.js';
 import { validName } from './uploads.js';
 
 const MAX_COMPONENTS = 1024;
