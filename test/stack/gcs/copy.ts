@@ -94,7 +94,8 @@ export async function composeObject(ex: Exchange, store: Store, bucket: string, 
   await ex.sendJson(200, objectResource(ex.base, meta));
 }
 
-async function concatenate(store: Store, sources: ObjectMeta[]): Promise<Written> {
+/** The sources' bytes, one after the other, in a new temp file (compose, and completing a multipart upload). */
+export async function concatenate(store: Store, sources: ReadonlyArray<{ file?: string }>): Promise<Written> {
   const writer = store.newWriter();
   try {
     for (const m of sources) for await (const chunk of createReadStream(m.file!)) await writer.write(chunk as Buffer);
@@ -106,7 +107,7 @@ async function concatenate(store: Store, sources: ObjectMeta[]): Promise<Written
 }
 
 /** Discard mode: the sources' bytes are gone, but size and CRC32C of the whole follow from the parts. */
-function combined(sources: ObjectMeta[]): Written {
+export function combined(sources: ReadonlyArray<{ crc32c: string; size: number }>): Written {
   let crc = 0;
   let size = 0;
   for (const m of sources) {
