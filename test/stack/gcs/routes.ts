@@ -78,7 +78,8 @@ async function controlFaults(ex: Exchange, faults: FaultTable): Promise<void> {
   if (ex.req.method === 'POST') {
     let ids: number[];
     try {
-      ids = faults.add(await ex.json());
+      // One rule or an array of them (ex.json() takes objects only).
+      ids = faults.add(JSON.parse((await ex.text()) || 'null'));
     } catch (err) {
       throw badRequest((err as Error).message);
     }
