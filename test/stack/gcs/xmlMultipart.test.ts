@@ -179,4 +179,18 @@ describe('GCS emulator: XML API multipart upload with @aws-sdk/client-s3', () =>
     expect(meta).toMatchObject({ size: String(body.length), crc32c: crc32cOf(body), componentCount: 3, contentType: 'application/x-lib' });
     expect(md5Hex(await download('lib/storage.bin'))).toBe(md5Hex(body));
   });
+
+  it('on the wire: part responses carry ETag and x-goog-hash; x-goog-hash is checked; aws-chunked bodies are refused, not stored', async () => {
+    const id = await start('wire/obj');
+    const url = (n: number): string => `${endpoint}/${bucket.name}/wire/obj?partNumber=${n}&uploadId=${id}`;
+    const body = Buffer.from('wire bytes');
+    const ok = await fetch(url(1), { method: 'PUT', body, headers: { 'x-goog-hash': `crc32c=${crc32cOf(body)}` } });
+    expect([ok.status, ok.headers.get('etag'), ok.headers.get('x-goog-hash')]).toEqual([200, `"${md5Hex(body)}"`, `crc32c=${crc32cOf(body)},md5=${md5Base64(body)}`]);
+    const bad = await fetch(url(2), { method: 'PUT', body, headers: { 'x-goog-hash': `crc32c=${crc32cOf(Buffer.from('other'))}` } });
+    expect([bad.status, await bad.text()]).toEqual([400, expect.stringMatching(/<Code>BadDigest<\/Code>.*CRC32C/)]);
+    const chunked = await fetch(url(3), { method: 'PUT', body, headers: { 'content-encoding': 'aws-chunked', 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' } });
+    expect([chunked.status, await chunked.text()]).toEqual([400, expect.stringMatching(/NotImplemented.*requestChecksumCalculation/)]);
+    expect((await s3.send(new ListPartsCommand({ Bucket: bucket.name, Key: 'wire/obj', UploadId: id }))).Parts?.map((p) => p.PartNumber)).toEqual([1]);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket.name, Key: 'wire/obj', UploadId: id }));
+  });
 });
