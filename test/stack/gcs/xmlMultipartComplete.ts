@@ -2,9 +2,9 @@
 // upload answered, become one object. As GCS documents it, that object has a CRC32C but no MD5, an ETag
 // not based on MD5, and a componentCount (one per part); it replaces any live object of that name (no
 // preconditions); and afterwards the upload and all of its parts, used or not, are gone.
-import { combined, concatenate } from './copy.js';
+import { assemble } from './copy.js';
 import type { Exchange } from './exchange.js';
-import { applyPatch, etag } from './resource.js';
+import { etag } from './resource.js';
 import type { ObjectMeta, Store } from './store.js';
 import { bareEtag, el, parseCompleteBody, xmlBadRequest, xmlDocument, type CompletePart } from './xml.js';
 import { findUpload, MAX_OBJECT_BYTES, MIN_PART_BYTES, partEtag, refuse, refusePreconditions, releaseParts, uploads, type MultipartUpload, type UploadedPart } from './xmlMultipartState.js';
@@ -51,24 +51,7 @@ export async function completeUpload(ex: Exchange, store: Store, bucket: string,
   uploads.delete(id);
   let meta: ObjectMeta;
   try {
-    const w = store.discarding ? combined(parts) : await concatenate(store, parts);
-    const now = new Date().toISOString();
-    meta = {
-      bucket,
-      name,
-      generation: store.nextGeneration(),
-      metageneration: 1,
-      size: w.size,
-      crc32c: w.crc32c,
-      contentType: 'application/octet-stream',
-      storageClass: up.storageClass,
-      timeCreated: now,
-      updated: now,
-      componentCount: parts.length,
-    };
-    applyPatch(meta, up.resource);
-    meta.file = await store.adopt(w.tmp);
-    store.put(meta);
+    meta = await assemble(store, bucket, name, parts, { contentType: 'application/octet-stream', storageClass: up.storageClass, componentCount: parts.length }, up.resource);
     store.stats.uploads++;
     store.stats.bytesReceived += meta.size;
   } finally {
