@@ -39,7 +39,7 @@ export function googHash(header: string | string[] | undefined): { md5?: string;
 }
 
 /** The storeCorrupt fault: one byte of the stored file flipped, the digests those bytes really have. */
-async function corruptStored(w: Written): Promise<Written> {
+export async function corruptStored(w: Written): Promise<Written> {
   if (!w.tmp || w.size === 0) throw new Error('the storeCorrupt fault needs a stored (not --discard), non-empty object');
   const data = await readFile(w.tmp);
   data[Math.floor(data.length / 2)] ^= 0xff;
