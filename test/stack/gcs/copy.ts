@@ -9,7 +9,7 @@ import { applyPatch, checkPreconditions, objectResource } from './resource.js';
 import type { ObjectMeta, Store, Written } from './store.js';
 import { crc32cCombine } from './crcCombine.js';
 import { crc32cBase64 } from '../crc32c.js';
-import { validName } from './uploads.js';
+import { validName } from './names.js';
 
 const MAX_COMPONENTS = 1024;
 const MAX_COMPOSE_SOURCES = 32;

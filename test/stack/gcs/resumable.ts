@@ -7,7 +7,8 @@ import { badRequest, GcsError } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { checkPreconditions, objectResource } from './resource.js';
 import type { ObjectMeta, ObjectWriter, Store } from './store.js';
-import { finalize, validName, type PendingObject } from './uploads.js';
+import { checkDeclaredSize, MAX_OBJECT_BYTES, validName } from './names.js';
+import { finalize, type PendingObject } from './uploads.js';
 
 interface Session {
   pending: PendingObject;
@@ -24,6 +25,8 @@ export async function startResumable(ex: Exchange, store: Store, bucket: string)
   store.bucket(bucket);
   const metadata = await ex.json();
   const name = validName(ex.query.get('name') ?? metadata.name);
+  const declared = ex.req.headers['x-upload-content-length'];
+  checkDeclaredSize(typeof declared === 'string' && declared !== '' ? Number(declared) : undefined);
   await ex.faultGate('upload', bucket, name);
   // Checked again at finalization; failing here saves the client sending bytes that cannot land.
   checkPreconditions(ex.query, store.bucket(bucket).objects.get(name));
@@ -85,6 +88,12 @@ async function chunk(ex: Exchange, store: Store, s: Session, id: string): Promis
     return ex.sendJson(200, objectResource(ex.base, s.done));
   }
   const range = parseRange(ex.req.headers['content-range']);
+  if (range.total !== undefined && range.total > MAX_OBJECT_BYTES) {
+    sessions.delete(id);
+    await s.writer.abort();
+    await ex.drain();
+    checkDeclaredSize(range.total);
+  }
   if (range.start !== undefined) {
     let skip = s.writer.size - range.start;
     if (skip < 0) {
