@@ -4,13 +4,13 @@
 // Through @google-cloud/storage, raw HTTP (the client's URL handling folds `.`/`..` path segments, so copy
 // and compose destinations named that way can only be sent raw) and gcloud storage.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Storage, type Bucket } from '@google-cloud/storage';
 import { uniqueName } from '../../helpers/names.js';
+import { gcloudStorage } from './gcloudCli.js';
 
 const endpoint = process.env.OTT_GCS_ENDPOINT!;
 const storage = new Storage({ apiEndpoint: endpoint, projectId: 'ott-local' });
@@ -117,18 +117,9 @@ describe('GCS emulator: names and sizes GCS refuses', () => {
     const work = mkdtempSync(join(tmpdir(), 'ott-gcsnm-'));
     try {
       writeFileSync(join(work, 'f.txt'), 'x');
-      const env = {
-        ...process.env,
-        CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE: `${endpoint}/`,
-        CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true',
-        CLOUDSDK_CORE_PROJECT: 'ott-local',
-        CLOUDSDK_CONFIG: join(work, 'cloudsdk'),
-        CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-      };
-      const stderr = await new Promise<string>((resolve) =>
-        execFile('gcloud', ['storage', 'cp', join(work, 'f.txt'), `gs://${bucket.name}/${'n'.repeat(1025)}`], { env }, (err, _out, errText) => resolve(err ? errText : 'succeeded')),
-      );
-      expect(stderr).toMatch(/maximum object length is 1024/);
+      const r = await gcloudStorage(['cp', join(work, 'f.txt'), `gs://${bucket.name}/${'n'.repeat(1025)}`], endpoint, work);
+      expect(r.ok).toBe(false);
+      expect(r.stderr).toMatch(/maximum object length is 1024/);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
