@@ -8,7 +8,7 @@ import { liveObject } from './objects.js';
 import { applyPatch, checkPreconditions, objectResource } from './resource.js';
 import type { ObjectMeta, Store, Written } from './store.js';
 import { crc32cBase64, crc32cCombine } from '../crc32c.js';
-import { validName } from './uploads.js';
+import { validName } from './names.js';
 
 const MAX_COMPONENTS = 1024;
 const MAX_COMPOSE_SOURCES = 32;

@@ -8,7 +8,8 @@ import { badRequest, GcsError } from './errors.js';
 import { UNKNOWN_LENGTH_FAULT_BYTES, type Exchange } from './exchange.js';
 import { checkPreconditions, objectResource } from './resource.js';
 import type { ObjectMeta, ObjectWriter, Store } from './store.js';
-import { finalize, validName, type PendingObject } from './uploads.js';
+import { checkDeclaredSize, MAX_OBJECT_BYTES, validName } from './names.js';
+import { finalize, type PendingObject } from './uploads.js';
 
 interface Session {
   pending: PendingObject;
@@ -25,6 +26,8 @@ export async function startResumable(ex: Exchange, store: Store, bucket: string)
   store.bucket(bucket);
   const metadata = await ex.json();
   const name = validName(ex.query.get('name') ?? metadata.name);
+  const declared = ex.req.headers['x-upload-content-length'];
+  checkDeclaredSize(typeof declared === 'string' && declared !== '' ? Number(declared) : undefined);
   await ex.faultGate('upload', bucket, name);
   // Checked again at finalization; failing here saves the client sending bytes that cannot land.
   checkPreconditions(ex.query, store.bucket(bucket).objects.get(name));
@@ -121,6 +124,12 @@ async function chunk(ex: Exchange, store: Store, s: Session, id: string): Promis
   }
   const range = parseRange(ex.req.headers['content-range']);
   let heldBack = false;
+  if (range.total !== undefined && range.total > MAX_OBJECT_BYTES) {
+    sessions.delete(id);
+    await s.writer.abort();
+    await ex.drain();
+    checkDeclaredSize(range.total);
+  }
   if (range.start !== undefined) {
     const skip = s.writer.size - range.start;
     if (skip < 0) {

@@ -10,7 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { UNKNOWN_LENGTH_FAULT_BYTES, type Exchange } from './exchange.js';
 import type { Store } from './store.js';
-import { corruptStored, googHash, validName } from './uploads.js';
+import { corruptStored, googHash } from './uploads.js';
+import { validName } from './names.js';
 import { asXmlError, el, xmlBadRequest, xmlDocument, XmlError } from './xml.js';
 import { completeUpload } from './xmlMultipartComplete.js';
 import { listParts, listUploads } from './xmlMultipartList.js';
