@@ -85,7 +85,10 @@ export class Exchange {
   /** On uploads a mid-body reset cuts the request body, not the response. */
   private isUploadFault = false;
 
-  async json(): Promise<Record<string, unknown>> {
+  /** The body as a JSON object (a resource); with `allowArray`, an array too (the fault control API takes several rules). */
+  json(): Promise<Record<string, unknown>>;
+  json(opts: { allowArray: true }): Promise<unknown>;
+  async json(opts?: { allowArray: true }): Promise<unknown> {
     const parts: Buffer[] = [];
     let n = 0;
     for await (const chunk of this.body()) {
@@ -97,7 +100,7 @@ export class Exchange {
     if (!text) return {};
     try {
       const v: unknown = JSON.parse(text);
-      if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+      if (v && typeof v === 'object' && (opts?.allowArray || !Array.isArray(v))) return v;
     } catch {
       /* answered below */
     }

@@ -75,7 +75,7 @@ async function controlFaults(ex: Exchange, faults: FaultTable): Promise<void> {
   if (ex.req.method === 'POST') {
     let ids: number[];
     try {
-      ids = faults.add(await ex.json());
+      ids = faults.add(await ex.json({ allowArray: true }));
     } catch (err) {
       throw badRequest((err as Error).message);
     }
@@ -85,5 +85,5 @@ async function controlFaults(ex: Exchange, faults: FaultTable): Promise<void> {
     faults.clear(ex.query.get('bucket') ?? undefined);
     return ex.send(204, {});
   }
-  await ex.sendJson(200, faults.list());
+  await ex.sendJson(200, faults.list(ex.query.get('bucket') ?? undefined));
 }
