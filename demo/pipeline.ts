@@ -1,4 +1,4 @@
-// The stage list shared by the demo and the full-pipeline test: the real CLI, one process per command,
+// The stage list runPipeline runs (for the demo and the full-pipeline test): the real CLI, one process per command,
 // in the order the VMs run it. Each stage knows how to tell it is done from the outside (state table,
 // GCS, error topic), never from the tool's own claims about itself.
 import type { Pool } from 'mysql2/promise';
@@ -127,8 +127,13 @@ async function dirRound(
     timeoutMs: o.workerStageTimeoutMs,
     // The workers load while the publisher runs, as on the VMs where both are always up.
     afterSpawn: async () => {
-      // *_last_end is whole seconds: once the clock has moved past `since`, every stamp of this round is > since.
-      await sleep(1100);
+      // *_last_end is whole seconds: once the database clock has moved past `since`, every stamp of this
+      // round is > since. Waited for, not slept: a fixed sleep only hopes the second turned.
+      const until = Date.now() + 30_000;
+      while ((await dbNow(rc.db)) <= since) {
+        if (Date.now() > until) throw new Error(`${stage}: the database clock did not pass ${since} within 30 s`);
+        await sleep(100);
+      }
       rc.say(`${stage}: published ${await publish(`publishDirList-${purpose}`)}`);
     },
     onStarted,
