@@ -5,7 +5,7 @@ import type { Ctx } from '../common/context.js';
 import { META_SOURCE_ETAG } from './copy/index.js';
 import { parseEtag, stripQuotes } from './copy/verify.js';
 import { listGcs, listS3, type GcsEntry, type S3Entry } from './listing.js';
-import type { DeepResult, Measured } from './claims.js';
+import type { DeepResult, Measured } from '../state/work.js';
 
 export type DiffItem =
   | { kind: 'same'; s3: S3Entry; gcs: GcsEntry }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RowDataPacket } from 'mysql2';
 import { checkSubfolder, run } from '../../src/worker/syncCheck.js';
-import { claim } from '../../src/worker/claims.js';
+import { claimDir } from '../../src/state/work.js';
 import { addRows, closeCtx, errorMessages, makeWorld, messagesOn, publishDirs, publishRaw, putGcs, putS3, row, s3, workerCtx, type World } from './syncCheckFixture.js';
 import { waitFor } from '../helpers/wait.js';
 import { cutoffBetween } from '../helpers/lastModified.js';
@@ -77,7 +77,7 @@ describe('syncCheck from Pub/Sub', () => {
     await putGcs(w, 'mirror/q1/x', 'x');
     await addRows(w, ['data/q1/', 'data/busy/'], 'syncCheck');
     // Another worker holds data/busy/ with a live lease.
-    expect(await claim(w.ctx.db, 'transfer_state', 'rsync', 'data/busy/', 'other-vm', 600)).toBe(true);
+    expect(await claimDir({ db: w.ctx.db, table: 'transfer_state', owner: 'other-vm', leaseSeconds: 600 }, 'rsync', 'data/busy/')).toBe(true);
     await publishDirs(w, 'syncCheck', ['data/q1/', 'data/busy/', 'data/not-in-table/']);
     await publishRaw(w, 'syncCheck', '{"v":1,"kind":"dir","purpose":"syncCheck"}');
     const ctx = await workerCtx(w, 'syncCheck');
@@ -139,7 +139,7 @@ describe('a SIGKILLed syncCheck worker', () => {
     // run out on a loaded machine, so the test holds it live for the claim (a minute ahead by the DB clock),
     // then puts back the end the dead worker left, which the takeover below waits out.
     await w.ctx.db.query('UPDATE transfer_state SET sync_check_lease_until = UTC_TIMESTAMP() + INTERVAL 60 SECOND WHERE dir_key = ?', ['data/slow/']);
-    const early = await claim(ctx.db, 'transfer_state', 'syncCheck', 'data/slow/', ctx.workerId, 60);
+    const early = await claimDir({ db: ctx.db, table: 'transfer_state', owner: ctx.workerId, leaseSeconds: 60 }, 'syncCheck', 'data/slow/');
     expect(early).toBe(false);
     expect(await row(w, 'data/slow/')).toMatchObject({ sync_check_in_progress: 1, sync_check_owner: held.sync_check_owner });
     await w.ctx.db.query('UPDATE transfer_state SET sync_check_lease_until = ? WHERE dir_key = ?', [left.sync_check_lease_until, 'data/slow/']);
