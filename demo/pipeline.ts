@@ -1,13 +1,14 @@
-// The stage list shared by the demo and the full-pipeline test: the real CLI, one process per command,
+// The stage list runPipeline runs (for the demo and the full-pipeline test): the real CLI, one process per command,
 // in the order the VMs run it. Each stage knows how to tell it is done from the outside (state table,
 // GCS, error topic), never from the tool's own claims about itself.
+import type { Pool } from 'mysql2/promise';
 import type { Storage } from '@google-cloud/storage';
 import { finishedSummary, type OttProcess } from './cli.js';
 import type { DemoObject } from './dataset.js';
 import { damageGcs, type Damage } from './damage.js';
-import { dbNow, runOnce, runWorkers, sleep, type RunContext, type StageProgress } from './stageRunner.js';
+import { dbNow, runOnce, runWorkers, sleep, startWorker, type RunContext, type StageProgress } from './stageRunner.js';
 import { dirRows, gcsListing, isEqual, totals, type DirRow, type ErrorTopicAudit } from './state.js';
-import type { Pipeline } from './setupCloud.js';
+import type { DemoNames, Pipeline } from './setupCloud.js';
 import { verifyCopies, type VerifyReport } from './verify.js';
 
 export interface PipelineState {
@@ -38,14 +39,32 @@ export interface PipelineOptions {
   deepCheck: boolean;
   /** Subfolders to damage (default 3, plus one with a resized object). */
   damageSubfolders?: number;
-  hooks?: {
-    /** After the cdnTransfer workers start (the test kills one mid-copy and starts replacements). */
-    cdnTransferStarted?: (rc: RunContext, workers: OttProcess[]) => Promise<void>;
-    /** After the first syncCheck worker starts (the test kills one mid-claim). */
-    syncCheckStarted?: (rc: RunContext, workers: OttProcess[]) => Promise<void>;
-    /** After cdnTransfer is done (the test lifts the CDN's 403s here, so rsync can repair). */
-    afterTransfer?: (rc: RunContext) => Promise<void>;
-  };
+  hooks?: PipelineHooks;
+}
+
+/** Where a caller (the e2e test) steps in while the pipeline runs. */
+export interface PipelineHooks {
+  /** After the cdnTransfer workers start (the test kills one mid-copy and starts replacements). */
+  cdnTransferStarted?: (c: PipelineControl) => Promise<void>;
+  /** After the first syncCheck workers start (the test kills one mid-claim). */
+  syncCheckStarted?: (c: PipelineControl) => Promise<void>;
+  /** After cdnTransfer is done and its workers stopped (the test lifts the CDN's 403s here, so rsync can repair). */
+  afterTransfer?: (c: Omit<PipelineControl, 'workers' | 'startWorker'>) => Promise<void>;
+}
+
+/** What a hook sees and may do: the state table, the stage's workers, and starting more of them. */
+export interface PipelineControl {
+  names: DemoNames;
+  /** The state table's database, as the demo's own MySQL user (read it; the workers write it). */
+  db: Pool;
+  /** The stage's worker processes, in start order (stop one to kill it). */
+  workers: OttProcess[];
+  /** Starts one more worker process for `pipeline` (`ott <argv>`); it joins the stage and is stopped with it. */
+  startWorker(label: string, pipeline: Pipeline, argv: string[]): OttProcess;
+}
+
+function control(rc: RunContext, workers: OttProcess[]): PipelineControl {
+  return { names: rc.names, db: rc.db, workers, startWorker: (label, pipeline, argv) => startWorker(rc, label, pipeline, argv) };
 }
 
 export interface Stage {
@@ -108,8 +127,13 @@ async function dirRound(
     timeoutMs: o.workerStageTimeoutMs,
     // The workers load while the publisher runs, as on the VMs where both are always up.
     afterSpawn: async () => {
-      // *_last_end is whole seconds: once the clock has moved past `since`, every stamp of this round is > since.
-      await sleep(1100);
+      // *_last_end is whole seconds: once the database clock has moved past `since`, every stamp of this
+      // round is > since. Waited for, not slept: a fixed sleep only hopes the second turned.
+      const until = Date.now() + 30_000;
+      while ((await dbNow(rc.db)) <= since) {
+        if (Date.now() > until) throw new Error(`${stage}: the database clock did not pass ${since} within 30 s`);
+        await sleep(100);
+      }
       rc.say(`${stage}: published ${await publish(`publishDirList-${purpose}`)}`);
     },
     onStarted,
@@ -175,16 +199,16 @@ export function pipelineStages(o: PipelineOptions): Stage[] {
           timeoutMs: o.workerStageTimeoutMs,
           pollMs: 1000,
           afterSpawn: async () => rc.say(`publishObjectsList: ${summaryText(await runOnce(rc, 'publishObjectsList', 'objects', ['publishObjectsList']))}`),
-          onStarted: o.hooks?.cdnTransferStarted && ((w) => o.hooks!.cdnTransferStarted!(rc, w)),
+          onStarted: o.hooks?.cdnTransferStarted && ((w) => o.hooks!.cdnTransferStarted!(control(rc, w))),
         });
-        await o.hooks?.afterTransfer?.(rc);
+        await o.hooks?.afterTransfer?.({ names: rc.names, db: rc.db });
         return last.text;
       },
     },
     {
       name: 'syncCheck',
       run: async (rc) => {
-        const r = await dirRound(rc, o, 'syncCheck', 'syncCheck', (rows) => rows, 'select', [], o.hooks?.syncCheckStarted && ((w) => o.hooks!.syncCheckStarted!(rc, w)));
+        const r = await dirRound(rc, o, 'syncCheck', 'syncCheck', (rows) => rows, 'select', [], o.hooks?.syncCheckStarted && ((w) => o.hooks!.syncCheckStarted!(control(rc, w))));
         return `${r.targets} subfolders checked: ${mismatchText(r.rows)}`;
       },
     },

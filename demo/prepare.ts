@@ -1,6 +1,6 @@
 // The one-time set-up before any VM starts, in the order an operator does it; shared by the demo and the
 // full-pipeline test so both exercise exactly the same configuration path.
-import { makeS3Client } from '../test/helpers/s3.js';
+import { makeS3Client } from '../test/stack/index.js';
 import type { CliOptions } from './cli.js';
 import type { DemoObject } from './dataset.js';
 import { seedBucket } from './seed.js';

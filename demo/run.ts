@@ -7,17 +7,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPool } from 'mysql2/promise';
-import { Storage } from '@google-cloud/storage';
 import { startStack, SERVICE_NAMES, type Stack } from '../test/stack/index.js';
-import { availableCommands, type CliOptions } from './cli.js';
 import { buildDataset, type DatasetOptions } from './dataset.js';
-import { prepareCloud } from './prepare.js';
-import { findLeaks } from './leaks.js';
-import { pipelineStages, type PipelineState } from './pipeline.js';
-import { MissingPieceError, stopAll, type RunContext } from './stageRunner.js';
-import { ErrorTopicAudit } from './state.js';
-import { demoNames, PROJECT } from './setupCloud.js';
+import { runPipeline } from './runPipeline.js';
+import { MissingPieceError } from './stageRunner.js';
+import { demoNames } from './setupCloud.js';
 
 const MiB = 1024 * 1024;
 const SCALES: Record<string, DatasetOptions> = {
@@ -28,7 +22,6 @@ const SCALES: Record<string, DatasetOptions> = {
 const NEEDED_SERVICES = ['gcs', 'cdn'];
 /** Demo-scale settings: enough copy slots for two workers on two cores; leases short enough to show recovery. */
 const TUNING = { num_messages: 6, transfer_concurrency: 16, lease_seconds: 60, max_attempts: 5, retry_budget_ms: 60_000, grace_period_seconds: 15 };
-const NEEDED_COMMANDS = ['migrate', 'config', 'dump', 'publishObjectsList', 'cdnTransfer', 'publishDirList', 'syncCheck', 'rsync', 'status'];
 
 const t0 = Date.now();
 const elapsed = (): string => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`;
@@ -50,48 +43,32 @@ async function main(): Promise<number> {
   say(`starting the local cloud (${SERVICE_NAMES.join(', ')})`);
   const stack: Stack = await startStack();
   Object.assign(process.env, stack.env);
-  const env = stack.env;
   // Not under the stack's dir: a later stack's reaper removes that once this process is gone.
   const logDir = mkdtempSync(join(tmpdir(), 'ott-demo-logs-'));
   say(`local cloud up; every process's log is in ${logDir}${keep ? '' : ' (removed on exit: pass --keep to keep it)'}`);
 
-  const allLines: string[] = [];
-  const cli: CliOptions = { env, logDir, allLines, echo: (label, text) => say(`  ${label}: ${text}`) };
-  const commands = await availableCommands(env, logDir);
-  const missingCommands = NEEDED_COMMANDS.filter((c) => !commands.has(c));
-  if (missingCommands.length) say(`WARNING: this checkout's CLI lacks ${missingCommands.map((c) => `\`ott ${c}\``).join(', ')}: the stages that need them will fail`);
-
-  const names = demoNames('ott-demo');
   const dataset = buildDataset(scale);
   const totalBytes = dataset.reduce((a, o) => a + o.sizeBytes, 0);
-  let rc: RunContext | undefined;
-  let audit: ErrorTopicAudit | undefined;
   try {
-    // --- the source bucket and everything an operator sets up once
-    const { mysql, key, sourceReady } = await prepareCloud({ names, env, dataset, cli, tuning: TUNING, ackDeadlineSeconds: 20, say });
-
-    const db = createPool({ host: mysql.host, port: mysql.port, user: mysql.user, password: mysql.password, database: mysql.database, connectionLimit: 2 });
-    rc = { names, env, cli, db, commands, say, procs: [] };
-    audit = new ErrorTopicAudit(names.errorSubscription);
-    const storage = new Storage({ projectId: PROJECT, ...(env.OTT_GCS_ENDPOINT ? { apiEndpoint: env.OTT_GCS_ENDPOINT } : {}) });
-    const st: PipelineState = { storage, audit, gcsName: (k) => k, sourceReady, timings: [] };
-    const stages = pipelineStages({ dataset, cdnWorkers: 2, syncCheckWorkers: 2, rsyncWorkers: 2, workerStageTimeoutMs: 240_000, deepCheck: true });
-    const pipelineStart = Date.now();
-    for (const stage of stages) {
-      say(`== ${stage.name}`);
-      const started = Date.now();
-      const result = await stage.run(rc, st);
-      const seconds = (Date.now() - started) / 1000;
-      st.timings.push({ stage: stage.name, seconds });
-      say(`== ${stage.name} done in ${seconds.toFixed(1)} s: ${result}`);
-    }
-    const pipelineSeconds = (Date.now() - pipelineStart) / 1000;
+    const run = await runPipeline({
+      names: demoNames('ott-demo'),
+      env: stack.env,
+      dataset,
+      logDir,
+      tuning: TUNING,
+      ackDeadlineSeconds: 20,
+      workers: { cdnTransfer: 2, syncCheck: 2, rsync: 2 },
+      workerStageTimeoutMs: 240_000,
+      deepCheck: true,
+      say,
+      echo: (label, text) => say(`  ${label}: ${text}`),
+    });
 
     // --- the verdict
-    const v = st.verify!;
-    const leaks = findLeaks(allLines, { mysqlPassword: mysql.password, awsSecret: 'S3RVER', privateKeyPem: key.privateKeyPem });
-    const transfer = st.timings.find((t) => t.stage.endsWith('cdnTransfer'))!;
-    const ok = v.allIdentical && audit.received.length === 0 && leaks.length === 0;
+    const v = run.verify;
+    const transfer = run.timings.find((t) => t.stage.endsWith('cdnTransfer'))!;
+    const ok = v.allIdentical && run.errors.length === 0 && run.leaks.length === 0;
+    const d = run.damage;
     const lines = [
       '',
       '================ verification summary ================',
@@ -99,11 +76,11 @@ async function main(): Promise<number> {
       `objects verified in GCS   ${v.objects} (downloaded and MD5-compared with what each must be)`,
       `bytes verified            ${v.bytes} (${(v.bytes / MiB).toFixed(1)} MiB)`,
       `all byte-identical        ${v.allIdentical ? 'yes' : 'NO'}${v.allIdentical ? '' : `  missing ${v.missing.slice(0, 5).join(', ')} different ${v.different.slice(0, 5).join(', ')} metadata ${v.metadataLost.slice(0, 5).join(', ')}`}`,
-      `damage found and repaired ${st.damage ? `${st.damage.dirs.length} subfolders (${st.damage.deleted.length} deleted, ${st.damage.overwrittenSameSize.length} overwritten, ${st.damage.resized.length} resized)` : '-'}`,
-      `error topic               ${audit.received.length} message(s)`,
-      `secrets in logs           ${leaks.length ? `LEAKED: ${leaks.slice(0, 3).join(' | ')}` : `none (${allLines.length} log lines checked)`}`,
+      `damage found and repaired ${d ? `${d.dirs.length} subfolders (${d.deleted.length} deleted, ${d.overwrittenSameSize.length} overwritten, ${d.resized.length} resized)` : '-'}`,
+      `error topic               ${run.errors.length} message(s)`,
+      `secrets in logs           ${run.leaks.length ? `LEAKED: ${run.leaks.slice(0, 3).join(' | ')}` : `none (${run.lines.length} log lines checked)`}`,
       `publish + cdnTransfer     ${transfer.seconds.toFixed(1)} s, ${(totalBytes / MiB / transfer.seconds).toFixed(1)} MiB/s, ${(dataset.length / transfer.seconds).toFixed(0)} objects/s`,
-      `pipeline time             ${pipelineSeconds.toFixed(1)} s (stages: ${st.timings.map((t) => `${t.stage} ${t.seconds.toFixed(1)}`).join(', ')})`,
+      `pipeline time             ${run.pipelineSeconds.toFixed(1)} s (stages: ${run.timings.map((t) => `${t.stage} ${t.seconds.toFixed(1)}`).join(', ')})`,
       `total time                ${((Date.now() - t0) / 1000).toFixed(1)} s`,
       `RESULT                    ${ok ? 'PASS: everything arrived intact' : 'FAIL'}`,
       '======================================================',
@@ -116,9 +93,6 @@ async function main(): Promise<number> {
     say(`logs: ${logDir}${keep ? '' : ' (pass --keep to keep them)'}`);
     return 1;
   } finally {
-    if (rc) await stopAll(rc);
-    await audit?.close();
-    await rc?.db.end().catch(() => undefined);
     await stack.stop();
     if (!keep) rmSync(logDir, { recursive: true, force: true });
   }

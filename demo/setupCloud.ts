@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
-import { makeSecretClient } from '../test/stack/secretManager/client.js';
+import { makeSecretClient } from '../test/stack/index.js';
 import { spawnOtt, type CliOptions } from './cli.js';
 
 export const PROJECT = 'ott-local';

@@ -48,8 +48,9 @@ describe('shell scripts', () => {
     expect(shellcheck, 'shellcheck is missing: run bash scripts/setup.sh (it installs the Debian package)').toBeDefined();
     const scripts = await shellScripts();
     expect(scripts.map((s) => s.slice(INFRA_DIR.length))).toEqual(expect.arrayContaining(['image/build-image.sh', 'systemd/ott-worker.sh']));
-    const r = await run(shellcheck!, ['--shell=bash', '--severity=style', ...scripts]).catch((e: { stdout: string; code: number }) => e);
-    expect('code' in r ? r.stdout : '', 'shellcheck findings').toBe('');
+    const r = await run(shellcheck!, ['--shell=bash', '--severity=style', ...scripts]).catch((e: { stdout: string; stderr: string; code: number }) => e);
+    // The exit code too: a shellcheck that fails without findings (a bad option, a crash) must not pass.
+    expect({ code: 'code' in r ? r.code : 0, findings: r.stdout, errors: r.stderr }, 'shellcheck').toEqual({ code: 0, findings: '', errors: '' });
   });
 });
 

@@ -15,6 +15,7 @@ import { uniqueName } from '../helpers/names.js';
 import { testContext, type TestCtx } from '../helpers/context.js';
 import { collect, freshTopic, pubsubClient } from './pubsub.js';
 import { seedRows } from './seed.js';
+import { waitForDb } from '../helpers/wait.js';
 
 const s3 = makeS3Client();
 const ps = pubsubClient();
@@ -91,7 +92,7 @@ describe('publishObjectsList CLI', () => {
 
     // While the dead publisher's lease lasts, another publisher leaves the row alone.
     expect(await run(ctx)).toMatchObject({ subfolders_published: 0, messages: 0 });
-    await new Promise((r) => setTimeout(r, 11_000));
+    await waitForDb(ctx.db, "the dead publisher's lease to end", "SELECT cdn_publish_lease_until < UTC_TIMESTAMP() AS ok FROM transfer_state WHERE dir_key = 'data/big/'");
     const taken = await run(ctx);
     expect(taken).toMatchObject({ subfolders_published: 1, subfolders_failed: 0, objects: KEYS.length });
 

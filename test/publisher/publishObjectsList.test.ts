@@ -12,6 +12,8 @@ import { makeS3Client } from '../helpers/s3.js';
 import { uniqueName } from '../helpers/names.js';
 import { testContext, type TestCtx } from '../helpers/context.js';
 import { collect, freshTopic, pubsubClient, type Received } from './pubsub.js';
+import { cutoffBetween } from '../helpers/lastModified.js';
+import { waitForDb } from '../helpers/wait.js';
 
 const s3 = makeS3Client();
 const ps = pubsubClient();
@@ -104,11 +106,11 @@ describe('publishObjectsList', () => {
   it('filters by last_modified_after/before and storage_class', async () => {
     await put('data/filter/old-1', 'a');
     await put('data/filter/old-ia', 'b', 'STANDARD_IA');
-    await new Promise((r) => setTimeout(r, 1500));
-    const cutoff = new Date().toISOString();
-    await new Promise((r) => setTimeout(r, 1500));
-    await put('data/filter/new-1', 'c');
-    await put('data/filter/new-ia', 'd', 'STANDARD_IA');
+    // A cutoff S3's stamps fall on either side of (they may be whole seconds): the new objects after it.
+    const cutoff = await cutoffBetween(s3, bucket, ['data/filter/old-1', 'data/filter/old-ia'], ['data/filter/new-1', 'data/filter/new-ia'], async () => {
+      await put('data/filter/new-1', 'c');
+      await put('data/filter/new-ia', 'd', 'STANDARD_IA');
+    });
 
     const cases: Array<[Record<string, unknown>, string[], Record<string, number>]> = [
       [{ last_modified_after: cutoff }, ['data/filter/new-1', 'data/filter/new-ia'], { last_modified_after: 2 }],
@@ -173,7 +175,7 @@ describe('publishObjectsList', () => {
       expect(r.cdn_publish_error).toMatch(/NOT_FOUND|not found|gRPC 5/i);
     }
     await ps.createTopic(ctx.topicId);
-    await new Promise((r) => setTimeout(r, 2100)); // the rows' retry delay
+    await waitForDb(ctx.db, "the rows' retry delay", 'SELECT COUNT(*) = 0 AS ok FROM transfer_state WHERE cdn_publish_lease_until >= UTC_TIMESTAMP()');
     const again = await run(ctx);
     expect(again).toMatchObject({ subfolders_published: 2, subfolders_failed: 0, objects: ODD.length + PLAIN.length });
     expect((await rows(ctx)).every((r) => r.cdn_transfer_published === 1 && r.cdn_publish_error === null)).toBe(true);

@@ -10,6 +10,7 @@ import { decodeMessage, dirMessageSchema } from '../../src/common/messages.js';
 import { testContext, type TestCtx } from '../helpers/context.js';
 import { collect, freshTopic, pubsubClient, type Received } from './pubsub.js';
 import { seedRows } from './seed.js';
+import { waitForDb } from '../helpers/wait.js';
 
 const ps = pubsubClient();
 const PUBLISHED = { initial_transfer: false, cdn_transfer_published: true };
@@ -108,7 +109,8 @@ describe('publishDirList --purpose syncCheck --recheck', () => {
     // The claim that run makes (its start is the default instant): nothing, because it published the row.
     const runStart = new Date(s.recheck_before!);
     expect(await claimForPublish({ db: ctx.db, table: 'transfer_state', owner: 'same-run', leaseSeconds: 60 }, 'syncCheck', 10, { before: runStart, runStart })).toEqual({ seen: 0, rows: [] });
-    await new Promise((r) => setTimeout(r, 1100)); // the next run starts in a later second
+    // The next run must start in a later second than the publish (whole-second stamps) to take the row.
+    await waitForDb(ctx.db, 'the database clock to pass the publish', "SELECT sync_check_published_at < UTC_TIMESTAMP() AS ok FROM transfer_state WHERE dir_key = 'data/a/'");
     expect(await run(ctx, { purpose: 'syncCheck', recheck: true })).toMatchObject({ subfolders_published: 1 });
     expect(dirKeys(await collect(ps, ctx.subscriptionId, { minCount: 1 }))).toEqual(['data/a/']);
     await ctx.db.end();
@@ -120,7 +122,7 @@ describe('publishDirList --purpose syncCheck --recheck', () => {
     // The dead publisher's claim: the row is in hand (flag off, its lease), nothing was published.
     expect(await claimForPublish({ db: ctx.db, table: 'transfer_state', owner: 'dead-publisher', leaseSeconds: 1 }, 'syncCheck', 10, recheck)).toMatchObject({ seen: 1, rows: [{ dirKey: 'data/a/' }] });
     expect(await run(ctx, { purpose: 'syncCheck', recheck: true, recheckBefore: INSTANT })).toMatchObject({ subfolders_published: 0 });
-    await new Promise((r) => setTimeout(r, 2100));
+    await waitForDb(ctx.db, "the dead publisher's lease to end", "SELECT sync_check_publish_lease_until < UTC_TIMESTAMP() AS ok FROM transfer_state WHERE dir_key = 'data/a/'");
     expect(await run(ctx, { purpose: 'syncCheck', recheck: true, recheckBefore: INSTANT })).toMatchObject({ subfolders_published: 1 });
     expect(dirKeys(await collect(ps, ctx.subscriptionId, { minCount: 1 }))).toEqual(['data/a/']);
     const [[row]] = await ctx.db.query<RowDataPacket[]>("SELECT sync_check_published AS p, sync_check_publish_owner AS o FROM transfer_state WHERE dir_key = 'data/a/'");

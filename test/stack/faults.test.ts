@@ -28,6 +28,15 @@ describe('FaultTable', () => {
     expect(t.list()).toEqual([]);
   });
 
+  it('lists only the rules scoped to one bucket when asked, with their hits', () => {
+    const t = new FaultTable();
+    t.add([{ match: { bucket: 'a' }, action: { status: 503 } }, { match: { bucket: 'b' }, times: 2, action: { status: 503 } }, { action: { corrupt: true } }]);
+    expect(t.take(req('b'))).toEqual({ status: 503 });
+    expect(t.list('b')).toMatchObject([{ match: { bucket: 'b' }, hits: 1, remaining: 1 }]);
+    expect(t.list('c')).toEqual([]);
+    expect(t.list().map((r) => r.match?.bucket)).toEqual(['a', 'b', undefined]);
+  });
+
   it('refuses rules it cannot carry out, naming the problem', () => {
     const t = new FaultTable();
     expect(() => t.add({ action: { explode: true } })).toThrow(/unknown action/);

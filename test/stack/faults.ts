@@ -4,7 +4,7 @@
 //
 // Control API on each fixture (never under a path a real client uses):
 //   POST   /__faults   body: one FaultRule or an array of them  -> 200 {"ids":[...]}
-//   GET    /__faults   -> 200 [{...rule, id, hits, remaining}]
+//   GET    /__faults[?bucket=B]   -> 200 [{...rule, id, hits, remaining}] (every rule, or those whose match names bucket B)
 //   DELETE /__faults[?bucket=B]   -> 204 (clears every rule, or those whose match names bucket B)
 
 /** What a fault does to the request it hits. */
@@ -66,6 +66,9 @@ export interface FaultRequest {
   partNumber?: number;
 }
 
+/** A rule as the control API lists it: `hits` is how often it fired, `remaining` how often it still will. */
+export type ListedRule = FaultRule & { id: number; hits: number; remaining: number };
+
 interface LiveRule extends FaultRule {
   id: number;
   seen: number;
@@ -94,8 +97,10 @@ export class FaultTable {
     this.rules = bucket === undefined ? [] : this.rules.filter((r) => r.match?.bucket !== bucket);
   }
 
-  list(): Array<FaultRule & { id: number; hits: number; remaining: number }> {
-    return this.rules.map((r) => ({ ...r, remaining: (r.times ?? 1) - r.hits }));
+  /** Every rule, or only those scoped to one bucket: a test waiting on its rules must not see another file's. */
+  list(bucket?: string): ListedRule[] {
+    const rules = bucket === undefined ? this.rules : this.rules.filter((r) => r.match?.bucket === bucket);
+    return rules.map((r) => ({ ...r, remaining: (r.times ?? 1) - r.hits }));
   }
 
   /** The action for this request, if a live rule matches it; the first matching rule wins. */
@@ -146,6 +151,8 @@ function validateRule(r: unknown): FaultRule {
 
 // The client side, for tests and benchmarks.
 
+const bucketQuery = (bucket: string | undefined): string => (bucket === undefined ? '' : `?bucket=${encodeURIComponent(bucket)}`);
+
 /** Programs rules on a fixture (its base URL, e.g. http://127.0.0.1:PORT); returns their ids. */
 export async function addFaults(endpoint: string, rules: FaultRule | FaultRule[]): Promise<number[]> {
   const res = await fetch(`${endpoint.replace(/\/$/, '')}/__faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rules) });
@@ -153,15 +160,18 @@ export async function addFaults(endpoint: string, rules: FaultRule | FaultRule[]
   return ((await res.json()) as { ids: number[] }).ids;
 }
 
-export async function listFaults(endpoint: string): Promise<Array<FaultRule & { id: number; hits: number; remaining: number }>> {
-  const res = await fetch(`${endpoint.replace(/\/$/, '')}/__faults`);
-  if (!res.ok) throw new Error(`listing faults at ${endpoint}: HTTP ${res.status}`);
-  return (await res.json()) as Array<FaultRule & { id: number; hits: number; remaining: number }>;
+/**
+ * The fixture's rules with their hit counts: those scoped to `bucket` when given. Pass it: test files run in
+ * parallel against one fixture, so an unfiltered listing holds other files' rules too.
+ */
+export async function listFaults(endpoint: string, bucket?: string): Promise<ListedRule[]> {
+  const res = await fetch(`${endpoint.replace(/\/$/, '')}/__faults${bucketQuery(bucket)}`);
+  if (!res.ok) throw new Error(`listing faults at ${endpoint}${bucketQuery(bucket)}: HTTP ${res.status}`);
+  return (await res.json()) as ListedRule[];
 }
 
 /** Clears the fixture's rules: those scoped to `bucket` when given (prefer it: other test files share the fixture). */
 export async function clearFaults(endpoint: string, bucket?: string): Promise<void> {
-  const q = bucket === undefined ? '' : `?bucket=${encodeURIComponent(bucket)}`;
-  const res = await fetch(`${endpoint.replace(/\/$/, '')}/__faults${q}`, { method: 'DELETE' });
+  const res = await fetch(`${endpoint.replace(/\/$/, '')}/__faults${bucketQuery(bucket)}`, { method: 'DELETE' });
   if (!res.ok) throw new Error(`clearing faults at ${endpoint}: HTTP ${res.status}`);
 }

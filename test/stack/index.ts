@@ -1,5 +1,7 @@
 // Starts the whole local cloud (or the services named in `only`) and stops it again.
 // Order matters: the CDN fixture fronts S3, so S3 starts first and its env is handed on.
+// This is the stack's public face: the demo imports nothing else from test/ (eslint.config.js enforces it),
+// so the clients it needs for the stack's services are exported here too.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +41,9 @@ const SERVICES: ReadonlyArray<{ name: string; load: () => Promise<Starter> }> = 
 import { startControl } from './control.js';
 import { onLivePidsChange } from './proc.js';
 import { reapOrphans } from './reap.js';
+
+export { makeS3Client } from './s3Client.js';
+export { makeSecretClient } from './secretManager/client.js';
 
 export const SERVICE_NAMES = SERVICES.map((s) => s.name);
 

@@ -37,7 +37,8 @@ async function listAll(params: { Prefix?: string; Delimiter?: string; MaxKeys?: 
     pages++;
     keys.push(...(r.Contents ?? []).map((c) => c.Key!));
     prefixes.push(...(r.CommonPrefixes ?? []).map((p) => p.Prefix!));
-    if (params.MaxKeys) expect((r.Contents?.length ?? 0) + (r.CommonPrefixes?.length ?? 0)).toBeLessThanOrEqual(params.MaxKeys);
+    // S3 answers at most MaxKeys entries a page (1000 when not asked), prefixes counted.
+    expect((r.Contents?.length ?? 0) + (r.CommonPrefixes?.length ?? 0)).toBeLessThanOrEqual(params.MaxKeys ?? 1000);
     expect(r.KeyCount).toBe((r.Contents?.length ?? 0) + (r.CommonPrefixes?.length ?? 0));
     token = r.IsTruncated ? r.NextContinuationToken : undefined;
   } while (token);

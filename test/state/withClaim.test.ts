@@ -6,6 +6,7 @@ import { getEventListeners } from 'node:events';
 import type { RowDataPacket } from 'mysql2';
 import { withClaim, type Finished } from '../../src/state/withClaim.js';
 import { testContext, type TestCtx } from '../helpers/context.js';
+import { waitFor } from '../helpers/wait.js';
 
 const T = 'transfer_state';
 const EQUAL: Finished = { measured: { s3Bytes: 10, gcsBytes: 10, s3Objects: 2, gcsObjects: 2 } };
@@ -25,12 +26,6 @@ async function addRows(keys: string[], published = true): Promise<void> {
 async function row(key: string): Promise<RowDataPacket> {
   const [[r]] = await ctx.db.query<RowDataPacket[]>(`SELECT * FROM ${T} WHERE dir_key = ?`, [key]);
   return r;
-}
-
-async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  for (const until = Date.now() + timeoutMs; !(await fn()); await new Promise((r) => setTimeout(r, 100))) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-  }
 }
 
 /** Resolves with the signal's reason once it aborts: a work that runs until it is stopped. */

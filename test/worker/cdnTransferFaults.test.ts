@@ -3,7 +3,7 @@
 // reason; malformed and oversized messages reach the dead-letter topic; nothing crashes the worker.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/worker/cdnTransfer.js';
-import { addFaults, clearFaults, type FaultRule } from '../stack/faults.js';
+import { addFaults, clearFaults, listFaults, type FaultRule } from '../stack/faults.js';
 import { addDirRow, bytesFor, cdnEndpoint, createWorld, dirCounters, drain, gcsEndpoint, listGcs, publish, publishRaw, putObject, readGcs, worldContext, type World } from './cdnTransferHarness.js';
 import type { ObjectEntry } from '../../src/common/messages.js';
 
@@ -18,6 +18,11 @@ afterEach(async () => {
   await clearFaults(cdnEndpoint(), w.s3Bucket);
   await clearFaults(gcsEndpoint(), w.gcsBucket);
 });
+
+/** This test's rules on both fixtures with their hits, listed by this file's buckets (the fixtures are shared). */
+async function ourRules(): Promise<Awaited<ReturnType<typeof listFaults>>> {
+  return [...(await listFaults(cdnEndpoint(), w.s3Bucket)), ...(await listFaults(gcsEndpoint(), w.gcsBucket))];
+}
 
 // Each case: an object, the fault that hits it first, and where.
 const transient: Array<{ name: string; size: number; where: 'cdn' | 'gcs'; rule: (key: string, name: string, w: World) => FaultRule }> = [
@@ -62,6 +67,10 @@ describe('cdnTransfer under faults', () => {
     // corrupt bodies are caught by our hashes, never stored
     expect(ctx.logs.some((l) => l.includes('cdn-corrupt-small.bin') && l.includes('hashes differ'))).toBe(true);
     expect(await dirCounters(ctx, dir)).toMatchObject({ copied_objects: entries.length, failed_objects: 0 });
+    // Every fault fired as often as programmed: a copy that never met its fault would prove nothing.
+    const rules = await ourRules();
+    expect(rules.map((r) => r.match?.prefix).sort()).toEqual(transient.map((c) => (c.where === 'cdn' ? dir + c.name : `copy/faults/${c.name}`)).sort());
+    expect(rules.filter((r) => r.remaining !== 0)).toEqual([]);
     await ctx.db.end();
   });
 
@@ -78,6 +87,7 @@ describe('cdnTransfer under faults', () => {
     expect(g!.data.equals(bytesFor(e.key, e.size))).toBe(true);
     const retry = ctx.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'cdnTransfer: retrying object' && l.key === e.key);
     expect(String(retry?.reason)).toMatch(/bad copy \(generation \d+\) was deleted/);
+    expect((await ourRules()).map((r) => r.hits)).toEqual([1]);
     await ctx.db.end();
   });
 
@@ -100,6 +110,7 @@ describe('cdnTransfer under faults', () => {
     expect(byKey[forbidden.key]).toMatchObject({ attempts: 1, reason: expect.stringMatching(/HTTP 403/) });
     expect(byKey[outside.key].reason).toMatch(/outside s3_root_prefix/);
     expect(await dirCounters(ctx, dir)).toMatchObject({ copied_objects: 1, failed_objects: 3 });
+    expect((await ourRules()).map((r) => r.hits)).toEqual([1]); // the 403 came from the fault, once: not retried
     await ctx.db.end();
   });
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { run } from '../../src/worker/cdnTransfer.js';
 import { addFaults, listFaults } from '../stack/faults.js';
 import type { TestCtx } from '../helpers/context.js';
+import { waitFor } from '../helpers/wait.js';
 import { addDirRow, bytesFor, cdnEndpoint, createWorld, dirCounters, listGcs, publish, putObject, readGcs, worldContext, type World } from './cdnTransferHarness.js';
 
 const MiB = 1024 * 1024;
@@ -18,12 +19,10 @@ beforeAll(async () => {
   w = await createWorld('cdnx', { grace_period_seconds: GRACE_SECONDS });
 });
 
-async function until(what: string, pred: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Hits per rule id, from this file's bucket's rules only (other files program the same fixture meanwhile). */
+async function hitsOf(ids: number[]): Promise<number[]> {
+  const rules = await listFaults(cdnEndpoint(), w.s3Bucket);
+  return ids.map((id) => rules.find((r) => r.id === id)?.hits ?? -1);
 }
 
 describe('cdnTransfer shutdown', () => {
@@ -34,17 +33,18 @@ describe('cdnTransfer shutdown', () => {
     const quick = await putObject(w, `${dir}quick.bin`, 50_000);
     const slow = await putObject(w, `${dir}slow.bin`, 3 * MiB);
     // quick answers within the grace period, slow only long after it.
-    await addFaults(cdnEndpoint(), [
+    const delays = await addFaults(cdnEndpoint(), [
       { match: { op: 'get', bucket: w.s3Bucket, prefix: quick.key }, action: { delayMs: 800 } },
       { match: { op: 'get', bucket: w.s3Bucket, prefix: slow.key }, action: { delayMs: 8000 } },
     ]);
     await publish(w, dir, [quick, slow]);
     const running = run(ctx, { tunables: { singleRequestMaxBytes: 1 * MiB, chunkBytes: 256 * 1024 } });
-    await until('both downloads in flight', async () => (await listFaults(cdnEndpoint())).every((f) => f.hits === 1));
+    await waitFor('both downloads in flight', async () => (await hitsOf(delays)).every((h) => h === 1), 30_000);
     ctx.abort(); // what SIGTERM does through shutdownSignal()
     const s = await running;
     expect(s).toMatchObject({ copied: 1, failed: 0, acked: 0, nacked: 1 });
     expect(await listGcs(w)).toEqual(['copy/stop/quick.bin']);
+    expect((await readGcs(w, 'copy/stop/quick.bin'))!.data.equals(bytesFor(quick.key, quick.size))).toBe(true);
     expect(await dirCounters(ctx, dir)).toMatchObject({ copied_objects: 1, failed_objects: 0 });
     expect(ctx.logs.some((l) => l.includes('cdnTransfer: stopping'))).toBe(true);
 
@@ -64,6 +64,7 @@ describe('cdnTransfer shutdown', () => {
     for (let i = 0; i < 12; i += 2) await publish(w, 'data/cli/', entries.slice(i, i + 2));
     const cli = startCli(cliConfig(ctx, 'cli/'), ['--processes', '2']);
     await cli.until('all objects copied', async () => (await listGcs(w)).filter((n) => n.startsWith('cli/')).length === 12, 60_000);
+    for (const e of entries) expect((await readGcs(w, `cli/${e.key.slice('data/'.length)}`))!.data.equals(bytesFor(e.key, e.size)), e.key).toBe(true);
     await cli.until('both workers subscribed', async () => cli.lines().filter((l) => l.message === 'cdnTransfer: started').length === 2);
     const pids = cli.childPids();
     expect(pids).toHaveLength(2);
@@ -86,7 +87,7 @@ describe('cdnTransfer shutdown', () => {
     // Each download answers well within the grace period, so whatever is in flight at SIGTERM finishes.
     // One key the CDN refuses, as in the demo: its failure is published to the error topic before shutdown.
     const refused = await putObject(w, 'data/busy-refused/o.bin', 1000);
-    await addFaults(cdnEndpoint(), [
+    const [refusal, busyDelay] = await addFaults(cdnEndpoint(), [
       { match: { op: 'get', bucket: w.s3Bucket, prefix: 'data/busy-refused/' }, action: { status: 403 } },
       { match: { op: 'get', bucket: w.s3Bucket, prefix: 'data/busy/' }, action: { delayMs: 700 } },
     ]);
@@ -94,7 +95,7 @@ describe('cdnTransfer shutdown', () => {
     for (let i = 0; i < 4; i += 2) await publish(w, 'data/busy/', entries.slice(i, i + 2));
     const cli = startCli(cliConfig(ctx, 'busy/'), ['--processes', '2']);
     await cli.until('both workers subscribed', async () => cli.lines().filter((l) => l.message === 'cdnTransfer: started').length === 2, 60_000);
-    await cli.until('a download in flight', async () => (await listFaults(cdnEndpoint())).some((f) => f.match?.prefix === 'data/busy/' && f.hits > 0));
+    await cli.until('a download in flight', async () => (await hitsOf([busyDelay]))[0] === 1);
     const pids = cli.childPids();
     const code = await cli.stop();
     expect(code, cli.tail()).toBe(0);
@@ -102,6 +103,7 @@ describe('cdnTransfer shutdown', () => {
     const finished = cli.lines().filter((l) => l.message === 'cdnTransfer finished');
     expect(finished, cli.tail()).toHaveLength(2);
     expect(finished.reduce((a, l) => a + l.summary!.failed, 0)).toBe(1);
+    expect(await hitsOf([refusal])).toEqual([1]); // the failure is the CDN's refusal, not something else
     expect(finished.reduce((a, l) => a + l.summary!.copied, 0)).toBeGreaterThan(0);
     await ctx.db.end();
   });
@@ -130,11 +132,11 @@ describe('cdnTransfer shutdown', () => {
     const ctx = await worldContext(w);
     const stuck = await putObject(w, 'data/stuck/o.bin', 30_000);
     // Far longer than the grace period and the test: only the second signal can end this run promptly.
-    await addFaults(cdnEndpoint(), { match: { op: 'get', bucket: w.s3Bucket, prefix: 'data/stuck/' }, action: { delayMs: 120_000 } });
+    const [stuckDelay] = await addFaults(cdnEndpoint(), { match: { op: 'get', bucket: w.s3Bucket, prefix: 'data/stuck/' }, action: { delayMs: 120_000 } });
     await publish(w, 'data/stuck/', [stuck]);
     const cli = startCli(cliConfig(ctx, 'stuck/', { grace_period_seconds: 60 }), ['--processes', '2']);
     await cli.until('both workers subscribed', async () => cli.lines().filter((l) => l.message === 'cdnTransfer: started').length === 2, 60_000);
-    await cli.until('the download in flight', async () => (await listFaults(cdnEndpoint())).some((f) => f.match?.prefix === 'data/stuck/' && f.hits > 0));
+    await cli.until('the download in flight', async () => (await hitsOf([stuckDelay]))[0] === 1);
     const pids = cli.childPids();
     cli.child.kill('SIGTERM');
     await cli.until('the shutdown forwarded', async () => cli.lines().some((l) => l.message === 'cdnTransfer: forwarding shutdown to worker processes'));
@@ -185,8 +187,8 @@ function startCli(cfg: string, args: string[]) {
     lines,
     /** The worker processes' pids, as the parent logs them when it forks each. */
     childPids: (): number[] => lines().filter((l) => l.message === 'cdnTransfer: worker process started').map((l) => l.pid!),
-    until: (what: string, pred: () => Promise<boolean>, timeoutMs?: number): Promise<void> =>
-      until(what, pred, timeoutMs).catch((err) => {
+    until: (what: string, pred: () => Promise<boolean>, timeoutMs = 30_000): Promise<unknown> =>
+      waitFor(what, pred, timeoutMs).catch((err) => {
         child.kill('SIGKILL');
         throw new Error(`${(err as Error).message}; output:\n${tail()}`);
       }),

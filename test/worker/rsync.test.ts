@@ -13,6 +13,8 @@ import { checkSubfolder, run as runSyncCheck } from '../../src/worker/syncCheck.
 import { createEngine, rsyncSubfolder, run as runRsync } from '../../src/worker/rsync.js';
 import { gcloudArgs } from '../../src/worker/rsync/gcloud.js';
 import { addRows, closeCtx, errorMessages, gcsNames, makeWorld, publishDirs, putGcs, putS3, row, workerCtx, type World } from './syncCheckFixture.js';
+import { compareCopies, type CopyReport } from '../helpers/compareCopies.js';
+import { addFaults, clearFaults, listFaults } from '../stack/faults.js';
 
 let w: World;
 
@@ -23,6 +25,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeCtx(w.ctx);
 });
+
+/** The repair judged by the bytes: S3 and GCS under the subfolder downloaded and MD5-compared (no src/ code). */
+async function compared(dir: string): Promise<CopyReport> {
+  return compareCopies({ s3Bucket: w.s3Bucket, s3Prefix: `data/${dir}`, gcsBucket: w.gcsBucket, gcsPrefix: `mirror/${dir}` });
+}
+const REPAIRED = { objects: 3, bytes: 18, missing: [], different: [], metadataLost: [], extra: [] };
 
 async function brokenSubfolder(dir: string): Promise<void> {
   await putS3(w, `data/${dir}/a.txt`, 'alpha');
@@ -44,6 +52,7 @@ describe('rsync engines', () => {
     // sync_check_published cleared: the repair is due a confirming sync check (publishDirList takes it).
     expect(await row(w, 'data/g1/')).toMatchObject({ sync_check_published: 0, rsync_frequency: 1, rsync_error: null, rsync_in_progress: 0, rsync_owner: null, s3_objects: 3, gcs_objects: 3, s3_size: 18, gcs_size: 18, phase: 5 });
     expect(await gcsNames(w, 'mirror/g1/')).toEqual(['mirror/g1/a.txt', 'mirror/g1/b c+ü.txt', 'mirror/g1/sub/c.txt']);
+    expect(await compared('g1/')).toEqual(REPAIRED);
     expect(await checkSubfolder(ctx, 'data/g1/', { deep: true })).toBe('equal');
     expect(await row(w, 'data/g1/')).toMatchObject({ deep_missing: 0, deep_different: 0, deep_extra: 0, phase: 3 });
     await closeCtx(ctx);
@@ -58,12 +67,14 @@ describe('rsync engines', () => {
     expect(lines.slice(2)).toEqual(['copy   data/c1/sub/c.txt (missing in GCS)', 'delete mirror/c1/zzz-extra.txt (not in S3)']);
     expect(lines[1]).toMatch(/^copy {3}data\/c1\/b c\+ü\.txt \(hashes differ/);
     expect(await gcsNames(w, 'mirror/c1/')).toEqual(['mirror/c1/a.txt', 'mirror/c1/b c+ü.txt', 'mirror/c1/zzz-extra.txt']);
+    expect(await compared('c1/')).toMatchObject({ missing: ['data/c1/sub/c.txt'], different: ['data/c1/b c+ü.txt'], extra: ['mirror/c1/zzz-extra.txt'] });
     expect(await row(w, 'data/c1/')).toMatchObject({ rsync_frequency: 0, rsync_in_progress: 0 });
 
     const s = await runRsync(ctx, { dirs: ['data/c1/'] });
     expect(s).toMatchObject({ engine: 'cdn', copied: 2, deleted: 1, failedObjects: 0, outcomes: { equal: 1 } });
     expect(await row(w, 'data/c1/')).toMatchObject({ rsync_frequency: 1, rsync_error: null, s3_objects: 3, gcs_objects: 3, s3_size: 18, gcs_size: 18 });
     expect(await gcsNames(w, 'mirror/c1/')).toEqual(['mirror/c1/a.txt', 'mirror/c1/b c+ü.txt', 'mirror/c1/sub/c.txt']);
+    expect(await compared('c1/')).toEqual(REPAIRED);
     expect(await checkSubfolder(ctx, 'data/c1/', { deep: true })).toBe('equal');
     await closeCtx(ctx);
   });
@@ -78,6 +89,7 @@ describe('rsync engines', () => {
     expect(gcloudArgs(ctx, odd, false).join(' ')).not.toContain('S3RVER'); // credentials travel in the environment only
     expect(await rsyncSubfolder(ctx, engine, odd)).toBe('equal');
     expect(await gcsNames(w, `mirror/${odd.slice(5)}`)).toEqual([`mirror/${odd.slice(5)}f.txt`]);
+    expect(await compared(odd.slice(5))).toEqual({ ...REPAIRED, objects: 1, bytes: 7 });
     expect(await rsyncSubfolder(ctx, engine, 'data/glob[1]/')).toBe('failed');
     expect((await row(w, 'data/glob[1]/')).rsync_error).toMatch(/wildcards; use rsync_engine cdn/);
     await errorMessages(w, 1);
@@ -103,6 +115,8 @@ describe('rsync engines', () => {
     const ctx = await workerCtx(w, 'rsync');
     expect(await rsyncSubfolder(ctx, createEngine(ctx, 'cdn'), 'data/c2/')).toBe('mismatched');
     expect(await gcsNames(w, 'mirror/c2/')).toContain('mirror/c2/zzz-extra.txt');
+    // What differed is repaired; only the GCS-only object keeps it mismatched.
+    expect(await compared('c2/')).toEqual({ ...REPAIRED, extra: ['mirror/c2/zzz-extra.txt'] });
     expect(await row(w, 'data/c2/')).toMatchObject({ s3_objects: 3, gcs_objects: 4, rsync_error: null });
     await closeCtx(ctx);
   });
@@ -123,11 +137,13 @@ describe('rsync engines', () => {
     await brokenSubfolder('slow');
     // gcloud's listing of the bucket hangs; the measuring afterwards is served (the rule is spent).
     const gcs = process.env.OTT_GCS_ENDPOINT!;
-    await fetch(`${gcs}/__faults`, { method: 'POST', body: JSON.stringify({ match: { op: 'list', bucket: w.gcsBucket }, action: { delayMs: 60_000 } }) });
+    const [hang] = await addFaults(gcs, { match: { op: 'list', bucket: w.gcsBucket }, action: { delayMs: 60_000 } });
     // Long enough for gcloud to start and reach the hanging listing even on a busy machine.
     const ctx = await workerCtx(w, 'rsync', { rsync_timeout_seconds: 10 });
     expect(await rsyncSubfolder(ctx, createEngine(ctx, 'gcloud'), 'data/slow/')).toBe('failed');
-    await fetch(`${gcs}/__faults?bucket=${w.gcsBucket}`, { method: 'DELETE' });
+    // The timeout came from the hanging listing: the fault fired.
+    expect((await listFaults(gcs, w.gcsBucket)).find((r) => r.id === hang)?.hits).toBe(1);
+    await clearFaults(gcs, w.gcsBucket);
     const r = await row(w, 'data/slow/');
     expect(r.rsync_error).toMatch(/^gcloud storage rsync timed out after 10 s \(rsync_timeout_seconds\)/);
     expect(r).toMatchObject({ rsync_in_progress: 0, rsync_frequency: 1, s3_objects: 3, gcs_objects: 3 });

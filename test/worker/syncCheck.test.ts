@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import type { RowDataPacket } from 'mysql2';
 import { checkSubfolder, run } from '../../src/worker/syncCheck.js';
 import { claimDir } from '../../src/state/work.js';
-import { addRows, closeCtx, errorMessages, makeWorld, messagesOn, publishDirs, publishRaw, putGcs, putS3, row, waitFor, workerCtx, type World } from './syncCheckFixture.js';
+import { addRows, closeCtx, errorMessages, makeWorld, messagesOn, publishDirs, publishRaw, putGcs, putS3, row, s3, workerCtx, type World } from './syncCheckFixture.js';
+import { waitFor } from '../helpers/wait.js';
+import { cutoffBetween } from '../helpers/lastModified.js';
+import { addFaults, clearFaults, listFaults } from '../stack/faults.js';
 
 let w: World;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   w = await makeWorld('synccheck');
@@ -26,11 +28,11 @@ describe('syncCheck measures', () => {
     await putS3(w, 'data/one/a.txt', 'abc');
     await putS3(w, 'data/one/ü x+%.txt', 'hello');
     await putS3(w, 'data/one/infrequent.txt', 'not in scope', 'STANDARD_IA');
-    await sleep(1500); // S3 LastModified has second resolution
-    const cutoff = new Date().toISOString();
-    await sleep(1500);
-    await putS3(w, 'data/one/late.txt', 'modified after the window');
-    await putS3(w, 'data/two/a.txt', 'abc'); // also late: out of scope
+    // A cutoff S3's stamps fall on either side of (they may be whole seconds): the late objects after it.
+    const cutoff = await cutoffBetween(s3, w.s3Bucket, ['data/one/a.txt', 'data/one/ü x+%.txt', 'data/one/infrequent.txt'], ['data/one/late.txt', 'data/two/a.txt'], async () => {
+      await putS3(w, 'data/one/late.txt', 'modified after the window');
+      await putS3(w, 'data/two/a.txt', 'abc'); // also late: out of scope
+    });
     await putGcs(w, 'mirror/one/a.txt', 'abc');
     await putGcs(w, 'mirror/one/ü x+%.txt', 'hello');
     await addRows(w, ['data/one/', 'data/two/'], 'syncCheck');
@@ -109,7 +111,7 @@ describe('a SIGKILLed syncCheck worker', () => {
     await addRows(w, ['data/slow/'], 'syncCheck');
     // The GCS listing of this subfolder hangs, so the worker is mid-check when it dies.
     const gcs = process.env.OTT_GCS_ENDPOINT!;
-    await fetch(`${gcs}/__faults`, { method: 'POST', body: JSON.stringify({ match: { op: 'list', bucket: w.gcsBucket, prefix: 'mirror/slow/' }, action: { delayMs: 120_000 } }) });
+    const [hang] = await addFaults(gcs, { match: { op: 'list', bucket: w.gcsBucket, prefix: 'mirror/slow/' }, action: { delayMs: 120_000 } });
     const dir = mkdtempSync(join(tmpdir(), 'ott-sc-'));
     writeFileSync(join(dir, 'creds.json'), JSON.stringify({ aws_key_id: 'S3RVER', aws_key_secret: 'S3RVER', mysql_config: w.ctx.secrets.mysql_config }));
     // Its own topic: the dead worker's unacked message must not be redelivered into the other tests.
@@ -125,15 +127,23 @@ describe('a SIGKILLed syncCheck worker', () => {
       const r = await row(w, 'data/slow/');
       return r.sync_check_in_progress === 1 ? r : null;
     });
+    // Killed mid-check: its GCS listing is hanging in the fault.
+    await waitFor('the child to list GCS', async () => (await listFaults(gcs, w.gcsBucket)).find((r) => r.id === hang)?.hits === 1);
     child.kill('SIGKILL');
     await exited;
     expect(held.sync_check_owner).toMatch(/-\d+-[0-9a-f]{6}$/);
+    const left = await row(w, 'data/slow/');
+    expect(left).toMatchObject({ sync_check_in_progress: 1, sync_check_owner: held.sync_check_owner });
     const ctx = await workerCtx(w, 'syncCheck');
-    // While the dead worker's lease runs, the row is not free: a claim fails (checked against the DB clock).
+    // While the dead worker's lease runs, the row is not free: a claim fails. Its 4 s lease may already have
+    // run out on a loaded machine, so the test holds it live for the claim (a minute ahead by the DB clock),
+    // then puts back the end the dead worker left, which the takeover below waits out.
+    await w.ctx.db.query('UPDATE transfer_state SET sync_check_lease_until = UTC_TIMESTAMP() + INTERVAL 60 SECOND WHERE dir_key = ?', ['data/slow/']);
     const early = await claimDir({ db: ctx.db, table: 'transfer_state', owner: ctx.workerId, leaseSeconds: 60 }, 'syncCheck', 'data/slow/');
-    const [[still]] = await ctx.db.query<RowDataPacket[]>('SELECT sync_check_lease_until > UTC_TIMESTAMP() AS live FROM transfer_state WHERE dir_key = ?', ['data/slow/']);
-    if (still.live === 1) expect(early).toBe(false);
-    await fetch(`${gcs}/__faults?bucket=${w.gcsBucket}`, { method: 'DELETE' });
+    expect(early).toBe(false);
+    expect(await row(w, 'data/slow/')).toMatchObject({ sync_check_in_progress: 1, sync_check_owner: held.sync_check_owner });
+    await w.ctx.db.query('UPDATE transfer_state SET sync_check_lease_until = ? WHERE dir_key = ?', [left.sync_check_lease_until, 'data/slow/']);
+    await clearFaults(gcs, w.gcsBucket);
     await waitFor('the lease to expire', async () => {
       const [[r]] = await ctx.db.query<RowDataPacket[]>('SELECT sync_check_lease_until < UTC_TIMESTAMP() AS expired FROM transfer_state WHERE dir_key = ?', ['data/slow/']);
       return r.expired === 1;
@@ -150,7 +160,7 @@ describe('syncCheck holding its lease', () => {
     await putGcs(w, 'mirror/renew/x', 'x');
     await addRows(w, ['data/renew/']);
     const gcs = process.env.OTT_GCS_ENDPOINT!;
-    await fetch(`${gcs}/__faults`, { method: 'POST', body: JSON.stringify({ match: { op: 'list', bucket: w.gcsBucket, prefix: 'mirror/renew/' }, action: { delayMs: 7000 } }) });
+    const [slowList] = await addFaults(gcs, { match: { op: 'list', bucket: w.gcsBucket, prefix: 'mirror/renew/' }, action: { delayMs: 7000 } });
     const slow = await workerCtx(w, 'syncCheck', { lease_seconds: 3 });
     const other = await workerCtx(w, 'syncCheck');
     const checking = checkSubfolder(slow, 'data/renew/');
@@ -163,6 +173,8 @@ describe('syncCheck holding its lease', () => {
     });
     expect(await checkSubfolder(other, 'data/renew/')).toBe('busy');
     expect(await checking).toBe('equal');
+    // The slow listing is what kept the check running past its first lease.
+    expect((await listFaults(gcs, w.gcsBucket)).find((r) => r.id === slowList)?.hits).toBe(1);
     expect(await row(w, 'data/renew/')).toMatchObject({ sync_check_frequency: 1, sync_check_in_progress: 0, sync_check_published: 0 });
     await Promise.all([closeCtx(slow), closeCtx(other)]);
   });

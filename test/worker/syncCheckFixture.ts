@@ -113,14 +113,3 @@ export async function messagesOn(w: World, subscription: string, count: number, 
   await sub.close();
   return got;
 }
-
-/** Polls until fn returns a truthy value; fails with `what` after timeoutMs (a wait, not a timing assertion). */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

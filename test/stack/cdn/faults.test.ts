@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { makeS3Client } from '../../helpers/s3.js';
 import { uniqueName } from '../../helpers/names.js';
-import { addFaults, listFaults } from '../faults.js';
+import { addFaults, clearFaults, listFaults } from '../faults.js';
 import { cdnEndpoint, rawRequest } from './testing.js';
 
 const s3 = makeS3Client();
@@ -21,9 +21,9 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  // Rules are matched by this file's bucket, so other files' rules (the table is shared) are untouched;
-  // every rule here must have been spent by its test.
-  const mine = (await listFaults(cdnEndpoint())).filter((r) => r.match?.bucket === bucket);
+  // Rules are matched and listed by this file's bucket, so other files' rules (the table is shared) are
+  // neither seen nor touched; every rule here must have been spent by its test.
+  const mine = await listFaults(cdnEndpoint(), bucket);
   expect(mine.filter((r) => r.remaining > 0)).toEqual([]);
 });
 
@@ -92,6 +92,22 @@ describe('CDN fixture: fault injection', () => {
     await addFaults(cdnEndpoint(), { match: { bucket, prefix: 'f/a' }, action: { delayMs: 3000 } });
     await expect(get('f/a', { timeoutMs: 200 })).rejects.toThrow(/no response within 200 ms/);
     expect((await get('f/a')).status).toBe(200);
+  });
+
+  it('lists only the asked bucket\'s rules', async () => {
+    const other = uniqueName('cdnfault-other');
+    const [otherId, ourId] = await addFaults(cdnEndpoint(), [
+      { match: { bucket: other }, action: { delayMs: 1 } },
+      { match: { op: 'get', bucket, prefix: 'g/a' }, action: { status: 502 } },
+    ]);
+    expect((await listFaults(cdnEndpoint(), other)).map((r) => r.id)).toEqual([otherId]);
+    // This file's spent rules from earlier tests are listed too; the other bucket's rule is not.
+    const ours = async (): Promise<number[]> => (await listFaults(cdnEndpoint(), bucket)).filter((r) => r.id === ourId || r.id === otherId).map((r) => r.hits);
+    expect(await ours()).toEqual([0]);
+    expect((await get('g/a')).status).toBe(502);
+    expect(await ours()).toEqual([1]);
+    await clearFaults(cdnEndpoint(), other);
+    expect(await listFaults(cdnEndpoint(), other)).toEqual([]);
   });
 
   it('refuses a rule with an unknown action', async () => {

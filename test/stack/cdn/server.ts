@@ -127,7 +127,7 @@ async function handleControl(req: IncomingMessage, res: ServerResponse, path: st
     }
   } else if (path === '/__faults') {
     if (m === 'POST') return sendJson(res, 200, { ids: faults.add(await readJson(req)) });
-    if (m === 'GET') return sendJson(res, 200, faults.list());
+    if (m === 'GET') return sendJson(res, 200, faults.list(query.get('bucket') ?? undefined));
     if (m === 'DELETE') {
       faults.clear(query.get('bucket') ?? undefined);
       return sendJson(res, 204, undefined);

@@ -2,7 +2,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { Storage, type Bucket } from '@google-cloud/storage';
-import { addFaults, listFaults } from '../faults.js';
+import { addFaults, clearFaults, listFaults } from '../faults.js';
 import { uniqueName } from '../../helpers/names.js';
 
 const endpoint = process.env.OTT_GCS_ENDPOINT!;
@@ -19,9 +19,9 @@ beforeAll(async () => {
   [bucket] = await storage.createBucket(uniqueName('gcsf'));
 });
 
-/** This file's rules (other files may program the same emulator at the same time: never clear theirs). */
+/** This file's rules, listed by bucket (other files may program the same emulator at the same time: never see or clear theirs). */
 async function ourRules(): Promise<Awaited<ReturnType<typeof listFaults>>> {
-  return (await listFaults(endpoint)).filter((r) => r.match?.bucket === bucket.name);
+  return listFaults(endpoint, bucket.name);
 }
 
 afterEach(async () => {
@@ -32,14 +32,13 @@ afterEach(async () => {
 describe('GCS emulator fault injection', () => {
   it('answers 503 with a GCS error body to the next 2 uploads under a prefix, then serves', async () => {
     await addFaults(endpoint, { match: { bucket: bucket.name, op: 'upload', prefix: 'flaky/' }, times: 2, action: { status: 503 } });
-    const statuses: number[] = [];
+    const answers: Array<{ status: number; body: unknown }> = [];
     for (let i = 0; i < 3; i++) {
       const res = await mediaUpload('flaky/raw', Buffer.from('x'));
-      statuses.push(res.status);
-      if (res.status === 503) expect(await res.json()).toMatchObject({ error: { code: 503, errors: [{ reason: 'backendError' }] } });
-      else await res.arrayBuffer();
+      answers.push({ status: res.status, body: await res.json() });
     }
-    expect(statuses).toEqual([503, 503, 200]);
+    const refused = { status: 503, body: { error: { code: 503, errors: [{ reason: 'backendError' }] } } };
+    expect(answers).toMatchObject([refused, refused, { status: 200, body: { name: 'flaky/raw', size: '1' } }]);
     expect((await ourRules()).find((r) => r.match?.prefix === 'flaky/')).toMatchObject({ hits: 2, remaining: 0 });
   });
 
@@ -136,6 +135,23 @@ describe('GCS emulator fault injection', () => {
       expect([op, ok.status]).toEqual([op, op === 'delete' ? 204 : 200]);
       await ok.arrayBuffer();
     }
+  });
+
+  it('lists and clears only the asked bucket\'s rules', async () => {
+    const other = uniqueName('gcsf-other');
+    // One request, two rules: the control API takes an array as the CDN fixture's does.
+    const [otherId, ourId] = await addFaults(endpoint, [
+      { match: { bucket: other, op: 'list' }, action: { delayMs: 1 } },
+      { match: { bucket: bucket.name, op: 'list', prefix: 'listed/' }, action: { status: 503 } },
+    ]);
+    expect((await listFaults(endpoint, other)).map((r) => r.id)).toEqual([otherId]);
+    // This file's spent rules from earlier tests are listed too; the other bucket's rule is not.
+    const ours = async (): Promise<number[]> => (await ourRules()).filter((r) => r.id === ourId || r.id === otherId).map((r) => r.hits);
+    expect(await ours()).toEqual([0]);
+    expect((await fetch(`${endpoint}/storage/v1/b/${bucket.name}/o?prefix=listed/`)).status).toBe(503);
+    expect(await ours()).toEqual([1]);
+    await clearFaults(endpoint, other);
+    expect(await listFaults(endpoint, other)).toEqual([]);
   });
 
   it('refuses malformed rules with 400 naming the problem', async () => {

@@ -14,7 +14,7 @@ let bucket: Bucket;
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
 async function ourRules(): Promise<Awaited<ReturnType<typeof listFaults>>> {
-  return (await listFaults(endpoint)).filter((r) => r.match?.bucket === bucket.name);
+  return listFaults(endpoint, bucket.name);
 }
 
 async function session(name: string): Promise<string> {

@@ -89,5 +89,5 @@ async function controlFaults(ex: Exchange, faults: FaultTable): Promise<void> {
     faults.clear(ex.query.get('bucket') ?? undefined);
     return ex.send(204, {});
   }
-  await ex.sendJson(200, faults.list());
+  await ex.sendJson(200, faults.list(ex.query.get('bucket') ?? undefined));
 }

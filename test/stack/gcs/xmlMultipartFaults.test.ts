@@ -15,7 +15,7 @@ const retrying = gcsS3Client(endpoint, 3);
 let bucket: Bucket;
 
 async function ourRules(): Promise<Awaited<ReturnType<typeof listFaults>>> {
-  return (await listFaults(endpoint)).filter((r) => r.match?.bucket === bucket.name);
+  return listFaults(endpoint, bucket.name);
 }
 
 function fault(rule: Omit<FaultRule, 'match'> & { match: Omit<NonNullable<FaultRule['match']>, 'bucket'> }): Promise<number[]> {
