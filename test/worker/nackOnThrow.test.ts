@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run as runSyncCheck } from '../../src/worker/syncCheck.js';
 import { run as runCdnTransfer } from '../../src/worker/cdnTransfer.js';
 import { addFaults } from '../stack/faults.js';
-import { addRows, closeCtx, errorMessages, makeWorld, publishDirs, putGcs, putS3, row, waitFor, workerCtx, type World } from './syncCheckFixture.js';
+import { addRows, closeCtx, errorMessages, makeWorld, publishDirs, putGcs, putS3, row, workerCtx, type World } from './syncCheckFixture.js';
+import { waitFor } from '../helpers/wait.js';
 import { addDirRow, bytesFor, cdnEndpoint, createWorld, drain, publish, pubsub, putObject, readGcs, worldContext } from './cdnTransferHarness.js';
 
 describe('syncCheck: a handler that throws', () => {
