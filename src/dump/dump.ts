@@ -10,7 +10,8 @@ import { hash } from 'node:crypto';
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { startProgress } from '../common/progress.js';
-import { listSubfoldersFromS3, readDumpFile, type SourceItem } from './sources.js';
+import { listS3Subfolders } from '../common/source/s3List.js';
+import { readDumpFile, subfolderItems, type SourceItem } from './sources.js';
 import { dbNow, finishRun, keysOf, lockDump, markListed, markMissing, previousRunStart, startRun, unlockDump } from './sql.js';
 import { Batch, bulkLoader } from './bulk.js';
 import { readSnapshot, type Snapshot } from './snapshot.js';
@@ -57,7 +58,7 @@ export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
     sourceName = `file ${args.dumpFile}`;
   } else {
     requireFields(config, 'dump', ['s3_bucket']);
-    source = listSubfoldersFromS3(ctx.clients.s3(), config.s3_bucket!, config.s3_root_prefix, ctx.signal, { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms });
+    source = subfolderItems(listS3Subfolders(ctx.clients.s3(), config.s3_bucket!, config.s3_root_prefix, ctx.signal, { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms }));
     sourceName = `s3://${config.s3_bucket}/${config.s3_root_prefix}`;
   }
   const started = Date.now();

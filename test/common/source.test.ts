@@ -1,9 +1,63 @@
-// Pure units of the shared source side: the one retry layer with its shared budget that counts waiting,
-// not work.
+// Pure units of the shared source side: the one ETag unquoter (and the inputs both old ones took), the
+// one "HTTP status of an error", the object filter, and the one retry layer with its shared budget that
+// counts waiting, not work.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseEtag, unquoteEtag } from '../../src/common/source/etag.js';
+import { objectFilter } from '../../src/common/source/filter.js';
+import { httpStatus } from '../../src/common/errors.js';
 import { RetriesExhaustedError, RetryBudget, withRetry } from '../../src/common/retry.js';
 
 const retryable = (): Error => Object.assign(new Error('flaky'), { statusCode: 503 });
+
+describe('unquoteEtag', () => {
+  it.each([
+    // what the publisher's unquoteEtag took: S3's quoted ETags, and unquoted ones as given
+    ['"9b2cf535f27731c974343645a3985328"', '9b2cf535f27731c974343645a3985328'],
+    ['"0123456789abcdef0123456789abcdef-3"', '0123456789abcdef0123456789abcdef-3'],
+    ['9b2cf535f27731c974343645a3985328', '9b2cf535f27731c974343645a3985328'],
+    ['"ABC"', 'ABC'],
+    // what copy/verify.ts's stripQuotes took: weak validators, repeated and unbalanced quotes
+    ['W/"9b2cf535f27731c974343645a3985328"', '9b2cf535f27731c974343645a3985328'],
+    ['""abc""', 'abc'],
+    ['"abc', 'abc'],
+    ['abc"', 'abc'],
+    ['""', ''],
+    ['"', ''],
+    ['', ''],
+  ])('%j -> %j', (raw, want) => {
+    expect(unquoteEtag(raw)).toBe(want);
+  });
+
+  it('is what parseEtag reads through', () => {
+    expect(parseEtag('W/"D41D8CD98F00B204E9800998ECF8427E"')).toEqual({ kind: 'md5', md5Hex: 'd41d8cd98f00b204e9800998ecf8427e' });
+    expect(parseEtag('""kms-etag""')).toEqual({ kind: 'opaque', etag: 'kms-etag' });
+  });
+});
+
+describe('httpStatus', () => {
+  it('reads every client shape, through causes unless told not to', () => {
+    expect(httpStatus(Object.assign(new Error('x'), { statusCode: 412 }))).toBe(412);
+    expect(httpStatus(Object.assign(new Error('x'), { $metadata: { httpStatusCode: 503 } }))).toBe(503);
+    expect(httpStatus(Object.assign(new Error('x'), { response: { status: 429 } }))).toBe(429);
+    expect(httpStatus(Object.assign(new Error('x'), { code: 404 }))).toBe(404);
+    expect(httpStatus(Object.assign(new Error('x'), { code: 14 }))).toBeUndefined(); // a gRPC code is no HTTP status
+    const wrapped = new RetriesExhaustedError(1, 'gave up', Object.assign(new Error('inner'), { statusCode: 412 }));
+    expect(httpStatus(wrapped)).toBe(412);
+    expect(httpStatus(wrapped, 0)).toBeUndefined();
+    expect(httpStatus('not an error')).toBeUndefined();
+  });
+});
+
+describe('objectFilter', () => {
+  const o = { key: 'k', size: 1, etag: 'e', last_modified: '2024-06-01T00:00:00.000Z' };
+  it('keeps everything without filters, and names the filter that drops an object', () => {
+    expect(objectFilter({})(o)).toEqual({ keep: true });
+    expect(objectFilter({ last_modified_after: '2024-06-01T00:00:00Z' })(o)).toEqual({ keep: false, why: 'last_modified_after' });
+    expect(objectFilter({ last_modified_before: '2024-06-01T00:00:00Z' })(o)).toEqual({ keep: false, why: 'last_modified_before' });
+    expect(objectFilter({ storage_class: ['GLACIER'] })(o)).toEqual({ keep: false, why: 'storage_class' });
+    expect(objectFilter({ storage_class: ['STANDARD'] })(o)).toEqual({ keep: true }); // S3 omits STANDARD
+  });
+});
 
 describe('retry budget', () => {
   afterEach(() => {

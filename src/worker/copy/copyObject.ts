@@ -3,16 +3,15 @@
 // while it uploads and refuses to finalize unverified bytes, then GCS's own hashes checked against ours.
 // A bad copy that did get finalized is deleted (that generation only) before the retry.
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { classify } from '../../common/errors.js';
-import { TransferError } from '../../common/errors.js';
+import { classify, httpStatus, TransferError } from '../../common/errors.js';
 import { gcsObjectName } from '../../common/naming.js';
 import { backoffMs, RetriesExhaustedError, sleep, withRetry } from '../../common/retry.js';
 import type { ObjectEntry } from '../../common/messages.js';
+import { parseEtag, partSizeFits, unquoteEtag, type SourceEtag } from '../../common/source/etag.js';
 import type { CopyDeps } from './copier.js';
 import { openSource, type SourceMeta, type SourceResponse } from './source.js';
-import { statusOf } from './http.js';
 import type { GcsObject, UploadMetadata, UploadRequest } from './gcsUpload.js';
-import { parseEtag, partSizeFits, StreamHasher, stripQuotes, verdict, type Digests, type SourceEtag, type VerifiedBy } from './verify.js';
+import { StreamHasher, verdict, type Digests, type VerifiedBy } from './verify.js';
 
 export type CopyOutcome =
   | { status: 'copied'; key: string; bytes: number; verifiedBy: VerifiedBy; attempts: number }
@@ -43,14 +42,14 @@ export function sameObject(existing: GcsObject, entry: ObjectEntry): boolean {
   const etag = parseEtag(entry.etag);
   const sizeOnly = existing.metadata?.[META_VERIFIED_BY] === 'size+crc32c'; // SSE-KMS: the ETag is no MD5
   if (etag.kind === 'md5' && existing.md5Hash !== undefined && !sizeOnly) return existing.md5Hash === hexToBase64(etag.md5Hex);
-  return existing.metadata?.[META_SOURCE_ETAG] === stripQuotes(entry.etag);
+  return existing.metadata?.[META_SOURCE_ETAG] === unquoteEtag(entry.etag);
 }
 
 export function uploadMetadata(name: string, entry: ObjectEntry, src: SourceMeta, etag: SourceEtag, storageClass: string | undefined): UploadMetadata {
   const verifiedBy: VerifiedBy = etag.kind === 'md5' ? 'md5' : etag.kind === 'multipart' ? 'multipart-etag' : 'size+crc32c';
   const meta: UploadMetadata = {
     name,
-    metadata: { ...src.userMetadata, [META_SOURCE_ETAG]: stripQuotes(entry.etag), [META_SOURCE_LAST_MODIFIED]: src.lastModified ?? entry.last_modified, [META_VERIFIED_BY]: verifiedBy },
+    metadata: { ...src.userMetadata, [META_SOURCE_ETAG]: unquoteEtag(entry.etag), [META_SOURCE_LAST_MODIFIED]: src.lastModified ?? entry.last_modified, [META_VERIFIED_BY]: verifiedBy },
   };
   for (const f of ['contentType', 'cacheControl', 'contentDisposition', 'contentLanguage', 'contentEncoding'] as const) if (src[f] !== undefined) meta[f] = src[f];
   // Known before the first byte: GCS itself rejects an upload whose bytes do not hash to it.
@@ -104,7 +103,7 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, attemp
           const next = await openSource(d.http, d.cdn, entry.key, d.naming, d.signer, signal, hasher.bytes);
           destroyBody(body);
           body = next.body;
-          if (next.contentLength !== entry.size - hasher.bytes || (next.etag !== undefined && stripQuotes(next.etag) !== stripQuotes(entry.etag))) {
+          if (next.contentLength !== entry.size - hasher.bytes || (next.etag !== undefined && unquoteEtag(next.etag) !== unquoteEtag(entry.etag))) {
             throw new TransferError('the object changed while it was being copied (resumed range differs); starting over', true);
           }
         }
@@ -128,7 +127,7 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, attemp
       obj = entry.size <= d.singleRequestMaxBytes ? await d.gcs.uploadSingle(req) : await d.gcs.uploadResumable(req, d.chunkBytes);
     } catch (err) {
       if (localFailure) throw localFailure;
-      if (statusOf(err) === 412) {
+      if (httpStatus(err) === 412) {
         st.optimistic = false;
         const existing = await d.gcs.get(d.gcsBucket, name, signal);
         if (existing && sameObject(existing, entry)) return { status: 'skipped', key: entry.key, bytes: entry.size, why: 'written meanwhile with the same size and source ETag' };

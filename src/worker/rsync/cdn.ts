@@ -4,19 +4,12 @@
 // rewritten meanwhile survives). A dry run prints the plan and changes nothing.
 import type { Ctx } from '../../common/context.js';
 import { classify } from '../../common/errors.js';
-import type { ObjectEntry } from '../../common/messages.js';
 import { redact } from '../../common/redact.js';
 import { createCopier, type Copier } from '../copy/index.js';
-import { stripQuotes } from '../copy/verify.js';
 import { diffSubfolder } from '../diff.js';
-import type { S3Entry } from '../listing.js';
 import { emptyResult, type EngineResult, type RsyncEngine, type SyncOptions } from './engine.js';
 
 const FAILURE_SAMPLE = 5;
-
-function entryOf(s3: S3Entry): ObjectEntry {
-  return { key: s3.key, size: s3.size, etag: stripQuotes(s3.etag), last_modified: s3.lastModified.toISOString(), storage_class: s3.storageClass };
-}
 
 /** Runs at most `limit` tasks at once; `add` waits for a free slot (backpressure on the listing). */
 function pool(limit: number): { add(task: () => Promise<void>): Promise<void>; drain(): Promise<void> } {
@@ -78,7 +71,7 @@ export function createCdnEngine(ctx: Ctx): RsyncEngine {
           }
           copier ??= createCopier(ctx, { concurrency });
           const c = copier;
-          const entry = entryOf(item.s3);
+          const entry = item.s3;
           await tasks.add(async () => {
             const o = await c.copy(entry, work.signal);
             if (o.status === 'copied') r.copied++;
