@@ -12,7 +12,7 @@ import { startProgress } from '../common/progress.js';
 import { toError } from '../common/errors.js';
 import { createCopier, type CopyTunables } from './copy/index.js';
 import type { CopyOutcome } from './copy/copyObject.js';
-import { createLimiter } from './transferLimiter.js';
+import { createLimiter } from '../common/limit.js';
 import { startCounters } from './transferCounters.js';
 
 export interface CdnTransferArgs {

@@ -1,10 +1,11 @@
 // Pure units of the shared source side: the one ETag unquoter (and the inputs both old ones took), the
-// one "HTTP status of an error", the object filter, and the one retry layer with its shared budget that
-// counts waiting, not work.
+// one "HTTP status of an error", the object filter, the one limiter, and the one retry layer with its
+// shared budget that counts waiting, not work.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseEtag, unquoteEtag } from '../../src/common/source/etag.js';
 import { objectFilter } from '../../src/common/source/filter.js';
 import { httpStatus } from '../../src/common/errors.js';
+import { createLimiter } from '../../src/common/limit.js';
 import { RetriesExhaustedError, RetryBudget, withRetry } from '../../src/common/retry.js';
 
 const retryable = (): Error => Object.assign(new Error('flaky'), { statusCode: 503 });
@@ -56,6 +57,35 @@ describe('objectFilter', () => {
     expect(objectFilter({ last_modified_before: '2024-06-01T00:00:00Z' })(o)).toEqual({ keep: false, why: 'last_modified_before' });
     expect(objectFilter({ storage_class: ['GLACIER'] })(o)).toEqual({ keep: false, why: 'storage_class' });
     expect(objectFilter({ storage_class: ['STANDARD'] })(o)).toEqual({ keep: true }); // S3 omits STANDARD
+  });
+});
+
+describe('createLimiter', () => {
+  it('start() returns once a slot is free, so a producer never gets ahead; idle() waits for all and throws the first failure', async () => {
+    const lim = createLimiter(2);
+    const releases: Array<() => void> = [];
+    let started = 0;
+    const task = (): Promise<void> => new Promise<void>((resolve) => releases.push(resolve)).then(() => undefined);
+    const producer = (async () => {
+      for (let i = 0; i < 5; i++) {
+        await lim.start(() => {
+          started++;
+          return task();
+        });
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 20));
+    // two running, the producer's third waiting for a slot, the last two not even offered yet
+    expect([started, lim.active, lim.queued]).toEqual([2, 2, 1]);
+    while (started < 5 || releases.length) {
+      releases.shift()?.();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await producer;
+    await lim.idle();
+    expect(started).toBe(5);
+    await lim.start(() => Promise.reject(new Error('task failed')));
+    await expect(lim.idle()).rejects.toThrow('task failed');
   });
 });
 

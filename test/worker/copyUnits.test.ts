@@ -9,7 +9,7 @@ import { multipartEtag, parseEtag, partSizeFits } from '../../src/common/source/
 import { StreamHasher, verdict } from '../../src/worker/copy/verify.js';
 import { sameObject, uploadMetadata, META_SOURCE_ETAG } from '../../src/worker/copy/copyObject.js';
 import { decodeCdnPath } from '../../src/common/naming.js';
-import { createLimiter } from '../../src/worker/transferLimiter.js';
+import { createLimiter } from '../../src/common/limit.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 const fromCfBase64 = (s: string): Buffer => Buffer.from(s.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64');
