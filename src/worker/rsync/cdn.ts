@@ -8,6 +8,7 @@ import { classify } from '../../common/errors.js';
 import { createLimiter, type Limiter } from '../../common/limit.js';
 import type { ObjectEntry } from '../../common/messages.js';
 import { redact } from '../../common/redact.js';
+import { RetriesExhaustedError, withRetry } from '../../common/retry.js';
 import { createCopier, type Copier } from '../copy/index.js';
 import { diffSubfolder } from '../diff.js';
 import { emptyResult, type EngineResult, type RsyncEngine, type SyncOptions } from './engine.js';
@@ -34,13 +35,15 @@ class Repair {
 
   /** Starts the delete of exactly this generation; returns once it has started (backpressure on the listing). */
   delete(name: string, generation: string | undefined): Promise<void> {
+    const { config, signal } = this.work;
     const file = this.bucket.file(name);
     return this.tasks.start(async () => {
       try {
-        await file.delete(generation ? { ifGenerationMatch: Number(generation) } : {});
+        // The Storage client's own retries are off (common/clients.ts): this is the one layer.
+        await withRetry(() => file.delete(generation ? { ifGenerationMatch: Number(generation) } : {}), { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms, signal });
         this.r.deleted++;
       } catch (err) {
-        this.note(`delete ${name}: ${classify(err).reason}`);
+        this.note(`delete ${name}: ${err instanceof RetriesExhaustedError ? err.message : classify(err).reason}`);
       }
     });
   }
