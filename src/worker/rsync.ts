@@ -12,7 +12,7 @@ import { measure } from './listing.js';
 import { claimSubfolder, holdLease, reportError, runDirWorker, type DirWorkerSummary } from './dirWorker.js';
 import { createCdnEngine } from './rsync/cdn.js';
 import { createGcloudEngine } from './rsync/gcloud.js';
-import type { EngineResult, RsyncEngine } from './rsync/engine.js';
+import { addResult, emptyResult, type EngineResult, type RsyncEngine } from './rsync/engine.js';
 
 export interface RsyncArgs {
   engine?: 'cdn' | 'gcloud';
@@ -30,6 +30,8 @@ export interface RsyncSummary extends DirWorkerSummary {
   engine: string;
   copied: number;
   skipped: number;
+  /** `skipped` per reason: same-md5, same-source-etag, written-meanwhile. */
+  skippedBy: EngineResult['skippedBy'];
   deleted: number;
   failedObjects: number;
 }
@@ -58,7 +60,7 @@ export async function rsyncSubfolder(ctx: Ctx, engine: RsyncEngine, dirKey: stri
     let m: Measured;
     try {
       const r = await engine.sync(work, dirKey, { dryRun: false, print: () => undefined });
-      if (totals) for (const k of ['copied', 'skipped', 'deleted', 'failed'] as const) totals[k] += r[k];
+      if (totals) addResult(totals, r);
       engineError = r.error;
       const after = await measure(work, dirKey);
       m = { s3Bytes: after.s3.bytes, gcsBytes: after.gcs.bytes, s3Objects: after.s3.objects, gcsObjects: after.gcs.objects };
@@ -90,7 +92,7 @@ export async function rsyncSubfolder(ctx: Ctx, engine: RsyncEngine, dirKey: stri
 export async function run(ctx: Ctx, args: RsyncArgs = {}): Promise<RsyncSummary> {
   requireFields(ctx.config, MODE, ['s3_bucket', 'gcs_bucket']);
   const engine = createEngine(ctx, args.engine ?? ctx.config.rsync_engine);
-  const totals: EngineResult = { copied: 0, skipped: 0, deleted: 0, failed: 0 };
+  const totals = emptyResult();
   const print = args.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   try {
     let s: DirWorkerSummary;
@@ -125,7 +127,7 @@ export async function run(ctx: Ctx, args: RsyncArgs = {}): Promise<RsyncSummary>
         (dirKey) => rsyncSubfolder(ctx, engine, dirKey, totals),
       );
     }
-    return { ...s, engine: engine.name, copied: totals.copied, skipped: totals.skipped, deleted: totals.deleted, failedObjects: totals.failed };
+    return { ...s, engine: engine.name, copied: totals.copied, skipped: totals.skipped, skippedBy: totals.skippedBy, deleted: totals.deleted, failedObjects: totals.failed };
   } finally {
     await engine.close();
   }

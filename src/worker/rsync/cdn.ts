@@ -1,7 +1,8 @@
 // Our engine (the default): list both sides (streaming merge, diff.ts), copy only missing or different
 // objects through the CDN with cdnTransfer's verified copy path (no S3 egress), and, only when
 // delete_unmatched is on, delete GCS objects S3 no longer has (that generation only, so an object
-// rewritten meanwhile survives). A dry run prints the plan and changes nothing.
+// rewritten meanwhile survives). A dry run prints the plan and changes nothing. Objects the copy path
+// skips are counted per reason (skippedBy), as it logs each one.
 import type { Bucket } from '@google-cloud/storage';
 import type { Ctx } from '../../common/context.js';
 import { classify } from '../../common/errors.js';
@@ -53,8 +54,10 @@ class Repair {
     return this.tasks.start(async () => {
       const o = await copier.copy(entry, this.work.signal);
       if (o.status === 'copied') this.r.copied++;
-      else if (o.status === 'skipped') this.r.skipped++;
-      else if (o.status === 'failed') this.note(`${o.key}: ${o.reason}`);
+      else if (o.status === 'skipped') {
+        this.r.skipped++;
+        this.r.skippedBy[o.why]++;
+      } else if (o.status === 'failed') this.note(`${o.key}: ${o.reason}`);
     });
   }
 
