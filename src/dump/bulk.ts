@@ -5,10 +5,8 @@
 //
 // A batch is the LOAD DATA text itself, written into a Buffer that is reused from batch to batch: a
 // million keys never become a million retained strings.
-import { Readable } from 'node:stream';
-import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
-import { tableName } from '../common/db.js';
-import { insertNew } from './sql.js';
+import type { PoolConnection } from 'mysql2/promise';
+import { insertNewDirs, loadNewDirs } from '../state/dump.js';
 
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
 const UNESCAPES: Record<string, string> = { '\\': '\\', t: '\t', n: '\n', r: '\r', '0': '\0' };
@@ -23,7 +21,7 @@ export function unescapeField(field: string): string {
   return field.includes('\\') ? field.replace(/\\(.)/gs, (_, c: string) => UNESCAPES[c] ?? c) : field;
 }
 
-/** Lines `escaped key TAB sha-hex LF`, appended into one reusable Buffer. */
+/** Lines `escaped key TAB sha-hex LF` (the format src/state/dump.ts loadNewDirs reads), appended into one reusable Buffer. */
 export class Batch {
   private buf = Buffer.allocUnsafe(1 << 16); // grows to maxBytes as needed: a delta's few new keys stay small
   bytes = 0;
@@ -71,11 +69,8 @@ export class Batch {
   }
 }
 
-const FORMAT = "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (dir_key, @sha) SET dir_key_sha = UNHEX(@sha)";
 /** Multi-row INSERTs stay under the 16 MiB max_allowed_packet even with 1024-byte keys. */
 const INSERT_ROWS = 5000;
-/** LOAD DATA packets: mysql2 sends each chunk of the stream as one. */
-const PACKET_BYTES = 1 << 16;
 
 export interface BulkLoader {
   /** Inserts the batch's keys that are not in the table yet; returns rows inserted. The batch may be reused after. */
@@ -90,32 +85,14 @@ function isInfileRefused(err: unknown): boolean {
   return /local (data|infile)/i.test(e.message ?? '') && /disabled|not allowed/i.test(e.message ?? '');
 }
 
-function chunksOf(text: Buffer): Readable {
-  return Readable.from(
-    (function* () {
-      for (let i = 0; i < text.length; i += PACKET_BYTES) yield text.subarray(i, i + PACKET_BYTES);
-    })(),
-    { objectMode: false },
-  );
-}
-
 /** conn is the run's own connection (it also holds the dump lock); seenAt becomes first_seen of new rows. */
 export function bulkLoader(conn: PoolConnection, table: string, seenAt: Date): BulkLoader {
-  const t = tableName(table);
   let infile = true;
   let used = false;
-  const viaInfile = async (batch: Batch): Promise<number> => {
-    const [r] = await conn.query<ResultSetHeader>({
-      sql: `LOAD DATA LOCAL INFILE 'batch' IGNORE INTO TABLE ${t} CHARACTER SET utf8mb4 ${FORMAT}, first_seen = ?`,
-      values: [seenAt],
-      infileStreamFactory: () => chunksOf(batch.text),
-    });
-    return r.affectedRows;
-  };
   const viaInsert = async (batch: Batch): Promise<number> => {
     const rows = batch.rows();
     let inserted = 0;
-    for (let i = 0; i < rows.length; i += INSERT_ROWS) inserted += await insertNew(conn, table, rows.slice(i, i + INSERT_ROWS), seenAt);
+    for (let i = 0; i < rows.length; i += INSERT_ROWS) inserted += await insertNewDirs(conn, table, rows.slice(i, i + INSERT_ROWS), seenAt);
     return inserted;
   };
   return {
@@ -128,7 +105,7 @@ export function bulkLoader(conn: PoolConnection, table: string, seenAt: Date): B
       used = true;
       if (infile) {
         try {
-          return await viaInfile(batch);
+          return await loadNewDirs(conn, table, batch.text, seenAt);
         } catch (err) {
           if (!isInfileRefused(err)) throw err;
           infile = false; // refused before any row was read: the same batch goes through INSERTs

@@ -9,11 +9,12 @@
 import { hash } from 'node:crypto';
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
-import { startProgress } from '../common/progress.js';
+import { startProgress, type Progress } from '../common/progress.js';
 import { listS3Subfolders } from '../common/source/s3List.js';
 import { readDumpFile, subfolderItems, type SourceItem } from './sources.js';
-import { dbNow, finishRun, keysOf, lockDump, markListed, markMissing, previousRunStart, startRun, unlockDump } from './sql.js';
-import { Batch, bulkLoader } from './bulk.js';
+import { dbNow } from '../state/clock.js';
+import { dirKeysOf, finishDumpRun, lockDump, markListedAgain, markMissing, previousDumpStart, startDumpRun, unlockDump } from '../state/dump.js';
+import { Batch, bulkLoader, type BulkLoader } from './bulk.js';
 import { readSnapshot, type Snapshot } from './snapshot.js';
 
 export interface DumpArgs {
@@ -66,39 +67,60 @@ export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
   // The run's own connection: it holds the dump lock for the whole run and carries the bulk loads.
   const conn = await db.getConnection();
   const progress = startProgress(log, 'dump', { rateKey: 'scanned' });
-  let inflight: Promise<void> = Promise.resolve();
   try {
     await lockDump(conn, table);
     const runStart = await dbNow(db);
-    s.runId = await startRun(db, table, runStart, sourceName);
+    s.runId = await startDumpRun(db, table, runStart, sourceName);
     const snapshot = await readSnapshot(db, table);
     log.info('dump: starting', { source: sourceName, table, run_id: s.runId, rows_in_table: snapshot.size });
     const loader = bulkLoader(conn, table, runStart);
+    await loadListing(ctx, source, snapshot, { loader, batchSize, progress }, s);
+    s.scanned = s.new + s.existing;
+    s.method = loader.method;
 
-    // One batch loads while the other is filled. A failed load surfaces at the next await.
-    const batches = [new Batch(BATCH_BYTES, batchSize), new Batch(BATCH_BYTES, batchSize)];
-    let filling = 0;
-    const flush = async (): Promise<void> => {
-      await inflight; // the other batch is free again
-      const full = batches[filling];
-      if (!full.count) return;
-      filling ^= 1;
-      batches[filling].clear();
-      inflight = loader.load(full).then((inserted) => {
-        s.new += inserted;
-        s.duplicates += full.count - inserted;
-        progress.add({ new: inserted });
-      });
-      inflight.catch(() => undefined); // handled by the next await
-    };
-    const sha = Buffer.alloc(32);
+    // The whole listing was read: only now may rows count as missing.
+    await reconcile(ctx, snapshot, s);
+    await finishDumpRun(db, s.runId, s);
+  } finally {
+    progress.stop();
+    await unlockDump(conn, table).catch(() => undefined);
+    conn.release();
+  }
+  s.seconds = Math.round((Date.now() - started) / 100) / 10;
+  if (s.vanished) log.warn('dump: subfolders in the table are gone from the source (kept, not deleted)', { vanished: s.vanished, sample: s.vanishedSample });
+  return s;
+}
+
+/**
+ * Reads the listing: a key found in the snapshot only sets its bit; the others are batched into the bulk
+ * loader, one batch loading while the other is filled (a failed load surfaces at the next await).
+ */
+async function loadListing(ctx: Ctx, source: AsyncIterable<SourceItem[]>, snapshot: Snapshot, o: { loader: BulkLoader; batchSize: number; progress: Progress }, s: DumpSummary): Promise<void> {
+  const batches = [new Batch(BATCH_BYTES, o.batchSize), new Batch(BATCH_BYTES, o.batchSize)];
+  let filling = 0;
+  let inflight: Promise<void> = Promise.resolve();
+  const flush = async (): Promise<void> => {
+    await inflight; // the other batch is free again
+    const full = batches[filling];
+    if (!full.count) return;
+    filling ^= 1;
+    batches[filling].clear();
+    inflight = o.loader.load(full).then((inserted) => {
+      s.new += inserted;
+      s.duplicates += full.count - inserted;
+      o.progress.add({ new: inserted });
+    });
+    inflight.catch(() => undefined); // handled by the next await
+  };
+  const sha = Buffer.alloc(32);
+  try {
     for await (const items of source) {
       if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
       for (const item of items) {
         if ('bad' in item) {
           s.badLines++;
           if (s.badLineSample.length < SAMPLE) s.badLineSample.push({ lineNo: item.lineNo, line: item.bad.slice(0, 200), why: item.why });
-          log.warn('dump: line not loaded', { line_no: item.lineNo, why: item.why });
+          ctx.log.warn('dump: line not loaded', { line_no: item.lineNo, why: item.why });
           continue;
         }
         // Hashed as hex, decoded into one reused Buffer for the lookup: nothing allocated per key survives.
@@ -113,32 +135,20 @@ export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
           batches[filling].add(item.dirKey, hex);
         }
       }
-      progress.add({ scanned: items.length });
+      o.progress.add({ scanned: items.length });
     }
     await flush();
     await inflight;
-    s.scanned = s.new + s.existing;
-    s.method = loader.method;
-
-    // The whole listing was read: only now may rows count as missing.
-    await reconcile(ctx, snapshot, s);
-    await finishRun(db, s.runId, s);
   } finally {
-    await inflight.catch(() => undefined); // never hand back a connection with a load still running on it
-    progress.stop();
-    await unlockDump(conn, table).catch(() => undefined);
-    conn.release();
+    await inflight.catch(() => undefined); // never hand back the run's connection with a load still running on it
   }
-  s.seconds = Math.round((Date.now() - started) / 100) / 10;
-  if (s.vanished) log.warn('dump: subfolders in the table are gone from the source (kept, not deleted)', { vanished: s.vanished, sample: s.vanishedSample });
-  return s;
 }
 
 /** Rows the run did not list become missing (stamped once); missing rows it listed become listed again. */
 async function reconcile(ctx: Ctx, snapshot: Snapshot, s: DumpSummary): Promise<void> {
   const table = ctx.config.mysql_table;
   const wasMissing = new Set(snapshot.missing);
-  const previous = await previousRunStart(ctx.db, table, s.runId);
+  const previous = await previousDumpStart(ctx.db, table, s.runId);
   const sample: Buffer[] = [];
   let chunk: Buffer[] = [];
   for (const i of snapshot.unlisted()) {
@@ -152,6 +162,6 @@ async function reconcile(ctx: Ctx, snapshot: Snapshot, s: DumpSummary): Promise<
     }
   }
   await markMissing(ctx.db, table, chunk, previous);
-  s.reappeared = await markListed(ctx.db, table, snapshot.missing.filter((i) => snapshot.isListed(i)).map((i) => snapshot.sha(i)));
-  s.vanishedSample = await keysOf(ctx.db, table, sample);
+  s.reappeared = await markListedAgain(ctx.db, table, snapshot.missing.filter((i) => snapshot.isListed(i)).map((i) => snapshot.sha(i)));
+  s.vanishedSample = await dirKeysOf(ctx.db, table, sample);
 }

@@ -2,9 +2,8 @@
 // a bucket index on the leading bits and one "listed" bit per row. A listed key is looked up here instead
 // of being sent to MySQL, so a delta dump only sends the new keys; the rows whose bit stays clear at the
 // end are the vanished ones. Memory: ~33 bytes per existing subfolder (1M rows: 33 MB).
-import type { Connection as CoreConnection, RowDataPacket } from 'mysql2';
 import type { Db } from '../common/db.js';
-import { tableName } from '../common/db.js';
+import { readKeyHashes } from '../state/dump.js';
 
 const SHA_BYTES = 32;
 
@@ -71,36 +70,13 @@ export class Snapshot {
   }
 }
 
-/**
- * Reads every dir_key_sha through the unique index (covering, in order) as one streamed query: each row is
- * copied into the snapshot as it arrives, so memory is the snapshot itself, not pages of row objects.
- */
+/** The table's keys as they are now: every hash, and which rows are already marked missing. */
 export async function readSnapshot(db: Db, table: string): Promise<Snapshot> {
-  const t = tableName(table);
-  const conn = await db.getConnection();
-  try {
-    const [[{ n }]] = await conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${t}`);
-    let shas = Buffer.allocUnsafe(Number(n) * SHA_BYTES);
-    let bytes = 0;
-    // Row events, not an async iterator: a row is copied and dropped at once, with no promise per row.
-    await new Promise<void>((resolve, reject) => {
-      (conn.connection as unknown as CoreConnection)
-        .query({ sql: `SELECT dir_key_sha FROM ${t} ORDER BY dir_key_sha`, rowsAsArray: true })
-        .on('result', (row) => {
-          if (bytes === shas.length) shas = Buffer.concat([shas, Buffer.alloc(1024 * SHA_BYTES)]); // rows added since the count
-          bytes += ((row as unknown as [Buffer])[0]).copy(shas, bytes);
-        })
-        .on('error', reject)
-        .on('end', () => resolve());
-    });
-    const snapshot = new Snapshot(shas.subarray(0, bytes), []);
-    const [marked] = await conn.query<RowDataPacket[]>({ sql: `SELECT dir_key_sha FROM ${t} WHERE last_seen IS NOT NULL`, rowsAsArray: true });
-    for (const [sha] of marked as unknown as [Buffer][]) {
-      const i = snapshot.find(sha);
-      if (i >= 0) snapshot.missing.push(i);
-    }
-    return snapshot;
-  } finally {
-    conn.release();
+  const { sorted, missing } = await readKeyHashes(db, table);
+  const snapshot = new Snapshot(sorted, []);
+  for (const sha of missing) {
+    const i = snapshot.find(sha);
+    if (i >= 0) snapshot.missing.push(i);
   }
+  return snapshot;
 }

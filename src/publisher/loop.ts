@@ -7,7 +7,8 @@
 import { createLimiter, type Limiter } from '../common/limit.js';
 import type { Logger } from '../common/log.js';
 import { backoffMs, sleep, withRetry, type RetryOptions } from '../common/retry.js';
-import type { ClaimResult, PendingRow } from './sql.js';
+import type { ClaimResult } from '../state/publish.js';
+import type { PendingRow } from '../state/publishable.js';
 
 /** A handled row still finishing (waiting for Pub/Sub's acknowledgements, its flag) behind the handlers. */
 export interface Finishing {

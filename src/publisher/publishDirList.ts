@@ -11,7 +11,9 @@ import { startProgress } from '../common/progress.js';
 import { withRetry } from '../common/retry.js';
 import { GroupCommit } from './groupCommit.js';
 import { claimableRows, runClaimLoop } from './loop.js';
-import { claim, claimablePage, countClaimable, dbNow, markDirPublished, release, renew, type PendingRow, type Recheck } from './sql.js';
+import { holderOf } from '../state/leases.js';
+import { claimForPublish, markDirPublished, releasePublish, renewPublishLeases } from '../state/publish.js';
+import { claimablePage, countClaimable, startRecheck, type PendingRow, type Recheck } from '../state/publishable.js';
 import { dirKeyHash, openTopic } from './topic.js';
 
 const MODE = 'publishDirList';
@@ -61,10 +63,8 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
   const s: PublishDirSummary = { purpose, dry_run: !!args.dryRun, subfolders_published: 0, subfolders_failed: 0, subfolders_lease_lost: 0, failures: [], seconds: 0 };
   let recheck: Recheck | undefined;
   if (args.recheck) {
-    const runStart = await withRetry(() => dbNow(db), { ...retry, signal: ctx.signal });
-    const before = args.recheckBefore && args.recheckBefore < runStart ? args.recheckBefore : runStart;
-    recheck = { before, runStart };
-    s.recheck_before = before.toISOString();
+    recheck = await withRetry(() => startRecheck(db, args.recheckBefore), { ...retry, signal: ctx.signal });
+    s.recheck_before = recheck.before.toISOString();
   }
   const progress = startProgress(log, `${MODE} ${purpose}`, { rateKey: 'subfolders' });
   const done = (): PublishDirSummary => {
@@ -87,8 +87,8 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
   if (!args.follow) progress.setTotal(claimable);
   log.info(`${MODE}: starting`, { purpose, table, topic: topic.name, subfolders_claimable: claimable, follow: !!args.follow, recheck_before: s.recheck_before });
   const retryAfter = args.retryAfterSeconds ?? RETRY_AFTER_SECONDS;
-  const owner = ctx.workerId;
-  const flags = new GroupCommit<{ id: number }>((rows) => markDirPublished(db, table, purpose, owner, rows.map((r) => r.id)), FLAG_BATCH);
+  const holder = holderOf(ctx);
+  const flags = new GroupCommit<{ id: number }>((rows) => markDirPublished(holder, purpose, rows.map((r) => r.id)), FLAG_BATCH);
 
   const handle = async (row: PendingRow): Promise<void> => {
     const msg: DirMessage = { v: 1, kind: 'dir', purpose, dir_key: row.dirKey };
@@ -96,7 +96,7 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
       await topic.publish(encodeMessage(msg), { v: '1', kind: 'dir', purpose, dir_key_sha: dirKeyHash(row.dirKey) });
     } catch (err) {
       const { reason } = classify(err);
-      await withRetry(() => release(db, table, purpose, row.id, owner, reason, retryAfter), retry).catch((e: unknown) =>
+      await withRetry(() => releasePublish(holder, purpose, row.id, reason, retryAfter), retry).catch((e: unknown) =>
         log.error(`${MODE}: could not release a subfolder; it is retried after its lease`, { dir_key: row.dirKey, error: e }),
       );
       s.subfolders_failed++;
@@ -121,10 +121,10 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
     signal: ctx.signal,
     log,
     retry,
-    claim: (limit, afterId) => claim(db, table, purpose, owner, config.lease_seconds, limit, recheck, afterId),
-    renew: (ids) => renew(db, table, purpose, owner, ids, config.lease_seconds),
+    claim: (limit, afterId) => claimForPublish(holder, purpose, limit, recheck, afterId),
+    renew: (ids) => renewPublishLeases(holder, purpose, ids),
     handle,
-    giveBack: async (row) => void (await release(db, table, purpose, row.id, owner, null, 0)),
+    giveBack: async (row) => void (await releasePublish(holder, purpose, row.id, null, 0)),
   });
   return done();
 }

@@ -15,7 +15,9 @@ import { s3Lister, type ObjectLister } from '../common/source/s3List.js';
 import { GroupCommit } from './groupCommit.js';
 import { InflightWindow, PublishBudget } from './inflight.js';
 import { claimableRows, runClaimLoop, type Finishing } from './loop.js';
-import { claim, claimablePage, countClaimable, markObjectsPublished, release, renew, type PendingRow, type PublishedObjects } from './sql.js';
+import { holderOf } from '../state/leases.js';
+import { claimForPublish, markObjectsPublished, releasePublish, renewPublishLeases, type PublishedObjects } from '../state/publish.js';
+import { claimablePage, countClaimable, type PendingRow } from '../state/publishable.js';
 import { dirKeyHash, openTopic, type PublishTopic } from './topic.js';
 
 const MODE = 'publishObjectsList';
@@ -186,14 +188,14 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
   if (!args.follow) progress.setTotal(claimable);
   log.info('publishObjectsList: starting', { table, topic: topic.name, subfolders_claimable: claimable, follow: !!args.follow });
   const retryAfter = args.retryAfterSeconds ?? RETRY_AFTER_SECONDS;
-  const owner = ctx.workerId;
-  const flags = new GroupCommit<PublishedObjects>((rows) => markObjectsPublished(db, table, owner, rows), FLAG_BATCH);
+  const holder = holderOf(ctx);
+  const flags = new GroupCommit<PublishedObjects>((rows) => markObjectsPublished(holder, rows), FLAG_BATCH);
 
   // Released, never flagged: every message we did publish is a harmless duplicate when it is re-published.
   const failed = async (row: PendingRow, err: unknown): Promise<void> => {
     const { reason } = classify(err);
     const shuttingDown = ctx.signal.aborted;
-    await withRetry(() => release(db, table, 'cdn', row.id, owner, shuttingDown ? null : reason, shuttingDown ? 0 : retryAfter), retry).catch((e: unknown) =>
+    await withRetry(() => releasePublish(holder, 'cdn', row.id, shuttingDown ? null : reason, shuttingDown ? 0 : retryAfter), retry).catch((e: unknown) =>
       log.error('publishObjectsList: could not release a subfolder; it is retried after its lease', { dir_key: row.dirKey, error: e }),
     );
     if (shuttingDown) return;
@@ -242,10 +244,10 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
     signal: ctx.signal,
     log,
     retry,
-    claim: (limit) => claim(db, table, 'cdn', owner, config.lease_seconds, limit),
-    renew: (ids) => renew(db, table, 'cdn', owner, ids, config.lease_seconds),
+    claim: (limit) => claimForPublish(holder, 'cdn', limit),
+    renew: (ids) => renewPublishLeases(holder, 'cdn', ids),
     handle,
-    giveBack: async (row) => void (await release(db, table, 'cdn', row.id, owner, null, 0)),
+    giveBack: async (row) => void (await releasePublish(holder, 'cdn', row.id, null, 0)),
   });
   return done();
 }

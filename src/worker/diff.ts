@@ -6,7 +6,7 @@ import type { ObjectEntry } from '../common/messages.js';
 import { parseEtag } from '../common/source/etag.js';
 import { META_SOURCE_ETAG } from './copy/index.js';
 import { listGcs, listS3, type GcsEntry } from './listing.js';
-import type { DeepResult, Measured } from './claims.js';
+import type { DeepResult, Measured } from '../state/work.js';
 
 export type DiffItem =
   | { kind: 'same'; s3: ObjectEntry; gcs: GcsEntry }

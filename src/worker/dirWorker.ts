@@ -1,7 +1,7 @@
 // The shared driver of the subfolder modes (syncCheck, rsync): pulls dir messages from
 // pubsub_subscription_id with bounded concurrency, decodes them (a malformed one is logged, sent to the
-// error topic and acked: never a crash), hands each subfolder to the mode, and holds the row's lease while
-// the mode works on it. A handler failure sends the subfolder to error_pubsub_topic_id with the reason.
+// error topic and acked: never a crash) and hands each subfolder to the mode, which works on it under a
+// claim (src/state/withClaim.ts). A handler failure sends the subfolder to error_pubsub_topic_id with the reason.
 import { createRequire } from 'node:module';
 import type { Message, Subscription } from '@google-cloud/pubsub';
 import type { Ctx } from '../common/context.js';
@@ -9,12 +9,12 @@ import { requireFields } from '../common/config/schema.js';
 import { dirMessageSchema, decodeMessage, encodeMessage, type ErrorMessage } from '../common/messages.js';
 import { classify, toError } from '../common/errors.js';
 import { redact } from '../common/redact.js';
-import { claim, renew, unpublish, type ClaimMode } from './claims.js';
+import type { WorkMode } from '../state/leases.js';
 
 const require = createRequire(import.meta.url);
 
 export interface DirWorkerOptions {
-  purpose: ClaimMode;
+  purpose: WorkMode;
   /** Subfolders worked on at once (each may itself run parallel listings or copies). */
   concurrency: number;
   /** Stop after this long with nothing received and nothing in flight; 0 runs until shutdown. */
@@ -41,46 +41,6 @@ export async function reportError(ctx: Ctx, mode: string, dirKey: string, reason
   ctx.log.warn(`${mode}: ${dirKey} sent to the error topic`, { dir_key: dirKey, reason: msg.reason });
   if (!ctx.config.error_pubsub_topic_id) return;
   await ctx.clients.pubsub().topic(ctx.config.error_pubsub_topic_id).publishMessage({ data: encodeMessage(msg) });
-}
-
-/**
- * Takes a subfolder for this worker. A row held by the other mode (or a live lease) is not dropped: its
- * published flag is cleared so the publisher sends it again (`busy`). A row that does not exist is
- * reported to the error topic (`unknown`).
- */
-export async function claimSubfolder(ctx: Ctx, mode: ClaimMode, dirKey: string): Promise<'claimed' | 'busy' | 'unknown'> {
-  const { db, config, workerId } = ctx;
-  if (await claim(db, config.mysql_table, mode, dirKey, workerId, config.lease_seconds)) return 'claimed';
-  if (await unpublish(db, config.mysql_table, mode, dirKey)) return 'busy';
-  await reportError(ctx, mode, dirKey, `subfolder ${dirKey} is not in table ${config.mysql_table}: message dropped`);
-  return 'unknown';
-}
-
-export interface HeldLease {
-  /** Aborts when shutdown starts or the lease is lost (taken over after expiry): stop the work then. */
-  signal: AbortSignal;
-  /** True when a renewal found the row owned by someone else. */
-  lost(): boolean;
-  stop(): void;
-}
-
-/** Renews the lease every third of lease_seconds while the work runs: long work never loses its row. */
-export function holdLease(ctx: Ctx, mode: ClaimMode, dirKey: string): HeldLease {
-  const ctl = new AbortController();
-  let lost = false;
-  const leaseSeconds = ctx.config.lease_seconds;
-  const timer = setInterval(() => {
-    renew(ctx.db, ctx.config.mysql_table, mode, dirKey, ctx.workerId, leaseSeconds).then(
-      (owned) => {
-        if (owned) return;
-        lost = true;
-        ctl.abort(new Error(`lease on ${dirKey} lost: another worker took it over after it expired`));
-      },
-      // A failed renewal is not a lost lease: the next tick tries again before the lease runs out.
-      (err) => ctx.log.warn(`${mode}: lease renewal failed for ${dirKey}`, { error: toError(err) }),
-    );
-  }, Math.max(1000, (leaseSeconds * 1000) / 3));
-  return { signal: AbortSignal.any([ctx.signal, ctl.signal]), lost: () => lost, stop: () => clearInterval(timer) };
 }
 
 export async function runDirWorker(ctx: Ctx, opts: DirWorkerOptions, handle: (dirKey: string) => Promise<Outcome>): Promise<DirWorkerSummary> {

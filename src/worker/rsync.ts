@@ -5,11 +5,10 @@
 // goes to the error topic with its reason; the claim is always ended, or left to expire if MySQL is gone.
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
-import { classify, toError } from '../common/errors.js';
-import { redact } from '../common/redact.js';
-import { fail, finish, release, type Measured } from './claims.js';
+import { classify } from '../common/errors.js';
+import { withClaim, type Finished } from '../state/withClaim.js';
 import { measure } from './listing.js';
-import { claimSubfolder, holdLease, reportError, runDirWorker, type DirWorkerSummary } from './dirWorker.js';
+import { reportError, runDirWorker, type DirWorkerSummary } from './dirWorker.js';
 import { createCdnEngine } from './rsync/cdn.js';
 import { createGcloudEngine } from './rsync/gcloud.js';
 import { addResult, emptyResult, type EngineResult, type RsyncEngine } from './rsync/engine.js';
@@ -43,50 +42,31 @@ export function createEngine(ctx: Ctx, name: 'cdn' | 'gcloud'): RsyncEngine {
 }
 
 /**
- * Repairs one subfolder. Outcomes: `equal` / `mismatched` (after the repair; recorded), `busy` (held by
- * another worker: left to be published again), `unknown`, `failed` (engine or listing failed: recorded in
- * rsync_error, sent to the error topic), `lost` (lease taken over), `released` (shutdown).
+ * Repairs one subfolder under a claim (src/state/withClaim.ts). Outcomes: `equal` / `mismatched` (after
+ * the repair; recorded), `busy` (held by another worker: left to be published again), `unknown`, `failed`
+ * (engine or listing failed: recorded in rsync_error, sent to the error topic), `lost` (lease taken
+ * over), `released` (shutdown).
  */
 export async function rsyncSubfolder(ctx: Ctx, engine: RsyncEngine, dirKey: string, totals?: EngineResult): Promise<string> {
-  const { db, config, workerId } = ctx;
-  const table = config.mysql_table;
-  const taken = await claimSubfolder(ctx, MODE, dirKey);
-  if (taken !== 'claimed') return taken;
-  // We MUST end the claim once taken: finish, fail or release below (or the lease expires if MySQL is gone).
-  const lease = holdLease(ctx, MODE, dirKey);
-  try {
-    const work: Ctx = { ...ctx, signal: lease.signal };
-    let engineError: string | undefined;
-    let m: Measured;
-    try {
-      const r = await engine.sync(work, dirKey, { dryRun: false, print: () => undefined });
-      if (totals) addResult(totals, r);
-      engineError = r.error;
-      const after = await measure(work, dirKey);
-      m = { s3Bytes: after.s3.bytes, gcsBytes: after.gcs.bytes, s3Objects: after.s3.objects, gcsObjects: after.gcs.objects };
-    } catch (err) {
-      if (lease.lost()) return 'lost';
-      if (ctx.signal.aborted) {
-        await release(db, table, MODE, dirKey, workerId);
-        return 'released';
-      }
-      const reason = redact(`${engineError ? `${engineError}; then ` : ''}listing failed: ${classify(err).reason}`);
-      ctx.log.error(`${MODE}: ${dirKey} ${reason}`, { dir_key: dirKey, error: toError(err) });
-      await fail(db, table, MODE, dirKey, workerId, reason);
-      await reportError(ctx, MODE, dirKey, reason);
-      return 'failed';
-    }
-    if (!(await finish(db, table, MODE, dirKey, workerId, m, engineError ?? null))) return 'lost';
-    if (engineError) {
-      await reportError(ctx, MODE, dirKey, `${engine.name} engine: ${engineError}`);
-      return 'failed';
-    }
-    const equal = m.s3Bytes === m.gcsBytes && m.s3Objects === m.gcsObjects;
-    ctx.log.info(`${MODE}: ${dirKey} ${equal ? 'equal' : 'mismatched'} after ${engine.name} rsync`, { dir_key: dirKey, ...m });
-    return equal ? 'equal' : 'mismatched';
-  } finally {
-    lease.stop();
-  }
+  let engineError: string | undefined;
+  // The repair, then both sides measured again: an engine error is recorded beside the new sizes.
+  const repair = async (work: Ctx): Promise<Finished> => {
+    const r = await engine.sync(work, dirKey, { dryRun: false, print: () => undefined });
+    if (totals) addResult(totals, r);
+    engineError = r.error;
+    const after = await measure(work, dirKey);
+    const measured = { s3Bytes: after.s3.bytes, gcsBytes: after.gcs.bytes, s3Objects: after.s3.objects, gcsObjects: after.gcs.objects };
+    return { measured, ...(engineError ? { failed: { error: engineError, reason: `${engine.name} engine: ${engineError}` } } : {}) };
+  };
+  const r = await withClaim(ctx, {
+    mode: MODE,
+    dirKey,
+    work: repair,
+    failure: (err) => `${engineError ? `${engineError}; then ` : ''}listing failed: ${classify(err).reason}`,
+  });
+  if (r.outcome === 'failed' || r.outcome === 'unknown') await reportError(ctx, MODE, dirKey, r.reason);
+  if (r.outcome === 'equal' || r.outcome === 'mismatched') ctx.log.info(`${MODE}: ${dirKey} ${r.outcome} after ${engine.name} rsync`, { dir_key: dirKey, ...r.measured });
+  return r.outcome;
 }
 
 export async function run(ctx: Ctx, args: RsyncArgs = {}): Promise<RsyncSummary> {

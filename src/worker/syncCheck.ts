@@ -4,12 +4,10 @@
 // this worker still owns the claim. `--deep` also diffs per object (key, size, MD5 where the ETag is one).
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
-import { classify, toError } from '../common/errors.js';
-import { redact } from '../common/redact.js';
-import { fail, finish, release, type DeepResult, type Measured } from './claims.js';
+import { withClaim, type Finished } from '../state/withClaim.js';
 import { deepCheck } from './diff.js';
 import { measure } from './listing.js';
-import { claimSubfolder, holdLease, reportError, runDirWorker, type DirWorkerSummary } from './dirWorker.js';
+import { reportError, runDirWorker, type DirWorkerSummary } from './dirWorker.js';
 
 export interface SyncCheckArgs {
   deep?: boolean;
@@ -23,50 +21,31 @@ export type SyncCheckSummary = DirWorkerSummary;
 
 const MODE = 'syncCheck';
 
+/** The check itself: both sides' bytes and object counts in scope, and with --deep the per-object diff. */
+async function check(work: Ctx, dirKey: string, deep: boolean): Promise<Finished> {
+  if (deep) {
+    const r = await deepCheck(work, dirKey);
+    return { measured: r.measured, deep: r.deep };
+  }
+  const r = await measure(work, dirKey);
+  return { measured: { s3Bytes: r.s3.bytes, gcsBytes: r.gcs.bytes, s3Objects: r.s3.objects, gcsObjects: r.gcs.objects }, deep: null };
+}
+
 /**
- * Checks one subfolder. Outcomes: `equal` / `mismatched` (recorded), `busy` (held by another worker: its
- * published flag is cleared so it is published again), `unknown` (no such row), `failed` (recorded in
- * sync_check_error and sent to the error topic), `lost` (the lease expired and was taken over: the new
- * owner's result stands), `released` (shutdown: the row is given back untouched).
+ * Checks one subfolder under a claim (src/state/withClaim.ts). Outcomes: `equal` / `mismatched`
+ * (recorded), `busy` (held by another worker: its published flag is cleared so it is published again),
+ * `unknown` (no such row: sent to the error topic), `failed` (recorded in sync_check_error and sent to the
+ * error topic), `lost` (the lease expired and was taken over: the new owner's result stands), `released`
+ * (shutdown: the row is given back untouched).
  */
 export async function checkSubfolder(ctx: Ctx, dirKey: string, args: SyncCheckArgs = {}): Promise<string> {
-  const { db, config, workerId } = ctx;
-  const table = config.mysql_table;
-  const taken = await claimSubfolder(ctx, MODE, dirKey);
-  if (taken !== 'claimed') return taken;
-  // We MUST end the claim once we have taken it: finish, fail or release below; if MySQL itself is gone,
-  // the lease expires and another worker takes the row over.
-  const lease = holdLease(ctx, MODE, dirKey);
-  try {
-    const work: Ctx = { ...ctx, signal: lease.signal };
-    let m: Measured;
-    let deep: DeepResult | null = null;
-    try {
-      if (args.deep) {
-        ({ measured: m, deep } = await deepCheck(work, dirKey));
-      } else {
-        const r = await measure(work, dirKey);
-        m = { s3Bytes: r.s3.bytes, gcsBytes: r.gcs.bytes, s3Objects: r.s3.objects, gcsObjects: r.gcs.objects };
-      }
-    } catch (err) {
-      if (lease.lost()) return 'lost';
-      if (ctx.signal.aborted) {
-        await release(db, table, MODE, dirKey, workerId);
-        return 'released';
-      }
-      const reason = redact(`listing failed: ${classify(err).reason}`);
-      ctx.log.error(`${MODE}: ${dirKey} ${reason}`, { dir_key: dirKey, error: toError(err) });
-      await fail(db, table, MODE, dirKey, workerId, reason);
-      await reportError(ctx, MODE, dirKey, reason);
-      return 'failed';
-    }
-    if (!(await finish(db, table, MODE, dirKey, workerId, m, null, deep))) return 'lost';
-    const equal = m.s3Bytes === m.gcsBytes && m.s3Objects === m.gcsObjects && (!deep || deep.missing + deep.different + deep.extra === 0);
-    ctx.log.info(`${MODE}: ${dirKey} ${equal ? 'equal' : 'mismatched'}`, { dir_key: dirKey, ...m, ...(deep ? { deep_missing: deep.missing, deep_different: deep.different, deep_extra: deep.extra } : {}) });
-    return equal ? 'equal' : 'mismatched';
-  } finally {
-    lease.stop();
+  const r = await withClaim(ctx, { mode: MODE, dirKey, work: (work) => check(work, dirKey, !!args.deep) });
+  if (r.outcome === 'failed' || r.outcome === 'unknown') await reportError(ctx, MODE, dirKey, r.reason);
+  if (r.outcome === 'equal' || r.outcome === 'mismatched') {
+    const { measured: m, deep } = r;
+    ctx.log.info(`${MODE}: ${dirKey} ${r.outcome}`, { dir_key: dirKey, ...m, ...(deep ? { deep_missing: deep.missing, deep_different: deep.different, deep_extra: deep.extra } : {}) });
   }
+  return r.outcome;
 }
 
 export async function run(ctx: Ctx, args: SyncCheckArgs = {}): Promise<SyncCheckSummary> {

@@ -9,7 +9,7 @@ import { run } from '../../src/dump/dump.js';
 import { makeS3Client } from '../helpers/s3.js';
 import { uniqueName } from '../helpers/names.js';
 import { testContext } from '../helpers/context.js';
-import { lockDump, unlockDump } from '../../src/dump/sql.js';
+import { lockDump, unlockDump } from '../../src/state/dump.js';
 
 const s3 = makeS3Client();
 const bucket = uniqueName('dump');

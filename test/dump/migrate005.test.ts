@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { RowDataPacket } from 'mysql2';
 import { createDb } from '../../src/common/db.js';
 import { migrate } from '../../src/common/migrate.js';
-import { keySha } from '../../src/dump/sql.js';
+import { keySha } from '../../src/state/dump.js';
 import { run } from '../../src/dump/dump.js';
 import { freshDatabase } from '../helpers/db.js';
 import { testContext } from '../helpers/context.js';

@@ -3,7 +3,8 @@
 // after a lost reply still reports what it flagged. GroupCommit groups flags that arrive meanwhile.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2';
-import { claim, markDirPublished, markObjectsPublished } from '../../src/publisher/sql.js';
+import type { Holder } from '../../src/state/leases.js';
+import { claimForPublish, markDirPublished, markObjectsPublished } from '../../src/state/publish.js';
 import { GroupCommit } from '../../src/publisher/groupCommit.js';
 import { seedRows } from './seed.js';
 import { testContext, type TestCtx } from '../helpers/context.js';
@@ -16,6 +17,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await ctx.db.end();
 });
+
+/** A publisher's leases on this file's table, 900 s each. */
+const as = (owner: string): Holder => ({ db: ctx.db, table: T, owner, leaseSeconds: 900 });
 
 async function rows(prefix: string): Promise<RowDataPacket[]> {
   const [r] = await ctx.db.query<RowDataPacket[]>(
@@ -30,13 +34,13 @@ describe('group flags', () => {
   it('flags every row still ours with its own counts, and names the one taken over', async () => {
     const keys = ['g1/a/', 'g1/b/', 'g1/c/', 'g1/d/'];
     await seedRows(ctx.db, keys);
-    const mine = (await claim(ctx.db, T, 'cdn', 'pub-A', 900, 10)).rows;
+    const mine = (await claimForPublish(as('pub-A'), 'cdn', 10)).rows;
     expect(mine.map((r) => r.dirKey)).toEqual(keys);
     const byKey = new Map(mine.map((r) => [r.dirKey, r.id]));
     // pub-B took g1/c/ over after pub-A's lease expired (as its claim would), and has not flagged it yet.
     await ctx.db.query(`UPDATE ${T} SET cdn_publish_owner = 'pub-B' WHERE id = ?`, [byKey.get('g1/c/')]);
     const done = keys.map((k, i) => ({ id: byKey.get(k)!, objects: 10 + i, bytes: 1000 * (i + 1) }));
-    const flagged = await markObjectsPublished(ctx.db, T, 'pub-A', done);
+    const flagged = await markObjectsPublished(as('pub-A'), done);
     expect([...flagged].sort()).toEqual(['g1/a/', 'g1/b/', 'g1/d/'].map((k) => byKey.get(k)).sort());
     const after = await rows('g1/');
     expect(after.map((r) => [r.dir_key, r.cdn_transfer_published, r.initial_transfer, r.published_objects, Number(r.published_bytes), r.cdn_publish_owner])).toEqual([
@@ -47,7 +51,7 @@ describe('group flags', () => {
     ]);
     expect(after.filter((r) => r.dir_key !== 'g1/c/').every((r) => r.cdn_publish_lease_until === null)).toBe(true);
     // The reply was lost and the flag is retried: nothing matches any more, yet the same rows come back as ours.
-    const again = await markObjectsPublished(ctx.db, T, 'pub-A', done);
+    const again = await markObjectsPublished(as('pub-A'), done);
     expect([...again].sort()).toEqual([...flagged].sort());
     expect((await rows('g1/')).map((r) => r.published_objects)).toEqual([10, 11, 0, 13]);
   });
@@ -56,11 +60,11 @@ describe('group flags', () => {
     const keys = ['g2/a/', 'g2/b/', 'g2/c/'];
     await seedRows(ctx.db, keys, { initial_transfer: false, gcs_size: 0 });
     await ctx.db.query(`UPDATE ${T} SET sync_check_published = TRUE WHERE dir_key LIKE 'g1/%'`); // only g2's rows are due
-    const claimed = (await claim(ctx.db, T, 'syncCheck', 'pub-A', 900, 10)).rows;
+    const claimed = (await claimForPublish(as('pub-A'), 'syncCheck', 10)).rows;
     expect(claimed.map((r) => r.dirKey)).toEqual(keys);
     const ids = claimed.map((r) => r.id);
     await ctx.db.query(`UPDATE ${T} SET sync_check_publish_owner = 'pub-B' WHERE id = ?`, [ids[1]]);
-    expect([...(await markDirPublished(ctx.db, T, 'syncCheck', 'pub-A', ids))].sort()).toEqual([ids[0], ids[2]].sort());
+    expect([...(await markDirPublished(as('pub-A'), 'syncCheck', ids))].sort()).toEqual([ids[0], ids[2]].sort());
     expect((await rows('g2/')).map((r) => [r.sync_check_published, r.sync_check_publish_owner])).toEqual([
       [1, 'pub-A'],
       [0, 'pub-B'],

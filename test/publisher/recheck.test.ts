@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2';
 import { run } from '../../src/publisher/publishDirList.js';
-import { claim, dbNow } from '../../src/publisher/sql.js';
+import { claimForPublish } from '../../src/state/publish.js';
+import { startRecheck } from '../../src/state/publishable.js';
 import { decodeMessage, dirMessageSchema } from '../../src/common/messages.js';
 import { testContext, type TestCtx } from '../helpers/context.js';
 import { collect, freshTopic, pubsubClient, type Received } from './pubsub.js';
@@ -102,11 +103,11 @@ describe('publishDirList --purpose syncCheck --recheck', () => {
     const s = await run(ctx, { purpose: 'syncCheck', recheck: true });
     expect(s).toMatchObject({ subfolders_published: 2, subfolders_failed: 0 });
     expect(dirKeys(await collect(ps, ctx.subscriptionId, { minCount: 2 }))).toEqual(['data/a/', 'data/b/']);
-    // The worker found it busy and cleared its flag (src/worker/claims.ts unpublish); its last check is still old.
+    // The worker found it busy and cleared its flag (src/state/work.ts unpublishDir); its last check is still old.
     await ctx.db.query("UPDATE transfer_state SET sync_check_published = FALSE WHERE dir_key = 'data/a/'");
     // The claim that run makes (its start is the default instant): nothing, because it published the row.
     const runStart = new Date(s.recheck_before!);
-    expect(await claim(ctx.db, 'transfer_state', 'syncCheck', 'same-run', 60, 10, { before: runStart, runStart })).toEqual({ seen: 0, rows: [] });
+    expect(await claimForPublish({ db: ctx.db, table: 'transfer_state', owner: 'same-run', leaseSeconds: 60 }, 'syncCheck', 10, { before: runStart, runStart })).toEqual({ seen: 0, rows: [] });
     await new Promise((r) => setTimeout(r, 1100)); // the next run starts in a later second
     expect(await run(ctx, { purpose: 'syncCheck', recheck: true })).toMatchObject({ subfolders_published: 1 });
     expect(dirKeys(await collect(ps, ctx.subscriptionId, { minCount: 1 }))).toEqual(['data/a/']);
@@ -115,9 +116,9 @@ describe('publishDirList --purpose syncCheck --recheck', () => {
 
   it('a publisher that died holding a recheck claim: the row is taken over after its lease and published once', async () => {
     const ctx = await setup([['data/a/', checked(BEFORE)]]);
-    const runStart = await dbNow(ctx.db);
+    const recheck = await startRecheck(ctx.db, INSTANT);
     // The dead publisher's claim: the row is in hand (flag off, its lease), nothing was published.
-    expect(await claim(ctx.db, 'transfer_state', 'syncCheck', 'dead-publisher', 1, 10, { before: INSTANT, runStart })).toMatchObject({ seen: 1, rows: [{ dirKey: 'data/a/' }] });
+    expect(await claimForPublish({ db: ctx.db, table: 'transfer_state', owner: 'dead-publisher', leaseSeconds: 1 }, 'syncCheck', 10, recheck)).toMatchObject({ seen: 1, rows: [{ dirKey: 'data/a/' }] });
     expect(await run(ctx, { purpose: 'syncCheck', recheck: true, recheckBefore: INSTANT })).toMatchObject({ subfolders_published: 0 });
     await new Promise((r) => setTimeout(r, 2100));
     expect(await run(ctx, { purpose: 'syncCheck', recheck: true, recheckBefore: INSTANT })).toMatchObject({ subfolders_published: 1 });

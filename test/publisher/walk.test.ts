@@ -4,7 +4,8 @@
 // still published in the same run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2';
-import { claim, release } from '../../src/publisher/sql.js';
+import type { Holder } from '../../src/state/leases.js';
+import { claimForPublish, releasePublish } from '../../src/state/publish.js';
 import { runClaimLoop } from '../../src/publisher/loop.js';
 import { seedRows } from './seed.js';
 import { testContext, type TestCtx } from '../helpers/context.js';
@@ -17,6 +18,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await ctx.db.end();
 });
+
+/** A publisher's leases on this file's table, 900 s each. */
+const as = (owner: string): Holder => ({ db: ctx.db, table: T, owner, leaseSeconds: 900 });
 
 const keys = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, '0')}/`);
 
@@ -35,7 +39,7 @@ describe('claim walk', () => {
     let cursor = 0;
     let claims = 0;
     for (;;) {
-      const r = await claim(ctx.db, T, 'rsync', 'pub-A', 900, 2, undefined, cursor);
+      const r = await claimForPublish(as('pub-A'), 'rsync', 2, undefined, cursor);
       claims++;
       expect(r.next).toBeDefined();
       if (r.seen === 0) break;
@@ -49,9 +53,9 @@ describe('claim walk', () => {
     expect(claims).toBeLessThanOrEqual(mismatched.length / 2 + 2);
     // A row released behind the cursor is claimable again: the walk from here misses it, one from 0 finds it.
     const [back] = await idsOf([mismatched[1]]);
-    expect(await release(ctx.db, T, 'rsync', back, 'pub-A', null, 0)).toBe(true);
-    expect((await claim(ctx.db, T, 'rsync', 'pub-A', 900, 2, undefined, cursor)).seen).toBe(0);
-    expect((await claim(ctx.db, T, 'rsync', 'pub-B', 900, 2, undefined, 0)).rows.map((r) => r.dirKey)).toEqual([mismatched[1]]);
+    expect(await releasePublish(as('pub-A'), 'rsync', back, null, 0)).toBe(true);
+    expect((await claimForPublish(as('pub-A'), 'rsync', 2, undefined, cursor)).seen).toBe(0);
+    expect((await claimForPublish(as('pub-B'), 'rsync', 2, undefined, 0)).rows.map((r) => r.dirKey)).toEqual([mismatched[1]]);
   });
 
   it('the claim loop wraps around: a row that becomes claimable behind the cursor is handled in the same run', async () => {
@@ -73,12 +77,12 @@ describe('claim walk', () => {
       signal: new AbortController().signal,
       log: ctx.log,
       retry: { maxAttempts: 2, budgetMs: 5000 },
-      claim: (limit, afterId) => claim(ctx.db, T, 'rsync', owner, 900, limit, undefined, afterId),
+      claim: (limit, afterId) => claimForPublish(as(owner), 'rsync', limit, undefined, afterId),
       renew: async () => 0,
       handle: async (row) => {
         handled.push(row.dirKey);
         await ctx.db.query(`UPDATE ${T} SET rsync_published = TRUE WHERE id = ?`, [row.id]); // as its flag would
-        if (handled.length === 1) await release(ctx.db, T, 'rsync', held, 'pub-X', null, 0);
+        if (handled.length === 1) await releasePublish(as('pub-X'), 'rsync', held, null, 0);
       },
       giveBack: async () => undefined,
     });

@@ -23,20 +23,30 @@ export type FaultAction =
    * GCS emulator uploads only: accept the upload without checking the client's hashes and store it with
    * one byte flipped, reporting the stored bytes' own md5Hash/crc32c (a store that silently corrupts).
    */
-  | { storeCorrupt: true };
+  | { storeCorrupt: true }
+  /**
+   * GCS emulator resumable chunks only: keep part of what this chunk PUT sent and answer 308 with a Range
+   * that acknowledges only that, as real GCS may persist fewer bytes than a chunk carried. Keeps the first
+   * half of the chunk's new bytes, or all but the last `dropBytes` of them (64 KiB when the chunk's length
+   * is not declared). A client must resend from the acknowledged offset.
+   */
+  | { shortAck: true; dropBytes?: number };
 
 export interface FaultMatch {
   /** HTTP method, e.g. GET. */
   method?: string;
   /**
    * The fixture's name for the operation. GCS emulator: upload (every upload request, including each
-   * resumable chunk), download (media), metadata, list, delete, patch, rewrite, compose, bucket.
+   * resumable chunk), download (media), metadata, list, delete, patch, rewrite, compose, bucket; XML API
+   * multipart uploads: initiate, part, complete, abort, listParts, listUploads.
    * CDN fixture: get, head.
    */
   op?: string;
   bucket?: string;
   /** The object key / name starts with this. */
   prefix?: string;
+  /** GCS emulator op `part`: only this part number of a multipart upload. */
+  partNumber?: number;
 }
 
 export interface FaultRule {
@@ -53,6 +63,7 @@ export interface FaultRequest {
   op: string;
   bucket?: string;
   key?: string;
+  partNumber?: number;
 }
 
 interface LiveRule extends FaultRule {
@@ -105,6 +116,7 @@ function matches(m: FaultMatch, req: FaultRequest): boolean {
   if (m.op && m.op !== req.op) return false;
   if (m.bucket && m.bucket !== req.bucket) return false;
   if (m.prefix !== undefined && !(req.key ?? '').startsWith(m.prefix)) return false;
+  if (m.partNumber !== undefined && m.partNumber !== req.partNumber) return false;
   return true;
 }
 
@@ -120,8 +132,11 @@ function validateRule(r: unknown): FaultRule {
       a.truncate === true ||
       a.corrupt === true ||
       a.storeCorrupt === true ||
+      (a.shortAck === true && (a.dropBytes === undefined || (Number.isInteger(a.dropBytes) && (a.dropBytes as number) > 0))) ||
       (typeof a.delayMs === 'number' && a.delayMs >= 0));
   if (!ok) throw new Error(`fault rule: unknown action ${JSON.stringify(rule.action)}`);
+  const part = rule.match?.partNumber;
+  if (part !== undefined && !(Number.isInteger(part) && part >= 1)) throw new Error(`fault rule: match.partNumber must be a part number from 1, got ${JSON.stringify(part)}`);
   for (const k of ['after', 'times'] as const) {
     const v = rule[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new Error(`fault rule: ${k} must be a whole number, got ${JSON.stringify(v)}`);

@@ -17,6 +17,10 @@ export interface StartedService {
   name: string;
   env: Record<string, string>;
   stop(): Promise<void>;
+  /** Services that can have an outage (chaos runs): stop now, keeping port and data, for up() to resume. */
+  down?(): Promise<void>;
+  /** Starts a service that is down again on the same port with the same data; resolves once it answers. */
+  up?(): Promise<void>;
 }
 
 type Starter = (ctx: StackContext) => Promise<StartedService>;
@@ -32,6 +36,7 @@ const SERVICES: ReadonlyArray<{ name: string; load: () => Promise<Starter> }> = 
   { name: 'secretManager', load: async () => (await import('./secretManager/start.js')).startSecretManager },
 ];
 
+import { startControl } from './control.js';
 import { onLivePidsChange } from './proc.js';
 import { reapOrphans } from './reap.js';
 
@@ -40,6 +45,8 @@ export const SERVICE_NAMES = SERVICES.map((s) => s.name);
 export interface Stack {
   env: Record<string, string>;
   rootDir: string;
+  /** A started service by name (for down()/up() in this process; other processes use OTT_STACK_CONTROL). */
+  service(name: string): StartedService | undefined;
   stop(): Promise<void>;
 }
 
@@ -67,7 +74,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     OTT_STACK_LOGS: logDir,
   };
   const started: StartedService[] = [];
+  const control = await startControl(() => started);
+  env.OTT_STACK_CONTROL = control.url;
   const stop = async (): Promise<void> => {
+    await control.close();
     for (const svc of started.reverse()) await svc.stop().catch(() => undefined);
     started.length = 0;
     if (!opts.keepDirs) rmSync(rootDir, { recursive: true, force: true });
@@ -86,5 +96,5 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await stop();
     throw err;
   }
-  return { env, rootDir, stop };
+  return { env, rootDir, stop, service: (name) => started.find((s) => s.name === name) };
 }

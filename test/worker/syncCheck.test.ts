@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RowDataPacket } from 'mysql2';
 import { checkSubfolder, run } from '../../src/worker/syncCheck.js';
-import { claim } from '../../src/worker/claims.js';
+import { claimDir } from '../../src/state/work.js';
 import { addRows, closeCtx, errorMessages, makeWorld, messagesOn, publishDirs, publishRaw, putGcs, putS3, row, waitFor, workerCtx, type World } from './syncCheckFixture.js';
 
 let w: World;
@@ -75,7 +75,7 @@ describe('syncCheck from Pub/Sub', () => {
     await putGcs(w, 'mirror/q1/x', 'x');
     await addRows(w, ['data/q1/', 'data/busy/'], 'syncCheck');
     // Another worker holds data/busy/ with a live lease.
-    expect(await claim(w.ctx.db, 'transfer_state', 'rsync', 'data/busy/', 'other-vm', 600)).toBe(true);
+    expect(await claimDir({ db: w.ctx.db, table: 'transfer_state', owner: 'other-vm', leaseSeconds: 600 }, 'rsync', 'data/busy/')).toBe(true);
     await publishDirs(w, 'syncCheck', ['data/q1/', 'data/busy/', 'data/not-in-table/']);
     await publishRaw(w, 'syncCheck', '{"v":1,"kind":"dir","purpose":"syncCheck"}');
     const ctx = await workerCtx(w, 'syncCheck');
@@ -130,7 +130,7 @@ describe('a SIGKILLed syncCheck worker', () => {
     expect(held.sync_check_owner).toMatch(/-\d+-[0-9a-f]{6}$/);
     const ctx = await workerCtx(w, 'syncCheck');
     // While the dead worker's lease runs, the row is not free: a claim fails (checked against the DB clock).
-    const early = await claim(ctx.db, 'transfer_state', 'syncCheck', 'data/slow/', ctx.workerId, 60);
+    const early = await claimDir({ db: ctx.db, table: 'transfer_state', owner: ctx.workerId, leaseSeconds: 60 }, 'syncCheck', 'data/slow/');
     const [[still]] = await ctx.db.query<RowDataPacket[]>('SELECT sync_check_lease_until > UTC_TIMESTAMP() AS live FROM transfer_state WHERE dir_key = ?', ['data/slow/']);
     if (still.live === 1) expect(early).toBe(false);
     await fetch(`${gcs}/__faults?bucket=${w.gcsBucket}`, { method: 'DELETE' });

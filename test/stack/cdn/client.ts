@@ -23,6 +23,21 @@ export async function clearTrustedKeys(endpoint: string, bucket?: string): Promi
   await call(endpoint, 'DELETE', `/__trusted-keys${bucket === undefined ? '' : `?bucket=${encodeURIComponent(bucket)}`}`);
 }
 
+/** Caps every connection's response bodies at `bytesPerSecondPerConnection` (global to the fixture: use your own instance). */
+export async function setThrottle(endpoint: string, bytesPerSecondPerConnection: number): Promise<void> {
+  await call(endpoint, 'POST', '/__throttle', { bytesPerSecondPerConnection });
+}
+
+/** Lifts the cap: bodies go as fast as the fixture can send them. */
+export async function clearThrottle(endpoint: string): Promise<void> {
+  await call(endpoint, 'DELETE', '/__throttle');
+}
+
+/** The cap in force, or null. */
+export async function getThrottle(endpoint: string): Promise<number | null> {
+  return ((await (await call(endpoint, 'GET', '/__throttle')).json()) as { bytesPerSecondPerConnection: number | null }).bytesPerSecondPerConnection;
+}
+
 export async function cdnStats(endpoint: string): Promise<Stats> {
   return (await (await call(endpoint, 'GET', '/__stats')).json()) as Stats;
 }

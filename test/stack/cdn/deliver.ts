@@ -1,5 +1,6 @@
-// Streams an origin body to the viewer, never buffering it, and injects the body faults of faults.ts:
-// a truncated body (clean close after half the declared length), a reset mid-body, one flipped byte.
+// Streams an origin body to the viewer, never buffering it, paced when a bandwidth cap is set (throttle.ts),
+// and injects the body faults of faults.ts: a truncated body (clean close after half the declared length),
+// a reset mid-body, one flipped byte.
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,16 +20,29 @@ function drained(res: ServerResponse): Promise<void> {
   });
 }
 
+/** Paces a body's chunks (the per-connection bandwidth cap, throttle.ts). */
+export type Pace = (body: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
+
 /** Writes body to res (headers already sent); `countBytes` sees every byte the viewer is sent. */
-export async function deliverBody(res: ServerResponse, whole: Readable | Buffer, declaredBytes: number | undefined, fault: BodyFault | undefined, countBytes: (n: number) => void): Promise<void> {
+export async function deliverBody(res: ServerResponse, whole: Readable | Buffer, declaredBytes: number | undefined, fault: BodyFault | undefined, countBytes: (n: number) => void, pace?: Pace): Promise<void> {
   const noFault = !fault || declaredBytes === undefined || declaredBytes === 0;
-  if (Buffer.isBuffer(whole) && noFault) {
+  if (Buffer.isBuffer(whole) && noFault && !pace) {
     countBytes(whole.length);
     res.end(whole);
     return;
   }
-  const body = Buffer.isBuffer(whole) ? Readable.from([whole]) : whole;
-  if (noFault) {
+  const source = Buffer.isBuffer(whole) ? Readable.from([whole]) : whole;
+  const body = pace ? Readable.from(pace(source), { objectMode: false }) : source;
+  try {
+    await deliverStream(res, body, declaredBytes, noFault ? undefined : fault, countBytes);
+  } finally {
+    // A paced body that never started reading would not close its source (the origin's stream) itself.
+    source.destroy();
+  }
+}
+
+async function deliverStream(res: ServerResponse, body: Readable, declaredBytes: number | undefined, fault: BodyFault | undefined, countBytes: (n: number) => void): Promise<void> {
+  if (fault === undefined || declaredBytes === undefined) {
     body.on('data', (chunk: Buffer) => countBytes(chunk.length));
     // A viewer that disconnects destroys the origin stream too (pipeline), freeing the S3 connection.
     await pipeline(body, res).catch(() => undefined);

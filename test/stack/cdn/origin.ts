@@ -14,7 +14,10 @@ export interface OriginResponse {
   body?: Readable | Buffer;
 }
 
-/** Response headers CloudFront passes from an S3 origin to the viewer. */
+/**
+ * Response headers CloudFront passes from an S3 origin to the viewer (it forwards S3's own `x-amz-*`
+ * answers too: encryption, storage class, restore state; `x-amz-meta-*` are added below).
+ */
 const PASS_THROUGH = new Set([
   'accept-ranges',
   'cache-control',
@@ -29,6 +32,10 @@ const PASS_THROUGH = new Set([
   'last-modified',
   'x-amz-version-id',
   'x-amz-server-side-encryption',
+  'x-amz-server-side-encryption-aws-kms-key-id',
+  'x-amz-server-side-encryption-bucket-key-enabled',
+  'x-amz-storage-class',
+  'x-amz-restore',
 ]);
 
 /** Viewer request headers forwarded to S3; everything else (Authorization, cookies) stays at the edge. */

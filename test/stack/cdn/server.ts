@@ -1,9 +1,10 @@
-// The CloudFront fixture: `node server.ts --port P --s3 http://127.0.0.1:S3PORT`.
+// The CloudFront fixture: `node server.ts --port P --s3 http://127.0.0.1:S3PORT [--bytes-per-second-per-connection N]`.
 //
 // Layout: GET|HEAD /<bucket>/<key>, one "distribution" per S3 bucket (plus the synthetic origin under
 // /__synthetic/<sizeBytes>/...). The path is taken raw from the request line and decoded per segment,
 // never through WHATWG URL, which would fold `.`/`..` segments that are part of S3 keys.
-// Control: /__trusted-keys (POST, GET, DELETE ?bucket=B), /__faults (faults.ts), /__stats (GET, DELETE).
+// Control: /__trusted-keys (POST, GET, DELETE ?bucket=B), /__faults (faults.ts), /__stats (GET, DELETE),
+// /__throttle (POST {"bytesPerSecondPerConnection": N}, GET, DELETE: the per-connection cap of throttle.ts).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FaultTable } from '../faults.js';
@@ -13,6 +14,7 @@ import { fetchSynthetic, S3Origin, type OriginResponse } from './origin.js';
 import { edgeHeaders, sendEdgeError, sendXmlError } from './responses.js';
 import { resourceUrl, verifySignedRequest } from './signature.js';
 import { SYNTHETIC_BUCKET } from './synthetic.js';
+import { ConnectionThrottle } from './throttle.js';
 
 function arg(name: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,6 +25,8 @@ function arg(name: string): string {
 
 const port = Number(arg('port'));
 const s3 = new S3Origin(arg('s3'));
+const capAt = process.argv.indexOf('--bytes-per-second-per-connection');
+const throttle = new ConnectionThrottle(capAt === -1 ? undefined : Number(process.argv[capAt + 1]));
 const trusted = new TrustedKeys();
 const faults = new FaultTable();
 let stats = newStats();
@@ -96,9 +100,17 @@ async function handleObject(req: IncomingMessage, res: ServerResponse, rawUrl: s
     return;
   }
   const declared = origin.headers['content-length'] === undefined ? undefined : Number(origin.headers['content-length']);
-  await deliverBody(res, origin.body, declared, ok ? bodyFault : undefined, (n) => {
-    stats.bytesSent += n;
-  });
+  const pace = throttle.bytesPerSecondPerConnection === undefined ? undefined : (body: AsyncIterable<Buffer>) => throttle.paced(body, req.socket);
+  await deliverBody(
+    res,
+    origin.body,
+    declared,
+    ok ? bodyFault : undefined,
+    (n) => {
+      stats.bytesSent += n;
+    },
+    pace,
+  );
 }
 
 async function handleControl(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
@@ -120,6 +132,10 @@ async function handleControl(req: IncomingMessage, res: ServerResponse, path: st
       faults.clear(query.get('bucket') ?? undefined);
       return sendJson(res, 204, undefined);
     }
+  } else if (path === '/__throttle') {
+    if (m === 'POST') throttle.set(await readJson(req));
+    else if (m === 'DELETE') throttle.clear();
+    if (m === 'POST' || m === 'DELETE' || m === 'GET') return sendJson(res, 200, { bytesPerSecondPerConnection: throttle.bytesPerSecondPerConnection ?? null });
   } else if (path === '/__stats') {
     if (m === 'GET') return sendJson(res, 200, stats);
     if (m === 'DELETE') {
@@ -130,7 +146,7 @@ async function handleControl(req: IncomingMessage, res: ServerResponse, path: st
   return sendJson(res, 405, { error: `${m} ${path} is not a control operation` });
 }
 
-const CONTROL = new Set(['/__trusted-keys', '/__faults', '/__stats']);
+const CONTROL = new Set(['/__trusted-keys', '/__faults', '/__stats', '/__throttle']);
 
 const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
   const rawUrl = req.url ?? '/';

@@ -1,15 +1,14 @@
 // Server-side copies: rewrite (always done in one call), copyTo, and compose. Copies share the source's
 // file by hard link; compose concatenates into a new file (in discard mode it only combines the CRC32Cs)
-// and, like GCS, gives the composite no md5Hash.
+// and, like GCS, gives the composite no md5Hash. assemble() also completes XML multipart uploads.
 import { createReadStream } from 'node:fs';
 import { badRequest, GcsError, noSuchObject } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { liveObject } from './objects.js';
 import { applyPatch, checkPreconditions, objectResource } from './resource.js';
 import type { ObjectMeta, Store, Written } from './store.js';
-import { crc32cCombine } from './crcCombine.js';
-import { crc32cBase64 } from '../crc32c.js';
-import { validName } from './uploads.js';
+import { crc32cBase64, crc32cCombine } from '../crc32c.js';
+import { validName } from './names.js';
 
 const MAX_COMPONENTS = 1024;
 const MAX_COMPOSE_SOURCES = 32;
@@ -73,29 +72,40 @@ export async function composeObject(ex: Exchange, store: Store, bucket: string, 
   const componentCount = sources.reduce((n, m) => n + (m.componentCount ?? 1), 0);
   if (componentCount > MAX_COMPONENTS) throw badRequest(`The composite would have ${componentCount} components, more than ${MAX_COMPONENTS}`);
   checkPreconditions(ex.query, b.objects.get(name));
-  const w = store.discarding ? combined(sources) : await concatenate(store, sources);
-  const now = new Date().toISOString();
   const dest = (body.destination ?? {}) as Record<string, unknown>;
-  const meta: ObjectMeta = {
-    bucket,
-    name,
-    generation: store.nextGeneration(),
-    metageneration: 1,
-    size: w.size,
-    crc32c: w.crc32c,
-    contentType: sources[0].contentType,
-    storageClass: b.storageClass,
-    timeCreated: now,
-    updated: now,
-    componentCount,
-  };
-  applyPatch(meta, dest);
-  meta.file = await store.adopt(w.tmp);
-  store.put(meta);
+  const meta = await assemble(store, bucket, name, sources, { contentType: sources[0].contentType, storageClass: b.storageClass, componentCount }, dest);
   await ex.sendJson(200, objectResource(ex.base, meta));
 }
 
-async function concatenate(store: Store, sources: ObjectMeta[]): Promise<Written> {
+export interface Piece {
+  size: number;
+  crc32c: string;
+  /** Absent in discard mode. */
+  file?: string;
+}
+
+/**
+ * Installs a new live object made of pieces, one after another (compose, a completed XML multipart
+ * upload): bytes concatenated, or in discard mode only size and CRC32C combined; like GCS, no md5Hash.
+ */
+export async function assemble(
+  store: Store,
+  bucket: string,
+  name: string,
+  pieces: readonly Piece[],
+  fields: Pick<ObjectMeta, 'contentType' | 'storageClass' | 'componentCount'>,
+  patch: Record<string, unknown>,
+): Promise<ObjectMeta> {
+  const w = store.discarding ? combined(pieces) : await concatenate(store, pieces);
+  const now = new Date().toISOString();
+  const meta: ObjectMeta = { bucket, name, generation: store.nextGeneration(), metageneration: 1, size: w.size, crc32c: w.crc32c, ...fields, timeCreated: now, updated: now };
+  applyPatch(meta, patch);
+  meta.file = await store.adopt(w.tmp);
+  store.put(meta);
+  return meta;
+}
+
+async function concatenate(store: Store, sources: readonly Piece[]): Promise<Written> {
   const writer = store.newWriter();
   try {
     for (const m of sources) for await (const chunk of createReadStream(m.file!)) await writer.write(chunk as Buffer);
@@ -107,7 +117,7 @@ async function concatenate(store: Store, sources: ObjectMeta[]): Promise<Written
 }
 
 /** Discard mode: the sources' bytes are gone, but size and CRC32C of the whole follow from the parts. */
-function combined(sources: ObjectMeta[]): Written {
+function combined(sources: readonly Piece[]): Written {
   let crc = 0;
   let size = 0;
   for (const m of sources) {

@@ -6,8 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CRC32C } from '@google-cloud/storage';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import type { StartedService } from '../index.js';
 import { startGcs } from './start.js';
+import { gcsS3Client, md5Base64 as partMd5, PART_MIN } from './xmlTesting.js';
 
 let svc: StartedService;
 let base: string;
@@ -68,5 +70,27 @@ describe('GCS emulator in discard mode', () => {
     const meta = await json(res);
     expect(meta).toMatchObject({ size: '70003', crc32c: crc.toString(), componentCount: 2 });
     expect(meta.md5Hash).toBeUndefined();
+  });
+
+  it('completes an XML multipart upload from the parts\' hashes alone: size and combined CRC32C, no MD5', async () => {
+    const s3 = gcsS3Client(base);
+    const parts = [randomBytes(PART_MIN), randomBytes(PART_MIN + 7), randomBytes(3)];
+    const before = await json(await fetch(`${base}/__stats`));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'bench', Key: 'mpu' }));
+    const done = [];
+    for (const [i, Body] of parts.entries()) {
+      const r = await s3.send(new UploadPartCommand({ Bucket: 'bench', Key: 'mpu', UploadId, PartNumber: i + 1, Body, ContentMD5: partMd5(Body) }));
+      done.push({ PartNumber: i + 1, ETag: r.ETag });
+    }
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'bench', Key: 'mpu', UploadId, MultipartUpload: { Parts: done } }));
+    const whole = Buffer.concat(parts);
+    const crc = new CRC32C();
+    crc.update(whole);
+    const meta = await json(await fetch(`${base}/storage/v1/b/bench/o/mpu`));
+    expect(meta).toMatchObject({ size: String(whole.length), crc32c: crc.toString(), componentCount: 3 });
+    expect(meta.md5Hash).toBeUndefined();
+    const after = await json(await fetch(`${base}/__stats`));
+    expect([Number(after.parts) - Number(before.parts), Number(after.partBytes) - Number(before.partBytes)]).toEqual([3, whole.length]);
+    expect(Number(after.bytesReceived) - Number(before.bytesReceived)).toBe(whole.length);
   });
 });

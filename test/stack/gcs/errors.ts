@@ -9,6 +9,10 @@ export class GcsError extends Error {
     super(message);
   }
 
+  get contentType(): string {
+    return 'application/json; charset=UTF-8';
+  }
+
   body(): string {
     return JSON.stringify({ error: { code: this.code, message: this.message, errors: [{ message: this.message, domain: 'global', reason: this.reason }] } });
   }

@@ -8,7 +8,10 @@ import { sleep } from '../proc.js';
 import { badRequest, GcsError, statusError } from './errors.js';
 
 /** What a request body fault destroys after: half the declared length, or this much when unknown. */
-const UNKNOWN_LENGTH_RESET_BYTES = 64 * 1024;
+export const UNKNOWN_LENGTH_FAULT_BYTES = 64 * 1024;
+
+/** Ops whose request carries object bytes: their mid-body reset cuts the request body, not the response. */
+const UPLOAD_OPS = new Set(['upload', 'part']);
 
 export class Exchange {
   /** The raw, still percent-encoded path: names are decoded segment by segment, never normalised. */
@@ -36,11 +39,11 @@ export class Exchange {
    * Consults the fault table once the request's object is known; delays happen here. Returns the error
    * of an injected status (the caller decides when to answer it); other actions act on body or response.
    */
-  async takeFault(op: string, bucket?: string, key?: string): Promise<GcsError | undefined> {
+  async takeFault(op: string, bucket?: string, key?: string, partNumber?: number): Promise<GcsError | undefined> {
     if (this.faultTaken) return undefined;
     this.faultTaken = true;
-    this.isUploadFault = op === 'upload';
-    const action = this.faults.take({ method: this.req.method ?? 'GET', op, bucket, key });
+    this.isUploadFault = UPLOAD_OPS.has(op);
+    const action = this.faults.take({ method: this.req.method ?? 'GET', op, bucket, key, partNumber });
     if (!action) return undefined;
     if ('delayMs' in action) {
       await sleep(action.delayMs);
@@ -52,8 +55,8 @@ export class Exchange {
   }
 
   /** Throws an injected status after reading the body, so the client sees the status, not a broken pipe. */
-  async faultGate(op: string, bucket?: string, key?: string): Promise<void> {
-    const err = await this.takeFault(op, bucket, key);
+  async faultGate(op: string, bucket?: string, key?: string, partNumber?: number): Promise<void> {
+    const err = await this.takeFault(op, bucket, key, partNumber);
     if (!err) return;
     await this.drain();
     throw err;
@@ -66,7 +69,7 @@ export class Exchange {
   /** The request body; an upload's mid-body reset fault destroys the socket about halfway through. */
   async *body(): AsyncGenerator<Buffer> {
     const declared = Number(this.req.headers['content-length'] ?? NaN);
-    const resetAt = Number.isFinite(declared) ? Math.floor(declared / 2) : UNKNOWN_LENGTH_RESET_BYTES;
+    const resetAt = Number.isFinite(declared) ? Math.floor(declared / 2) : UNKNOWN_LENGTH_FAULT_BYTES;
     for await (const chunk of this.req as AsyncIterable<Buffer>) {
       if (this.fault && 'reset' in this.fault && this.fault.reset === 'mid-body' && this.isUploadFault) {
         const keep = resetAt - this.bytesIn;
@@ -85,15 +88,20 @@ export class Exchange {
   /** On uploads a mid-body reset cuts the request body, not the response. */
   private isUploadFault = false;
 
-  async json(): Promise<Record<string, unknown>> {
+  /** A small request body as text (metadata, XML documents); past `limitBytes` it is refused, not buffered. */
+  async text(limitBytes = 16 * 1024 * 1024): Promise<string> {
     const parts: Buffer[] = [];
     let n = 0;
     for await (const chunk of this.body()) {
       n += chunk.length;
-      if (n > 16 * 1024 * 1024) throw badRequest('request body too large for a metadata request');
+      if (n > limitBytes) throw badRequest(`request body over ${limitBytes} bytes: too large for a metadata request`);
       parts.push(chunk);
     }
-    const text = Buffer.concat(parts).toString('utf8').trim();
+    return Buffer.concat(parts).toString('utf8');
+  }
+
+  async json(): Promise<Record<string, unknown>> {
+    const text = (await this.text()).trim();
     if (!text) return {};
     try {
       const v: unknown = JSON.parse(text);
@@ -120,7 +128,7 @@ export class Exchange {
       return;
     }
     const body = Buffer.from(err.body());
-    this.res.writeHead(err.code, { 'content-type': 'application/json; charset=UTF-8', 'content-length': body.length });
+    this.res.writeHead(err.code, { 'content-type': err.contentType, 'content-length': body.length });
     this.res.end(body);
   }
 

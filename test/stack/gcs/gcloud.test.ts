@@ -1,12 +1,12 @@
 // Conformance: `gcloud storage` (Google's own CLI, apitools JSON client) against our emulator. Each
 // command costs 1-2 s of Python start-up, so the test makes few of them and checks results itself.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Storage, type Bucket } from '@google-cloud/storage';
 import { uniqueName } from '../../helpers/names.js';
+import { gcloudStorage } from './gcloudCli.js';
 import { makeTree, TREE_FILES, treeDigest } from './localTree.js';
 
 const endpoint = process.env.OTT_GCS_ENDPOINT!;
@@ -14,29 +14,10 @@ const storage = new Storage({ apiEndpoint: endpoint, projectId: 'ott-local' });
 let bucket: Bucket;
 let work: string;
 
-function gcloudPath(): string {
-  try {
-    return execFileSync('which', ['gcloud'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('gcloud not found on PATH: install the Google Cloud CLI (Debian package google-cloud-cli); this test needs it');
-  }
-}
-
 async function gcloud(args: string[]): Promise<string> {
-  const env = {
-    ...process.env,
-    CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE: `${endpoint}/`,
-    CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true',
-    CLOUDSDK_CORE_PROJECT: 'ott-local',
-    CLOUDSDK_CONFIG: join(work, 'cloudsdk'),
-    CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-  };
-  return new Promise((resolve, reject) => {
-    execFile(gcloudPath(), ['storage', ...args], { env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`gcloud storage ${args.join(' ')} failed: ${err.message}\nstderr:\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
+  const r = await gcloudStorage(args, endpoint, work);
+  if (!r.ok) throw new Error(`gcloud storage ${args.join(' ')} failed\nstderr:\n${r.stderr}`);
+  return r.stdout;
 }
 
 beforeAll(async () => {

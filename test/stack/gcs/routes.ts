@@ -1,4 +1,4 @@
-// Maps JSON API paths to handlers. Paths are matched still percent-encoded and each name segment is
+// Maps JSON API paths (and the XML API's multipart uploads) to handlers. Paths are matched still percent-encoded and each name segment is
 // decoded exactly once, so names holding %, +, spaces, // or unicode arrive intact.
 import type { FaultTable } from '../faults.js';
 import { bucketOp, insertBucket, listBuckets } from './buckets.js';
@@ -10,6 +10,7 @@ import { deleteObject, getObject, patchObject } from './objects.js';
 import { resumeUpload, startResumable } from './resumable.js';
 import type { Store } from './store.js';
 import { simpleUpload } from './uploads.js';
+import { isXmlMultipart, routeXmlMultipart } from './xmlMultipart.js';
 
 // `storage/v1` is optional: @google-cloud/storage uses STORAGE_EMULATOR_HOST as its base URL verbatim.
 const API = /^(?:\/(download|upload|resumable\/upload))?(?:\/storage\/v1)?(\/b(?:\/.*)?)$/;
@@ -32,6 +33,8 @@ export async function route(ex: Exchange, store: Store, faults: FaultTable): Pro
     }
     return ex.sendJson(200, store.stats);
   }
+  // The XML API's multipart uploads, on S3-compatible paths: no JSON API request carries these parameters.
+  if (isXmlMultipart(ex.query)) return routeXmlMultipart(ex, store);
   const api = API.exec(ex.path);
   if (!api) throw new GcsError(404, 'notFound', `Not Found: ${ex.path}`);
   const kind = api[1] ?? '';
@@ -75,7 +78,8 @@ async function controlFaults(ex: Exchange, faults: FaultTable): Promise<void> {
   if (ex.req.method === 'POST') {
     let ids: number[];
     try {
-      ids = faults.add(await ex.json());
+      // One rule or an array of them (ex.json() takes objects only).
+      ids = faults.add(JSON.parse((await ex.text()) || 'null'));
     } catch (err) {
       throw badRequest((err as Error).message);
     }

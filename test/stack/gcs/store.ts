@@ -126,14 +126,19 @@ export class ObjectWriter {
 
 export interface Stats {
   objects: number;
+  /** Objects written by uploads (each resumable session and each completed multipart upload counts once). */
   uploads: number;
+  /** Bytes of those objects. */
   bytesReceived: number;
   requests: number;
+  /** XML API multipart parts accepted, and their bytes (a part sent again counts again). */
+  parts: number;
+  partBytes: number;
 }
 
 export class Store {
   readonly buckets = new Map<string, Bucket>();
-  readonly stats: Stats = { objects: 0, uploads: 0, bytesReceived: 0, requests: 0 };
+  readonly stats: Stats = { objects: 0, uploads: 0, bytesReceived: 0, requests: 0, parts: 0, partBytes: 0 };
   private lastGeneration = 0;
   private readonly tmpDir?: string;
   private readonly objDir?: string;
@@ -149,7 +154,7 @@ export class Store {
 
   /** Zeroes the traffic counters; `objects` stays the number of live objects. */
   resetStats(): void {
-    Object.assign(this.stats, { uploads: 0, bytesReceived: 0, requests: 0 });
+    Object.assign(this.stats, { uploads: 0, bytesReceived: 0, requests: 0, parts: 0, partBytes: 0 });
   }
 
   get discarding(): boolean {

@@ -6,6 +6,7 @@ import { crc32c, crc32cBase64 } from '../crc32c.js';
 import { badRequest, GcsError } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { boundaryOf, readMultipart } from './multipart.js';
+import { validName } from './names.js';
 import { applyPatch, checkPreconditions, objectResource } from './resource.js';
 import type { ObjectMeta, ObjectWriter, Store, Written } from './store.js';
 
@@ -17,13 +18,6 @@ export interface PendingObject {
   contentType?: string;
   /** The query of the request that named the object: its preconditions apply at finalization. */
   query: URLSearchParams;
-}
-
-export function validName(name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0) throw new GcsError(400, 'required', 'Required parameter: name');
-  if (Buffer.byteLength(name) > 1024) throw badRequest('The maximum object length is 1024 characters, but got a name with more bytes');
-  if (/[\r\n]/.test(name) || name === '.' || name === '..') throw badRequest(`Object name is invalid: ${JSON.stringify(name)}`);
-  return name;
 }
 
 /** `X-Goog-Hash: crc32c=...,md5=...` as a map. */
@@ -39,7 +33,7 @@ export function googHash(header: string | string[] | undefined): { md5?: string;
 }
 
 /** The storeCorrupt fault: one byte of the stored file flipped, the digests those bytes really have. */
-async function corruptStored(w: Written): Promise<Written> {
+export async function corruptStored(w: Written): Promise<Written> {
   if (!w.tmp || w.size === 0) throw new Error('the storeCorrupt fault needs a stored (not --discard), non-empty object');
   const data = await readFile(w.tmp);
   data[Math.floor(data.length / 2)] ^= 0xff;

@@ -1,0 +1,162 @@
+// The publishers' transitions (sql/README.md, "The life of a subfolder"): rows claimed in batches by id,
+// held by `*_publish_owner` / `*_publish_lease_until` (src/state/leases.ts) until their published flag is
+// set. Each statement carries the expected old state in its WHERE; its affected-row count is the proof
+// (mysql2 sets CLIENT_FOUND_ROWS, so a row that matched counts even when nothing changed).
+import type { ResultSetHeader, RowDataPacket } from 'mysql2';
+import { tableName } from '../common/db.js';
+import { heldBy, LEASES, publishLease, type Holder, type PublishKind } from './leases.js';
+import { claimable, toRows, type PendingRow, type Recheck } from './publishable.js';
+
+export interface ClaimResult {
+  /** Claimable rows seen by the candidate read. */
+  seen: number;
+  /** The rows this claim took (in id order): fewer than asked when another publisher took some first. */
+  rows: PendingRow[];
+  /** A walk in id order (`afterId` given): where the next claim continues. */
+  next?: number;
+}
+
+/**
+ * new -> publishing: claims up to `limit` claimable rows (free or expired lease) for `h.owner` until
+ * UTC_TIMESTAMP() + leaseSeconds. Returns the rows taken: exactly those whose lease is now ours.
+ * The candidate read takes no locks and sorts nothing (a locking scan of a million-row table would block
+ * the workers); the claim is the UPDATE, which re-checks every condition, so its affected rows are what
+ * we got: all of the chosen candidates (the usual case, no further read) or, after a collision, the ones
+ * a read finds ours. A reply lost after the UPDATE leaves its rows leased to us but not in hand: they are
+ * taken over after the lease, like a dead publisher's.
+ * With `afterId` the candidates are read in id order from there (a walk): for the dir lists, whose
+ * claimable rows no index narrows down (most rows are unpublished for rsync and fine), a read from the
+ * start each time would pass over every row already looked at again, making a run quadratic in the table.
+ * A recheck claim also turns a consumed published flag off: the row is in hand again, as after a worker's
+ * unpublishDir, so the renewal, flag and release below hold it by the same `published = FALSE`.
+ */
+export async function claimForPublish(h: Holder, kind: PublishKind, limit: number, recheck?: Recheck, afterId?: number): Promise<ClaimResult> {
+  const c = publishLease(kind);
+  const t = tableName(h.table);
+  const cond = claimable(kind, recheck);
+  // From the start: more candidates than needed, a random subset claimed, so publishers starting together
+  // rarely collide. A walk takes exactly what it reads: publishers that collide once move on past each
+  // other's rows, and nothing is read twice.
+  const walking = afterId !== undefined;
+  const [candidates] = await h.db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where}${walking ? ' AND id > ? ORDER BY id' : ''} LIMIT ?`, [
+    ...cond.params,
+    ...(walking ? [afterId] : []),
+    walking ? limit : limit * 4,
+  ]);
+  if (!candidates.length) return { seen: 0, rows: [], next: afterId };
+  const rows = toRows(candidates);
+  const chosen = walking ? rows : shuffledIndexes(rows.length).slice(0, limit).sort((a, b) => a - b).map((i) => rows[i]);
+  const next = walking ? rows[rows.length - 1].id : undefined;
+  const ids = chosen.map((r) => r.id);
+  const unflag = recheck ? `, ${c.published} = FALSE` : '';
+  const [r] = await h.db.query<ResultSetHeader>(`UPDATE ${t} SET ${c.owner} = ?, ${c.until} = UTC_TIMESTAMP() + INTERVAL ? SECOND${unflag} WHERE id IN (?) AND ${cond.where}`, [
+    h.owner,
+    h.leaseSeconds,
+    ids,
+    ...cond.params,
+  ]);
+  if (r.affectedRows === chosen.length) return { seen: candidates.length, rows: chosen, next };
+  if (r.affectedRows === 0) return { seen: candidates.length, rows: [], next };
+  return { seen: candidates.length, rows: await heldAmong(h, kind, ids), next };
+}
+
+function shuffledIndexes(n: number): number[] {
+  const a = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+/** Of these rows, the unpublished ones `h.owner` holds a live lease on (a claim's read-back after a collision). */
+async function heldAmong(h: Holder, kind: PublishKind, ids: number[]): Promise<PendingRow[]> {
+  const c = publishLease(kind);
+  const [rows] = await h.db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${tableName(h.table)} WHERE id IN (?) AND ${heldBy(c)} AND ${c.until} >= UTC_TIMESTAMP() ORDER BY id`, [
+    ids,
+    h.owner,
+  ]);
+  return toRows(rows);
+}
+
+/**
+ * publishing -> publishing, later: pushes `h.owner`'s leases on these rows to UTC_TIMESTAMP() +
+ * leaseSeconds. Returns how many it still holds: fewer means a row was flagged meanwhile or taken over.
+ */
+export async function renewPublishLeases(h: Holder, kind: PublishKind, ids: number[]): Promise<number> {
+  if (!ids.length) return 0;
+  const c = publishLease(kind);
+  const [r] = await h.db.query<ResultSetHeader>(`UPDATE ${tableName(h.table)} SET ${c.until} = UTC_TIMESTAMP() + INTERVAL ? SECOND WHERE id IN (?) AND ${heldBy(c)}`, [
+    h.leaseSeconds,
+    ids,
+    h.owner,
+  ]);
+  return r.affectedRows;
+}
+
+/** What one subfolder's objects-list publish sent: recorded on its row when it is flagged. */
+export interface PublishedObjects {
+  id: number;
+  objects: number;
+  bytes: number;
+}
+
+/**
+ * publishing -> published for many objects-list rows at once, each with what was published (the
+ * reference's update: `initial_transfer = FALSE`); the owner stays as who published it. Returns the ids
+ * `h.owner` flagged. One statement for a whole group of finished subfolders (a publisher finishes
+ * hundreds a second: one UPDATE each cost more database CPU than the publishing). Its affected rows are
+ * the proof: when every row matched, all were ours; fewer (a lease was taken over) and a read names which
+ * ones. The same read makes a flag retried after a lost reply come out right.
+ */
+export async function markObjectsPublished(h: Holder, rows: PublishedObjects[]): Promise<Set<number>> {
+  if (!rows.length) return new Set();
+  const c = LEASES.cdnPublish;
+  const ids = rows.map((r) => r.id);
+  const whens = rows.map(() => 'WHEN ? THEN ?').join(' ');
+  const [r] = await h.db.query<ResultSetHeader>(
+    `UPDATE ${tableName(h.table)} SET ${c.published} = TRUE, initial_transfer = FALSE,
+       published_objects = CASE id ${whens} END, published_bytes = CASE id ${whens} END,
+       cdn_published_at = UTC_TIMESTAMP(), ${c.until} = NULL, ${c.error} = NULL
+     WHERE id IN (?) AND ${heldBy(c)}`,
+    [...rows.flatMap((x) => [x.id, x.objects]), ...rows.flatMap((x) => [x.id, x.bytes]), ids, h.owner],
+  );
+  return r.affectedRows === rows.length ? new Set(ids) : flaggedBy(h, 'cdn', ids);
+}
+
+/**
+ * publishing -> published for many dir-list rows at once (syncCheck: with sync_check_published_at, which
+ * keeps a recheck run from taking the row again); returns the ids `h.owner` flagged, as above.
+ */
+export async function markDirPublished(h: Holder, kind: Exclude<PublishKind, 'cdn'>, ids: number[]): Promise<Set<number>> {
+  if (!ids.length) return new Set();
+  const c = publishLease(kind);
+  const at = kind === 'syncCheck' ? ', sync_check_published_at = UTC_TIMESTAMP()' : '';
+  const [r] = await h.db.query<ResultSetHeader>(`UPDATE ${tableName(h.table)} SET ${c.published} = TRUE, ${c.until} = NULL, ${c.error} = NULL${at} WHERE id IN (?) AND ${heldBy(c)}`, [
+    ids,
+    h.owner,
+  ]);
+  return r.affectedRows === ids.length ? new Set(ids) : flaggedBy(h, kind, ids);
+}
+
+// Which of `ids` a group flag just took: a flag keeps the owner, a takeover replaced it, and a flagged row
+// is claimable again only by a later recheck run or an operator's reset, not in the instant in between.
+async function flaggedBy(h: Holder, kind: PublishKind, ids: number[]): Promise<Set<number>> {
+  const c = publishLease(kind);
+  const [rows] = await h.db.query<RowDataPacket[]>(`SELECT id FROM ${tableName(h.table)} WHERE id IN (?) AND ${c.owner} = ? AND ${c.published} = TRUE`, [ids, h.owner]);
+  return new Set(rows.map((x) => Number(x.id)));
+}
+
+/**
+ * publishing -> new, with the reason (null clears it): claimable again after retryAfterSeconds (0: at
+ * once), so a failing subfolder is retried later instead of in a hot loop. False if the row is not ours.
+ */
+export async function releasePublish(h: Holder, kind: PublishKind, id: number, error: string | null, retryAfterSeconds: number): Promise<boolean> {
+  const c = publishLease(kind);
+  const [r] = await h.db.query<ResultSetHeader>(
+    `UPDATE ${tableName(h.table)} SET ${c.owner} = NULL, ${c.until} = IF(? > 0, UTC_TIMESTAMP() + INTERVAL ? SECOND, NULL), ${c.error} = ?
+     WHERE id = ? AND ${heldBy(c)}`,
+    [retryAfterSeconds, retryAfterSeconds, error === null ? null : error.slice(0, 4000), id, h.owner],
+  );
+  return r.affectedRows === 1;
+}

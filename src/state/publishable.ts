@@ -1,0 +1,87 @@
+// Which rows each publisher may claim (src/publisher/README.md, "Which rows each mode takes"), and the
+// reads over them: a dry run's pages and the count behind the progress ETA. The claim itself is in
+// publish.ts; it re-checks the same condition in its UPDATE.
+import type { RowDataPacket } from 'mysql2';
+import type { Db } from '../common/db.js';
+import { tableName } from '../common/db.js';
+import { dbNow, wholeSecond } from './clock.js';
+import { LEASES, leaseFree, publishLease, type PublishKind } from './leases.js';
+
+export interface PendingRow {
+  id: number;
+  dirKey: string;
+}
+
+export const toRows = (rows: RowDataPacket[]): PendingRow[] => rows.map((r) => ({ id: Number(r.id), dirKey: r.dir_key as string }));
+
+// Which unpublished rows each kind wants, besides the published flag and the lease.
+const ELIGIBLE: Record<PublishKind, string> = {
+  cdn: 'initial_transfer = TRUE',
+  // The reference's condition, minus subfolders still waiting for their objects list to be published,
+  // plus subfolders rsynced since their last check: a repair is confirmed by a check, never assumed.
+  syncCheck:
+    '(gcs_size = 0 OR sync_check_frequency = 0 OR rsync_last_end > sync_check_last_end) AND (initial_transfer = FALSE OR cdn_transfer_published = TRUE)',
+  rsync: 'sync_check_frequency > 0 AND (s3_size <> gcs_size OR s3_objects <> gcs_objects)',
+};
+
+/**
+ * `publishDirList --purpose syncCheck --recheck`: subfolders already checked are due again when their
+ * last check ended before `before`. Both instants are the database's UTC clock.
+ */
+export interface Recheck {
+  /** Rows whose sync_check_last_end is not later (whole seconds) are re-checked (at most `runStart`). */
+  before: Date;
+  /** When this publisher run started: a row published since is not taken again by this run. */
+  runStart: Date;
+}
+
+/**
+ * A recheck run's instants: its start by the database's clock, in whole seconds like the
+ * sync_check_published_at it is compared with (a row this run stamps in its first second must not look
+ * older than the run), and `before` (default and at most: the run's start).
+ */
+export async function startRecheck(db: Db, before?: Date): Promise<Recheck> {
+  const runStart = wholeSecond(await dbNow(db));
+  return { before: before && before < runStart ? before : runStart, runStart };
+}
+
+// A recheck-due row: its objects list was published (its data was sent), its last check ended before the
+// instant, no check or rsync holds it now (a live lease), it was not published by this run already
+// (sync_check_published_at older than the run's start: the guard that makes it once per run, since its
+// sync_check_last_end stays old until a worker checks it), and its published flag is off or was consumed
+// (a worker claimed the row since the publish; a publish from before migration 006 counts as consumed:
+// at worst one harmless duplicate message). The flag stays TRUE after a check, so it cannot be the test.
+// `<=`: DATETIMEs hold whole seconds, so a check ending in the instant's own second may have ended before
+// it; re-checking it costs one check, skipping it would lose a verification.
+const RECHECK_DUE = `cdn_transfer_published = TRUE AND sync_check_last_end <= ?
+  AND (sync_check_published_at IS NULL OR sync_check_published_at < ?)
+  AND (sync_check_published = FALSE OR sync_check_published_at IS NULL OR sync_check_last_start >= sync_check_published_at)
+  AND ${leaseFree(LEASES.syncCheck)}
+  AND ${leaseFree(LEASES.rsync)}`;
+
+/** The claimable condition and its parameters: the kind's own rows, plus (recheck) the re-check-due ones. */
+export function claimable(kind: PublishKind, recheck?: Recheck): { where: string; params: unknown[] } {
+  const c = publishLease(kind);
+  if (!recheck) return { where: `${c.published} = FALSE AND ${ELIGIBLE[kind]} AND ${leaseFree(c)}`, params: [] };
+  if (kind !== 'syncCheck') throw new Error(`--recheck applies to --purpose syncCheck only, got ${JSON.stringify(kind)}`);
+  const before = recheck.before < recheck.runStart ? recheck.before : recheck.runStart;
+  return { where: `((${c.published} = FALSE AND ${ELIGIBLE[kind]}) OR (${RECHECK_DUE})) AND ${leaseFree(c)}`, params: [before, recheck.runStart] };
+}
+
+/** Dry run: a page of the rows a claim would take now, after `afterId`, without touching them. */
+export async function claimablePage(db: Db, table: string, kind: PublishKind, afterId: number, limit: number, recheck?: Recheck): Promise<PendingRow[]> {
+  const cond = claimable(kind, recheck);
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${tableName(table)} WHERE ${cond.where} AND id > ? ORDER BY id LIMIT ?`, [
+    ...cond.params,
+    afterId,
+    limit,
+  ]);
+  return toRows(rows);
+}
+
+/** How many rows a claim could take now: the total behind the progress ETA. */
+export async function countClaimable(db: Db, table: string, kind: PublishKind, recheck?: Recheck): Promise<number> {
+  const cond = claimable(kind, recheck);
+  const [[r]] = await db.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${tableName(table)} WHERE ${cond.where}`, cond.params);
+  return Number(r.n);
+}

@@ -1,0 +1,105 @@
+// `ott status`'s reads (src/ops/status.ts renders them). Every figure comes from an index: the phase
+// totals from one GROUP BY over the covering ix_status_phase (sql/004), the claims from the ix_*_claim
+// indexes, the recent errors from ix_phase_updated. No query reads the rows themselves except the few
+// sampled claims and errors, so it stays fast on millions of subfolders.
+import type { RowDataPacket } from 'mysql2';
+import type { Db } from '../common/db.js';
+import { tableName } from '../common/db.js';
+import { leaseFree, workLease, type WorkMode } from './leases.js';
+
+/** Phase numbers as stored by the generated column `phase` (sql/004_status_phase.sql). */
+export const PHASES = ['new', 'published', 'transferred', 'checked equal', 'mismatched', 'rsynced', 'failed'] as const;
+export const FAILED_PHASE = 6;
+
+export interface Totals {
+  subfolders: number;
+  s3Bytes: number;
+  gcsBytes: number;
+  s3Objects: number;
+  gcsObjects: number;
+}
+
+export type PhaseTotals = Record<(typeof PHASES)[number], Totals>;
+
+export interface ClaimInfo {
+  live: number;
+  stale: number;
+  /** A few held rows, stale ones first. */
+  sample: { dirKey: string; owner: string | null; leaseUntil: Date | null; stale: boolean }[];
+}
+
+export interface RecentError {
+  dirKey: string;
+  at: Date;
+  mode: string;
+  error: string;
+}
+
+/** SUM() of BIGINT comes back as a DECIMAL string; exact while < 2^53, which covers 8 PiB. */
+const n = (v: unknown): number => Number(v ?? 0);
+
+export function emptyTotals(): Totals {
+  return { subfolders: 0, s3Bytes: 0, gcsBytes: 0, s3Objects: 0, gcsObjects: 0 };
+}
+
+/**
+ * Per phase, a subfolder counts by what is best known about it: once measured (syncCheck or rsync wrote
+ * counts), its measured S3 and GCS sides; before that, the publisher's listing (S3) and what cdnTransfer
+ * copied or found already there (GCS; skipped objects carry no byte count).
+ */
+export async function phaseTotals(db: Db, table: string): Promise<PhaseTotals> {
+  const measured = '(s3_objects + gcs_objects > 0)';
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT phase, COUNT(*) AS subfolders,
+       SUM(IF(${measured}, s3_size, published_bytes)) AS s3_bytes,
+       SUM(IF(${measured}, gcs_size, copied_bytes)) AS gcs_bytes,
+       SUM(IF(${measured}, s3_objects, published_objects)) AS s3_objects,
+       SUM(IF(${measured}, gcs_objects, copied_objects + skipped_objects)) AS gcs_objects
+     FROM ${tableName(table)} FORCE INDEX (ix_status_phase) GROUP BY phase`,
+  );
+  const phases = Object.fromEntries(PHASES.map((p) => [p, emptyTotals()])) as PhaseTotals;
+  for (const r of rows) {
+    const name = PHASES[n(r.phase)];
+    if (!name) continue;
+    phases[name] = { subfolders: n(r.subfolders), s3Bytes: n(r.s3_bytes), gcsBytes: n(r.gcs_bytes), s3Objects: n(r.s3_objects), gcsObjects: n(r.gcs_objects) };
+  }
+  return phases;
+}
+
+/** A worker mode's claims: held rows, live or stale (lease expired or hand-set), and a sample. */
+export async function claimInfo(db: Db, table: string, mode: WorkMode, sampleSize: number): Promise<ClaimInfo> {
+  const t = tableName(table);
+  const c = workLease(mode);
+  // Among held rows (flag on), a free lease is a stale one.
+  const stale = leaseFree(c);
+  const [[counts]] = await db.query<RowDataPacket[]>(`SELECT SUM(${stale}) AS stale, SUM(NOT ${stale}) AS live FROM ${t} WHERE ${c.inProgress} = TRUE`);
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT dir_key, ${c.owner} AS owner, ${c.until} AS lease_until, ${stale} AS stale FROM ${t} WHERE ${c.inProgress} = TRUE ORDER BY ${c.until} LIMIT ?`,
+    [sampleSize],
+  );
+  return {
+    live: n(counts.live),
+    stale: n(counts.stale),
+    sample: rows.map((r) => ({ dirKey: r.dir_key as string, owner: (r.owner as string | null) ?? null, leaseUntil: (r.lease_until as Date | null) ?? null, stale: n(r.stale) === 1 })),
+  };
+}
+
+/** The newest failed subfolders, with the mode whose error column says why. */
+export async function recentErrors(db: Db, table: string, limit: number): Promise<RecentError[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT dir_key, updated_at, sync_check_error, rsync_error, cdn_publish_error, sync_check_publish_error, rsync_publish_error FROM ${tableName(table)} FORCE INDEX (ix_phase_updated)
+     WHERE phase = ? ORDER BY updated_at DESC LIMIT ?`,
+    [FAILED_PHASE, limit],
+  );
+  return rows.map((r) => {
+    const sources: [string, unknown][] = [
+      ['rsync', r.rsync_error],
+      ['syncCheck', r.sync_check_error],
+      ['publishObjectsList', r.cdn_publish_error],
+      ['publishDirList syncCheck', r.sync_check_publish_error],
+      ['publishDirList rsync', r.rsync_publish_error],
+    ];
+    const [mode, error] = sources.find(([, e]) => e !== null && e !== undefined) ?? ['?', ''];
+    return { dirKey: r.dir_key as string, at: r.updated_at as Date, mode, error: String(error ?? '') };
+  });
+}
