@@ -19,6 +19,9 @@ const QUOTE = 34; // "
  * back empty: callers that need an ETag treat that as none. No regex: the publisher calls this per key.
  */
 export function unquoteEtag(etag: string): string {
+  const n = etag.length;
+  // S3's own `"hex"` (every key the publisher lists): one slice.
+  if (n > 2 && etag.charCodeAt(0) === QUOTE && etag.charCodeAt(n - 1) === QUOTE && etag.charCodeAt(1) !== QUOTE && etag.charCodeAt(n - 2) !== QUOTE) return etag.slice(1, -1);
   let start = etag.startsWith('W/') ? 2 : 0;
   let end = etag.length;
   while (start < end && etag.charCodeAt(start) === QUOTE) start++;
