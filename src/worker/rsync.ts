@@ -8,20 +8,19 @@ import { requireFields } from '../common/config/schema.js';
 import { classify } from '../common/errors.js';
 import { withClaim, type Finished } from '../state/withClaim.js';
 import { measure } from './listing.js';
-import { reportError, runDirWorker, type DirWorkerSummary } from './dirWorker.js';
+import { subfolderConsumer, type DirWorkerSummary, type SubfolderRunArgs } from './dirWorker.js';
+import { consume } from './consume.js';
+import { reportError } from './errorTopic.js';
 import { createCdnEngine } from './rsync/cdn.js';
 import { createGcloudEngine } from './rsync/gcloud.js';
 import { addResult, emptyResult, type EngineResult, type RsyncEngine } from './rsync/engine.js';
 
-export interface RsyncArgs {
+export interface RsyncArgs extends SubfolderRunArgs {
   engine?: 'cdn' | 'gcloud';
   /** Print the plan for --dir subfolders; claims and changes nothing. */
   dryRun?: boolean;
   /** Work on these subfolders directly instead of pulling messages. */
   dirs?: string[];
-  concurrency?: number;
-  idleExitSeconds?: number;
-  maxMessages?: number;
   print?: (line: string) => void;
 }
 
@@ -73,42 +72,39 @@ export async function run(ctx: Ctx, args: RsyncArgs = {}): Promise<RsyncSummary>
   requireFields(ctx.config, MODE, ['s3_bucket', 'gcs_bucket']);
   const engine = createEngine(ctx, args.engine ?? ctx.config.rsync_engine);
   const totals = emptyResult();
-  const print = args.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   try {
     let s: DirWorkerSummary;
     if (args.dryRun || args.dirs?.length) {
-      if (!args.dirs?.length) throw new Error('--dry-run needs the subfolders to plan: give --dir KEY (repeatable); it never consumes queued messages');
-      const started = Date.now();
-      s = { received: 0, malformed: 0, outcomes: {}, seconds: 0 };
-      for (const dirKey of args.dirs) {
-        let outcome: string;
-        if (args.dryRun) {
-          print(`# plan for ${dirKey} (${engine.name} engine, dry run: nothing changes)`);
-          const r = await engine.sync(ctx, dirKey, { dryRun: true, print });
-          outcome = r.error ? 'failed' : 'planned';
-          if (r.error) print(`# ${r.error}`);
-        } else {
-          outcome = await rsyncSubfolder(ctx, engine, dirKey, totals);
-        }
-        s.received++;
-        s.outcomes[outcome] = (s.outcomes[outcome] ?? 0) + 1;
-      }
-      s.seconds = Math.round((Date.now() - started) / 100) / 10;
+      s = await namedDirs(ctx, engine, args, totals);
     } else {
-      s = await runDirWorker(
-        ctx,
-        {
-          purpose: MODE,
-          concurrency: args.concurrency ?? ctx.config.num_messages,
-          idleExitSeconds: args.idleExitSeconds ?? 0,
-          maxMessages: args.maxMessages ?? 0,
-          maxExtensionSeconds: ctx.config.rsync_timeout_seconds + 600,
-        },
-        (dirKey) => rsyncSubfolder(ctx, engine, dirKey, totals),
-      );
+      const c = subfolderConsumer(ctx, MODE, args, (ctx.config.rsync_timeout_seconds + 600) * 1000, (work, dirKey) => rsyncSubfolder(work, engine, dirKey, totals));
+      s = c.summary(await consume(ctx, c.options));
     }
     return { ...s, engine: engine.name, copied: totals.copied, skipped: totals.skipped, skippedBy: totals.skippedBy, deleted: totals.deleted, failedObjects: totals.failed };
   } finally {
     await engine.close();
   }
+}
+
+/** `--dir KEY`: the named subfolders one after the other, repaired, or with --dry-run only planned (printed). */
+async function namedDirs(ctx: Ctx, engine: RsyncEngine, args: RsyncArgs, totals: EngineResult): Promise<DirWorkerSummary> {
+  if (!args.dirs?.length) throw new Error('--dry-run needs the subfolders to plan: give --dir KEY (repeatable); it never consumes queued messages');
+  const print = args.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const started = Date.now();
+  const s: DirWorkerSummary = { received: 0, malformed: 0, outcomes: {}, seconds: 0 };
+  for (const dirKey of args.dirs) {
+    let outcome: string;
+    if (args.dryRun) {
+      print(`# plan for ${dirKey} (${engine.name} engine, dry run: nothing changes)`);
+      const r = await engine.sync(ctx, dirKey, { dryRun: true, print });
+      outcome = r.error ? 'failed' : 'planned';
+      if (r.error) print(`# ${r.error}`);
+    } else {
+      outcome = await rsyncSubfolder(ctx, engine, dirKey, totals);
+    }
+    s.received++;
+    s.outcomes[outcome] = (s.outcomes[outcome] ?? 0) + 1;
+  }
+  s.seconds = Math.round((Date.now() - started) / 100) / 10;
+  return s;
 }

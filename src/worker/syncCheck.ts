@@ -7,14 +7,12 @@ import { requireFields } from '../common/config/schema.js';
 import { withClaim, type Finished } from '../state/withClaim.js';
 import { deepCheck } from './diff.js';
 import { measure } from './listing.js';
-import { reportError, runDirWorker, type DirWorkerSummary } from './dirWorker.js';
+import { subfolderConsumer, type DirWorkerSummary, type SubfolderRunArgs } from './dirWorker.js';
+import { consume } from './consume.js';
+import { reportError } from './errorTopic.js';
 
-export interface SyncCheckArgs {
+export interface SyncCheckArgs extends SubfolderRunArgs {
   deep?: boolean;
-  /** Subfolders checked at once. */
-  concurrency?: number;
-  idleExitSeconds?: number;
-  maxMessages?: number;
 }
 
 export type SyncCheckSummary = DirWorkerSummary;
@@ -50,9 +48,6 @@ export async function checkSubfolder(ctx: Ctx, dirKey: string, args: SyncCheckAr
 
 export async function run(ctx: Ctx, args: SyncCheckArgs = {}): Promise<SyncCheckSummary> {
   requireFields(ctx.config, MODE, ['s3_bucket', 'gcs_bucket', 'pubsub_subscription_id']);
-  return runDirWorker(
-    ctx,
-    { purpose: MODE, concurrency: args.concurrency ?? ctx.config.num_messages, idleExitSeconds: args.idleExitSeconds ?? 0, maxMessages: args.maxMessages ?? 0, maxExtensionSeconds: 3600 },
-    (dirKey) => checkSubfolder(ctx, dirKey, args),
-  );
+  const c = subfolderConsumer(ctx, MODE, args, 3600_000, (work, dirKey) => checkSubfolder(work, dirKey, args));
+  return c.summary(await consume(ctx, c.options));
 }
