@@ -29,7 +29,7 @@ export interface RsyncSummary extends DirWorkerSummary {
   copied: number;
   skipped: number;
   /** `skipped` per reason: same-md5, same-source-etag, written-meanwhile. */
-  skippedBy: EngineResult['skippedBy'];
+  skippedWhy: EngineResult['skippedWhy'];
   deleted: number;
   failedObjects: number;
 }
@@ -80,7 +80,7 @@ export async function run(ctx: Ctx, args: RsyncArgs = {}): Promise<RsyncSummary>
       const c = subfolderConsumer(ctx, MODE, args, (ctx.config.rsync_timeout_seconds + 600) * 1000, (work, dirKey) => rsyncSubfolder(work, engine, dirKey, totals));
       s = c.summary(await consume(ctx, c.options));
     }
-    return { ...s, engine: engine.name, copied: totals.copied, skipped: totals.skipped, skippedBy: totals.skippedBy, deleted: totals.deleted, failedObjects: totals.failed };
+    return { ...s, engine: engine.name, copied: totals.copied, skipped: totals.skipped, skippedWhy: totals.skippedWhy, deleted: totals.deleted, failedObjects: totals.failed };
   } finally {
     await engine.close();
   }

@@ -121,8 +121,8 @@ async function* resumingBody(d: CopyDeps, entry: ObjectEntry, dl: Download, hash
   }
 }
 
-function skipped(d: CopyDeps, entry: ObjectEntry, why: SkipReason): CopyOutcome {
-  d.log.debug('copy: skipped', { key: entry.key, why });
+/** The mode logs each skip at DEBUG and counts it per reason (cdnTransfer, the rsync cdn engine). */
+function skipped(entry: ObjectEntry, why: SkipReason): CopyOutcome {
   return { status: 'skipped', key: entry.key, bytes: entry.size, why };
 }
 
@@ -134,7 +134,7 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
   if (looked) {
     const existing = await d.gcs.get(d.gcsBucket, name, signal);
     const same = existing && sameBy(existing, entry);
-    if (same) return skipped(d, entry, same);
+    if (same) return skipped(entry, same);
     if (existing) precondition = existing.generation;
   }
   if (listed.kind === 'multipart' && st.partBytes === undefined) st.partBytes = await partSize(d, entry, listed.parts, signal);
@@ -172,7 +172,7 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
         st.optimistic = false;
         const existing = await d.gcs.get(d.gcsBucket, name, signal);
         const same = existing && sameBy(existing, entry);
-        if (same) return skipped(d, entry, looked ? 'written-meanwhile' : same);
+        if (same) return skipped(entry, looked ? 'written-meanwhile' : same);
         throw new TransferError('GCS precondition failed: the object changed meanwhile; rechecking', true, { cause: err });
       }
       throw err;

@@ -2,7 +2,7 @@
 // objects through the CDN with cdnTransfer's verified copy path (no S3 egress), and, only when
 // delete_unmatched is on, delete GCS objects S3 no longer has (that generation only, so an object
 // rewritten meanwhile survives). A dry run prints the plan and changes nothing. Objects the copy path
-// skips are counted per reason (skippedBy), as it logs each one.
+// skips are logged at DEBUG and counted per reason (skippedWhy), as cdnTransfer does.
 import type { Bucket } from '@google-cloud/storage';
 import type { Ctx } from '../../common/context.js';
 import { classify } from '../../common/errors.js';
@@ -24,6 +24,7 @@ class Repair {
 
   constructor(
     private readonly work: Ctx,
+    private readonly dirKey: string,
     readonly tasks: Limiter,
   ) {
     this.bucket = work.clients.gcs().bucket(work.config.gcs_bucket!);
@@ -56,7 +57,8 @@ class Repair {
       if (o.status === 'copied') this.r.copied++;
       else if (o.status === 'skipped') {
         this.r.skipped++;
-        this.r.skippedBy[o.why]++;
+        this.r.skippedWhy[o.why]++;
+        this.work.log.debug('rsync: skipped', { dir_key: this.dirKey, key: o.key, why: o.why });
       } else if (o.status === 'failed') this.note(`${o.key}: ${o.reason}`);
     });
   }
@@ -74,7 +76,7 @@ export function createCdnEngine(ctx: Ctx): RsyncEngine {
     name: 'cdn',
     async sync(work: Ctx, dirKey: string, opts: SyncOptions): Promise<EngineResult> {
       // start() waits for a free slot: the listing is read no faster than objects are copied.
-      const repair = new Repair(work, createLimiter(concurrency));
+      const repair = new Repair(work, dirKey, createLimiter(concurrency));
       // Whatever happens to the listing, copies already started finish before the subfolder is re-measured.
       try {
         for await (const item of diffSubfolder(work, dirKey)) {

@@ -9,7 +9,7 @@ export interface EngineResult {
   /** Objects the copy path found already equal in GCS, or copied by someone else meanwhile. */
   skipped: number;
   /** `skipped` per reason (cdn engine; gcloud does not report counts). */
-  skippedBy: Record<SkipReason, number>;
+  skippedWhy: Record<SkipReason, number>;
   deleted: number;
   failed: number;
   /** Set when the engine failed: the reason stored in rsync_error (redacted, bounded). */
@@ -30,7 +30,7 @@ export interface RsyncEngine {
 }
 
 export function emptyResult(): EngineResult {
-  return { copied: 0, skipped: 0, skippedBy: noSkips(), deleted: 0, failed: 0 };
+  return { copied: 0, skipped: 0, skippedWhy: noSkips(), deleted: 0, failed: 0 };
 }
 
 export function noSkips(): Record<SkipReason, number> {
@@ -43,5 +43,5 @@ export function addResult(into: EngineResult, r: EngineResult): void {
   into.skipped += r.skipped;
   into.deleted += r.deleted;
   into.failed += r.failed;
-  for (const why of SKIP_REASONS) into.skippedBy[why] += r.skippedBy[why];
+  for (const why of SKIP_REASONS) into.skippedWhy[why] += r.skippedWhy[why];
 }
