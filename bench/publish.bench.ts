@@ -16,7 +16,7 @@ import { validateConfig } from '../src/common/config/validate.js';
 import { migrate } from '../src/common/migrate.js';
 import { encodeMessage, type ObjectEntry, type ObjectsListMessage } from '../src/common/messages.js';
 import { run } from '../src/publisher/publishObjectsList.js';
-import { s3Lister, type ObjectLister } from '../src/publisher/listObjects.js';
+import { s3Lister, type ObjectLister } from '../src/common/source/s3List.js';
 import { perSecond, ratio, writeResults } from './results.js';
 import { pidOf, processCpuMs } from './transfer/cpu.js';
 

@@ -40,9 +40,16 @@ export function createClients(config: Readonly<Config>, secrets: Readonly<Secret
         // We verify every byte ourselves (MD5/ETag); SDK trailer checksums only add aws-chunked framing.
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
-        maxAttempts: 3,
+        // One retry layer per operation: every S3 call we make is inside withRetry (common/retry.ts).
+        maxAttempts: 1,
       })),
-    gcs: () => (gcs ??= new (sdk.storage().Storage)({ projectId: project, ...(endpoints.gcs ? { apiEndpoint: endpoints.gcs } : {}) })),
+    gcs: () =>
+      (gcs ??= new (sdk.storage().Storage)({
+        projectId: project,
+        ...(endpoints.gcs ? { apiEndpoint: endpoints.gcs } : {}),
+        // Likewise: listings and deletes through this client are inside withRetry; the copy path has its own HTTP client.
+        retryOptions: { autoRetry: false, maxRetries: 0 },
+      })),
     pubsub: () => (pubsub ??= new (sdk.pubsub().PubSub)({ projectId: project })),
     datastore: () => (datastore ??= new (sdk.datastore().Datastore)({ projectId: project })),
     async close() {

@@ -31,11 +31,22 @@ export function toError(err: unknown): Error {
   return new Error(typeof err === 'string' ? err : `non-error thrown: ${JSON.stringify(err)}`, { cause: err });
 }
 
-function httpStatus(err: Record<string, unknown>): number | undefined {
-  const meta = err.$metadata as { httpStatusCode?: number } | undefined;
-  const resp = err.response as { status?: number } | undefined;
-  for (const v of [err.statusCode, err.status, meta?.httpStatusCode, resp?.status, typeof err.code === 'number' && err.code >= 100 ? err.code : undefined]) {
-    if (typeof v === 'number' && v >= 100 && v < 600) return v;
+/**
+ * The HTTP status an error carries, in any client's shape: our HttpStatusError and undici (`statusCode`),
+ * fetch-like `status`, the AWS SDK (`$metadata.httpStatusCode`), gaxios (`response.status`), the GCS
+ * client (a numeric `code`). Looks through up to `causes` causes (a retry or a wrapper keeps the original
+ * as its cause); classify() passes 0 because it walks the causes itself, naming each.
+ */
+export function httpStatus(thrown: unknown, causes = 5): number | undefined {
+  let e = thrown;
+  for (let depth = 0; e !== null && typeof e === 'object' && depth <= causes; depth++) {
+    const err = e as Record<string, unknown>;
+    const meta = err.$metadata as { httpStatusCode?: number } | undefined;
+    const resp = err.response as { status?: number } | undefined;
+    for (const v of [err.statusCode, err.status, meta?.httpStatusCode, resp?.status, typeof err.code === 'number' && err.code >= 100 ? err.code : undefined]) {
+      if (typeof v === 'number' && v >= 100 && v < 600) return v;
+    }
+    e = err.cause;
   }
   return undefined;
 }
@@ -50,7 +61,7 @@ export function classify(thrown: unknown): Classification {
   if (typeof code === 'number' && code < 100 && 'details' in err) {
     return { retryable: RETRYABLE_GRPC.has(code), reason: `gRPC ${code}: ${String(err.details || err.message)}` };
   }
-  const status = httpStatus(err);
+  const status = httpStatus(err, 0);
   if (status !== undefined) {
     const retryable = status === 408 || status === 429 || status >= 500;
     return { retryable, reason: `HTTP ${status}: ${err.message}` };

@@ -10,7 +10,8 @@ import { hash } from 'node:crypto';
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { startProgress, type Progress } from '../common/progress.js';
-import { listSubfoldersFromS3, readDumpFile, type SourceItem } from './sources.js';
+import { listS3Subfolders } from '../common/source/s3List.js';
+import { readDumpFile, subfolderItems, type SourceItem } from './sources.js';
 import { dbNow } from '../state/clock.js';
 import { dirKeysOf, finishDumpRun, lockDump, markListedAgain, markMissing, previousDumpStart, startDumpRun, unlockDump } from '../state/dump.js';
 import { Batch, bulkLoader, type BulkLoader } from './bulk.js';
@@ -58,7 +59,7 @@ export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
     sourceName = `file ${args.dumpFile}`;
   } else {
     requireFields(config, 'dump', ['s3_bucket']);
-    source = listSubfoldersFromS3(ctx.clients.s3(), config.s3_bucket!, config.s3_root_prefix, ctx.signal, { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms });
+    source = subfolderItems(listS3Subfolders(ctx.clients.s3(), config.s3_bucket!, config.s3_root_prefix, ctx.signal, { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms }));
     sourceName = `s3://${config.s3_bucket}/${config.s3_root_prefix}`;
   }
   const started = Date.now();

@@ -1,26 +1,13 @@
-// Where subfolder names come from: the S3 API (ListObjectsV2 with Delimiter '/') or a file written by
+// Where subfolder names come from: the S3 API (the common lister, Delimiter '/') or a file written by
 // `aws s3 ls s3://BUCKET/ROOT/`. Both stream: millions of subfolders are never all in memory. Items come
 // a page (S3) or a read chunk (file) at a time, so the per-key work stays synchronous and cheap.
 import { createReadStream } from 'node:fs';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { withRetry } from '../common/retry.js';
 
 export type SourceItem = { dirKey: string } | { bad: string; lineNo: number; why: string };
 
-/** Every CommonPrefix directly under rootPrefix, page by page. */
-export async function* listSubfoldersFromS3(s3: S3Client, bucket: string, rootPrefix: string, signal: AbortSignal, retry: { maxAttempts: number; budgetMs: number }): AsyncGenerator<SourceItem[]> {
-  const { ListObjectsV2Command } = await import('@aws-sdk/client-s3'); // loaded only for S3 listings
-  let token: string | undefined;
-  do {
-    const page = await withRetry(
-      () => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: rootPrefix, Delimiter: '/', ContinuationToken: token }), { abortSignal: signal }),
-      { ...retry, signal },
-    );
-    const items: SourceItem[] = [];
-    for (const p of page.CommonPrefixes ?? []) if (p.Prefix) items.push({ dirKey: p.Prefix });
-    if (items.length) yield items;
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+/** Subfolder pages from the S3 API (listS3Subfolders) as source items. */
+export async function* subfolderItems(pages: AsyncIterable<string[]>): AsyncGenerator<SourceItem[]> {
+  for await (const dirKeys of pages) yield dirKeys.map((dirKey) => ({ dirKey }));
 }
 
 const PRE_LINE = /^\s*PRE (.+\/)$/;

@@ -3,7 +3,10 @@
 // however long their listings; and per subfolder a window that knows when all of its own publishes have
 // settled, and whether one failed.
 
-/** Messages and bytes handed to Pub/Sub but not yet acknowledged, across all subfolders. */
+/**
+ * Messages and bytes handed to Pub/Sub but not yet acknowledged, across all subfolders. Not a concurrency
+ * limit (common/limit.ts): each message weighs its bytes, and the publisher hands them over one by one.
+ */
 export class PublishBudget {
   private count = 0;
   private bytes = 0;
@@ -32,7 +35,7 @@ export class PublishBudget {
   }
 }
 
-/** One subfolder's outstanding publishes. */
+/** One subfolder's outstanding publishes: a count to drain and the first failure, bounded by the budget. */
 export class InflightWindow {
   private count = 0;
   private failure: { err: unknown } | undefined;

@@ -4,6 +4,7 @@
 // backoff. Claims follow the handlers, not the finishing rows, so a publisher takes only what it can
 // work on. Safe with any number of publishers: a row is only ever handled by the publisher whose claim
 // statement took it.
+import { createLimiter, type Limiter } from '../common/limit.js';
 import type { Logger } from '../common/log.js';
 import { backoffMs, sleep, withRetry, type RetryOptions } from '../common/retry.js';
 import type { ClaimResult } from '../state/publish.js';
@@ -52,139 +53,157 @@ const MAX_COLLISIONS = 10;
 /** Longest pause between polls when following and nothing is left to publish. */
 const FOLLOW_MAX_IDLE_MS = 30_000;
 
-export async function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
-  const queue: PendingRow[] = [];
-  const held = new Map<number, PendingRow>(); // queued or being handled: the leases to keep alive
-  let exhausted = false;
-  let refilling: Promise<void> | undefined;
-  // The first claim that failed (retries spent) or row that failed to finish: the loop fails with it.
-  let failure: { err: unknown } | undefined;
-  let idlePolls = 0;
-  let claimSize = Math.min(o.concurrency, o.claimBatch);
-  let taken = 0; // rows handed to handlers since the last claim started
-  let cursor = 0; // a walking claim's position (id)
-  const retry = { ...o.retry, signal: o.signal, onRetry: (i: { attempt: number; delayMs: number; reason: string }) => o.log.warn('publisher: claim failed, retrying', i) };
+export function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
+  return new ClaimLoop(o).run();
+}
 
-  const claimMore = async (): Promise<void> => {
+class ClaimLoop {
+  private readonly queue: PendingRow[] = [];
+  /** Queued or being handled or finishing: the leases to keep alive. */
+  private readonly held = new Map<number, PendingRow>();
+  private exhausted = false;
+  private refilling: Promise<void> | undefined;
+  /** The first claim that failed (retries spent) or row that failed to finish: the loop fails with it. */
+  private failure: { err: unknown } | undefined;
+  private idlePolls = 0;
+  private claimSize: number;
+  /** Rows handed to handlers since the last claim started. */
+  private taken = 0;
+  /** A walking claim's position (id). */
+  private cursor = 0;
+  private readonly retry: RetryOptions;
+
+  constructor(private readonly o: ClaimLoopOptions) {
+    this.claimSize = Math.min(o.concurrency, o.claimBatch);
+    this.retry = { ...o.retry, signal: o.signal, onRetry: (i) => o.log.warn('publisher: claim failed, retrying', { ...i }) };
+  }
+
+  private async claimMore(): Promise<void> {
+    const o = this.o;
     let collisions = 0;
     while (!o.signal.aborted) {
-      claimSize = Math.min(o.claimBatch, Math.max(o.concurrency, 2 * taken));
-      taken = 0;
-      const from = cursor;
-      const { seen, rows, next } = await withRetry(() => o.claim(claimSize, from), retry);
+      this.claimSize = Math.min(o.claimBatch, Math.max(o.concurrency, 2 * this.taken));
+      this.taken = 0;
+      const from = this.cursor;
+      const { seen, rows, next } = await withRetry(() => o.claim(this.claimSize, from), this.retry);
       if (next !== undefined) {
         // A walk: at the end of the table, start again from its beginning before calling it exhausted
         // (rows behind the cursor may have become claimable since, e.g. a check's lease expired).
         if (seen === 0 && from > 0) {
-          cursor = 0;
+          this.cursor = 0;
           continue;
         }
-        cursor = next;
+        this.cursor = next;
         // Another publisher took these first: walk on.
         if (rows.length === 0 && seen > 0) continue;
       } else if (rows.length === 0 && seen > 0 && ++collisions < MAX_COLLISIONS) continue; // taken first: look again at once
       let added = 0;
       for (const r of rows) {
         // Only a row whose lease ran out while we still handle it (renewal failed) comes back to us.
-        if (held.has(r.id)) continue;
-        held.set(r.id, r);
-        queue.push(r);
+        if (this.held.has(r.id)) continue;
+        this.held.set(r.id, r);
+        this.queue.push(r);
         added++;
       }
       if (added) {
-        idlePolls = 0;
+        this.idlePolls = 0;
         return;
       }
       if (rows.length) continue; // all already in hand (re-taken after a failed renewal): not the end
       if (!o.follow) {
-        exhausted = true;
+        this.exhausted = true;
         return;
       }
-      idlePolls++;
-      await sleep(500 + backoffMs(idlePolls, 1000, FOLLOW_MAX_IDLE_MS), o.signal).catch(() => undefined);
+      this.idlePolls++;
+      await sleep(500 + backoffMs(this.idlePolls, 1000, FOLLOW_MAX_IDLE_MS), o.signal).catch(() => undefined);
     }
-  };
+  }
 
-  // One claim at a time; a failed one fails the loop through the next handler to ask.
-  const startRefill = (): Promise<void> =>
-    (refilling ??= claimMore()
-      .catch((err: unknown) => void (failure ??= { err }))
-      .finally(() => (refilling = undefined)));
+  /** One claim at a time; a failed one fails the loop through the next handler to ask. */
+  private startRefill(): Promise<void> {
+    return (this.refilling ??= this.claimMore()
+      .catch((err: unknown) => void (this.failure ??= { err }))
+      .finally(() => (this.refilling = undefined)));
+  }
 
-  const next = async (): Promise<PendingRow | undefined> => {
-    while (!o.signal.aborted) {
-      if (failure) throw failure.err;
+  private async next(): Promise<PendingRow | undefined> {
+    while (!this.o.signal.aborted) {
+      if (this.failure) throw this.failure.err;
       // The next claim starts while half the last one is still queued, so handlers rarely wait on it.
-      if (queue.length <= claimSize / 2 && !exhausted) void startRefill();
-      if (queue.length) {
-        taken++;
-        return queue.shift();
+      if (this.queue.length <= this.claimSize / 2 && !this.exhausted) void this.startRefill();
+      if (this.queue.length) {
+        this.taken++;
+        return this.queue.shift();
       }
-      if (exhausted) return undefined;
-      await startRefill();
+      if (this.exhausted) return undefined;
+      await this.startRefill();
     }
     return undefined;
-  };
+  }
 
-  // A lease outlives a long subfolder only if renewed well before it runs out.
-  const renewEveryMs = Math.max(250, (o.leaseSeconds * 1000) / 3);
-  const renewTimer = setInterval(() => {
-    const ids = [...held.keys()];
-    o.renew(ids).then(
-      // Fewer than asked is usually a row flagged meanwhile; a real takeover is reported by the handler,
-      // whose flag then matches nothing.
-      (still) => o.log.debug('publisher: leases renewed', { asked: ids.length, renewed: still }),
-      (err: unknown) => o.log.warn('publisher: lease renewal failed (will retry)', { error: err }),
+  /** A lease outlives a long subfolder only if renewed well before it runs out. */
+  private startRenewal(): NodeJS.Timeout {
+    const o = this.o;
+    const timer = setInterval(
+      () => {
+        const ids = [...this.held.keys()];
+        o.renew(ids).then(
+          // Fewer than asked is usually a row flagged meanwhile; a real takeover is reported by the handler,
+          // whose flag then matches nothing.
+          (still) => o.log.debug('publisher: leases renewed', { asked: ids.length, renewed: still }),
+          (err: unknown) => o.log.warn('publisher: lease renewal failed (will retry)', { error: err }),
+        );
+      },
+      Math.max(250, (o.leaseSeconds * 1000) / 3),
     );
-  }, renewEveryMs);
-  renewTimer.unref();
+    timer.unref();
+    return timer;
+  }
 
-  const finishing = new Set<Promise<void>>();
-  let finishWaiters: Array<() => void> = [];
-  const finished = (): void => {
-    const w = finishWaiters;
-    finishWaiters = [];
-    for (const wake of w) wake();
-  };
-
-  const worker = async (): Promise<void> => {
-    for (let row = await next(); row; row = await next()) {
-      let rest: Finishing | undefined | void;
-      try {
-        rest = await o.handle(row);
-      } finally {
-        if (!rest) held.delete(row.id);
-      }
-      if (!rest) continue;
-      const id = row.id;
-      const f: Promise<void> = rest.done
-        .catch((err: unknown) => void (failure ??= { err }))
-        .finally(() => {
-          held.delete(id);
-          finishing.delete(f);
-          finished();
-        });
-      finishing.add(f);
-      while (finishing.size >= (o.maxFinishing ?? 0) && finishing.size > 0) await new Promise<void>((resolve) => finishWaiters.push(resolve));
-      if (failure) throw failure.err;
+  /** Handles one row; what it leaves to finish waits for a finishing slot (holding the handler's), or is awaited here. */
+  private async handleRow(row: PendingRow, finishers: Limiter | undefined): Promise<void> {
+    let rest: Finishing | undefined | void;
+    try {
+      rest = await this.o.handle(row);
+    } finally {
+      if (!rest) this.held.delete(row.id);
     }
-  };
+    if (!rest) return;
+    const settled = rest.done.catch((err: unknown) => void (this.failure ??= { err })).finally(() => this.held.delete(row.id));
+    await (finishers ? finishers.start(() => settled) : settled);
+  }
 
-  try {
-    const results = await Promise.allSettled(Array.from({ length: o.concurrency }, worker));
-    // Rows still finishing are flagged or released before the loop ends, whatever ended it.
-    await Promise.all(finishing);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    if (failure) throw failure.err;
-  } finally {
-    clearInterval(renewTimer);
-    // A claim still running (shutdown) may yet add rows: they go back with the rest.
-    if (refilling) await refilling;
-    // Shutdown (or a failed claim): rows claimed but never started go back at once, not after their lease.
-    for (const row of queue.splice(0)) {
-      await o.giveBack(row).catch((err: unknown) => o.log.warn('publisher: could not give back a row; it is retried after its lease', { dir_key: row.dirKey, error: err }));
-      held.delete(row.id);
+  async run(): Promise<void> {
+    const handlers = createLimiter(this.o.concurrency);
+    const finishers = this.o.maxFinishing ? createLimiter(this.o.maxFinishing) : undefined;
+    const renewTimer = this.startRenewal();
+    let ended = false;
+    try {
+      // A slot asks for its next row only once it is free: claims follow the handlers, not the queue.
+      while (!ended && !this.failure && !this.o.signal.aborted) {
+        await handlers.start(async () => {
+          const row = await this.next();
+          if (row) await this.handleRow(row, finishers);
+          else ended = true;
+        });
+      }
+      const handled = await handlers.idle().then(
+        () => undefined,
+        (err: unknown) => ({ err }),
+      );
+      // Rows still finishing are flagged or released before the loop ends, whatever ended it.
+      await finishers?.idle();
+      if (handled) throw handled.err;
+      if (this.failure) throw this.failure.err;
+    } finally {
+      clearInterval(renewTimer);
+      // A claim still running (shutdown) may yet add rows: they go back with the rest.
+      if (this.refilling) await this.refilling;
+      // Shutdown (or a failed claim): rows claimed but never started go back at once, not after their lease.
+      for (const row of this.queue.splice(0)) {
+        await this.o.giveBack(row).catch((err: unknown) => this.o.log.warn('publisher: could not give back a row; it is retried after its lease', { dir_key: row.dirKey, error: err }));
+        this.held.delete(row.id);
+      }
     }
   }
 }

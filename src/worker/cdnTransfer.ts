@@ -9,7 +9,7 @@ import { objectsListMessageSchema, type ObjectsListMessage } from '../common/mes
 import { startProgress } from '../common/progress.js';
 import { createCopier, type Copier, type CopyTunables } from './copy/index.js';
 import type { CopyOutcome } from './copy/copyObject.js';
-import { createLimiter, type Limiter } from './transferLimiter.js';
+import { createLimiter, type Limiter } from '../common/limit.js';
 import { startCounters } from './transferCounters.js';
 import { consume, type Delivery, type Settle } from './consume.js';
 import { reportError } from './errorTopic.js';

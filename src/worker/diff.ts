@@ -2,18 +2,22 @@
 // big the subfolder), each listing read one page ahead so S3 and GCS are listed in parallel. Like
 // rclone's NeedTransfer, every verdict says why: missing, sizes differ, hashes differ, extra.
 import type { Ctx } from '../common/context.js';
+import type { ObjectEntry } from '../common/messages.js';
+import { parseEtag } from '../common/source/etag.js';
 import { META_SOURCE_ETAG } from './copy/index.js';
-import { parseEtag, stripQuotes } from './copy/verify.js';
-import { listGcs, listS3, type GcsEntry, type S3Entry } from './listing.js';
+import { listGcs, listS3, type GcsEntry } from './listing.js';
 import type { DeepResult, Measured } from '../state/work.js';
 
 export type DiffItem =
-  | { kind: 'same'; s3: S3Entry; gcs: GcsEntry }
-  | { kind: 'missing'; s3: S3Entry }
-  | { kind: 'different'; s3: S3Entry; gcs: GcsEntry; why: string }
+  | { kind: 'same'; s3: ObjectEntry; gcs: GcsEntry }
+  | { kind: 'missing'; s3: ObjectEntry }
+  | { kind: 'different'; s3: ObjectEntry; gcs: GcsEntry; why: string }
   | { kind: 'extra'; gcs: GcsEntry };
 
-/** Reads up to `ahead` items of `it` in the background, so two merged listings overlap their round trips. */
+/**
+ * Reads up to `ahead` items of `it` in the background, so two merged listings overlap their round trips.
+ * Not a concurrency limit (common/limit.ts): one producer, a bounded prefetch buffer.
+ */
 async function* readAhead<T>(it: AsyncIterator<T>, ahead = 1000): AsyncGenerator<T> {
   const buf: T[] = [];
   let done = false;
@@ -56,10 +60,10 @@ async function* readAhead<T>(it: AsyncIterator<T>, ahead = 1000): AsyncGenerator
  * first: the source ETag our copy path verified against and recorded (ott-source-etag), then the MD5
  * of a single-part ETag against GCS's md5Hash; multipart and SSE ETags without a record prove the size only.
  */
-export function differs(s3: S3Entry, gcs: GcsEntry): string | undefined {
+export function differs(s3: ObjectEntry, gcs: GcsEntry): string | undefined {
   if (s3.size !== gcs.size) return `sizes differ (S3 ${s3.size}, GCS ${gcs.size})`;
   const recorded = gcs.metadata[META_SOURCE_ETAG];
-  if (recorded !== undefined) return recorded === stripQuotes(s3.etag) ? undefined : `source ETag differs (S3 ${stripQuotes(s3.etag)}, copied from ${recorded})`;
+  if (recorded !== undefined) return recorded === s3.etag ? undefined : `source ETag differs (S3 ${s3.etag}, copied from ${recorded})`;
   const etag = parseEtag(s3.etag);
   if (etag.kind === 'md5' && gcs.md5Hash) {
     const gcsHex = Buffer.from(gcs.md5Hash, 'base64').toString('hex');
@@ -73,33 +77,36 @@ function cmp(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
-function ordered<T extends { rel: string }>(it: AsyncIterable<T>, side: string): AsyncGenerator<T> {
+/** Passes `it` on, failing at the first name (`nameOf`) out of UTF-8 byte order. */
+function ordered<T>(it: AsyncIterable<T>, side: string, nameOf: (e: T) => string): AsyncGenerator<T> {
   return (async function* () {
     let prev: string | undefined;
     for await (const e of it) {
-      if (prev !== undefined && cmp(prev, e.rel) >= 0) throw new Error(`${side} listing is not in UTF-8 byte order at ${JSON.stringify(e.rel)}: cannot merge`);
-      prev = e.rel;
+      const name = nameOf(e);
+      if (prev !== undefined && cmp(prev, name) >= 0) throw new Error(`${side} listing is not in UTF-8 byte order at ${JSON.stringify(name)}: cannot merge`);
+      prev = name;
       yield e;
     }
   })();
 }
 
-/** Streams the merge of both sides of `dirKey`. */
+/** Streams the merge of both sides of `dirKey`: S3 keys relative to dirKey against GCS names relative to its mirror. */
 export async function* diffSubfolder(ctx: Ctx, dirKey: string): AsyncGenerator<DiffItem> {
-  const a = readAhead(ordered(listS3(ctx, dirKey), 'S3')[Symbol.asyncIterator]());
-  const b = readAhead(ordered(listGcs(ctx, dirKey), 'GCS')[Symbol.asyncIterator]());
+  const relOf = (e: ObjectEntry): string => e.key.slice(dirKey.length);
+  const a = readAhead(ordered(listS3(ctx, dirKey), 'S3', relOf)[Symbol.asyncIterator]());
+  const b = readAhead(ordered(listGcs(ctx, dirKey), 'GCS', (e) => e.rel)[Symbol.asyncIterator]());
   let x = await a.next();
   let y = await b.next();
   while (!x.done || !y.done) {
-    const c = x.done ? 1 : y.done ? -1 : cmp(x.value.rel, y.value.rel);
+    const c = x.done ? 1 : y.done ? -1 : cmp(relOf(x.value), y.value.rel);
     if (c < 0) {
-      yield { kind: 'missing', s3: x.value as S3Entry };
+      yield { kind: 'missing', s3: x.value as ObjectEntry };
       x = await a.next();
     } else if (c > 0) {
       yield { kind: 'extra', gcs: y.value as GcsEntry };
       y = await b.next();
     } else {
-      const s3 = x.value as S3Entry;
+      const s3 = x.value as ObjectEntry;
       const gcs = y.value as GcsEntry;
       const why = differs(s3, gcs);
       yield why ? { kind: 'different', s3, gcs, why } : { kind: 'same', s3, gcs };

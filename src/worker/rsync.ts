@@ -13,7 +13,7 @@ import { consume } from './consume.js';
 import { reportError } from './errorTopic.js';
 import { createCdnEngine } from './rsync/cdn.js';
 import { createGcloudEngine } from './rsync/gcloud.js';
-import type { EngineResult, RsyncEngine } from './rsync/engine.js';
+import { addResult, emptyResult, type EngineResult, type RsyncEngine } from './rsync/engine.js';
 
 export interface RsyncArgs extends SubfolderRunArgs {
   engine?: 'cdn' | 'gcloud';
@@ -28,6 +28,8 @@ export interface RsyncSummary extends DirWorkerSummary {
   engine: string;
   copied: number;
   skipped: number;
+  /** `skipped` per reason: same-md5, same-source-etag, written-meanwhile. */
+  skippedWhy: EngineResult['skippedWhy'];
   deleted: number;
   failedObjects: number;
 }
@@ -49,7 +51,7 @@ export async function rsyncSubfolder(ctx: Ctx, engine: RsyncEngine, dirKey: stri
   // The repair, then both sides measured again: an engine error is recorded beside the new sizes.
   const repair = async (work: Ctx): Promise<Finished> => {
     const r = await engine.sync(work, dirKey, { dryRun: false, print: () => undefined });
-    if (totals) for (const k of ['copied', 'skipped', 'deleted', 'failed'] as const) totals[k] += r[k];
+    if (totals) addResult(totals, r);
     engineError = r.error;
     const after = await measure(work, dirKey);
     const measured = { s3Bytes: after.s3.bytes, gcsBytes: after.gcs.bytes, s3Objects: after.s3.objects, gcsObjects: after.gcs.objects };
@@ -69,7 +71,7 @@ export async function rsyncSubfolder(ctx: Ctx, engine: RsyncEngine, dirKey: stri
 export async function run(ctx: Ctx, args: RsyncArgs = {}): Promise<RsyncSummary> {
   requireFields(ctx.config, MODE, ['s3_bucket', 'gcs_bucket']);
   const engine = createEngine(ctx, args.engine ?? ctx.config.rsync_engine);
-  const totals: EngineResult = { copied: 0, skipped: 0, deleted: 0, failed: 0 };
+  const totals = emptyResult();
   try {
     let s: DirWorkerSummary;
     if (args.dryRun || args.dirs?.length) {
@@ -78,7 +80,7 @@ export async function run(ctx: Ctx, args: RsyncArgs = {}): Promise<RsyncSummary>
       const c = subfolderConsumer(ctx, MODE, args, (ctx.config.rsync_timeout_seconds + 600) * 1000, (work, dirKey) => rsyncSubfolder(work, engine, dirKey, totals));
       s = c.summary(await consume(ctx, c.options));
     }
-    return { ...s, engine: engine.name, copied: totals.copied, skipped: totals.skipped, deleted: totals.deleted, failedObjects: totals.failed };
+    return { ...s, engine: engine.name, copied: totals.copied, skipped: totals.skipped, skippedWhy: totals.skippedWhy, deleted: totals.deleted, failedObjects: totals.failed };
   } finally {
     await engine.close();
   }

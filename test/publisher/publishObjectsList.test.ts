@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { RowDataPacket } from 'mysql2';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { run } from '../../src/publisher/publishObjectsList.js';
-import { s3Lister } from '../../src/publisher/listObjects.js';
+import { s3Lister } from '../../src/common/source/s3List.js';
 import { decodeMessage, MAX_MESSAGE_BYTES, objectsListMessageSchema, type ObjectEntry, type ObjectsListMessage } from '../../src/common/messages.js';
 import { seedRows } from './seed.js';
 import { makeS3Client } from '../helpers/s3.js';

@@ -5,10 +5,11 @@ import { createHash, createVerify, generateKeyPairSync } from 'node:crypto';
 import { createUrlSigner, customPolicy, refreshMarginMs } from '../../src/worker/copy/signer.js';
 import { cdnBase, cdnRequestPath } from '../../src/worker/copy/source.js';
 import { crc32c, crc32cBase64 } from '../../src/worker/copy/crc32c.js';
-import { multipartEtag, parseEtag, partSizeFits, StreamHasher, verdict } from '../../src/worker/copy/verify.js';
+import { multipartEtag, parseEtag, partSizeFits } from '../../src/common/source/etag.js';
+import { StreamHasher, verdict } from '../../src/worker/copy/verify.js';
 import { sameObject, uploadMetadata, META_SOURCE_ETAG } from '../../src/worker/copy/copyObject.js';
 import { decodeCdnPath } from '../../src/common/naming.js';
-import { createLimiter } from '../../src/worker/transferLimiter.js';
+import { createLimiter } from '../../src/common/limit.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 const fromCfBase64 = (s: string): Buffer => Buffer.from(s.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64');

@@ -63,12 +63,11 @@ export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurren
   const endpoint = ctx.endpoints.gcs ?? GCS_PRODUCTION_ENDPOINT;
   // Local emulators take no auth; production uses the Storage client's credentials (ADC on the VM).
   const token = ctx.endpoints.gcs ? async () => undefined : async () => (await ctx.clients.gcs().authClient.getAccessToken()) ?? undefined;
-  const retry = { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms };
   const deps: CopyDeps = {
     ...DEFAULT_TUNABLES,
     ...opts,
     http,
-    gcs: new GcsClient(http, endpoint, token, retry),
+    gcs: new GcsClient(http, endpoint, token),
     s3: () => ctx.clients.s3(),
     s3Bucket: config.s3_bucket,
     signer,

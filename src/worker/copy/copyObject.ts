@@ -3,20 +3,29 @@
 // while it uploads and refuses to finalize unverified bytes, then GCS's own hashes checked against ours.
 // A bad copy that did get finalized is deleted (that generation only) before the retry.
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { classify } from '../../common/errors.js';
-import { TransferError } from '../../common/errors.js';
+import { classify, httpStatus, toError, TransferError } from '../../common/errors.js';
 import { gcsObjectName } from '../../common/naming.js';
-import { backoffMs, RetriesExhaustedError, sleep, withRetry } from '../../common/retry.js';
+import { RetriesExhaustedError, RetryBudget, withRetry, type RetryInfo } from '../../common/retry.js';
 import type { ObjectEntry } from '../../common/messages.js';
+import { parseEtag, partSizeFits, unquoteEtag, type SourceEtag } from '../../common/source/etag.js';
 import type { CopyDeps } from './copier.js';
 import { openSource, type SourceMeta, type SourceResponse } from './source.js';
-import { statusOf } from './http.js';
 import type { GcsObject, UploadMetadata, UploadRequest } from './gcsUpload.js';
-import { parseEtag, partSizeFits, StreamHasher, stripQuotes, verdict, type Digests, type SourceEtag, type VerifiedBy } from './verify.js';
+import { StreamHasher, verdict, type Digests, type VerifiedBy } from './verify.js';
+
+/**
+ * Why an object was not copied, rclone-style (NeedTransfer says why): GCS already holds it, proven by
+ * GCS's MD5 against a single-part ETag (`same-md5`) or by the source ETag a verified copy recorded
+ * (`same-source-etag`); or another writer stored the same object between our look and our write
+ * (`written-meanwhile`). An optimistic write (no look first) that meets the object gives its evidence.
+ */
+export type SkipReason = 'same-md5' | 'same-source-etag' | 'written-meanwhile';
+export const SKIP_REASONS: readonly SkipReason[] = ['same-md5', 'same-source-etag', 'written-meanwhile'];
 
 export type CopyOutcome =
+  /** `attempts`: tries across every step of the copy (whole attempts, chunk resends, download resumes). */
   | { status: 'copied'; key: string; bytes: number; verifiedBy: VerifiedBy; attempts: number }
-  | { status: 'skipped'; key: string; bytes: number; why: string }
+  | { status: 'skipped'; key: string; bytes: number; why: SkipReason }
   | { status: 'failed'; key: string; bytes: number; reason: string; attempts: number }
   /** Cut short by shutdown: nothing counted, the message must be redelivered. */
   | { status: 'aborted'; key: string; bytes: number };
@@ -34,23 +43,29 @@ interface AttemptState {
 const hexToBase64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
 
 /**
- * Already in GCS with the same size and the same content? For a single-part ETag GCS's own md5Hash
- * decides (our metadata alone could sit on a bad copy whose delete failed); otherwise the source ETag we
- * recorded, which only a verified copy (or one verified by size + CRC32C, for SSE-KMS) carries.
+ * Already in GCS with the same size and the same content, and by what evidence? For a single-part ETag
+ * GCS's own md5Hash decides (our metadata alone could sit on a bad copy whose delete failed); otherwise
+ * the source ETag we recorded, which only a verified copy (or one verified by size + CRC32C, for
+ * SSE-KMS) carries. Undefined: not the same, copy it.
  */
-export function sameObject(existing: GcsObject, entry: ObjectEntry): boolean {
-  if (existing.size !== entry.size) return false;
+export function sameBy(existing: GcsObject, entry: ObjectEntry): Exclude<SkipReason, 'written-meanwhile'> | undefined {
+  if (existing.size !== entry.size) return undefined;
   const etag = parseEtag(entry.etag);
   const sizeOnly = existing.metadata?.[META_VERIFIED_BY] === 'size+crc32c'; // SSE-KMS: the ETag is no MD5
-  if (etag.kind === 'md5' && existing.md5Hash !== undefined && !sizeOnly) return existing.md5Hash === hexToBase64(etag.md5Hex);
-  return existing.metadata?.[META_SOURCE_ETAG] === stripQuotes(entry.etag);
+  if (etag.kind === 'md5' && existing.md5Hash !== undefined && !sizeOnly) return existing.md5Hash === hexToBase64(etag.md5Hex) ? 'same-md5' : undefined;
+  return existing.metadata?.[META_SOURCE_ETAG] === unquoteEtag(entry.etag) ? 'same-source-etag' : undefined;
+}
+
+/** Whether GCS already holds this object (see sameBy). */
+export function sameObject(existing: GcsObject, entry: ObjectEntry): boolean {
+  return sameBy(existing, entry) !== undefined;
 }
 
 export function uploadMetadata(name: string, entry: ObjectEntry, src: SourceMeta, etag: SourceEtag, storageClass: string | undefined): UploadMetadata {
   const verifiedBy: VerifiedBy = etag.kind === 'md5' ? 'md5' : etag.kind === 'multipart' ? 'multipart-etag' : 'size+crc32c';
   const meta: UploadMetadata = {
     name,
-    metadata: { ...src.userMetadata, [META_SOURCE_ETAG]: stripQuotes(entry.etag), [META_SOURCE_LAST_MODIFIED]: src.lastModified ?? entry.last_modified, [META_VERIFIED_BY]: verifiedBy },
+    metadata: { ...src.userMetadata, [META_SOURCE_ETAG]: unquoteEtag(entry.etag), [META_SOURCE_LAST_MODIFIED]: src.lastModified ?? entry.last_modified, [META_VERIFIED_BY]: verifiedBy },
   };
   for (const f of ['contentType', 'cacheControl', 'contentDisposition', 'contentLanguage', 'contentEncoding'] as const) if (src[f] !== undefined) meta[f] = src[f];
   // Known before the first byte: GCS itself rejects an upload whose bytes do not hash to it.
@@ -68,51 +83,74 @@ async function partSize(d: CopyDeps, entry: ObjectEntry, parts: number, signal: 
   return p;
 }
 
-async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, attemptNo: number, signal: AbortSignal): Promise<CopyOutcome> {
+/** The current response body of a download, and the failure that ends the attempt, if it came from us. */
+interface Download {
+  body: SourceResponse['body'];
+  failure?: Error;
+}
+
+/**
+ * The object's bytes from the CDN, hashed as they pass. A broken download resumes where it broke (Range),
+ * the hashes carrying on: a reset at 4.9 GiB of 5 GiB costs 0.1 GiB, not 4.9. A resume is a retry of the
+ * copy and draws from its budget; corruption is caught by the hashes at the end as before.
+ */
+async function* resumingBody(d: CopyDeps, entry: ObjectEntry, dl: Download, hasher: StreamHasher, budget: RetryBudget, signal: AbortSignal): AsyncGenerator<Buffer> {
+  for (;;) {
+    try {
+      for await (const b of dl.body) {
+        hasher.update(b as Buffer);
+        yield b as Buffer;
+      }
+      return;
+    } catch (err) {
+      // Nothing read yet (start over is as cheap) or shutting down: the attempt fails.
+      if (signal.aborted || hasher.bytes === 0) throw err;
+      const onRetry = ({ attempt: n, delayMs, reason }: RetryInfo): void => d.log.warn('cdnTransfer: resuming download', { key: entry.key, at_byte: hasher.bytes, attempt: n, delay_ms: delayMs, reason });
+      try {
+        await budget.retryAfter(err, onRetry);
+      } catch (gaveUp) {
+        throw (dl.failure = toError(gaveUp));
+      }
+      const next = await openSource(d.http, d.cdn, entry.key, d.naming, d.signer, signal, hasher.bytes);
+      destroyBody(dl.body);
+      dl.body = next.body;
+      if (next.contentLength !== entry.size - hasher.bytes || (next.etag !== undefined && unquoteEtag(next.etag) !== unquoteEtag(entry.etag))) {
+        throw new TransferError('the object changed while it was being copied (resumed range differs); starting over', true);
+      }
+    }
+  }
+}
+
+/** The mode logs each skip at DEBUG and counts it per reason (cdnTransfer, the rsync cdn engine). */
+function skipped(entry: ObjectEntry, why: SkipReason): CopyOutcome {
+  return { status: 'skipped', key: entry.key, bytes: entry.size, why };
+}
+
+async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget: RetryBudget, signal: AbortSignal): Promise<CopyOutcome> {
   const name = gcsObjectName(entry.key, d.naming);
   const listed = parseEtag(entry.etag);
   let precondition = '0';
-  if (!st.optimistic) {
+  const looked = !st.optimistic; // a 412 after a look means another writer came in between
+  if (looked) {
     const existing = await d.gcs.get(d.gcsBucket, name, signal);
-    if (existing && sameObject(existing, entry)) return { status: 'skipped', key: entry.key, bytes: entry.size, why: 'already in GCS with the same size and source ETag' };
+    const same = existing && sameBy(existing, entry);
+    if (same) return skipped(entry, same);
     if (existing) precondition = existing.generation;
   }
   if (listed.kind === 'multipart' && st.partBytes === undefined) st.partBytes = await partSize(d, entry, listed.parts, signal);
   const src = await openSource(d.http, d.cdn, entry.key, d.naming, d.signer, signal);
-  let body = src.body;
+  const dl: Download = { body: src.body };
   let digests: Digests | undefined;
-  let localFailure: TransferError | undefined;
   try {
     if (src.contentLength !== entry.size) throw new TransferError(`CDN serves ${src.contentLength} bytes, the listing says ${entry.size}: changed since listed, or a stale CDN cache`, true);
     const etag = src.meta.encrypted ? parseEtag(entry.etag, true) : listed;
     const hasher = new StreamHasher({ partBytes: etag.kind === 'multipart' ? st.partBytes : undefined, crc32c: etag.kind === 'opaque' });
     async function* verified(): AsyncGenerator<Buffer> {
-      for (let resumes = 0; ; resumes++) {
-        try {
-          for await (const b of body) {
-            hasher.update(b as Buffer);
-            yield b as Buffer;
-          }
-          break;
-        } catch (err) {
-          // A broken download resumes where it broke (Range), the hashes carrying on: a reset at 4.9 GiB
-          // of 5 GiB costs 0.1 GiB, not 4.9. Corruption is caught by the hashes at the end as before.
-          const why = classify(err);
-          if (signal.aborted || !why.retryable || resumes + 1 >= d.maxAttempts || hasher.bytes === 0) throw err;
-          d.log.warn('cdnTransfer: resuming download', { key: entry.key, at_byte: hasher.bytes, reason: why.reason });
-          await sleep(backoffMs(resumes + 1), signal);
-          const next = await openSource(d.http, d.cdn, entry.key, d.naming, d.signer, signal, hasher.bytes);
-          destroyBody(body);
-          body = next.body;
-          if (next.contentLength !== entry.size - hasher.bytes || (next.etag !== undefined && stripQuotes(next.etag) !== stripQuotes(entry.etag))) {
-            throw new TransferError('the object changed while it was being copied (resumed range differs); starting over', true);
-          }
-        }
-      }
+      yield* resumingBody(d, entry, dl, hasher, budget, signal);
       digests = hasher.digest();
       const v = verdict(entry.size, etag, digests);
       // Thrown before the final request: unverified bytes are never finalized in GCS.
-      if (!v.ok) throw (localFailure = new TransferError(v.reason, true));
+      if (!v.ok) throw (dl.failure = new TransferError(v.reason, true));
     }
     const req: UploadRequest = {
       bucket: d.gcsBucket,
@@ -122,16 +160,19 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, attemp
       body: verified(),
       finalHash: () => (digests ? [`md5=${digests.md5Base64}`, ...(digests.crc32cBase64 ? [`crc32c=${digests.crc32cBase64}`] : [])].join(',') : undefined),
       signal,
+      retry: budget,
     };
     let obj: GcsObject;
     try {
       obj = entry.size <= d.singleRequestMaxBytes ? await d.gcs.uploadSingle(req) : await d.gcs.uploadResumable(req, d.chunkBytes);
     } catch (err) {
-      if (localFailure) throw localFailure;
-      if (statusOf(err) === 412) {
+      // Our own verdict or a download that gave up, whatever the upload made of the body's error.
+      if (dl.failure) throw dl.failure;
+      if (httpStatus(err) === 412) {
         st.optimistic = false;
         const existing = await d.gcs.get(d.gcsBucket, name, signal);
-        if (existing && sameObject(existing, entry)) return { status: 'skipped', key: entry.key, bytes: entry.size, why: 'written meanwhile with the same size and source ETag' };
+        const same = existing && sameBy(existing, entry);
+        if (same) return skipped(entry, looked ? 'written-meanwhile' : same);
         throw new TransferError('GCS precondition failed: the object changed meanwhile; rechecking', true, { cause: err });
       }
       throw err;
@@ -141,9 +182,9 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, attemp
       await d.gcs.delete(d.gcsBucket, name, obj.generation, signal);
       throw new TransferError(`${v.reason}; the bad copy (generation ${obj.generation}) was deleted`, true);
     }
-    return { status: 'copied', key: entry.key, bytes: entry.size, verifiedBy: v.verifiedBy, attempts: attemptNo };
+    return { status: 'copied', key: entry.key, bytes: entry.size, verifiedBy: v.verifiedBy, attempts: budget.attempts };
   } finally {
-    destroyBody(body);
+    destroyBody(dl.body);
   }
 }
 
@@ -153,26 +194,21 @@ function destroyBody(body: SourceResponse['body']): void {
   body.destroy();
 }
 
-/** Copies one object with retries; never throws: every outcome is reported. */
+/**
+ * Copies one object with retries; never throws: every outcome is reported. One retry budget serves the
+ * whole copy: whole attempts, chunk resends and download resumes all draw from it.
+ */
 export async function copyObject(d: CopyDeps, entry: ObjectEntry, signal: AbortSignal): Promise<CopyOutcome> {
   const st: AttemptState = { optimistic: entry.size <= d.optimisticMaxBytes };
-  let attempts = 0;
+  const budget = new RetryBudget({ maxAttempts: d.maxAttempts, budgetMs: d.retryBudgetMs, signal });
   try {
-    return await withRetry(
-      (n) => {
-        attempts = n;
-        return attempt(d, entry, st, n, signal);
-      },
-      {
-        maxAttempts: d.maxAttempts,
-        budgetMs: d.retryBudgetMs,
-        signal,
-        onRetry: ({ attempt: n, delayMs, reason }) => d.log.warn('cdnTransfer: retrying object', { key: entry.key, attempt: n, delay_ms: delayMs, reason }),
-      },
-    );
+    return await withRetry(() => attempt(d, entry, st, budget, signal), {
+      budget,
+      onRetry: ({ attempt: n, delayMs, reason }) => d.log.warn('cdnTransfer: retrying object', { key: entry.key, attempt: n, delay_ms: delayMs, reason }),
+    });
   } catch (err) {
     if (signal.aborted) return { status: 'aborted', key: entry.key, bytes: entry.size };
     const reason = err instanceof RetriesExhaustedError ? err.reason : classify(err).reason;
-    return { status: 'failed', key: entry.key, bytes: entry.size, reason, attempts: err instanceof RetriesExhaustedError ? err.attempts : attempts };
+    return { status: 'failed', key: entry.key, bytes: entry.size, reason, attempts: err instanceof RetriesExhaustedError ? err.attempts : budget.attempts };
   }
 }

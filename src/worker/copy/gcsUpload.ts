@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { Agent, Dispatcher } from 'undici';
-import { withRetry, type RetryOptions } from '../../common/retry.js';
+import { withRetry, type RetryBudget } from '../../common/retry.js';
 import { TransferError } from '../../common/errors.js';
 import { HttpStatusError, errorText, expectStatus, header } from './http.js';
 
@@ -42,6 +42,8 @@ export interface UploadRequest {
   /** X-Goog-Hash for the final request, known once the body is consumed. */
   finalHash?: () => string | undefined;
   signal: AbortSignal;
+  /** The copy's retry budget: a chunk resent draws from it like every other retry of the copy. */
+  retry: RetryBudget;
 }
 
 /** Resumable chunks must be multiples of 256 KiB (except the last). */
@@ -70,7 +72,6 @@ export class GcsClient {
     private readonly http: Agent,
     endpoint: string,
     private readonly token: () => Promise<string | undefined>,
-    private readonly chunkRetry: Omit<RetryOptions, 'signal'>,
   ) {
     const u = new URL(endpoint);
     this.origin = u.origin;
@@ -178,7 +179,7 @@ export class GcsClient {
           // A full buffer is sent only if more bytes follow: the final chunk must wait for the verdict.
           if (fill === buf.length && offset + fill < total) {
             await pending;
-            const p = this.putChunk(session, buf.subarray(0, fill), offset, total, undefined, r.signal);
+            const p = this.putChunk(session, buf.subarray(0, fill), offset, total, undefined, r);
             p.catch(() => undefined); // awaited later; this only keeps it from being an unhandled rejection
             pending = p;
             offset += fill;
@@ -196,20 +197,24 @@ export class GcsClient {
       throw err;
     }
     await pending;
-    const done = await this.putChunk(session, buf.subarray(0, fill), offset, total, r.finalHash?.(), r.signal);
+    const done = await this.putChunk(session, buf.subarray(0, fill), offset, total, r.finalHash?.(), r);
     if (!done) throw new TransferError('GCS resumable upload: the final chunk was not acknowledged as complete', true);
     return done;
   }
 
-  /** Sends bytes [offset, offset+len) of the object, resending what GCS did not persist after a failure. */
-  private putChunk(session: URL, data: Buffer, offset: number, total: number, hash: string | undefined, signal: AbortSignal): Promise<GcsObject | undefined> {
+  /**
+   * Sends bytes [offset, offset+len) of the object, resending what GCS did not persist after a failure.
+   * A session that lost bytes is not this step's to retry: the whole object restarts (the copy's retry).
+   */
+  private async putChunk(session: URL, data: Buffer, offset: number, total: number, hash: string | undefined, r: Pick<UploadRequest, 'signal' | 'retry'>): Promise<GcsObject | undefined> {
+    const { signal } = r;
     let from = 0;
-    return withRetry(
-      async (attempt) => {
+    const sent = await withRetry(
+      async (attempt): Promise<GcsObject | undefined | { lostAt: number }> => {
         if (attempt > 1) {
           const persisted = await this.persisted(session, total, signal);
           if (persisted === 'complete') return this.finalObject(session, total, signal);
-          if (persisted < offset || persisted > offset + data.length) throw new TransferError(`GCS resumable session lost bytes (persisted ${persisted}, chunk at ${offset}): restarting the object`, true);
+          if (persisted < offset || persisted > offset + data.length) return { lostAt: persisted };
           from = persisted - offset;
         }
         const part = data.subarray(from);
@@ -227,8 +232,10 @@ export class GcsClient {
         await expectStatus(res, [200, 201], 'GCS resumable chunk');
         return toObject(await json(res));
       },
-      { ...this.chunkRetry, signal },
+      { budget: r.retry },
     );
+    if (sent && 'lostAt' in sent) throw new TransferError(`GCS resumable session lost bytes (persisted ${sent.lostAt}, chunk at ${offset}): restarting the object`, true);
+    return sent;
   }
 
   /** How many bytes the session holds, or 'complete'. */

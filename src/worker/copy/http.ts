@@ -49,14 +49,6 @@ export async function expectStatus(res: Dispatcher.ResponseData, ok: number[], w
   throw new HttpStatusError(res.statusCode, what, await errorText(res.body));
 }
 
-/** The HTTP status behind an error, looking through causes (retry wrappers keep the original as cause). */
-export function statusOf(err: unknown): number | undefined {
-  for (let e = err as { statusCode?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (typeof e.statusCode === 'number') return e.statusCode;
-  }
-  return undefined;
-}
-
 export function header(res: Dispatcher.ResponseData, name: string): string | undefined {
   const v = res.headers[name];
   return Array.isArray(v) ? v[0] : v;

@@ -1,47 +1,11 @@
-// What an S3 ETag lets us prove about a copy, the hashes computed in the one streaming pass, and the
-// verdict. A copy counts only when the strongest check available for its ETag passes (STYLE rule 6).
+// The hashes computed in the one streaming pass, and the verdict on a copy against what its ETag (see
+// common/source/etag.ts) lets us prove. A copy counts only when the strongest check available passes (STYLE rule 6).
 import { createHash, type Hash } from 'node:crypto';
+import { multipartEtag, type SourceEtag } from '../../common/source/etag.js';
 import { crc32c, crc32cBase64 } from './crc32c.js';
-
-export type SourceEtag =
-  /** Single-part upload: the ETag is the object's MD5, known before the first byte. */
-  | { kind: 'md5'; md5Hex: string }
-  /** Multipart upload: md5(concat(part md5s))-N; provable once the part size is known. */
-  | { kind: 'multipart'; digestHex: string; parts: number }
-  /** SSE-KMS / SSE-C or anything else: not an MD5 of anything we can compute. */
-  | { kind: 'opaque'; etag: string };
 
 /** How an object was verified, as recorded in GCS metadata and the counters. */
 export type VerifiedBy = 'md5' | 'multipart-etag' | 'size+crc32c';
-
-export function stripQuotes(etag: string): string {
-  return etag.replace(/^W\//, '').replace(/^"+|"+$/g, '');
-}
-
-/**
- * Parses a listing ETag. `encrypted` (the origin's x-amz-server-side-encryption is aws:kms, or SSE-C)
- * makes any ETag opaque: SSE-KMS ETags look like MD5s but are not.
- */
-export function parseEtag(raw: string, encrypted = false): SourceEtag {
-  const etag = stripQuotes(raw).toLowerCase();
-  if (!encrypted) {
-    if (/^[0-9a-f]{32}$/.test(etag)) return { kind: 'md5', md5Hex: etag };
-    const m = /^([0-9a-f]{32})-(\d{1,5})$/.exec(etag);
-    if (m && Number(m[2]) >= 1 && Number(m[2]) <= 10_000) return { kind: 'multipart', digestHex: m[1], parts: Number(m[2]) };
-  }
-  return { kind: 'opaque', etag: stripQuotes(raw) };
-}
-
-/** The S3 multipart ETag of the given part digests. */
-export function multipartEtag(partDigests: Buffer[]): string {
-  return `${createHash('md5').update(Buffer.concat(partDigests)).digest('hex')}-${partDigests.length}`;
-}
-
-/** Whether `partBytes` is a plausible uniform part size for `parts` parts of `sizeBytes`. */
-export function partSizeFits(sizeBytes: number, parts: number, partBytes: number): boolean {
-  if (partBytes <= 0) return parts === 1 && sizeBytes === 0;
-  return partBytes * (parts - 1) < sizeBytes && sizeBytes <= partBytes * parts;
-}
 
 export interface Digests {
   bytes: number;

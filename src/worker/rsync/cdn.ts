@@ -1,36 +1,72 @@
 // Our engine (the default): list both sides (streaming merge, diff.ts), copy only missing or different
 // objects through the CDN with cdnTransfer's verified copy path (no S3 egress), and, only when
 // delete_unmatched is on, delete GCS objects S3 no longer has (that generation only, so an object
-// rewritten meanwhile survives). A dry run prints the plan and changes nothing.
+// rewritten meanwhile survives). A dry run prints the plan and changes nothing. Objects the copy path
+// skips are logged at DEBUG and counted per reason (skippedWhy), as cdnTransfer does.
+import type { Bucket } from '@google-cloud/storage';
 import type { Ctx } from '../../common/context.js';
 import { classify } from '../../common/errors.js';
+import { createLimiter, type Limiter } from '../../common/limit.js';
 import type { ObjectEntry } from '../../common/messages.js';
 import { redact } from '../../common/redact.js';
+import { RetriesExhaustedError, withRetry } from '../../common/retry.js';
 import { createCopier, type Copier } from '../copy/index.js';
-import { stripQuotes } from '../copy/verify.js';
 import { diffSubfolder } from '../diff.js';
-import type { S3Entry } from '../listing.js';
 import { emptyResult, type EngineResult, type RsyncEngine, type SyncOptions } from './engine.js';
 
 const FAILURE_SAMPLE = 5;
 
-function entryOf(s3: S3Entry): ObjectEntry {
-  return { key: s3.key, size: s3.size, etag: stripQuotes(s3.etag), last_modified: s3.lastModified.toISOString(), storage_class: s3.storageClass };
-}
+/** One subfolder's repair: its result, and the work started for it (at most `concurrency` at once). */
+class Repair {
+  readonly r = emptyResult();
+  private readonly failures: string[] = [];
+  private readonly bucket: Bucket;
 
-/** Runs at most `limit` tasks at once; `add` waits for a free slot (backpressure on the listing). */
-function pool(limit: number): { add(task: () => Promise<void>): Promise<void>; drain(): Promise<void> } {
-  const running = new Set<Promise<void>>();
-  return {
-    async add(task) {
-      while (running.size >= limit) await Promise.race(running);
-      const p: Promise<void> = task().finally(() => running.delete(p));
-      running.add(p);
-    },
-    async drain() {
-      await Promise.all(running);
-    },
-  };
+  constructor(
+    private readonly work: Ctx,
+    private readonly dirKey: string,
+    readonly tasks: Limiter,
+  ) {
+    this.bucket = work.clients.gcs().bucket(work.config.gcs_bucket!);
+  }
+
+  private note(why: string): void {
+    this.r.failed++;
+    if (this.failures.length < FAILURE_SAMPLE) this.failures.push(why);
+  }
+
+  /** Starts the delete of exactly this generation; returns once it has started (backpressure on the listing). */
+  delete(name: string, generation: string | undefined): Promise<void> {
+    const { config, signal } = this.work;
+    const file = this.bucket.file(name);
+    return this.tasks.start(async () => {
+      try {
+        // The Storage client's own retries are off (common/clients.ts): this is the one layer.
+        await withRetry(() => file.delete(generation ? { ifGenerationMatch: Number(generation) } : {}), { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms, signal });
+        this.r.deleted++;
+      } catch (err) {
+        this.note(`delete ${name}: ${err instanceof RetriesExhaustedError ? err.message : classify(err).reason}`);
+      }
+    });
+  }
+
+  /** Starts the copy of one object; returns once it has started. The copier never throws. */
+  copy(copier: Copier, entry: ObjectEntry): Promise<void> {
+    return this.tasks.start(async () => {
+      const o = await copier.copy(entry, this.work.signal);
+      if (o.status === 'copied') this.r.copied++;
+      else if (o.status === 'skipped') {
+        this.r.skipped++;
+        this.r.skippedWhy[o.why]++;
+        this.work.log.debug('rsync: skipped', { dir_key: this.dirKey, key: o.key, why: o.why });
+      } else if (o.status === 'failed') this.note(`${o.key}: ${o.reason}`);
+    });
+  }
+
+  result(): EngineResult {
+    if (this.r.failed) this.r.error = redact(`${this.r.failed} object(s) not repaired: ${this.failures.join('; ')}`).slice(0, 4000);
+    return this.r;
+  }
 }
 
 export function createCdnEngine(ctx: Ctx): RsyncEngine {
@@ -39,14 +75,8 @@ export function createCdnEngine(ctx: Ctx): RsyncEngine {
   return {
     name: 'cdn',
     async sync(work: Ctx, dirKey: string, opts: SyncOptions): Promise<EngineResult> {
-      const r = emptyResult();
-      const failures: string[] = [];
-      const note = (why: string): void => {
-        r.failed++;
-        if (failures.length < FAILURE_SAMPLE) failures.push(why);
-      };
-      const bucket = work.clients.gcs().bucket(work.config.gcs_bucket!);
-      const tasks = pool(concurrency);
+      // start() waits for a free slot: the listing is read no faster than objects are copied.
+      const repair = new Repair(work, dirKey, createLimiter(concurrency));
       // Whatever happens to the listing, copies already started finish before the subfolder is re-measured.
       try {
         for await (const item of diffSubfolder(work, dirKey)) {
@@ -54,44 +84,18 @@ export function createCdnEngine(ctx: Ctx): RsyncEngine {
           if (item.kind === 'extra') {
             if (!work.config.delete_unmatched) {
               if (opts.dryRun) opts.print(`keep   ${item.gcs.name} (not in S3; delete_unmatched is off)`);
-              continue;
-            }
-            if (opts.dryRun) {
-              opts.print(`delete ${item.gcs.name} (not in S3)`);
-              continue;
-            }
-            const { name, generation } = item.gcs;
-            await tasks.add(async () => {
-              try {
-                await bucket.file(name).delete(generation ? { ifGenerationMatch: Number(generation) } : {});
-                r.deleted++;
-              } catch (err) {
-                note(`delete ${name}: ${classify(err).reason}`);
-              }
-            });
+            } else if (opts.dryRun) opts.print(`delete ${item.gcs.name} (not in S3)`);
+            else await repair.delete(item.gcs.name, item.gcs.generation);
             continue;
           }
-          const why = item.kind === 'missing' ? 'missing in GCS' : item.why;
-          if (opts.dryRun) {
-            opts.print(`copy   ${item.s3.key} (${why})`);
-            continue;
-          }
-          copier ??= createCopier(ctx, { concurrency });
-          const c = copier;
-          const entry = entryOf(item.s3);
-          await tasks.add(async () => {
-            const o = await c.copy(entry, work.signal);
-            if (o.status === 'copied') r.copied++;
-            else if (o.status === 'skipped') r.skipped++;
-            else if (o.status === 'failed') note(`${o.key}: ${o.reason}`);
-          });
+          if (opts.dryRun) opts.print(`copy   ${item.s3.key} (${item.kind === 'missing' ? 'missing in GCS' : item.why})`);
+          else await repair.copy((copier ??= createCopier(ctx, { concurrency })), item.s3);
         }
       } finally {
-        await tasks.drain();
+        await repair.tasks.idle();
       }
       if (work.signal.aborted) throw work.signal.reason ?? new Error('aborted');
-      if (r.failed) r.error = redact(`${r.failed} object(s) not repaired: ${failures.join('; ')}`).slice(0, 4000);
-      return r;
+      return repair.result();
     },
     async close() {
       await copier?.close();
