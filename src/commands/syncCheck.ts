@@ -1,12 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
 import { run } from '../worker/syncCheck.js';
 import { runMode, type GlobalArgs } from './runMode.js';
+import { subfolderArgs, subfolderOptions, type SubfolderCliArgs } from './subfolderOptions.js';
 
-interface SyncCheckCliArgs extends GlobalArgs {
+interface SyncCheckCliArgs extends SubfolderCliArgs {
   deep?: boolean;
-  concurrency?: number;
-  idleExitSeconds?: number;
-  maxMessages?: number;
 }
 
 export const syncCheckCommand: CommandModule<GlobalArgs, GlobalArgs> = {
@@ -16,13 +14,10 @@ export const syncCheckCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     'counts, written to the state table as the reference does. A subfolder is claimed with a lease (lease_seconds), so a crashed worker ' +
     'strands nothing; a busy one is left to be published again. --deep also diffs every object (key, size, MD5).',
   builder: (y: Argv<GlobalArgs>) =>
-    y
-      .option('deep', { type: 'boolean', default: false, describe: 'diff per object: missing, different and extra objects, with a sample of keys' })
-      .option('concurrency', { type: 'number', describe: 'subfolders checked at once (default: num_messages)' })
-      .option('idle-exit-seconds', { type: 'number', default: 0, describe: 'exit after this long with no message (0: run until SIGTERM)' })
-      .option('max-messages', { type: 'number', default: 0, describe: 'exit after this many messages (0: no limit)' }) as unknown as Argv<GlobalArgs>,
+    subfolderOptions(y)
+      .option('deep', { type: 'boolean', default: false, describe: 'diff per object: missing, different and extra objects, with a sample of keys' }) as unknown as Argv<GlobalArgs>,
   handler: (argv) => {
     const a = argv as unknown as SyncCheckCliArgs;
-    return runMode('syncCheck', argv, (ctx) => run(ctx, { deep: a.deep, concurrency: a.concurrency, idleExitSeconds: a.idleExitSeconds, maxMessages: a.maxMessages }));
+    return runMode('syncCheck', argv, (ctx) => run(ctx, { deep: a.deep, ...subfolderArgs(a) }));
   },
 };

@@ -4,11 +4,13 @@
 // backoff. Claims follow the handlers, not the finishing rows, so a publisher takes only what it can
 // work on. Safe with any number of publishers: a row is only ever handled by the publisher whose claim
 // statement took it.
+import type { Ctx } from '../common/context.js';
 import { createLimiter, type Limiter } from '../common/limit.js';
 import type { Logger } from '../common/log.js';
 import { backoffMs, sleep, withRetry, type RetryOptions } from '../common/retry.js';
-import type { ClaimResult } from '../state/publish.js';
-import type { PendingRow } from '../state/publishable.js';
+import { holderOf, type PublishKind } from '../state/leases.js';
+import { claimForPublish, releasePublish, renewPublishLeases, type ClaimResult } from '../state/publish.js';
+import type { PendingRow, Recheck } from '../state/publishable.js';
 
 /** A handled row still finishing (waiting for Pub/Sub's acknowledgements, its flag) behind the handlers. */
 export interface Finishing {
@@ -55,6 +57,43 @@ const FOLLOW_MAX_IDLE_MS = 30_000;
 
 export function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
   return new ClaimLoop(o).run();
+}
+
+export interface PublishLoopOptions extends Pick<ClaimLoopOptions, 'concurrency' | 'maxFinishing' | 'claimBatch' | 'follow' | 'handle'> {
+  /** Claim in id order from where the last claim ended (the dir lists); else random candidates (objects lists). */
+  walk: boolean;
+  recheck?: Recheck;
+}
+
+/** The claim loop on one publish lease: its claims, renewals and give-backs are that lease's statements. */
+export function runPublishLoop(ctx: Ctx, kind: PublishKind, o: PublishLoopOptions): Promise<void> {
+  const holder = holderOf(ctx);
+  return runClaimLoop({
+    concurrency: o.concurrency,
+    maxFinishing: o.maxFinishing,
+    claimBatch: o.claimBatch,
+    follow: o.follow,
+    handle: o.handle,
+    leaseSeconds: ctx.config.lease_seconds,
+    signal: ctx.signal,
+    log: ctx.log,
+    retry: { maxAttempts: ctx.config.max_attempts, budgetMs: ctx.config.retry_budget_ms },
+    claim: (limit, afterId) => claimForPublish(holder, kind, limit, o.recheck, o.walk ? afterId : undefined),
+    renew: (ids) => renewPublishLeases(holder, kind, ids),
+    giveBack: async (row) => void (await releasePublish(holder, kind, row.id, null, 0)),
+  });
+}
+
+/**
+ * A row whose publish failed goes back unflagged, with the reason (none on shutdown) and claimable again
+ * after `retryAfterSeconds`: every message it did publish is a harmless duplicate when it is re-published.
+ * If even that fails, its lease runs out and another run retries it.
+ */
+export async function releaseFailed(ctx: Ctx, kind: PublishKind, row: PendingRow, reason: string | null, retryAfterSeconds: number): Promise<void> {
+  const retry = { maxAttempts: ctx.config.max_attempts, budgetMs: ctx.config.retry_budget_ms };
+  await withRetry(() => releasePublish(holderOf(ctx), kind, row.id, reason, reason === null ? 0 : retryAfterSeconds), retry).catch((e: unknown) =>
+    ctx.log.error('publisher: could not release a subfolder; it is retried after its lease', { kind, dir_key: row.dirKey, error: e }),
+  );
 }
 
 class ClaimLoop {

@@ -10,9 +10,9 @@ import { encodeMessage, type DirMessage } from '../common/messages.js';
 import { startProgress } from '../common/progress.js';
 import { withRetry } from '../common/retry.js';
 import { GroupCommit } from './groupCommit.js';
-import { claimableRows, runClaimLoop } from './loop.js';
+import { claimableRows, releaseFailed, runPublishLoop } from './loop.js';
 import { holderOf } from '../state/leases.js';
-import { claimForPublish, markDirPublished, releasePublish, renewPublishLeases } from '../state/publish.js';
+import { markDirPublished } from '../state/publish.js';
 import { claimablePage, countClaimable, startRecheck, type PendingRow, type Recheck } from '../state/publishable.js';
 import { dirKeyHash, openTopic } from './topic.js';
 
@@ -96,9 +96,7 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
       await topic.publish(encodeMessage(msg), { v: '1', kind: 'dir', purpose, dir_key_sha: dirKeyHash(row.dirKey) });
     } catch (err) {
       const { reason } = classify(err);
-      await withRetry(() => releasePublish(holder, purpose, row.id, reason, retryAfter), retry).catch((e: unknown) =>
-        log.error(`${MODE}: could not release a subfolder; it is retried after its lease`, { dir_key: row.dirKey, error: e }),
-      );
+      await releaseFailed(ctx, purpose, row, reason, retryAfter);
       s.subfolders_failed++;
       if (s.failures.length < SAMPLE) s.failures.push({ dir_key: row.dirKey, reason });
       log.error(`${MODE}: subfolder not published, released for a retry in ${retryAfter} s`, { purpose, dir_key: row.dirKey, reason });
@@ -113,18 +111,6 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
     }
   };
 
-  await runClaimLoop({
-    concurrency: DIR_PUBLISH_CONCURRENCY,
-    claimBatch: CLAIM_BATCH,
-    follow: !!args.follow,
-    leaseSeconds: config.lease_seconds,
-    signal: ctx.signal,
-    log,
-    retry,
-    claim: (limit, afterId) => claimForPublish(holder, purpose, limit, recheck, afterId),
-    renew: (ids) => renewPublishLeases(holder, purpose, ids),
-    handle,
-    giveBack: async (row) => void (await releasePublish(holder, purpose, row.id, null, 0)),
-  });
+  await runPublishLoop(ctx, purpose, { concurrency: DIR_PUBLISH_CONCURRENCY, claimBatch: CLAIM_BATCH, follow: !!args.follow, walk: true, recheck, handle });
   return done();
 }

@@ -8,15 +8,15 @@ import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { classify } from '../common/errors.js';
 import { ObjectsPacker, type PackedMessage } from '../common/messages.js';
-import { startProgress } from '../common/progress.js';
+import { startProgress, type Progress } from '../common/progress.js';
 import { withRetry } from '../common/retry.js';
 import { objectFilter, type ObjectFilter } from '../common/source/filter.js';
 import { s3Lister, type ObjectLister } from '../common/source/s3List.js';
 import { GroupCommit } from './groupCommit.js';
 import { InflightWindow, PublishBudget } from './inflight.js';
-import { claimableRows, runClaimLoop, type Finishing } from './loop.js';
+import { claimableRows, releaseFailed, runPublishLoop, type Finishing } from './loop.js';
 import { holderOf } from '../state/leases.js';
-import { claimForPublish, markObjectsPublished, releasePublish, renewPublishLeases, type PublishedObjects } from '../state/publish.js';
+import { markObjectsPublished, type PublishedObjects } from '../state/publish.js';
 import { claimablePage, countClaimable, type PendingRow } from '../state/publishable.js';
 import { dirKeyHash, openTopic, type PublishTopic } from './topic.js';
 
@@ -82,6 +82,7 @@ interface Publishing {
   topic?: PublishTopic;
   budget: PublishBudget;
   summary: PublishObjectsSummary;
+  progress: Progress;
   onMessage(objects: number): void;
 }
 
@@ -131,18 +132,9 @@ async function sendSubfolder(ctx: Ctx, row: PendingRow, p: Publishing): Promise<
   return { stats, window };
 }
 
-export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<PublishObjectsSummary> {
-  const { config, log, db } = ctx;
-  const table = config.mysql_table;
-  const retry = { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms };
-  if (!args.lister) requireFields(config, MODE, ['s3_bucket']);
-  const lister = args.lister ?? s3Lister(ctx.clients.s3(), config.s3_bucket!, retry);
-  const filter = objectFilter(config);
-  // Every concurrent listing and backoff listens on the one shutdown signal: bounded, not a leak.
-  setMaxListeners(LISTING_CONCURRENCY * 4 + 16, ctx.signal);
-  const started = Date.now();
-  const s: PublishObjectsSummary = {
-    dry_run: !!args.dryRun,
+function newSummary(dryRun: boolean): PublishObjectsSummary {
+  return {
+    dry_run: dryRun,
     subfolders_published: 0,
     subfolders_failed: 0,
     subfolders_lease_lost: 0,
@@ -153,51 +145,69 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
     failures: [],
     seconds: 0,
   };
+}
+
+function countSent(s: PublishObjectsSummary, st: SubfolderStats): void {
+  s.objects += st.objects;
+  s.bytes += st.bytes;
+  s.messages += st.messages;
+}
+
+export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<PublishObjectsSummary> {
+  const { config, log } = ctx;
+  const retry = { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms };
+  if (!args.lister) requireFields(config, MODE, ['s3_bucket']);
+  // Every concurrent listing and backoff listens on the one shutdown signal: bounded, not a leak.
+  setMaxListeners(LISTING_CONCURRENCY * 4 + 16, ctx.signal);
+  const started = Date.now();
+  const s = newSummary(!!args.dryRun);
   // Objects per second is the rate to watch; the ETA counts subfolders, the total known up front.
   const progress = startProgress(log, MODE, { rateKey: 'objects', totalKey: 'subfolders' });
   const publishing: Publishing = {
-    filter,
-    lister,
+    filter: objectFilter(config),
+    lister: args.lister ?? s3Lister(ctx.clients.s3(), config.s3_bucket!, retry),
     budget: new PublishBudget(INFLIGHT_MESSAGES, INFLIGHT_BYTES),
     summary: s,
+    progress,
     onMessage: (n) => progress.add({ objects: n, messages: 1 }),
   };
-  const done = (): PublishObjectsSummary => {
-    progress.stop();
-    s.seconds = Math.round((Date.now() - started) / 100) / 10;
-    return s;
-  };
+  if (args.dryRun) await dryRun(ctx, publishing);
+  else await publishAll(ctx, args, publishing);
+  progress.stop();
+  s.seconds = Math.round((Date.now() - started) / 100) / 10;
+  return s;
+}
 
-  if (args.dryRun) {
-    // Nothing is claimed or published: each claimable subfolder is listed and what it would get is logged.
-    for await (const row of claimableRows((afterId) => claimablePage(db, table, 'cdn', afterId, CLAIM_BATCH), { ...retry, signal: ctx.signal })) {
-      const { stats: st } = await sendSubfolder(ctx, row, publishing);
-      s.objects += st.objects;
-      s.bytes += st.bytes;
-      s.messages += st.messages;
-      s.subfolders_published++;
-      progress.add({ subfolders: 1 });
-      log.info('publishObjectsList (dry run): would publish', { dir_key: row.dirKey, ...st });
-    }
-    return done();
+/** Nothing is claimed or published: each claimable subfolder is listed and what it would get is logged. */
+async function dryRun(ctx: Ctx, p: Publishing): Promise<void> {
+  const { db, config } = ctx;
+  const retry = { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms, signal: ctx.signal };
+  for await (const row of claimableRows((afterId) => claimablePage(db, config.mysql_table, 'cdn', afterId, CLAIM_BATCH), retry)) {
+    const { stats: st } = await sendSubfolder(ctx, row, p);
+    countSent(p.summary, st);
+    p.summary.subfolders_published++;
+    p.progress.add({ subfolders: 1 });
+    ctx.log.info('publishObjectsList (dry run): would publish', { dir_key: row.dirKey, ...st });
   }
+}
 
+async function publishAll(ctx: Ctx, args: PublishObjectsArgs, p: Publishing): Promise<void> {
+  const { config, log, db } = ctx;
+  const s = p.summary;
+  const retry = { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms };
   const topic = await openTopic(ctx, MODE);
-  publishing.topic = topic;
-  const claimable = await countClaimable(db, table, 'cdn');
-  if (!args.follow) progress.setTotal(claimable);
-  log.info('publishObjectsList: starting', { table, topic: topic.name, subfolders_claimable: claimable, follow: !!args.follow });
+  p.topic = topic;
+  const claimable = await countClaimable(db, config.mysql_table, 'cdn');
+  if (!args.follow) p.progress.setTotal(claimable);
+  log.info('publishObjectsList: starting', { table: config.mysql_table, topic: topic.name, subfolders_claimable: claimable, follow: !!args.follow });
   const retryAfter = args.retryAfterSeconds ?? RETRY_AFTER_SECONDS;
   const holder = holderOf(ctx);
   const flags = new GroupCommit<PublishedObjects>((rows) => markObjectsPublished(holder, rows), FLAG_BATCH);
 
-  // Released, never flagged: every message we did publish is a harmless duplicate when it is re-published.
   const failed = async (row: PendingRow, err: unknown): Promise<void> => {
     const { reason } = classify(err);
     const shuttingDown = ctx.signal.aborted;
-    await withRetry(() => releasePublish(holder, 'cdn', row.id, shuttingDown ? null : reason, shuttingDown ? 0 : retryAfter), retry).catch((e: unknown) =>
-      log.error('publishObjectsList: could not release a subfolder; it is retried after its lease', { dir_key: row.dirKey, error: e }),
-    );
+    await releaseFailed(ctx, 'cdn', row, shuttingDown ? null : reason, retryAfter);
     if (shuttingDown) return;
     s.subfolders_failed++;
     if (s.failures.length < SAMPLE) s.failures.push({ dir_key: row.dirKey, reason });
@@ -211,13 +221,10 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
     } catch (err) {
       return failed(row, err);
     }
-    s.objects += st.objects;
-    s.bytes += st.bytes;
-    s.messages += st.messages;
-    const mine = await withRetry(() => flags.submit({ id: row.id, objects: st.objects, bytes: st.bytes }), retry);
-    if (mine) {
+    countSent(s, st);
+    if (await withRetry(() => flags.submit({ id: row.id, objects: st.objects, bytes: st.bytes }), retry)) {
       s.subfolders_published++;
-      progress.add({ subfolders: 1 });
+      p.progress.add({ subfolders: 1 });
       log.debug('publishObjectsList: subfolder published', { dir_key: row.dirKey, ...st });
     } else {
       s.subfolders_lease_lost++;
@@ -227,27 +234,12 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
 
   const handle = async (row: PendingRow): Promise<Finishing | undefined> => {
     try {
-      const sent = await sendSubfolder(ctx, row, publishing);
-      return { done: finish(row, sent) };
+      return { done: finish(row, await sendSubfolder(ctx, row, p)) };
     } catch (err) {
       await failed(row, err);
       return undefined;
     }
   };
 
-  await runClaimLoop({
-    concurrency: LISTING_CONCURRENCY,
-    maxFinishing: MAX_FINISHING,
-    claimBatch: CLAIM_BATCH,
-    follow: !!args.follow,
-    leaseSeconds: config.lease_seconds,
-    signal: ctx.signal,
-    log,
-    retry,
-    claim: (limit) => claimForPublish(holder, 'cdn', limit),
-    renew: (ids) => renewPublishLeases(holder, 'cdn', ids),
-    handle,
-    giveBack: async (row) => void (await releasePublish(holder, 'cdn', row.id, null, 0)),
-  });
-  return done();
+  await runPublishLoop(ctx, 'cdn', { concurrency: LISTING_CONCURRENCY, maxFinishing: MAX_FINISHING, claimBatch: CLAIM_BATCH, follow: !!args.follow, walk: false, handle });
 }
