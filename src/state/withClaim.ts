@@ -39,8 +39,9 @@ export interface ClaimedWork {
   mode: WorkMode;
   dirKey: string;
   /**
-   * Measures or repairs the subfolder. Its ctx's signal aborts on shutdown or when the lease is lost: the
-   * work should stop then (throwing is fine: withClaim tells those cases apart from a failure).
+   * Measures or repairs the subfolder. Its ctx's signal aborts when the caller's signal does (under
+   * consume(): the hard stop after the grace period) or when the lease is lost: the work should stop then
+   * (throwing is fine: withClaim tells those cases apart from a failure).
    */
   work(ctx: Ctx): Promise<Finished>;
   /** The reason recorded when the work throws (default: `listing failed: <classified reason>`); redacted. */
