@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { configSchema } from '../../src/common/config/schema.js';
 import type { ObjectEntry } from '../../src/common/messages.js';
-import { perSecond, ratio, writeResults } from '../results.js';
+import { perSecond, rateRatio, writeResults } from '../results.js';
 import { runBareProcess } from './bare.js';
 import { fixtureCpu } from './cpu.js';
 import { createGcsBucket, setSigning, startWorld, syntheticBase, syntheticObjects, KEY_PAIR_ID, type World } from './fixtures.js';
@@ -126,7 +126,7 @@ async function rcloneBest(w: World, what: string, objects: ObjectEntry[], transf
 const rcloneText = (rc: RcloneResult, O: Run, how: string, rate: (ms: number) => string, target?: number): string =>
   'failed' in rc
     ? `rclone 1.60 not measured: every run failed against the GCS emulator (${rc.failed})`
-    : `${ratio(rc.ms, O.ms)} rclone 1.60 --transfers ${rc.transfers}, ${how} (${rate(rc.ms)}${target === undefined ? '' : `; target >= ${target}x ${verdict(rc.ms / O.ms >= target)}`})`;
+    : `${rateRatio(O.ms, rc.ms)} rclone 1.60 --transfers ${rc.transfers}, ${how} (${rate(rc.ms)}${target === undefined ? '' : `; target >= ${target}x ${verdict(rc.ms / O.ms >= target)}`})`;
 const rcloneCpu = (rc: RcloneResult, n: number, unit: string, digits: number): string => ('failed' in rc ? 'rclone n/a' : `rclone ${cpuPer(rc, n, unit, digits)}`);
 
 const fastest = (runs: Run[]): Run => runs.reduce((a, b) => (b.ms < a.ms ? b : a));
@@ -194,7 +194,7 @@ try {
     if (ONLY.has('procs')) {
       const O2 = fastest(o2);
       emit('procs', [
-        `- cdnTransfer 2 processes vs 1 (${label}, concurrency ${CONCURRENCY} each): ${ratio(O.ms, O2.ms)} (2 processes ${perSecond(SMALL_COUNT, O2.ms)}, 1 process ${perSecond(SMALL_COUNT, O.ms)}; CPU per object ${cpuPer(O2, SMALL_COUNT, 'ms', 2)} vs ${cpuPer(O, SMALL_COUNT, 'ms', 2)}; 2 cores shared with the fixtures; ${loadNote()}) -- ${CMD}`,
+        `- cdnTransfer 2 processes vs 1 (${label}, concurrency ${CONCURRENCY} each): ${rateRatio(O.ms, O2.ms)} (2 processes ${perSecond(SMALL_COUNT, O2.ms)}, 1 process ${perSecond(SMALL_COUNT, O.ms)}; CPU per object ${cpuPer(O2, SMALL_COUNT, 'ms', 2)} vs ${cpuPer(O, SMALL_COUNT, 'ms', 2)}; 2 cores shared with the fixtures; ${loadNote()}) -- ${CMD}`,
       ], SMALL_FULL);
     }
     if (ONLY.has('small')) {
@@ -208,7 +208,7 @@ try {
       }
       const rc = await rcloneBest(w, 'small', small, sweep);
       emit('small', [
-        `- cdnTransfer small (${label}, concurrency ${CONCURRENCY}): ${ratio(B.ms, O.ms)} of a bare undici GET->MD5->GCS multipart loop (ours ${perSecond(SMALL_COUNT, O.ms)}, bare ${perSecond(SMALL_COUNT, B.ms)}; target >= 0.6x ${verdict(B.ms / O.ms >= 0.6)}), ` +
+        `- cdnTransfer small (${label}, concurrency ${CONCURRENCY}): ${rateRatio(O.ms, B.ms)} of a bare undici GET->MD5->GCS multipart loop (ours ${perSecond(SMALL_COUNT, O.ms)}, bare ${perSecond(SMALL_COUNT, B.ms)}; target >= 0.6x ${verdict(B.ms / O.ms >= 0.6)}), ` +
           `${rcloneText(rc, O, how, (ms) => perSecond(SMALL_COUNT, ms), 1.5)}; ${loadNote()} -- ${CMD}`,
         `- cdnTransfer small, CPU per object (steadier than rates on a shared machine): ours ${cpuPer(O, SMALL_COUNT, 'ms', 2)}, bare ${cpuPer(B, SMALL_COUNT, 'ms', 2)}, ${rcloneCpu(rc, SMALL_COUNT, 'ms', 2)}; fixture servers during ours ${fixturesPer(O, SMALL_COUNT, 'ms', 2)}, during bare ${fixturesPer(B, SMALL_COUNT, 'ms', 2)} -- ${CMD}`,
       ], SMALL_FULL);
@@ -231,7 +231,7 @@ try {
     const tried = [...new Set(TRANSFERS.map((t) => Math.min(t, LARGE_COUNT)))];
     const rc = await rcloneBest(w, 'large', large, tried);
     emit('large', [
-      `- cdnTransfer large (${LARGE_COUNT} x ${sizeText(LARGE_BYTES)}): ${ratio(B.ms, O.ms)} of a bare undici GET->MD5->GCS resumable loop, 8 MiB chunks (ours ${mibPerS(bytes, O.ms)}, bare ${mibPerS(bytes, B.ms)}, ours peak RSS ${rss} MiB; target >= 0.8x ${verdict(B.ms / O.ms >= 0.8)}), ` +
+      `- cdnTransfer large (${LARGE_COUNT} x ${sizeText(LARGE_BYTES)}): ${rateRatio(O.ms, B.ms)} of a bare undici GET->MD5->GCS resumable loop, 8 MiB chunks (ours ${mibPerS(bytes, O.ms)}, bare ${mibPerS(bytes, B.ms)}, ours peak RSS ${rss} MiB; target >= 0.8x ${verdict(B.ms / O.ms >= 0.8)}), ` +
         `${rcloneText(rc, O, tried.length > 1 ? `the fastest of ${tried.join('/')}` : `one per object`, (ms) => mibPerS(bytes, ms))}; ${loadNote()} -- ${CMD}`,
       `- cdnTransfer large, CPU per MiB: ours ${cpuPer(O, mib, 'ms', 1)}, bare ${cpuPer(B, mib, 'ms', 1)}, ${rcloneCpu(rc, mib, 'ms', 1)}; fixture servers during ours ${fixturesPer(O, mib, 'ms', 1)}, during bare ${fixturesPer(B, mib, 'ms', 1)} -- ${CMD}`,
     ], LARGE_FULL);
