@@ -2,7 +2,7 @@
 // its rate), the bare unverified loop, and rclone 1.60 at its best settings.
 import { rateRatio } from '../results.js';
 import { syntheticObjects } from './fixtures.js';
-import { CMD, cpuPer, fastest, fixturesPer, mibPerS, sizeText, sweep, verdict, MiB, type Run } from './measure.js';
+import { CMD, plural, cpuPer, fastest, fixturesPer, mibPerS, sizeText, sweep, verdict, MiB, type Run } from './measure.js';
 import { bare, ours, rclone, rcloneLabel, rcloneTransfersSettings, type Ctx, type Emit } from './sides.js';
 
 export async function runLarge(c: Ctx, emit: Emit): Promise<void> {
@@ -29,13 +29,13 @@ export async function runLarge(c: Ctx, emit: Emit): Promise<void> {
   const rss = Math.max(...o.map((r) => r.peakRssMiB ?? Infinity));
   const rate = (r: Run): string => mibPerS(total, r.ms);
   const cpu = (r: Run): string => cpuPer(r, mib, 'ms', 1);
-  const label = `${count} x ${sizeText(bytes)}, uncapped, fastest of ${c.args.rounds} interleaved rounds`;
+  const label = `${count} x ${sizeText(bytes)}, uncapped, fastest of ${plural(c.args.rounds, 'interleaved round')}`;
   emit('large', [
     `- cdnTransfer large (${label}): ${rateRatio(O.ms, B.ms)} of the bare undici GET->MD5->GCS resumable loop's rate, 8 MiB chunks (ours ${rate(O)}, bare ${rate(B)}; target >= 0.95x ${verdict(B.ms / O.ms >= 0.95)}); ` +
       `CPU per MiB ours ${cpu(O)}, bare ${cpu(B)}; ours peak RSS ${rss} MiB -- ${CMD}`,
     `- cdnTransfer large, the cost of verification: a bare loop with plain URLs and no MD5 (GCS still hashes) runs ${rate(U)} at ${cpu(U)} CPU per MiB; the verified bare loop reaches ${rateRatio(B.ms, U.ms)} of its rate, ours ${rateRatio(O.ms, U.ms)} -- ${CMD}`,
     rc.length
-      ? `- cdnTransfer large vs rclone 1.60: ours ${rateRatio(O.ms, fastest(rc).ms)} of rclone's rate at its best, \`${rcloneLabel(picked.best!.setting)}\` (fastest of ${settings.length} settings, then ${c.args.rounds} rounds like ours: ${rate(fastest(rc))}, CPU per MiB ${cpu(fastest(rc))}; unsigned, sizes only) -- ${CMD}`
+      ? `- cdnTransfer large vs rclone 1.60: ours ${rateRatio(O.ms, fastest(rc).ms)} of rclone's rate at its best, \`${rcloneLabel(picked.best!.setting)}\` (fastest of ${plural(settings.length, 'setting')}, then ${plural(c.args.rounds, 'round')} like ours: ${rate(fastest(rc))}, CPU per MiB ${cpu(fastest(rc))}; unsigned, sizes only) -- ${CMD}`
       : `- cdnTransfer large vs rclone 1.60: not measured, every setting failed (${picked.failed}) -- ${CMD}`,
     `- cdnTransfer large, fixture servers' CPU per MiB: during ours ${fixturesPer(O, mib, 'ms', 1)}; bare ${fixturesPer(B, mib, 'ms', 1)}; unverified ${fixturesPer(U, mib, 'ms', 1)}${rc.length ? `; rclone ${fixturesPer(fastest(rc), mib, 'ms', 1)}` : ''} -- ${CMD}`,
   ]);

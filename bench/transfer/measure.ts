@@ -99,6 +99,8 @@ export function parseSize(text: string, what: string): number {
 
 export const sizeText = (b: number): string => (b >= GiB && b % (GiB / 4) === 0 ? `${b / GiB} GiB` : b >= MiB ? `${+(b / MiB).toFixed(1)} MiB` : `${+(b / 1024).toFixed(1)} KiB`);
 export const mibPerS = (bytes: number, ms: number): string => `${((bytes / MiB / ms) * 1000).toFixed(0)} MiB/s`;
+/** `3 rounds`, `1 round`. */
+export const plural = (n: number, word: string): string => `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
 export const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
 export const cpuPer = (r: Run, n: number, unit: string, digits: number): string => `${(r.cpuMs / n).toFixed(digits)} ${unit}`;
 export const fixturesPer = (r: Run, n: number, unit: string, digits: number): string => `CDN ${(r.cdnCpuMs / n).toFixed(digits)}, GCS ${(r.gcsCpuMs / n).toFixed(digits)} ${unit}`;

@@ -10,7 +10,7 @@
 import { rateRatio } from '../results.js';
 import { clearThrottle, setThrottle } from '../../test/stack/cdn/client.js';
 import { syntheticObjects, syntheticPartMd5s } from './fixtures.js';
-import { CMD, cpuPer, fastest, fixturesPer, mibPerS, sizeText, sweep, verdict, MiB, type Run, type Swept } from './measure.js';
+import { CMD, plural, cpuPer, fastest, fixturesPer, mibPerS, sizeText, sweep, verdict, MiB, type Run, type Swept } from './measure.js';
 import { bareParallel, ours, rclone, rcloneLabel, type Ctx, type Emit, type RcloneSetting } from './sides.js';
 
 /** rclone's size syntax: a bare number means KiB to rclone, so say the unit. */
@@ -42,16 +42,16 @@ export async function runParallel(c: Ctx, emit: Emit): Promise<void> {
     const rate = (r: Run): string => mibPerS(p.bytes, r.ms);
     const mib = p.bytes / MiB;
     const cpu = (r: Run): string => cpuPer(r, mib, 'ms', 1);
-    const label = `one ${sizeText(p.bytes)} object, CDN capped at ${sizeText(p.capBytesPerS)}/s per connection, fastest of ${c.args.rounds} interleaved rounds`;
+    const label = `one ${sizeText(p.bytes)} object, CDN capped at ${sizeText(p.capBytesPerS)}/s per connection, fastest of ${plural(c.args.rounds, 'interleaved round')}`;
     const settings = Object.keys(c.args.ottConfig).length ? `config ${JSON.stringify(c.args.ottConfig)}` : 'the default config';
     const singleText = c.args.ottSingleConfig
-      ? `${rateRatio(O.ms, S.ms)} of our single stream (${JSON.stringify(c.args.ottSingleConfig)}: ${rate(S)}, ${S.cdnGets} GETs)`
+      ? `${rateRatio(O.ms, S.ms)} of our single stream (${JSON.stringify(c.args.ottSingleConfig)}: ${rate(S)}, ${plural(S.cdnGets, 'CDN GET')})`
       : `ours is one stream today (no --ott-single-config): 1.00x of our single stream`;
     const B = runs.bare.length ? fastest(runs.bare) : undefined;
     const bareText = B ? `${rateRatio(O.ms, B.ms)} of the bare parallel-range loop (target >= 0.8x ${verdict(B.ms / O.ms >= 0.8)})` : `bare parallel loop not measured (${bareBest.failed})`;
     const shown: Shown = { O, rate, cpu, rounds: c.args.rounds, sweepBytes: sweepObject.size };
     const lines = [
-      `- cdnTransfer parallel (${label}): ours (${settings}) ${rate(O)} in ${O.cdnGets} CDN GETs, peak RSS ${rss} MiB (target < 256 MiB ${verdict(rss < 256)}); ` +
+      `- cdnTransfer parallel (${label}): ours (${settings}) ${rate(O)} in ${plural(O.cdnGets, 'CDN GET')}, peak RSS ${rss} MiB (target < 256 MiB ${verdict(rss < 256)}); ` +
         `${singleText} (target >= 4x ${verdict(S.ms / O.ms >= 4)}); ${bareText} -- ${CMD}`,
       B
         ? `- cdnTransfer parallel, bare parallel-range loop: ranged GETs through the signed URL, each streamed as a part of a GCS XML API multipart upload with Content-MD5 (${sizeText(p.partBytes)} parts, ${Math.ceil(p.bytes / p.partBytes)} of them, MD5 checked per part): ` +
@@ -80,6 +80,6 @@ function rcloneLine(what: string, swept: Swept<RcloneSetting>, runs: Run[], s: S
   const R = fastest(runs);
   return (
     `- cdnTransfer parallel vs ${what}: ours ${rateRatio(s.O.ms, R.ms)} of its rate at its best, \`${rcloneLabel(swept.best!.setting)}\` ` +
-    `(fastest of ${swept.tried} settings swept on a ${sizeText(s.sweepBytes)} object, then ${s.rounds} rounds like ours: ${s.rate(R)} in ${R.cdnGets} CDN GETs, CPU per MiB ${s.cpu(R)}; unsigned) -- ${CMD}`
+    `(fastest of ${plural(swept.tried, 'setting')} swept on a ${sizeText(s.sweepBytes)} object, then ${plural(s.rounds, 'round')} like ours: ${s.rate(R)} in ${plural(R.cdnGets, 'CDN GET')}, CPU per MiB ${s.cpu(R)}; unsigned) -- ${CMD}`
   );
 }

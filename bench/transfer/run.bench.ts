@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { oneMinLoad, writeResults } from '../results.js';
 import { fullSize, parseArgs, type Workload } from './args.js';
 import { startWorld } from './fixtures.js';
-import { CMD, say, sizeText } from './measure.js';
+import { CMD, plural, say, sizeText } from './measure.js';
 import { runLarge } from './large.js';
 import { runParallel } from './parallel.js';
 import type { Ctx, Emit } from './sides.js';
@@ -65,7 +65,7 @@ try {
   if (written.has('parallel')) writeResults('transfer-huge', []);
   const conditions = [
     `- cdnTransfer benchmark conditions (last run): workloads ${[...(written.size ? written : a.workloads)].join(', ')}; worker = \`ott cdnTransfer\` (${runsAs}) fed by Pub/Sub, 50 keys per message, timed from the first publish until GCS holds every object; ` +
-      `every side's output counted in the GCS emulator (objects and bytes); ours, the bare loops and rclone's best settings run the same ${a.rounds} interleaved rounds, the fastest counts; bare loops run in processes of their own; ` +
+      `every side's output counted in the GCS emulator (objects and bytes); ours, the bare loops and rclone's best settings run the same ${plural(a.rounds, 'interleaved round')}, the fastest counts; bare loops run in processes of their own; ` +
       `fixtures: CDN fixture synthetic origin checking signed URLs (per-connection cap ${sizeText(a.parallel.capBytesPerS)}/s for parallel only), GCS emulator --discard (MD5/CRC32C checked, nothing stored); ` +
       `rclone reads the same origin unsigned (its http backend cannot append a signed query per file) and checks sizes only (an http source has no hash) -- ${CMD}`,
   ];

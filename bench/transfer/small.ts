@@ -3,7 +3,7 @@
 // (what verification costs), and rclone 1.60 at its best settings. Also `procs`: 2 worker processes vs 1.
 import { rateRatio, perSecond } from '../results.js';
 import { syntheticObjects } from './fixtures.js';
-import { CMD, cpuPer, fastest, fixturesPer, sizeText, sweep, verdict, type Run } from './measure.js';
+import { CMD, plural, cpuPer, fastest, fixturesPer, sizeText, sweep, verdict, type Run } from './measure.js';
 import { bare, ours, rclone, rcloneLabel, rcloneTransfersSettings, type Ctx, type Emit } from './sides.js';
 
 export async function runSmall(c: Ctx, emit: Emit): Promise<void> {
@@ -28,7 +28,7 @@ export async function runSmall(c: Ctx, emit: Emit): Promise<void> {
     }
     if (want.has('procs')) o2.push(await ours(c, 'small2p', objects, { processes: 2 }));
   }
-  const label = `${count.toLocaleString('en')} x ${sizeText(bytes)}, concurrency ${c.args.concurrency}, fastest of ${c.args.rounds} interleaved rounds`;
+  const label = `${count.toLocaleString('en')} x ${sizeText(bytes)}, concurrency ${c.args.concurrency}, fastest of ${plural(c.args.rounds, 'interleaved round')}`;
   const O = fastest(o1);
   const rate = (r: Run): string => perSecond(count, r.ms);
   const cpu = (r: Run): string => cpuPer(r, count, 'ms', 2);
@@ -47,7 +47,7 @@ export async function runSmall(c: Ctx, emit: Emit): Promise<void> {
     `- cdnTransfer small, the cost of verification: a bare loop with plain URLs and no MD5 (the CDN checks no signature, GCS still hashes) runs ${rate(U)} at ${cpu(U)} CPU per object; ` +
       `the verified bare loop reaches ${rateRatio(B.ms, U.ms)} of its rate at ${(B.cpuMs / U.cpuMs).toFixed(2)}x its CPU per object, ours ${rateRatio(O.ms, U.ms)} at ${(O.cpuMs / U.cpuMs).toFixed(2)}x -- ${CMD}`,
     rc.length
-      ? `- cdnTransfer small vs rclone 1.60: ours ${rateRatio(O.ms, fastest(rc).ms)} of rclone's rate at its best, \`${rcloneLabel(picked!.best!.setting)}\` (fastest of ${settings.length} settings swept on the first ${sweepSet.length.toLocaleString('en')} objects, then ${c.args.rounds} rounds like ours: ${rate(fastest(rc))}, CPU per object ${cpu(fastest(rc))}; ` +
+      ? `- cdnTransfer small vs rclone 1.60: ours ${rateRatio(O.ms, fastest(rc).ms)} of rclone's rate at its best, \`${rcloneLabel(picked!.best!.setting)}\` (fastest of ${plural(settings.length, 'setting')} swept on the first ${plural(sweepSet.length, 'object')}, then ${plural(c.args.rounds, 'round')} like ours: ${rate(fastest(rc))}, CPU per object ${cpu(fastest(rc))}; ` +
         `rclone reads unsigned URLs and checks sizes only, its output counted in GCS as ours is) -- ${CMD}`
       : `- cdnTransfer small vs rclone 1.60: not measured, every setting failed (${picked?.failed ?? 'no settings'}) -- ${CMD}`,
     `- cdnTransfer small, fixture servers' CPU per object: during ours ${fixturesPer(O, count, 'ms', 2)}; bare ${fixturesPer(B, count, 'ms', 2)}; unverified ${fixturesPer(U, count, 'ms', 2)}` +
