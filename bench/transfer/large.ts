@@ -2,7 +2,7 @@
 // its rate), the bare unverified loop, and rclone 1.60 at its best settings.
 import { rateRatio } from '../results.js';
 import { syntheticObjects } from './fixtures.js';
-import { CMD, plural, cpuPer, fastest, fixturesPer, mibPerS, sizeText, sweep, verdict, MiB, type Run } from './measure.js';
+import { CMD, interleaved, plural, cpuPer, fastest, fixturesPer, mibPerS, sizeText, sweep, verdict, MiB, type Run } from './measure.js';
 import { bare, ours, rclone, rcloneLabel, rcloneTransfersSettings, type Ctx, type Emit } from './sides.js';
 
 export async function runLarge(c: Ctx, emit: Emit): Promise<void> {
@@ -12,21 +12,18 @@ export async function runLarge(c: Ctx, emit: Emit): Promise<void> {
   // More transfers than objects cannot help: the sweep stops at the object count.
   const settings = rcloneTransfersSettings([...new Set(c.args.transfers.map((t) => Math.min(t, count)))]);
   const picked = await sweep('rclone large', settings, rcloneLabel, (s) => rclone(c, 'large-sweep', objects, s));
-  const o: Run[] = [];
-  const b: Run[] = [];
-  const u: Run[] = [];
-  const rc: Run[] = [];
-  for (let r = 0; r < c.args.rounds; r++) {
-    o.push(await ours(c, 'large', objects));
-    b.push(await bare(c, 'large', objects, true));
-    u.push(await bare(c, 'large', objects, false));
-    if (picked.best) rc.push(await rclone(c, 'large', objects, picked.best.setting));
-  }
-  const O = fastest(o);
-  const B = fastest(b);
-  const U = fastest(u);
+  const runs = await interleaved(c.args.rounds, {
+    ours: () => ours(c, 'large', objects),
+    bare: () => bare(c, 'large', objects, true),
+    unverified: () => bare(c, 'large', objects, false),
+    rclone: picked.best && (() => rclone(c, 'large', objects, picked.best!.setting)),
+  });
+  const rc = runs.rclone;
+  const O = fastest(runs.ours);
+  const B = fastest(runs.bare);
+  const U = fastest(runs.unverified);
   const mib = total / MiB;
-  const rss = Math.max(...o.map((r) => r.peakRssMiB ?? Infinity));
+  const rss = Math.max(...runs.ours.map((r) => r.peakRssMiB ?? Infinity));
   const rate = (r: Run): string => mibPerS(total, r.ms);
   const cpu = (r: Run): string => cpuPer(r, mib, 'ms', 1);
   const label = `${count} x ${sizeText(bytes)}, uncapped, fastest of ${plural(c.args.rounds, 'interleaved round')}`;

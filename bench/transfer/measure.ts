@@ -64,6 +64,21 @@ const show = (r: Run): string =>
 
 export const fastest = (runs: Run[]): Run => runs.reduce((a, b) => (b.ms < a.ms ? b : a));
 
+/**
+ * Every side once per round, in order, for `rounds` rounds: a burst of other work on the machine hits
+ * every side alike. Returns each side's runs (none for a side given as undefined).
+ */
+export async function interleaved<K extends string>(rounds: number, sides: Record<K, (() => Promise<Run>) | undefined>): Promise<Record<K, Run[]>> {
+  const out = Object.fromEntries(Object.keys(sides).map((k) => [k, []])) as unknown as Record<K, Run[]>;
+  for (let r = 0; r < rounds; r++) {
+    for (const k of Object.keys(sides) as K[]) {
+      const side = sides[k];
+      if (side) out[k].push(await side());
+    }
+  }
+  return out;
+}
+
 /** A peer's settings tried once each; the fastest is kept, failures are reported and skipped. */
 export interface Swept<C> {
   best?: { setting: C; run: Run };

@@ -10,7 +10,7 @@
 import { rateRatio } from '../results.js';
 import { clearThrottle, setThrottle } from '../../test/stack/cdn/client.js';
 import { syntheticObjects, syntheticPartMd5s } from './fixtures.js';
-import { CMD, plural, cpuPer, fastest, fixturesPer, mibPerS, sizeText, sweep, verdict, MiB, type Run, type Swept } from './measure.js';
+import { CMD, interleaved, plural, cpuPer, fastest, fixturesPer, mibPerS, sizeText, sweep, verdict, MiB, type Run, type Swept } from './measure.js';
 import { bareParallel, ours, rclone, rcloneLabel, type Ctx, type Emit, type RcloneSetting } from './sides.js';
 
 /** rclone's size syntax: a bare number means KiB to rclone, so say the unit. */
@@ -28,14 +28,13 @@ export async function runParallel(c: Ctx, emit: Emit): Promise<void> {
     const direct = await sweep('rclone parallel', rcloneSettings, rcloneLabel, (s) => rclone(c, 'parallel-sweep', [sweepObject], s));
     const disk = await sweep('rclone parallel via disk', rcloneSettings, rcloneLabel, (s) => rclone(c, 'parallel-sweep', [sweepObject], s, true));
     const slowest = p.capBytesPerS / 2; // the stuck-run limit: half of one connection's cap
-    const runs = { ours: [] as Run[], single: [] as Run[], bare: [] as Run[], direct: [] as Run[], disk: [] as Run[] };
-    for (let r = 0; r < c.args.rounds; r++) {
-      runs.ours.push(await ours(c, 'parallel', [e], { minBytesPerS: slowest }));
-      if (c.args.ottSingleConfig) runs.single.push(await ours(c, 'parallel-single', [e], { minBytesPerS: slowest, extraConfig: c.args.ottSingleConfig }));
-      if (bareBest.best) runs.bare.push(await bareParallel(c, 'parallel', e, bareBest.best.setting, partMd5s));
-      if (direct.best) runs.direct.push(await rclone(c, 'parallel', [e], direct.best.setting));
-      if (disk.best) runs.disk.push(await rclone(c, 'parallel', [e], disk.best.setting, true));
-    }
+    const runs = await interleaved(c.args.rounds, {
+      ours: () => ours(c, 'parallel', [e], { minBytesPerS: slowest }),
+      single: c.args.ottSingleConfig && (() => ours(c, 'parallel-single', [e], { minBytesPerS: slowest, extraConfig: c.args.ottSingleConfig })),
+      bare: bareBest.best && (() => bareParallel(c, 'parallel', e, bareBest.best!.setting, partMd5s)),
+      direct: direct.best && (() => rclone(c, 'parallel', [e], direct.best!.setting)),
+      disk: disk.best && (() => rclone(c, 'parallel', [e], disk.best!.setting, true)),
+    });
     const O = fastest(runs.ours);
     const S = runs.single.length ? fastest(runs.single) : O;
     const rss = Math.max(...runs.ours.map((r) => r.peakRssMiB ?? Infinity));

@@ -3,7 +3,7 @@
 // (what verification costs), and rclone 1.60 at its best settings. Also `procs`: 2 worker processes vs 1.
 import { rateRatio, perSecond } from '../results.js';
 import { syntheticObjects } from './fixtures.js';
-import { CMD, plural, cpuPer, fastest, fixturesPer, sizeText, sweep, verdict, type Run } from './measure.js';
+import { CMD, interleaved, plural, cpuPer, fastest, fixturesPer, sizeText, sweep, verdict, type Run } from './measure.js';
 import { bare, ours, rclone, rcloneLabel, rcloneTransfersSettings, type Ctx, type Emit } from './sides.js';
 
 export async function runSmall(c: Ctx, emit: Emit): Promise<void> {
@@ -13,33 +13,27 @@ export async function runSmall(c: Ctx, emit: Emit): Promise<void> {
   const settings = rcloneTransfersSettings(c.args.transfers);
   const sweepSet = objects.slice(0, Math.min(c.args.sweepObjects, count));
   const picked = want.has('small') ? await sweep('rclone small', settings, rcloneLabel, (s) => rclone(c, 'small-sweep', sweepSet, s)) : undefined;
-  const o1: Run[] = [];
-  const o2: Run[] = [];
-  const b: Run[] = [];
-  const u: Run[] = [];
-  const rc: Run[] = [];
-  // Interleaved rounds: a burst of other work on the machine hits every side alike.
-  for (let r = 0; r < c.args.rounds; r++) {
-    o1.push(await ours(c, 'small', objects));
-    if (want.has('small')) {
-      b.push(await bare(c, 'small', objects, true));
-      u.push(await bare(c, 'small', objects, false));
-      if (picked?.best) rc.push(await rclone(c, 'small', objects, picked.best.setting));
-    }
-    if (want.has('procs')) o2.push(await ours(c, 'small2p', objects, { processes: 2 }));
-  }
+  const small = want.has('small');
+  const runs = await interleaved(c.args.rounds, {
+    ours: () => ours(c, 'small', objects),
+    bare: small ? () => bare(c, 'small', objects, true) : undefined,
+    unverified: small ? () => bare(c, 'small', objects, false) : undefined,
+    rclone: picked?.best && (() => rclone(c, 'small', objects, picked.best!.setting)),
+    twoProcesses: want.has('procs') ? () => ours(c, 'small2p', objects, { processes: 2 }) : undefined,
+  });
+  const rc = runs.rclone;
   const label = `${count.toLocaleString('en')} x ${sizeText(bytes)}, concurrency ${c.args.concurrency}, fastest of ${plural(c.args.rounds, 'interleaved round')}`;
-  const O = fastest(o1);
+  const O = fastest(runs.ours);
   const rate = (r: Run): string => perSecond(count, r.ms);
   const cpu = (r: Run): string => cpuPer(r, count, 'ms', 2);
   if (want.has('procs')) {
-    const O2 = fastest(o2);
+    const O2 = fastest(runs.twoProcesses);
     emit('procs', [`- cdnTransfer procs, 2 processes vs 1 (${label}): ${rateRatio(O2.ms, O.ms)} (2 processes ${rate(O2)}, 1 process ${rate(O)}; CPU per object ${cpu(O2)} vs ${cpu(O)}; peak RSS per process ${O2.peakRssMiB} MiB vs ${O.peakRssMiB} MiB) -- ${CMD}`]);
   }
-  if (!want.has('small')) return;
-  const B = fastest(b);
-  const U = fastest(u);
-  const rss = Math.max(...o1.map((r) => r.peakRssMiB ?? Infinity));
+  if (!small) return;
+  const B = fastest(runs.bare);
+  const U = fastest(runs.unverified);
+  const rss = Math.max(...runs.ours.map((r) => r.peakRssMiB ?? Infinity));
   const cpuRatio = O.cpuMs / B.cpuMs;
   const lines = [
     `- cdnTransfer small (${label}): ${rateRatio(O.ms, B.ms)} of the bare undici GET->MD5->GCS multipart loop's rate (ours ${rate(O)}, bare ${rate(B)}; target >= 0.85x ${verdict(B.ms / O.ms >= 0.85)}); ` +
