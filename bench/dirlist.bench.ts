@@ -15,7 +15,7 @@ import { migrate } from '../src/common/migrate.js';
 import { encodeMessage } from '../src/common/messages.js';
 import { dirKeyHash } from '../src/publisher/topic.js';
 import { run, type Purpose } from '../src/publisher/publishDirList.js';
-import { perSecond, ratio, writeResults } from './results.js';
+import { perSecond, rateRatio, writeResults } from './results.js';
 import { pidOf, processCpuMs } from './transfer/cpu.js';
 
 const i = process.argv.indexOf('--rows');
@@ -115,7 +115,7 @@ try {
         ? `publishDirList --purpose rsync (${expected.toLocaleString('en')} mismatched among ${ROWS.toLocaleString('en')} checked subfolders)`
         : `publishDirList --purpose syncCheck --recheck (${ROWS.toLocaleString('en')} checked subfolders, all due)`;
     lines.push(
-      `- ${what}: ${ratio(b.ms, o.ms)} of a bare SELECT + @google-cloud/pubsub publish loop of the same messages, batches of ${BATCH} (ours ${perSecond(expected, o.ms)}, bare ${perSecond(expected, b.ms)}; ours claims in id order, publishes and flags every row; CPU per subfolder published: MariaDB ours ${per(o.dbCpuMs)}, bare ${per(b.dbCpuMs)}, this process ours ${per(o.cpuMs)}, bare ${per(b.cpuMs)}, emulator ours ${per(o.emuCpuMs)}, bare ${per(b.emuCpuMs)}; one run each after a warm-up; 2 cores shared by all three) -- ${cmd}`,
+      `- ${what}: ${rateRatio(o.ms, b.ms)} of a bare SELECT + @google-cloud/pubsub publish loop of the same messages, batches of ${BATCH} (ours ${perSecond(expected, o.ms)}, bare ${perSecond(expected, b.ms)}; ours claims in id order, publishes and flags every row; CPU per subfolder published: MariaDB ours ${per(o.dbCpuMs)}, bare ${per(b.dbCpuMs)}, this process ours ${per(o.cpuMs)}, bare ${per(b.cpuMs)}, emulator ours ${per(o.emuCpuMs)}, bare ${per(b.emuCpuMs)}; one run each after a warm-up; 2 cores shared by all three) -- ${cmd}`,
     );
   }
   writeResults('dirlist', lines);

@@ -11,7 +11,7 @@ import { createConnection } from 'mysql2/promise';
 import { startStack } from '../test/stack/index.js';
 import { migrate } from '../src/common/migrate.js';
 import { createDb } from '../src/common/db.js';
-import { perSecond, ratio, writeResults } from './results.js';
+import { perSecond, rateRatio, writeResults } from './results.js';
 
 const argKeys = process.argv.indexOf('--keys');
 const N = argKeys > 0 ? Number(process.argv[argKeys + 1]) : 1_000_000;
@@ -102,8 +102,8 @@ try {
 
   const cmd = '`npx tsx bench/dump.bench.ts`';
   writeResults('dump', [
-    `- dump initial load (${N.toLocaleString('en')} keys): ${ratio(bareInitialMs, oursInitial.ms)} of bare LOAD DATA LOCAL INFILE (ours ${perSecond(N, oursInitial.ms)}, bare ${perSecond(N, bareInitialMs)}, ours peak RSS ${oursInitial.peakRssMiB} MiB) -- ${cmd}`,
-    `- dump delta, 1% new (${(N + extra).toLocaleString('en')} keys): ${ratio(bareDeltaMs, oursDelta.ms)} of bare LOAD DATA LOCAL INFILE IGNORE (ours ${perSecond(N + extra, oursDelta.ms)}, bare ${perSecond(N + extra, bareDeltaMs)}, ours peak RSS ${oursDelta.peakRssMiB} MiB) -- ${cmd}`,
+    `- dump initial load (${N.toLocaleString('en')} keys): ${rateRatio(oursInitial.ms, bareInitialMs)} of bare LOAD DATA LOCAL INFILE (ours ${perSecond(N, oursInitial.ms)}, bare ${perSecond(N, bareInitialMs)}, ours peak RSS ${oursInitial.peakRssMiB} MiB) -- ${cmd}`,
+    `- dump delta, 1% new (${(N + extra).toLocaleString('en')} keys): ${rateRatio(oursDelta.ms, bareDeltaMs)} of bare LOAD DATA LOCAL INFILE IGNORE (ours ${perSecond(N + extra, oursDelta.ms)}, bare ${perSecond(N + extra, bareDeltaMs)}, ours peak RSS ${oursDelta.peakRssMiB} MiB) -- ${cmd}`,
     `- dump delta, 1% vanished (${N.toLocaleString('en')} keys listed, ${extra.toLocaleString('en')} missing): ours ${perSecond(N, oursVanished.ms)}, peak RSS ${oursVanished.peakRssMiB} MiB, vanished counted, sampled and marked (no bare equivalent) -- ${cmd}`,
   ]);
   await Promise.all([bare.db.end(), mine.db.end()]);

@@ -17,7 +17,7 @@ import { migrate } from '../src/common/migrate.js';
 import { encodeMessage, type ObjectEntry, type ObjectsListMessage } from '../src/common/messages.js';
 import { run } from '../src/publisher/publishObjectsList.js';
 import { s3Lister, type ObjectLister } from '../src/common/source/s3List.js';
-import { perSecond, ratio, writeResults } from './results.js';
+import { perSecond, rateRatio, writeResults } from './results.js';
 import { pidOf, processCpuMs } from './transfer/cpu.js';
 
 const arg = (name: string, dflt: number): number => {
@@ -178,9 +178,9 @@ try {
   const l = await listing();
   const cmd = '`npx tsx bench/publish.bench.ts`';
   writeResults('publish', [
-    `- publishObjectsList (${main.keys.toLocaleString('en')} keys, ${MAIN.dirs.toLocaleString('en')} subfolders, ${PER_MESSAGE} keys/message, batches of ${BATCH}): ${ratio(main.b, main.o)} of a bare @google-cloud/pubsub publish loop (ours ${perSecond(main.keys, main.o)}, bare ${perSecond(main.keys, main.b)}; target >= 0.7x; ${main.detail}) -- ${cmd}`,
-    `- publishObjectsList, tiny subfolders (${tiny.keys.toLocaleString('en')} keys in ${TINY.dirs.toLocaleString('en')} subfolders of ${TINY.perDir}, one message each): ${ratio(tiny.b, tiny.o)} of the same bare loop (ours ${perSecond(tiny.keys, tiny.o)}, bare ${perSecond(tiny.keys, tiny.b)}; ${tiny.detail}; each subfolder costs a claim and a flag, two row updates of several indexes in MariaDB on the same 2 cores) -- ${cmd}`,
-    `- publishObjectsList listing from the S3 emulator (${l.n.toLocaleString('en')} keys): ${ratio(l.bareMs, l.oursMs)} of a bare ListObjectsV2 paging loop (ours ${perSecond(l.n, l.oursMs)}, bare ${perSecond(l.n, l.bareMs)}) -- ${cmd}`,
+    `- publishObjectsList (${main.keys.toLocaleString('en')} keys, ${MAIN.dirs.toLocaleString('en')} subfolders, ${PER_MESSAGE} keys/message, batches of ${BATCH}): ${rateRatio(main.o, main.b)} of a bare @google-cloud/pubsub publish loop (ours ${perSecond(main.keys, main.o)}, bare ${perSecond(main.keys, main.b)}; target >= 0.7x; ${main.detail}) -- ${cmd}`,
+    `- publishObjectsList, tiny subfolders (${tiny.keys.toLocaleString('en')} keys in ${TINY.dirs.toLocaleString('en')} subfolders of ${TINY.perDir}, one message each): ${rateRatio(tiny.o, tiny.b)} of the same bare loop (ours ${perSecond(tiny.keys, tiny.o)}, bare ${perSecond(tiny.keys, tiny.b)}; ${tiny.detail}; each subfolder costs a claim and a flag, two row updates of several indexes in MariaDB on the same 2 cores) -- ${cmd}`,
+    `- publishObjectsList listing from the S3 emulator (${l.n.toLocaleString('en')} keys): ${rateRatio(l.oursMs, l.bareMs)} of a bare ListObjectsV2 paging loop (ours ${perSecond(l.n, l.oursMs)}, bare ${perSecond(l.n, l.bareMs)}) -- ${cmd}`,
   ]);
   await ps.close();
 } finally {

@@ -7,7 +7,7 @@ import { startStack } from '../test/stack/index.js';
 import { migrate } from '../src/common/migrate.js';
 import { createDb } from '../src/common/db.js';
 import { queryStatus } from '../src/ops/status.js';
-import { ratio, writeResults } from './results.js';
+import { rateRatio, writeResults } from './results.js';
 
 const argRows = process.argv.indexOf('--rows');
 const N = argRows > 0 ? Number(process.argv[argRows + 1]) : 1_000_000;
@@ -56,7 +56,7 @@ try {
   const phases = Object.entries(last!.phases).map(([k, v]) => `${k} ${v.subfolders}`).join(', ');
   process.stdout.write(`seeded ${N} rows in ${seedS.toFixed(1)} s; ${phases}; claims ${JSON.stringify(last!.claims.syncCheck.live)} live ${last!.claims.syncCheck.stale} stale\n`);
   writeResults('status', [
-    `- status on ${N.toLocaleString('en-US')} subfolders (phases, totals, claims, recent errors): ${ratio(oursMs, bareMs)} of a bare SELECT COUNT(*) ` +
+    `- status on ${N.toLocaleString('en-US')} subfolders (phases, totals, claims, recent errors): ${rateRatio(oursMs, bareMs)} of a bare SELECT COUNT(*) ` +
       `(ours ${oursMs.toFixed(0)} ms, bare ${bareMs.toFixed(0)} ms; the same GROUP BY reading rows instead of the covering index ${rowsMs.toFixed(0)} ms) -- \`npx tsx bench/status.bench.ts\``,
   ]);
   await db.end();

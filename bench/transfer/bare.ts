@@ -7,12 +7,10 @@
 // - larger: a resumable session, 8 MiB chunks, one chunk in flight while the next fills, the final chunk
 //   carrying `X-Goog-Hash: md5=...`.
 // The local MD5 is compared with the listing's ETag at the end of each object, as the worker does.
-// It runs in a node process of its own (runBareProcess), as the worker does: in the orchestrator's
-// process, next to its Pub/Sub client and bookkeeping, it measured up to 1.7x more CPU per MiB.
-import { spawn } from 'node:child_process';
+// With `verify: false` it is the unverified limit: plain URLs (the caller lifts the CDN's signature
+// check), no MD5 computed, none sent; GCS (the emulator) still hashes what it receives, as GCS does.
+// The difference between the two is what verification costs. Runs in a process of its own (child.ts).
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
@@ -30,142 +28,162 @@ export interface BareOptions {
   concurrency: number;
   singleRequestMaxBytes?: number;
   chunkBytes?: number;
+  /** false: no signature, no MD5 (default true). */
+  verify?: boolean;
 }
 
-async function expectOk(res: Dispatcher.ResponseData, ok: number[], what: string): Promise<void> {
+/** The query string of a wildcard custom-policy signature over `<cdnBase>*`, valid for an hour: one RSA signature per run. */
+export function signedQuery(cdnBase: string, keyPairId: string, privateKeyPem: string): string {
+  const expires = Math.floor(Date.now() / 1000) + 3600;
+  const policy = JSON.stringify({ Statement: [{ Resource: `${cdnBase}*`, Condition: { DateLessThan: { 'AWS:EpochTime': expires } } }] });
+  const signed = getSignedUrl({ url: cdnBase, keyPairId, privateKey: privateKeyPem, policy });
+  return signed.slice(signed.indexOf('?'));
+}
+
+export async function expectOk(res: Dispatcher.ResponseData, ok: number[], what: string): Promise<void> {
   if (ok.includes(res.statusCode)) return;
   throw new Error(`bare ${what}: HTTP ${res.statusCode} ${(await res.body.text()).slice(0, 300)}`);
+}
+
+/** Runs `work(i)` for i in [0, count) on at most `lanes` lanes; the first failure rejects. */
+export async function inLanes(count: number, lanes: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < count) await work(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, count) }, lane));
+}
+
+/** Elapsed ms of `fn` and this process's CPU ms meanwhile. */
+export async function timed(fn: () => Promise<void>): Promise<{ ms: number; cpuMs: number }> {
+  const t = performance.now();
+  const cpu = process.cpuUsage();
+  await fn();
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000 };
+}
+
+/** One object's source bytes and its verification: `hash` each chunk, `check` at the end (base64 MD5, or undefined unverified). */
+interface Source {
+  e: ObjectEntry;
+  body: AsyncIterable<unknown>;
+  hash(b: Buffer): void;
+  check(): string | undefined;
+  expectedMd5Hex: string;
+}
+
+interface Dest {
+  gcs: Pool;
+  uploadPath(type: string): string;
+  verify: boolean;
+  chunkBytes: number;
+}
+
+/** One `uploadType=multipart` POST, md5Hash in its metadata when verifying; the body streams through. */
+async function uploadSmall(d: Dest, s: Source): Promise<void> {
+  const boundary = `bare-${randomBytes(12).toString('hex')}`;
+  const meta = { name: s.e.key, ...(d.verify ? { md5Hash: Buffer.from(s.expectedMd5Hex, 'hex').toString('base64') } : {}) };
+  const head = Buffer.from(`--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(meta)}\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  async function* parts(): AsyncGenerator<Buffer> {
+    yield head;
+    for await (const b of s.body) {
+      s.hash(b as Buffer);
+      yield b as Buffer;
+    }
+    s.check();
+    yield tail;
+  }
+  const res = await d.gcs.request({
+    path: d.uploadPath('multipart'),
+    method: 'POST',
+    headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(head.length + s.e.size + tail.length) },
+    body: Readable.from(parts(), { objectMode: false }),
+  });
+  await expectOk(res, [200], `upload ${s.e.key}`);
+  await res.body.dump();
+}
+
+/** A resumable session in chunkBytes chunks, one in flight while the next fills; the last carries the MD5. */
+async function uploadResumable(d: Dest, s: Source): Promise<void> {
+  const { e } = s;
+  const start = await d.gcs.request({
+    path: d.uploadPath('resumable'),
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=UTF-8', 'x-upload-content-length': String(e.size) },
+    body: JSON.stringify({ name: e.key }),
+  });
+  await expectOk(start, [200, 201], `resumable start ${e.key}`);
+  await start.body.dump();
+  const session = new URL(String(start.headers.location));
+  const put = async (data: Buffer, offset: number, md5?: string): Promise<void> => {
+    const res = await d.gcs.request({
+      path: session.pathname + session.search,
+      method: 'PUT',
+      headers: { 'content-range': `bytes ${offset}-${offset + data.length - 1}/${e.size}`, 'content-length': String(data.length), ...(md5 ? { 'x-goog-hash': `md5=${md5}` } : {}) },
+      body: data,
+    });
+    await expectOk(res, offset + data.length === e.size ? [200, 201] : [308], `chunk ${e.key}@${offset}`);
+    await res.body.dump();
+  };
+  let buf = Buffer.allocUnsafe(Math.min(d.chunkBytes, e.size));
+  let spare = Buffer.allocUnsafe(buf.length);
+  let fill = 0;
+  let offset = 0;
+  let pending: Promise<void> | undefined;
+  for await (const chunk of s.body) {
+    const b = chunk as Buffer;
+    s.hash(b);
+    for (let off = 0; off < b.length; ) {
+      const n = Math.min(buf.length - fill, b.length - off);
+      b.copy(buf, fill, off, off + n);
+      fill += n;
+      off += n;
+      if (fill === buf.length && offset + fill < e.size) {
+        await pending;
+        pending = put(buf.subarray(0, fill), offset);
+        pending.catch(() => undefined);
+        offset += fill;
+        [buf, spare] = [spare, buf];
+        fill = 0;
+      }
+    }
+  }
+  await pending;
+  await put(buf.subarray(0, fill), offset, s.check());
 }
 
 /** Copies every object (throws on the first failure): elapsed ms and this process's CPU ms meanwhile. */
 export async function runBare(o: BareOptions, objects: ObjectEntry[]): Promise<{ ms: number; cpuMs: number }> {
   const single = o.singleRequestMaxBytes ?? 8 * MiB;
-  const chunkBytes = o.chunkBytes ?? 8 * MiB;
+  const verify = o.verify !== false;
   const cdnUrl = new URL(o.cdnBase);
-  const expires = Math.floor(Date.now() / 1000) + 3600;
-  const policy = JSON.stringify({ Statement: [{ Resource: `${o.cdnBase}*`, Condition: { DateLessThan: { 'AWS:EpochTime': expires } } }] });
-  const signed = getSignedUrl({ url: o.cdnBase, keyPairId: o.keyPairId, privateKey: o.privateKeyPem, policy });
-  const query = signed.slice(signed.indexOf('?'));
+  const query = verify ? signedQuery(o.cdnBase, o.keyPairId, o.privateKeyPem) : '';
   const cdn = new Pool(cdnUrl.origin, { connections: o.concurrency, keepAliveTimeout: 30_000 });
   const gcs = new Pool(o.gcs, { connections: o.concurrency, keepAliveTimeout: 30_000 });
-  const uploadPath = (type: string): string => `/upload/storage/v1/b/${encodeURIComponent(o.bucket)}/o?uploadType=${type}&ifGenerationMatch=0`;
-
+  const dest: Dest = { gcs, verify, chunkBytes: o.chunkBytes ?? 8 * MiB, uploadPath: (type) => `/upload/storage/v1/b/${encodeURIComponent(o.bucket)}/o?uploadType=${type}&ifGenerationMatch=0` };
   const copyOne = async (e: ObjectEntry): Promise<void> => {
     const src = await cdn.request({ path: `${cdnUrl.pathname}${e.key}${query}`, method: 'GET', headers: { 'accept-encoding': 'identity' } });
     await expectOk(src, [200], `GET ${e.key}`);
     const md5 = createHash('md5');
-    const expected = e.etag.replace(/"/g, '');
-    const check = (): string => {
-      const hex = md5.digest('hex');
-      if (hex !== expected) throw new Error(`bare ${e.key}: md5 ${hex}, listing says ${expected}`);
-      return Buffer.from(hex, 'hex').toString('base64');
+    const expectedMd5Hex = e.etag.replace(/"/g, '');
+    const s: Source = {
+      e,
+      body: src.body,
+      expectedMd5Hex,
+      hash: (b) => void (verify && md5.update(b)),
+      check: () => {
+        if (!verify) return undefined;
+        const hex = md5.digest('hex');
+        if (hex !== expectedMd5Hex) throw new Error(`bare ${e.key}: md5 ${hex}, listing says ${expectedMd5Hex}`);
+        return Buffer.from(hex, 'hex').toString('base64');
+      },
     };
-    if (e.size <= single) {
-      const boundary = `bare-${randomBytes(12).toString('hex')}`;
-      const meta = { name: e.key, md5Hash: Buffer.from(expected, 'hex').toString('base64') };
-      const head = Buffer.from(`--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(meta)}\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n`);
-      const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-      async function* parts(): AsyncGenerator<Buffer> {
-        yield head;
-        for await (const b of src.body) {
-          md5.update(b as Buffer);
-          yield b as Buffer;
-        }
-        check();
-        yield tail;
-      }
-      const res = await gcs.request({
-        path: uploadPath('multipart'),
-        method: 'POST',
-        headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(head.length + e.size + tail.length) },
-        body: Readable.from(parts(), { objectMode: false }),
-      });
-      await expectOk(res, [200], `upload ${e.key}`);
-      await res.body.dump();
-      return;
-    }
-    const start = await gcs.request({
-      path: uploadPath('resumable'),
-      method: 'POST',
-      headers: { 'content-type': 'application/json; charset=UTF-8', 'x-upload-content-length': String(e.size) },
-      body: JSON.stringify({ name: e.key }),
-    });
-    await expectOk(start, [200, 201], `resumable start ${e.key}`);
-    await start.body.dump();
-    const session = new URL(String(start.headers.location));
-    const sessionPath = session.pathname + session.search;
-    const put = async (data: Buffer, offset: number, hash?: string): Promise<void> => {
-      const last = offset + data.length === e.size;
-      const res = await gcs.request({
-        path: sessionPath,
-        method: 'PUT',
-        headers: { 'content-range': `bytes ${offset}-${offset + data.length - 1}/${e.size}`, 'content-length': String(data.length), ...(hash ? { 'x-goog-hash': `md5=${hash}` } : {}) },
-        body: data,
-      });
-      await expectOk(res, last ? [200, 201] : [308], `chunk ${e.key}@${offset}`);
-      await res.body.dump();
-    };
-    let buf = Buffer.allocUnsafe(Math.min(chunkBytes, e.size));
-    let spare = Buffer.allocUnsafe(buf.length);
-    let fill = 0;
-    let offset = 0;
-    let pending: Promise<void> | undefined;
-    for await (const chunk of src.body) {
-      const b = chunk as Buffer;
-      md5.update(b);
-      let off = 0;
-      while (off < b.length) {
-        const n = Math.min(buf.length - fill, b.length - off);
-        b.copy(buf, fill, off, off + n);
-        fill += n;
-        off += n;
-        if (fill === buf.length && offset + fill < e.size) {
-          await pending;
-          pending = put(buf.subarray(0, fill), offset);
-          pending.catch(() => undefined);
-          offset += fill;
-          [buf, spare] = [spare, buf];
-          fill = 0;
-        }
-      }
-    }
-    await pending;
-    await put(buf.subarray(0, fill), offset, check());
-  };
-
-  const t = performance.now();
-  const cpu = process.cpuUsage();
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < objects.length) await copyOne(objects[next++]);
+    await (e.size <= single ? uploadSmall(dest, s) : uploadResumable(dest, s));
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(o.concurrency, objects.length) }, lane));
-    const used = process.cpuUsage(cpu);
-    return { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000 };
+    return await timed(() => inLanes(objects.length, o.concurrency, (i) => copyOne(objects[i])));
   } finally {
     await Promise.all([cdn.close(), gcs.close()]);
   }
-}
-
-/**
- * Runs the bare loop in a fresh node process of its own, as ours runs in its own: neither side shares the
- * orchestrator's heap, timers or Pub/Sub client. The child reads its job from a JSON file and prints
- * `{ ms, cpuMs }`; its CPU is its own process's.
- */
-export async function runBareProcess(o: BareOptions, objects: ObjectEntry[], jobFile: string): Promise<{ ms: number; cpuMs: number }> {
-  writeFileSync(jobFile, JSON.stringify({ o, objects }));
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), jobFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-4000)));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  if (code !== 0) throw new Error(`bare loop process exited ${code}:\n${err}`);
-  return JSON.parse(out.trim().split('\n').pop()!) as { ms: number; cpuMs: number };
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const job = JSON.parse(readFileSync(process.argv[2], 'utf8')) as { o: BareOptions; objects: ObjectEntry[] };
-  process.stdout.write(`${JSON.stringify(await runBare(job.o, job.objects))}\n`);
 }
