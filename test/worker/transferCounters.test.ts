@@ -15,7 +15,10 @@ beforeAll(async () => {
   ctx = await testContext('counters', {});
   await ctx.db.query('INSERT INTO transfer_state (dir_key, dir_key_sha) VALUES (?, UNHEX(SHA2(?, 256)))', [DIR, DIR]);
 });
+const held = new Set<PoolConnection>();
 afterAll(async () => {
+  // A failed assertion leaves a lock held: roll it back, or ending the pool waits on it forever.
+  for (const conn of held) await conn.rollback().finally(() => conn.release());
   await ctx.db.end();
 });
 
@@ -48,11 +51,13 @@ function countingDb(db: Db): { db: Db; attempts: () => number; maxInFlight: () =
 /** The outage: a transaction holding the subfolder's row; every UPDATE of it waits until release(). */
 async function lockRow(): Promise<{ release: () => Promise<void> }> {
   const conn: PoolConnection = await ctx.db.getConnection();
+  held.add(conn);
   await conn.beginTransaction();
   await conn.query('SELECT * FROM transfer_state WHERE dir_key_sha = UNHEX(SHA2(?, 256)) FOR UPDATE', [DIR]);
   return {
     release: async () => {
       await conn.commit();
+      held.delete(conn);
       conn.release();
     },
   };
