@@ -5,23 +5,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { alive } from '../helpers/processes.js';
 
 /** Which of `pids` still exist after a short wait for reaping; any left are killed so nothing leaks. */
-async function alive(pids: number[]): Promise<number[]> {
-  const exists = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const end = Date.now() + 2000;
-  while (pids.some(exists) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-  const left = pids.filter(exists);
-  for (const pid of left) process.kill(pid, 'SIGKILL');
-  return left;
-}
 
 describe('cdnTransfer --processes 2 with a bad config', () => {
   it('exits 78 (EX_CONFIG) once a child exits 78, restarts nothing, and leaves no child', async () => {
