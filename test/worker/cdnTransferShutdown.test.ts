@@ -202,4 +202,3 @@ function startCli(cfg: string, args: string[]) {
   };
 }
 
-/** Which of `pids` still exist (a short wait covers the moment between a child's exit and its reaping). */

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alive } from '../helpers/processes.js';
 
-/** Which of `pids` still exist after a short wait for reaping; any left are killed so nothing leaks. */
 
 describe('cdnTransfer --processes 2 with a bad config', () => {
   it('exits 78 (EX_CONFIG) once a child exits 78, restarts nothing, and leaves no child', async () => {
