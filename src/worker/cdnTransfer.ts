@@ -107,7 +107,7 @@ interface Recording {
 /** What cdnTransfer records: counters (MySQL), progress and throughput lines, skip reasons, the summary. */
 function startRecording(ctx: Ctx, limiter: Limiter): Recording {
   const { log } = ctx;
-  const counters = startCounters(ctx.db, ctx.config.mysql_table, log);
+  const counters = startCounters(ctx.db, ctx.config.mysql_table, log, { stopTimeoutMs: ctx.config.grace_period_seconds * 1000 });
   // The shared progress logger gives the totals line at the end; the windowed rates are ours, below.
   const progress = startProgress(log, MODE, { rateKey: 'objects', intervalMs: 10 * 60_000 });
   const s: CdnTransferSummary = { messages: 0, acked: 0, nacked: 0, deadLettered: 0, copied: 0, copiedBytes: 0, skipped: 0, skippedWhy: {}, failed: 0, sizeOnly: 0, seconds: 0 };

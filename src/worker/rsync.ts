@@ -37,7 +37,7 @@ export interface RsyncSummary extends DirWorkerSummary {
 const MODE = 'rsync';
 
 export function createEngine(ctx: Ctx, name: 'cdn' | 'gcloud'): RsyncEngine {
-  return name === 'gcloud' ? createGcloudEngine() : createCdnEngine(ctx);
+  return name === 'gcloud' ? createGcloudEngine(ctx) : createCdnEngine(ctx);
 }
 
 /**

@@ -2,11 +2,14 @@
 // forwards each SIGTERM/SIGINT to them (the first starts their graceful stop, a second makes them exit at
 // once), restarts a child that crashed, and exits when all children have exited. Children run in their
 // own process group, so a terminal's Ctrl-C reaches only the parent (and through it each child); a child
-// whose parent dies shuts itself down gracefully.
+// whose parent dies shuts itself down gracefully. A child that exits 78 (EX_CONFIG, src/commands/runMode.ts)
+// is not restarted: every child reads the same config, so a restart would fail the same way every 5 s
+// forever; the parent stops the others and exits 78 itself, so systemd sees a config error.
 import { fork, type ChildProcess } from 'node:child_process';
 import { redact } from '../common/redact.js';
 
 const RESTART_DELAY_MS = 5000;
+const EX_CONFIG = 78;
 
 function say(message: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(redact(JSON.stringify({ severity: 'INFO', message, time: new Date().toISOString(), ...fields })) + '\n');
@@ -17,15 +20,20 @@ export function runProcesses(n: number, entry: string, args: string[]): Promise<
   const children = new Set<ChildProcess>();
   let stopping = false;
   let worst = 0;
+  let configError = false;
   return new Promise((resolve) => {
     const maybeDone = (): void => {
       if (children.size === 0 && (stopping || pendingRestarts === 0)) {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
-        resolve(worst);
+        resolve(configError ? EX_CONFIG : worst);
       }
     };
     let pendingRestarts = 0;
+    const stopAll = (): void => {
+      stopping = true;
+      for (const c of children) c.kill('SIGTERM');
+    };
     const start = (slot: number): void => {
       const child = fork(entry, args, { execArgv: process.execArgv, stdio: 'inherit', detached: true });
       children.add(child);
@@ -34,22 +42,28 @@ export function runProcesses(n: number, entry: string, args: string[]): Promise<
         children.delete(child);
         const failed = code !== 0;
         if (failed) worst = Math.max(worst, code ?? 1);
-        if (failed && !stopping) {
+        if (code === EX_CONFIG && !configError) {
+          configError = true;
+          say('cdnTransfer: worker process refused its config (exit 78); stopping the other worker processes and exiting 78, not restarting', {
+            slot,
+            processes: children.size,
+          });
+          stopAll();
+        } else if (failed && !stopping) {
           say('cdnTransfer: worker process died; restarting it', { slot, code, signal, restart_in_ms: RESTART_DELAY_MS });
           pendingRestarts++;
           setTimeout(() => {
             pendingRestarts--;
             if (stopping) return maybeDone();
             start(slot);
-          }, RESTART_DELAY_MS).unref();
+          }, RESTART_DELAY_MS); // not unref'd: while it is pending nothing else may keep the parent alive
         }
         maybeDone();
       });
     };
     const onSignal = (sig: NodeJS.Signals): void => {
-      stopping = true;
       say('cdnTransfer: forwarding shutdown to worker processes', { signal: sig, processes: children.size });
-      for (const c of children) c.kill('SIGTERM');
+      stopAll();
       maybeDone();
     };
     process.on('SIGTERM', onSignal);

@@ -11,6 +11,7 @@ import { run } from '../../src/worker/cdnTransfer.js';
 import { addFaults, listFaults } from '../stack/faults.js';
 import type { TestCtx } from '../helpers/context.js';
 import { waitFor } from '../helpers/wait.js';
+import { alive } from '../helpers/processes.js';
 import { addDirRow, bytesFor, cdnEndpoint, createWorld, dirCounters, listGcs, publish, putObject, readGcs, worldContext, type World } from './cdnTransferHarness.js';
 
 const MiB = 1024 * 1024;
@@ -201,19 +202,3 @@ function startCli(cfg: string, args: string[]) {
   };
 }
 
-/** Which of `pids` still exist (a short wait covers the moment between a child's exit and its reaping). */
-async function alive(pids: number[]): Promise<number[]> {
-  const exists = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const end = Date.now() + 2000;
-  while (pids.some(exists) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-  const left = pids.filter(exists);
-  for (const pid of left) process.kill(pid, 'SIGKILL'); // leave nothing behind for the next test
-  return left;
-}

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { checkSubfolder, run as runSyncCheck } from '../../src/worker/syncCheck.js';
 import { createEngine, rsyncSubfolder, run as runRsync } from '../../src/worker/rsync.js';
 import { gcloudArgs } from '../../src/worker/rsync/gcloud.js';
+import { ConfigError } from '../../src/common/config/validate.js';
 import { addRows, closeCtx, errorMessages, gcsNames, makeWorld, publishDirs, putGcs, putS3, row, workerCtx, type World } from './syncCheckFixture.js';
 import { compareCopies, type CopyReport } from '../helpers/compareCopies.js';
 import { addFaults, clearFaults, listFaults } from '../stack/faults.js';
@@ -76,6 +77,22 @@ describe('rsync engines', () => {
     expect(await gcsNames(w, 'mirror/c1/')).toEqual(['mirror/c1/a.txt', 'mirror/c1/b c+ü.txt', 'mirror/c1/sub/c.txt']);
     expect(await compared('c1/')).toEqual(REPAIRED);
     expect(await checkSubfolder(ctx, 'data/c1/', { deep: true })).toBe('equal');
+    await closeCtx(ctx);
+  });
+
+  // gcloud storage rsync cannot apply the object filters: it would copy (and with delete_unmatched delete)
+  // objects outside the scope. Refused before anything runs, as a config error (the CLI exits 78).
+  it.each([
+    ['rsync_engine gcloud in config', 'gf1', { rsync_engine: 'gcloud', storage_class: ['STANDARD'] }, {}, /storage_class/],
+    ['--engine gcloud', 'gf2', { last_modified_after: '2020-01-01T00:00:00Z', last_modified_before: '2021-01-01T00:00:00Z' }, { engine: 'gcloud' as const }, /last_modified_after, last_modified_before/],
+  ])('gcloud is refused when an object filter is set (%s); nothing is copied', async (_what, dir, config, args, fields) => {
+    await brokenSubfolder(dir);
+    const ctx = await workerCtx(w, 'rsync', { delete_unmatched: true, ...config });
+    const err = await runRsync(ctx, { ...args, dirs: [`data/${dir}/`] }).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(fields);
+    expect((err as Error).message).toMatch(/rsync_engine cdn/);
+    expect(await gcsNames(w, `mirror/${dir}/`)).toEqual([`mirror/${dir}/a.txt`, `mirror/${dir}/b c+ü.txt`, `mirror/${dir}/zzz-extra.txt`]);
     await closeCtx(ctx);
   });
 

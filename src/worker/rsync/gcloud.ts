@@ -3,12 +3,15 @@
 // through its environment only (never argv, which any user can read in /proc); a private CLOUDSDK_CONFIG
 // per run, so concurrent gcloud processes never fight over one config dir's lock; a timeout that kills
 // the whole process group (gcloud forks Python workers); the redacted tail of stderr kept for rsync_error.
+// Refused when an object filter is set: gcloud cannot apply them, so it would copy (and with
+// delete_unmatched, delete) objects outside the configured scope.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ctx } from '../../common/context.js';
 import { childProcessEnv } from '../../common/config/env.js';
+import { ConfigError } from '../../common/config/validate.js';
 import { gcsPrefix } from '../../common/naming.js';
 import { redact } from '../../common/redact.js';
 import { emptyResult, type EngineResult, type RsyncEngine, type SyncOptions } from './engine.js';
@@ -88,7 +91,22 @@ export function runGcloud(args: string[], env: NodeJS.ProcessEnv, timeoutMs: num
   });
 }
 
-export function createGcloudEngine(): RsyncEngine {
+/** The object filters `gcloud storage rsync` cannot apply (the cdn engine lists through the shared filter). */
+const FILTER_FIELDS = ['storage_class', 'last_modified_after', 'last_modified_before'] as const;
+
+export function createGcloudEngine(ctx: Ctx): RsyncEngine {
+  // Empty means no filter, as in objectFilter() (src/publisher/listObjects.ts).
+  const set = FILTER_FIELDS.filter((f) => {
+    const v = ctx.config[f];
+    return Array.isArray(v) ? v.length > 0 : Boolean(v);
+  });
+  if (set.length) {
+    throw new ConfigError(
+      `rsync engine gcloud cannot apply the object filter${set.length > 1 ? 's' : ''} ${set.join(', ')} (set in the config): gcloud storage rsync ` +
+        'would copy, and with delete_unmatched delete, objects outside that scope; nothing was run. Use rsync_engine cdn (or --engine cdn), which applies them.',
+      set.map((f) => `${f}: set, but rsync engine gcloud cannot apply it`),
+    );
+  }
   return {
     name: 'gcloud',
     async sync(ctx: Ctx, dirKey: string, opts: SyncOptions): Promise<EngineResult> {
