@@ -66,6 +66,18 @@ export const configSchema = z
     rsync_engine: z.enum(['cdn', 'gcloud']).default('cdn'),
     rsync_timeout_seconds: positiveInt(7 * 24 * 3600).default(6 * 3600),
     delete_unmatched: z.boolean().default(false),
+
+    /** The fleet's pace (cdnTransfer): GCS asks a new bucket to start near 1,000 object writes/s and to double at most every 20 minutes. */
+    gcs_ramp_enabled: z.boolean().default(true),
+    gcs_ramp_start_writes_per_second: positiveInt(1_000_000).default(1000),
+    gcs_ramp_doubling_seconds: positiveInt(24 * 3600).default(1200),
+    gcs_ramp_max_writes_per_second: positiveInt(100_000_000).default(1_000_000),
+    /** After a 429/503 from GCS the whole fleet pauses this long, and the rate halves. */
+    gcs_throttle_backoff_seconds: positiveInt(3600).default(30),
+    /** Per worker (VM): a cap on objects started per second, shared by its processes. */
+    max_objects_per_second: z.number().positive().optional(),
+    /** How often workers heartbeat (register, read the fleet's pace). */
+    heartbeat_seconds: z.number().min(0.1).max(300).default(5),
   })
   .strict()
   .superRefine((c, ctx) => {

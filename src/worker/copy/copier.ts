@@ -11,6 +11,7 @@ import { createUrlSigner, type UrlSigner } from './signer.js';
 import { cdnBase, type CdnBase } from './source.js';
 import { GcsClient } from './gcsUpload.js';
 import { copyObject, type CopyOutcome } from './copyObject.js';
+import { statusObserver } from '../pace.js';
 
 const MiB = 1024 * 1024;
 export const GCS_PRODUCTION_ENDPOINT = 'https://storage.googleapis.com';
@@ -48,7 +49,7 @@ export interface Copier {
   readonly deps: CopyDeps;
 }
 
-export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurrency?: number } = {}): Copier {
+export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurrency?: number; onGcsStatus?: (status: number) => void } = {}): Copier {
   const { config } = ctx;
   requireFields(config, 'cdnTransfer', ['gcs_bucket', 'cloudfront_url_host_pre']);
   const http = createHttp({ connectionsPerOrigin: Math.max(8, opts.concurrency ?? config.transfer_concurrency) });
@@ -63,11 +64,13 @@ export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurren
   const endpoint = ctx.endpoints.gcs ?? GCS_PRODUCTION_ENDPOINT;
   // Local emulators take no auth; production uses the Storage client's credentials (ADC on the VM).
   const token = ctx.endpoints.gcs ? async () => undefined : async () => (await ctx.clients.gcs().authClient.getAccessToken()) ?? undefined;
+  const { onGcsStatus: _observer, ...tunables } = opts;
   const deps: CopyDeps = {
     ...DEFAULT_TUNABLES,
-    ...opts,
+    ...tunables,
     http,
-    gcs: new GcsClient(http, endpoint, token),
+    // The pacer hears every GCS answer's status (429/503: throttled) through an interceptor.
+    gcs: new GcsClient(opts.onGcsStatus ? http.compose(statusObserver(opts.onGcsStatus)) : http, endpoint, token),
     s3: () => ctx.clients.s3(),
     s3Bucket: config.s3_bucket,
     signer,
