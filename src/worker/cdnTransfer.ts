@@ -14,11 +14,25 @@ import { startCounters } from './transferCounters.js';
 import { consume, type Delivery, type Settle } from './consume.js';
 import { reportError } from './errorTopic.js';
 import { paceSettings, startPacer, type Pacer } from './pace.js';
+import { parseBwlimit, type BwSlot } from './bandwidth.js';
+import { ConfigError } from '../common/config/validate.js';
+
+/** --bwlimit / config bwlimit parsed; a bad one is a config error (exit 78), not a failure per object. */
+function bandwidthSchedule(text: string | undefined): BwSlot[] | undefined {
+  if (!text) return undefined;
+  try {
+    return parseBwlimit(text);
+  } catch (err) {
+    throw new ConfigError((err as Error).message, ['bwlimit']);
+  }
+}
 
 export interface CdnTransferArgs {
   /** Stop (as on SIGTERM) once nothing has arrived or been in flight for this long (batch runs, tests). */
   exitWhenIdleMs?: number;
   tunables?: Partial<CopyTunables>;
+  /** --bwlimit: overrides config bwlimit. */
+  bwlimit?: string;
 }
 
 export interface CdnTransferSummary {
@@ -45,8 +59,9 @@ export async function run(ctx: Ctx, args: CdnTransferArgs = {}): Promise<CdnTran
   const { config } = ctx;
   requireFields(config, MODE, ['pubsub_subscription_id', 'gcs_bucket', 'cloudfront_url_host_pre']);
   const started = Date.now();
+  const bwlimit = bandwidthSchedule(args.bwlimit ?? config.bwlimit);
   const pacer = await startPacer(ctx, MODE, paceSettings(ctx));
-  const copier = createCopier(ctx, { ...args.tunables, concurrency: config.transfer_concurrency, onGcsStatus: (status) => (status === 429 || status === 503) && pacer.throttled() });
+  const copier = createCopier(ctx, { ...args.tunables, concurrency: config.transfer_concurrency, bwlimit, onGcsStatus: (status) => (status === 429 || status === 503) && pacer.throttled() });
   const limiter = createLimiter(config.transfer_concurrency);
   const rec = startRecording(ctx, limiter, pacer);
   // A message is acked only when its last key is done, so keys wait behind its slowest copy: keep about
@@ -62,7 +77,7 @@ export async function run(ctx: Ctx, args: CdnTransferArgs = {}): Promise<CdnTran
       idleExitMs: args.exitWhenIdleMs,
       graceMs: config.grace_period_seconds * 1000,
       handle: (d) => copyMessage(ctx, copier, limiter, pacer, rec, d),
-      logFields: { concurrency: config.transfer_concurrency, max_messages: maxMessages, signed_urls: copier.deps.signer.signed },
+      logFields: { concurrency: config.transfer_concurrency, max_messages: maxMessages, signed_urls: copier.deps.signer.signed, bwlimit: args.bwlimit ?? config.bwlimit ?? 'off' },
     });
     Object.assign(rec.summary, { messages: stats.received, acked: stats.acked, nacked: stats.nacked, deadLettered: stats.malformed });
   } finally {

@@ -1,6 +1,7 @@
 // The configuration: the reference design's field names and defaults, validated once and frozen.
 // SQL text is refused: every query is built in, so a config can never change what a statement does.
 import { z } from 'zod';
+import { parseBwlimit } from '../../worker/bandwidth.js';
 
 /** Fields of the reference design that held SQL text; we refuse them by name with a clear reason. */
 export const REFUSED_SQL_FIELDS = ['pull_query', 'update_query', 'start_query', 'end_query', 'insert_query'] as const;
@@ -76,6 +77,19 @@ export const configSchema = z
     gcs_throttle_backoff_seconds: positiveInt(3600).default(30),
     /** Per worker (VM): a cap on objects started per second, shared by its processes. */
     max_objects_per_second: z.number().positive().optional(),
+    /** cdnTransfer: bytes/s each process may read from the CDN, e.g. "50M", or a daily schedule "08:00,50M 18:00,off" (local time). */
+    bwlimit: z
+      .string()
+      .min(1)
+      .refine((v) => {
+        try {
+          parseBwlimit(v);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'expected a rate such as 50M or 512K, off, or a schedule such as "08:00,50M 18:00,off"')
+      .optional(),
     /** How often workers heartbeat (register, read the fleet's pace). */
     heartbeat_seconds: z.number().min(0.1).max(300).default(5),
   })
