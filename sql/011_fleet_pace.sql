@@ -33,3 +33,17 @@ CREATE TABLE IF NOT EXISTS fleet_pace (
   last_throttle_at DATETIME(6) NULL,
   PRIMARY KEY (state_table)
 ) ENGINE=InnoDB;
+
+-- Why a publisher holds back instead of publishing more (status shows it):
+--   'spend cap'  the estimated spend of what was published reached spend_cap_usd;
+--   'backlog'    published but not yet copied objects would take the fleet longer than half of the
+--                subscription's retention at its current rate: published further, they would age out.
+CREATE TABLE IF NOT EXISTS publish_holds (
+  state_table VARCHAR(64) NOT NULL,
+  kind VARCHAR(16) NOT NULL,
+  reason VARCHAR(32) NOT NULL,
+  detail VARCHAR(1024) NOT NULL,
+  since DATETIME(6) NOT NULL,
+  updated_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (state_table, kind)
+) ENGINE=InnoDB;

@@ -3,6 +3,7 @@
 // Every statement is one transition with its contract; the clock is the database's (UTC_TIMESTAMP(6)).
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import type { Db } from '../common/db.js';
+import { tableName } from '../common/db.js';
 
 export interface RampSettings {
   startPerSecond: number;
@@ -81,4 +82,49 @@ export async function fleetView(db: Db, table: string, mode: string, host: strin
   );
   const pausedForMs = Number(p?.paused_ms ?? 0);
   return { ratePerSecond: pausedForMs > 0 ? 0 : Number(p?.rate_now ?? 0), pausedForMs, liveWorkers: Math.max(1, Number(w.live ?? 0)), liveOnHost: Math.max(1, Number(w.on_host ?? 0)) };
+}
+
+export interface PublishHold {
+  kind: string;
+  reason: string;
+  detail: string;
+  since: Date;
+  updatedAt: Date;
+}
+
+/** (none | held) -> held for `reason`: a new reason restarts `since`, the same one only refreshes. */
+export async function setPublishHold(db: Db, table: string, kind: string, reason: string, detail: string): Promise<void> {
+  await db.query(
+    `INSERT INTO publish_holds (state_table, kind, reason, detail, since, updated_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))
+     ON DUPLICATE KEY UPDATE since = IF(reason = VALUES(reason), since, VALUES(since)), reason = VALUES(reason), detail = VALUES(detail), updated_at = VALUES(updated_at)`,
+    [table, kind, reason, detail.slice(0, 1024)],
+  );
+}
+
+/** held -> none. Returns the rows removed. */
+export async function clearPublishHold(db: Db, table: string, kind: string): Promise<number> {
+  const [r] = await db.query<ResultSetHeader>('DELETE FROM publish_holds WHERE state_table = ? AND kind = ?', [table, kind]);
+  return r.affectedRows;
+}
+
+export async function publishHolds(db: Db, table: string): Promise<PublishHold[]> {
+  const [rows] = await db.query<RowDataPacket[]>('SELECT kind, reason, detail, since, updated_at FROM publish_holds WHERE state_table = ? ORDER BY kind', [table]);
+  return rows.map((r) => ({ kind: r.kind, reason: r.reason, detail: r.detail, since: r.since, updatedAt: r.updated_at }));
+}
+
+/**
+ * What was published for copying and what the workers have done with it (one pass over the table):
+ * the spend so far is priced from the first, the backlog is their difference.
+ */
+export async function publishedAndDone(db: Db, table: string): Promise<{ objects: number; bytes: number; done: number }> {
+  const [[r]] = await db.query<RowDataPacket[]>(
+    `SELECT SUM(published_objects) AS objects, SUM(published_bytes) AS bytes, SUM(copied_objects + skipped_objects + failed_objects) AS done FROM ${tableName(table)}`,
+  );
+  return { objects: Number(r.objects ?? 0), bytes: Number(r.bytes ?? 0), done: Number(r.done ?? 0) };
+}
+
+/** The fleet's object rate now (fleet_pace), or null without a ramp. */
+export async function fleetRate(db: Db, table: string): Promise<number | null> {
+  const [[r]] = await db.query<RowDataPacket[]>('SELECT rate_now FROM fleet_pace WHERE state_table = ?', [table]);
+  return r ? Number(r.rate_now) : null;
 }

@@ -90,6 +90,12 @@ export const configSchema = z
         }
       }, 'expected a rate such as 50M or 512K, off, or a schedule such as "08:00,50M 18:00,off"')
       .optional(),
+    /** publishObjectsList stops when what it published is estimated (ott estimate's prices) to cost this much. */
+    spend_cap_usd: z.number().positive().optional(),
+    /** A price file overriding pricing/list-prices.json (negotiated rates), for the spend cap. */
+    prices_file: z.string().min(1).optional(),
+    /** The subscription's message retention: publishing holds while the backlog would outlast half of it. */
+    pubsub_retention_seconds: positiveInt(31 * 24 * 3600).default(7 * 24 * 3600),
     /** How often workers heartbeat (register, read the fleet's pace). */
     heartbeat_seconds: z.number().min(0.1).max(300).default(5),
   })
