@@ -423,3 +423,80 @@ describe('terraform: the checks catch a broken copy', () => {
     }
   });
 });
+
+describe('terraform: alerts and budget in code', () => {
+  const policy = (name: string): Block => res('google_monitoring_alert_policy', name);
+  const condition = (name: string): Block => child(policy(name), 'conditions');
+
+  it('alerts on old unacked work (well before retention), dead letters, a saturated fleet, failed units, NAT and Cloud SQL connections', () => {
+    expect(Object.keys(tf.resources.google_monitoring_alert_policy).sort()).toEqual(['at_max_and_growing', 'dead_letters', 'failed_units', 'nat_allocation', 'oldest_unacked', 'sql_connections']);
+    for (const name of Object.keys(tf.resources.google_monitoring_alert_policy)) expect(policy(name).notification_channels, name).toBe('${local.alert_channels}');
+
+    const old = child(condition('oldest_unacked'), 'condition_threshold');
+    expect(old.filter).toContain('pubsub.googleapis.com/subscription/oldest_unacked_message_age');
+    expect(old.filter).toContain('${google_pubsub_subscription.work[each.key].name}');
+    expect(old.threshold_value).toBe('${var.alert_oldest_unacked_seconds}');
+
+    const dl = child(condition('dead_letters'), 'condition_threshold');
+    expect(dl.filter).toContain('${google_pubsub_subscription.dead_letter_hold[each.key].name}');
+    expect([dl.comparison, dl.threshold_value]).toEqual(['COMPARISON_GT', 0]);
+
+    const sat = String(child(condition('at_max_and_growing'), 'condition_prometheus_query_language').query);
+    expect(sat).toContain('deriv(pubsub_googleapis_com:subscription_num_undelivered_messages');
+    expect(sat).toContain('compute_googleapis_com:instance_group_size');
+    expect(sat).toContain('>= ${local.stage_max_replicas[each.key]}');
+
+    const failed = String(child(condition('failed_units'), 'condition_matched_log').filter);
+    expect(failed).toContain('^ott@');
+    expect(failed).toContain('status=78');
+
+    expect(child(condition('nat_allocation'), 'condition_threshold').filter).toContain('router.googleapis.com/nat/nat_allocation_failed');
+    const sql = child(condition('sql_connections'), 'condition_threshold');
+    expect(sql.filter).toContain('cloudsql.googleapis.com/database/network/connections');
+    expect(sql.threshold_value).toBe('${floor(local.sql_max_connections * var.alert_sql_connections_percent / 100)}');
+  });
+
+  it('has a billing budget on the project with actual and forecast thresholds', () => {
+    const b = res('google_billing_budget', 'project');
+    expect(b.count).toBe('${var.billing_account != "" ? 1 : 0}');
+    expect(child(b, 'budget_filter').projects).toEqual(['projects/${data.google_project.this.number}']);
+    const rules = b.threshold_rules as Block[];
+    expect(rules.map((r) => r.threshold_percent)).toEqual([0.5, 0.9, 1, 1]);
+    expect(rules.some((r) => r.spend_basis === 'FORECASTED_SPEND')).toBe(true);
+    expect(child(b, 'all_updates_rule').monitoring_notification_channels).toBe('${local.alert_channels}');
+    expect(tf.locals.apis).toEqual(expect.arrayContaining(['billingbudgets.googleapis.com', 'cloudresourcemanager.googleapis.com']));
+  });
+});
+
+describe('terraform: sized from the fleet', () => {
+  it('computes Cloud SQL max_connections from max_replicas x processes x the pool each process holds', async () => {
+    const flags = child(child(res('google_sql_database_instance', 'state'), 'settings'), 'database_flags');
+    expect([flags.name, flags.value]).toEqual(['max_connections', '${tostring(local.sql_max_connections)}']);
+    const formula = String(tf.locals.sql_max_connections);
+    expect(formula).toContain('var.max_replicas[mode] * var.worker_processes[mode]');
+    expect(formula).toContain('var.publisher_processes * local.mysql_pool_per_process');
+    // The pool size is the code's (src/common/db.ts): one mysql2 pool per process.
+    const db = await readFile(new URL('../../src/common/db.ts', import.meta.url), 'utf8');
+    expect(Number(/connectionLimit: (\d+)/.exec(db)?.[1])).toBe(tf.locals.mysql_pool_per_process);
+    // With the defaults: every pool of every process at max_replicas, plus the publisher and headroom.
+    const max = defaultOf('max_replicas') as Record<string, number>;
+    const procs = defaultOf('worker_processes') as Record<string, number>;
+    const pool = tf.locals.mysql_pool_per_process as number;
+    const peak = MODES.reduce((n, m) => n + max[m] * procs[m] * pool, 0) + (defaultOf('publisher_processes') as number) * pool;
+    expect(peak).toBe(40 * 8 * 8 + 10 * 8 + 10 * 8 + 6 * 8);
+    expect(peak + (defaultOf('sql_connection_headroom') as number)).toBeLessThan(4000); // MySQL on 16 GB is comfortable below this
+    // cdnTransfer's --processes comes from the same variable that sizes the database.
+    expect(String(tf.locals.worker_flags)).toContain('--processes ${var.worker_processes[mode]}');
+    expect(tf.variables.sql_max_connections).toBeUndefined();
+  });
+
+  it('lists the regional quota the deployment needs at max_replicas, for the preflight script', () => {
+    const needs = tf.locals.quota_needs as Record<string, string>;
+    expect(Object.keys(needs).sort()).toEqual(['CPUS', 'INSTANCES', 'IN_USE_ADDRESSES', 'SSD_TOTAL_GB']);
+    expect(needs.CPUS).toContain('(var.max_replicas[m] + local.zone_count) * local.vcpus[m]');
+    expect(needs.IN_USE_ADDRESSES).toContain('if x.external_ip');
+    // Known at plan time: not from the zones data source, which waits for the APIs on a first apply.
+    expect(JSON.stringify(needs)).not.toContain('local.zones');
+    expect(tf.outputs.quota_needs.value).toBe('${local.quota_needs}');
+  });
+});
