@@ -1,6 +1,7 @@
 # A VPC of our own: one subnet, no ingress but SSH through IAP to the VMs that need it, and three egress
 # paths priced differently:
-#   - Private Google Access: GCS, Pub/Sub, Datastore and Secret Manager stay on Google's network, free;
+#   - Google APIs (GCS, Pub/Sub, Datastore, Secret Manager) stay on Google's network and are not billed
+#     as egress: through Private Google Access for VMs without an external IP, directly for the others;
 #   - an external IP on the cdnTransfer and rsync workers (worker_external_ip, the default): the CDN bytes
 #     from CloudFront arrive as plain internet ingress, which Google does not bill;
 #   - Cloud NAT for everything else (the publisher listing S3, syncCheck, and all workers when an
