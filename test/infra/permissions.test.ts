@@ -7,7 +7,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadTerraform, TF_DIR, type TfModule } from './hcl.js';
+import { loadTerraform, TF_DIR, withEditedCopy, type TfModule } from './hcl.js';
 import { grantsOf, loadTable, missingPermissions, REPO, scanCalls, unknownRoles, unlistedCalls, type PermissionTable } from './permissions.js';
 
 let tf: TfModule;
@@ -17,22 +17,12 @@ beforeAll(async () => {
   table = loadTable();
 });
 
-async function withCopy<T>(from: string, edit: (dir: string) => Promise<void>, use: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'ott-perm-'));
-  try {
-    // A copy of infra/terraform, or of the repo's src/ only (not node_modules).
-    if (from === REPO) await cp(join(REPO, 'src'), join(dir, 'src'), { recursive: true });
-    else await cp(from, dir, { recursive: true });
-    await edit(dir);
-    return await use(`${dir}/`);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-async function replaceIn(file: string, from: string, to: string): Promise<void> {
-  const text = await readFile(file, 'utf8');
-  if (!text.includes(from)) throw new Error(`${file} no longer contains the text this case changes: ${from.slice(0, 80)}`);
-  await writeFile(file, text.replace(from, to));
+/** The text of one resource block of iam.tf, to cut out of a copy. */
+async function iamBlock(header: string): Promise<string> {
+  const text = await readFile(join(TF_DIR, 'iam.tf'), 'utf8');
+  const start = text.indexOf(header);
+  if (start < 0) throw new Error(`iam.tf no longer has ${header}`);
+  return text.slice(start, text.indexOf('\n}\n', start) + 3);
 }
 
 describe('infra/permissions.json against src/', () => {
@@ -43,12 +33,18 @@ describe('infra/permissions.json against src/', () => {
   });
 
   it('fails when the code calls an API the table does not list', async () => {
-    const problems = await withCopy(
-      REPO,
-      (dir) => replaceIn(join(dir, 'src/worker/listing.ts'), 'const bucket = ctx.clients.gcs().bucket(ctx.config.gcs_bucket!);', 'const bucket = ctx.clients.gcs().bucket(ctx.config.gcs_bucket!);\n  await bucket.deleteFiles({ prefix: "x/" });'),
-      async (dir) => unlistedCalls(table, scanCalls(`${dir}src`)),
-    );
-    expect(problems).toEqual(['src/worker/listing.ts: bucket.deleteFiles: not in infra/permissions.json']);
+    const dir = await mkdtemp(join(tmpdir(), 'ott-perm-'));
+    try {
+      await cp(join(REPO, 'src'), join(dir, 'src'), { recursive: true });
+      const file = join(dir, 'src/worker/listing.ts');
+      const line = 'const bucket = ctx.clients.gcs().bucket(ctx.config.gcs_bucket!);';
+      const text = await readFile(file, 'utf8');
+      expect(text).toContain(line);
+      await writeFile(file, text.replace(line, `${line}\n  await bucket.deleteFiles({ prefix: "x/" });`));
+      expect(unlistedCalls(table, scanCalls(join(dir, 'src')))).toEqual(['src/worker/listing.ts: bucket.deleteFiles: not in infra/permissions.json']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('describes every role the Terraform grants', () => {
@@ -76,38 +72,24 @@ describe('infra/terraform grants what the code needs', () => {
   ];
 
   it.each(before)('fails on $name', async ({ from, expect: want }) => {
-    const missing = await withCopy(
-      TF_DIR,
-      async (dir) => {
-        // Turn the resource into a local that nothing reads: the grant is gone, the file still parses.
-        const file = join(dir, 'iam.tf');
-        const text = await readFile(file, 'utf8');
-        const start = text.indexOf(from);
-        expect(start, `iam.tf no longer has ${from}`).toBeGreaterThanOrEqual(0);
-        const end = text.indexOf('\n}\n', start) + 3;
-        await writeFile(file, text.slice(0, start) + text.slice(end));
-      },
-      async (dir) => missingPermissions(await loadTerraform(dir), table),
-    );
+    const missing = await withEditedCopy('iam.tf', await iamBlock(from), '', (copy) => missingPermissions(copy, table));
     expect(missing.join('\n')).toMatch(want);
   });
 
+  it('fails on all three at once, and on nothing else: the grants as they were', async () => {
+    const blocks = await Promise.all(before.map((b) => iamBlock(b.from)));
+    const text = await readFile(join(TF_DIR, 'iam.tf'), 'utf8');
+    const missing = await withEditedCopy('iam.tf', text, blocks.reduce((t, b) => t.replace(b, ''), text), (copy) => missingPermissions(copy, table));
+    const kinds = [...new Set(missing.map((m) => /^(\S+) lacks (\S+) on (google_[a-z_]+\.[a-z_]+)/.exec(m)!.slice(1).join(' ').replace(/^(cdnTransfer|syncCheck|rsync) /, 'worker ')))].sort();
+    expect(kinds).toEqual(['publisher pubsub.subscriptions.consume google_pubsub_subscription.work', 'publisher pubsub.topics.get google_pubsub_topic.work', 'worker pubsub.topics.publish google_pubsub_topic.dead_letter']);
+  });
+
   it('fails when a worker reads the bucket with a role that cannot write it', async () => {
-    const missing = await withCopy(
-      TF_DIR,
-      (dir) => replaceIn(join(dir, 'main.tf'), 'bucket_role       = "roles/storage.objectUser"', 'bucket_role       = "roles/storage.objectViewer"'),
-      async (dir) => missingPermissions(await loadTerraform(dir), table),
-    );
+    const missing = await withEditedCopy('main.tf', 'bucket_role       = "roles/storage.objectUser"', 'bucket_role       = "roles/storage.objectViewer"', (copy) => missingPermissions(copy, table));
     expect(missing.join('\n')).toMatch(/^rsync lacks storage\.objects\.(create|delete) on bucket/m);
   });
 
   it('refuses a grant whose for_each it cannot evaluate instead of ignoring it', async () => {
-    await expect(
-      withCopy(
-        TF_DIR,
-        (dir) => replaceIn(join(dir, 'iam.tf'), 'for_each = toset(local.project_roles)', 'for_each = toset(concat(local.project_roles, []))'),
-        async (dir) => missingPermissions(await loadTerraform(dir), table),
-      ),
-    ).rejects.toThrow(/not modelled/);
+    await expect(withEditedCopy('iam.tf', 'for_each = toset(local.project_roles)', 'for_each = toset(concat(local.project_roles, []))', (copy) => missingPermissions(copy, table))).rejects.toThrow(/not modelled/);
   });
 });

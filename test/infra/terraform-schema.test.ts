@@ -1,12 +1,10 @@
 // infra/terraform checked against the Google providers' schema at the version the lock file selects,
 // offline: a misspelled argument, block or type, or a missing required argument, fails here before any
 // `terraform plan`. The schema comes from test/infra/schema/google-provider.json (see extract.ts there).
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from '@cdktf/hcl2json';
-import { child, loadTerraform, TF_DIR, type Block, type TfModule } from './hcl.js';
+import { child, loadTerraform, TF_DIR, withEditedCopy, type Block, type TfModule } from './hcl.js';
 import { loadSchema, schemaViolations, type SchemaDoc } from './schema.js';
 
 let tf: TfModule;
@@ -63,16 +61,8 @@ describe('the schema check catches a broken copy', () => {
   ];
 
   it.each(cases)('reports $name ($file)', async ({ file, from, to, expect: want }) => {
-    const dir = await mkdtemp(join(tmpdir(), 'ott-tf-schema-'));
-    try {
-      await cp(TF_DIR, dir, { recursive: true });
-      const text = await readFile(join(dir, file), 'utf8');
-      expect(text, `${file} no longer contains the text this case breaks`).toContain(from);
-      await writeFile(join(dir, file), text.replace(from, to));
-      const found = schemaViolations(await loadTerraform(`${dir}/`), schema);
-      expect(found.join('\n')).toMatch(want);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const found = await withEditedCopy(file, from, to, (copy) => schemaViolations(copy, schema));
+    expect(found.join('\n')).toMatch(want);
   });
+
 });

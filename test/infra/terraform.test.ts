@@ -1,12 +1,10 @@
 // The Terraform in infra/terraform, checked without a cloud: every .tf file is parsed with Terraform's own
 // HCL parser (@cdktf/hcl2json) and the deployment's promises are asserted on the parsed blocks.
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from '@cdktf/hcl2json';
-import { allKeys, allStrings, child, INFRA_DIR, loadTerraform, resourcesOf, TF_DIR, type Block, type TfModule } from './hcl.js';
+import { allKeys, allStrings, child, INFRA_DIR, loadTerraform, resourcesOf, TF_DIR, withEditedCopy, type Block, type TfModule } from './hcl.js';
 import { autoscalersOffBacklog, BROAD_ROLE, broadRoles, publicOrWrongSql, subscriptionsWithoutDeadLetter, undocumentedVariables } from './checks.js';
 
 const MODES = ['cdnTransfer', 'syncCheck', 'rsync'];
@@ -411,17 +409,9 @@ describe('terraform: the checks catch a broken copy', () => {
   });
 
   it.each(cases)('reports $name', async ({ file, from, to, check }) => {
-    const dir = await mkdtemp(join(tmpdir(), 'ott-tf-'));
-    try {
-      await cp(TF_DIR, dir, { recursive: true });
-      const text = await readFile(join(dir, file), 'utf8');
-      expect(text, `${file} no longer contains the text this case breaks`).toContain(from);
-      await writeFile(join(dir, file), text.replace(from, to));
-      expect(check(await loadTerraform(`${dir}/`)).length).toBeGreaterThan(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    expect((await withEditedCopy(file, from, to, check)).length).toBeGreaterThan(0);
   });
+
 });
 
 describe('terraform: alerts and budget in code', () => {
