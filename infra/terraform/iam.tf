@@ -11,7 +11,9 @@
 #     the syncCheck and rsync subscriptions (`ott reset --purge` seeks them to now and drains them); read
 #     the credentials secret.
 # Project-level grants are limited to what has no resource-level form: reading config entities
-# (Datastore IAM is per database, not per entity) and writing logs and metrics (Ops Agent).
+# (Datastore IAM is per database, not per entity, and this project's one database holds only the config
+# entities) and writing logs and metrics (Ops Agent). Every other grant names its single resource, which
+# narrows further than an IAM condition on the project could, so there are no conditions.
 # No role on the project is an admin, owner or editor role; test/infra/terraform.test.ts holds the list.
 # Cloud SQL needs no IAM role: workers connect to its private IP with the MySQL user and password from
 # the credentials secret (roles/cloudsql.client is only for the Cloud SQL Auth Proxy / connectors).

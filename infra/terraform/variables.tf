@@ -410,6 +410,10 @@ variable "aws_key_id" {
   type        = string
   default     = null
   ephemeral   = true
+  validation {
+    condition     = var.credentials_version == 0 || try(length(var.aws_key_id) > 0, false)
+    error_message = "The credentials_version is set: export TF_VAR_aws_key_id (infra/README.md, Secrets)."
+  }
 }
 
 variable "aws_key_secret" {
@@ -418,6 +422,10 @@ variable "aws_key_secret" {
   default     = null
   sensitive   = true
   ephemeral   = true
+  validation {
+    condition     = var.credentials_version == 0 || try(length(var.aws_key_secret) > 0, false)
+    error_message = "The credentials_version is set: export TF_VAR_aws_key_secret (infra/README.md, Secrets)."
+  }
 }
 
 variable "mysql_password" {
@@ -426,6 +434,11 @@ variable "mysql_password" {
   default     = null
   sensitive   = true
   ephemeral   = true
+  # A user without a password would be created otherwise.
+  validation {
+    condition     = var.credentials_version == 0 || try(length(var.mysql_password) >= 16, false)
+    error_message = "The credentials_version is set: export TF_VAR_mysql_password, at least 16 characters (infra/README.md, Secrets)."
+  }
 }
 
 variable "cloudfront_key_version" {
@@ -438,6 +451,10 @@ variable "cloudfront_private_key_file" {
   description = "Path of the CloudFront signing key (PEM) read when cloudfront_key_version changes; its content goes through a write-only argument."
   type        = string
   default     = ""
+  validation {
+    condition     = var.cloudfront_key_version == 0 || fileexists(var.cloudfront_private_key_file)
+    error_message = "The cloudfront_key_version is set: cloudfront_private_key_file must name the PEM file."
+  }
 }
 
 # --- Alerts and budget --------------------------------------------------------------------------------------

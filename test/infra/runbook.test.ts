@@ -87,6 +87,19 @@ describe('infra/README.md', () => {
     }
   });
 
+  it('quotes the quota the defaults need, as the quota_needs formulas compute it', () => {
+    const v = (name: string): unknown => tf.variables[name].default;
+    const max = v('max_replicas') as Record<string, number>;
+    const types = v('machine_types') as Record<string, string>;
+    const vcpus = (t: string): number => Number(/-(\d+)$/.exec(t)![1]);
+    const zones = 3; // local.zone_count with zones = []
+    const modes = tf.locals.modes as Record<string, { external_ip: boolean }>;
+    const cpus = Object.keys(max).reduce((n, m) => n + (max[m] + zones) * vcpus(types[m]), 0) + vcpus(v('publisher_machine_type') as string);
+    const instances = Object.keys(max).reduce((n, m) => n + max[m] + zones, 0) + 1;
+    const addresses = Object.keys(max).filter((m) => modes[m].external_ip).reduce((n, m) => n + max[m] + zones, 0) + 2;
+    expect(readme).toContain(`need ${cpus} vCPUs, ${instances} instances and ${addresses} external\naddresses`);
+  });
+
   it('prices the network for the external-IP layout the Terraform deploys by default', () => {
     expect(tf.variables.worker_external_ip.default).toBe(true);
     const sizing = readme.slice(readme.indexOf('. Sizing example: ~1 PB'));

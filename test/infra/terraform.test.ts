@@ -161,7 +161,11 @@ describe('terraform: no secret value in code or state', () => {
     }
     const user = res('google_sql_user', 'ott');
     expect([user.password_wo, user.password_wo_version]).toEqual(['${var.mysql_password}', '${var.credentials_version}']);
-    for (const v of ['aws_key_id', 'aws_key_secret', 'mysql_password']) expect(tf.variables[v].ephemeral, v).toBe(true);
+    for (const v of ['aws_key_id', 'aws_key_secret', 'mysql_password']) {
+      expect(tf.variables[v].ephemeral, v).toBe(true);
+      // Set whenever a version is written: never a MySQL user without a password.
+      expect(String(child(tf.variables[v], 'validation').condition), v).toMatch(new RegExp(`^\\$\\{var\\.credentials_version == 0 \\|\\| try\\(length\\(var\\.${v}\\)`));
+    }
     // Write-only arguments need Terraform 1.11.
     const tfBlock = tf.raw.flatMap((d) => (d.terraform ?? []) as Block[])[0];
     expect(tfBlock.required_version).toBe('>= 1.11.0');
