@@ -27,6 +27,8 @@ export interface UploadMetadata {
   contentLanguage?: string;
   contentEncoding?: string;
   md5Hash?: string;
+  /** GCS checks it like md5Hash (S3's full-object CRC32C is the same value). */
+  crc32c?: string;
   storageClass?: string;
   metadata: Record<string, string>;
 }
