@@ -107,4 +107,18 @@ describe('resumable upload after short acknowledgements', () => {
     expect(obj).toMatchObject({ name, size: 3 * MiB, md5Hash: md5 });
     expect((await listFaults(base, BUCKET)).find((r) => r.match?.prefix === name)).toMatchObject({ hits: 3, remaining: 0 });
   });
+
+  it('a session that keeps halving what it takes gets 16 short acknowledgements per chunk free, then each draws from the budget', async () => {
+    const rule = (name: string) => ({ match: { op: 'upload', method: 'PUT', bucket: BUCKET, prefix: name }, times: 19, action: { shortAck: true as const } });
+    await addFaults(base, rule('halving/strict.bin'));
+    const strict = new RetryBudget({ maxAttempts: 2, budgetMs: 5000, baseDelayMs: 1 });
+    await expect(upload('halving/strict.bin', 2 * MiB, MiB, strict)).rejects.toThrow(/short acknowledgements/);
+    await fetch(`${base}/__faults?bucket=${BUCKET}`, { method: 'DELETE' });
+    await addFaults(base, rule('halving/ok.bin'));
+    const enough = new RetryBudget({ maxAttempts: 5, budgetMs: 5000, baseDelayMs: 1 });
+    const { obj, md5 } = await upload('halving/ok.bin', 2 * MiB, MiB, enough);
+    expect(obj).toMatchObject({ size: 2 * MiB, md5Hash: md5 });
+    // The 17th short ack drew a retry; its status query (a PUT too) spent the 18th; the 19th drew another.
+    expect(enough.attempts).toBe(3);
+  });
 });

@@ -48,6 +48,12 @@ export interface UploadRequest {
   retry: RetryBudget;
 }
 
+/**
+ * Short acknowledgements one chunk may get for free (resent as progress); past that each one draws from the
+ * retry budget, so a session that keeps only a sliver per request cannot hold the copy forever.
+ */
+const FREE_SHORT_ACKS_PER_CHUNK = 16;
+
 /** Resumable chunks must be multiples of 256 KiB (except the last). */
 export const CHUNK_ALIGN = 256 * 1024;
 
@@ -213,14 +219,15 @@ export class GcsClient {
   /**
    * Sends bytes [offset, offset+len) of the object. GCS may persist fewer bytes than a request carried and
    * say so in the 308's Range: the rest is sent again from that offset at once (progress, not a failure,
-   * so no retry is drawn; each round moves forward, so the loop ends). A 308 that moves nothing forward is
-   * a failure like any other: retried from what GCS holds, drawing from the copy's budget. Bytes GCS lost
+   * so no retry is drawn, up to FREE_SHORT_ACKS_PER_CHUNK times). A 308 that moves nothing forward is a
+   * failure like any other: retried from what GCS holds, drawing from the copy's budget. Bytes GCS lost
    * from before this chunk are gone from our buffer too: the whole object restarts (the copy's retry).
    */
   private async putChunk(session: URL, data: Buffer, offset: number, total: number, hash: string | undefined, r: Pick<UploadRequest, 'signal' | 'retry'>): Promise<GcsObject | undefined> {
     const { signal } = r;
     const end = offset + data.length;
     let from = 0;
+    let shortAcks = 0;
     const sent = await withRetry(
       async (attempt): Promise<GcsObject | undefined | { lostAt: number }> => {
         if (attempt > 1) {
@@ -251,6 +258,7 @@ export class GcsClient {
           if (acked < offset) return { lostAt: acked };
           if (acked <= offset + from) throw new TransferError(`GCS resumable chunk at ${offset + from}: the 308 acknowledged no new bytes (persisted ${acked})`, true);
           from = acked - offset; // a short acknowledgement: resend the rest
+          if (++shortAcks > FREE_SHORT_ACKS_PER_CHUNK) throw new TransferError(`GCS resumable chunk at ${offset}: ${shortAcks} short acknowledgements (persisted ${acked} of ${end})`, true);
         }
       },
       { budget: r.retry },
