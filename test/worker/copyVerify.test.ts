@@ -54,6 +54,22 @@ describe('copy path verification', () => {
     await ctx.db.end();
   });
 
+  it('an AWS key that may not HeadObject leaves SSE-KMS objects verified by size only, counted and logged, not failed', async () => {
+    const ctx = await worldContext(w, { gcs_root_prefix: 'nohead/' });
+    // The S3 client is built on first use from these secrets: a secret S3 refuses (403 on HeadObject).
+    Object.assign(ctx.secrets, { aws_key_id: 'NOTAKEY', aws_key_secret: 'not-the-secret' });
+    const dir = 'data/nohead/';
+    await addDirRow(ctx, dir);
+    const kms = await putObject(w, `${dir}kms.bin`, 20_000, { ServerSideEncryption: 'aws:kms' });
+    await publish(w, dir, [kms]);
+    const s = await run(ctx, { exitWhenIdleMs: 1500, tunables });
+    expect(s).toMatchObject({ copied: 1, failed: 0, sizeOnly: 1, verifiedBy: { crc: 0, 'size-only': 1 } });
+    expect((await readGcs(w, 'nohead/nohead/kms.bin'))!.data.equals(bytesFor(kms.key, 20_000))).toBe(true);
+    expect(ctx.logs.some((l) => l.includes('S3 refused HeadObject') && l.includes('s3:GetObject'))).toBe(true);
+    expect(await dirCounters(ctx, dir)).toMatchObject({ copied_objects: 1, size_only_objects: 1 });
+    await ctx.db.end();
+  });
+
   it('refuses a stale CDN copy of an overwritten object: the ETag of every GET must be the listing\'s', async () => {
     const ctx = await worldContext(w, { gcs_root_prefix: 'stale/' });
     const dir = 'data/stale/';

@@ -87,6 +87,22 @@ function s3Head(d: CopyDeps, why: string): S3Head {
   return { s3: d.s3, bucket: d.s3Bucket };
 }
 
+/**
+ * S3's full-object checksum for an object whose ETag proves nothing, or null: none kept, no s3_bucket, or
+ * the key may not HeadObject (403: the copy is then verified by size only, counted, and the log says how
+ * to do better, rather than every SSE-KMS object failing).
+ */
+async function sourceChecksum(d: CopyDeps, entry: ObjectEntry, signal: AbortSignal): Promise<SourceChecksum | null> {
+  if (!d.s3Bucket) return null;
+  try {
+    return (await fullObjectChecksum(s3Head(d, 'a checksum'), entry.key, entry.etag, signal)) ?? null;
+  } catch (err) {
+    if (httpStatus(err) !== 403) throw err;
+    d.log.warn('cdnTransfer: S3 refused HeadObject for the checksum of an object whose ETag is no MD5; verifying it by size only (grant s3:GetObject to the AWS key)', { key: entry.key, error: toError(err).message });
+    return null;
+  }
+}
+
 /** The current response body of a download, and the failure that ends the attempt, if it came from us. */
 interface Download {
   body: SourceResponse['body'];
@@ -149,7 +165,7 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
   try {
     const etag = src.meta.encrypted || st.layout?.encrypted ? parseEtag(entry.etag, true) : listed;
     // Only where the ETag proves nothing (SSE-KMS), one HeadObject for S3's checksum (see s3Head.ts).
-    if (etag.kind === 'opaque' && st.checksum === undefined) st.checksum = d.s3Bucket ? ((await fullObjectChecksum(s3Head(d, 'a checksum'), entry.key, entry.etag, signal)) ?? null) : null;
+    if (etag.kind === 'opaque' && st.checksum === undefined) st.checksum = await sourceChecksum(d, entry, signal);
     const checksum = etag.kind === 'opaque' ? (st.checksum ?? undefined) : undefined;
     const partSizes = etag.kind === 'multipart' && st.layout && !st.layout.encrypted ? st.layout.partSizes : undefined;
     const hasher = new StreamHasher({ partSizes, crc32c: etag.kind === 'opaque', checksum });

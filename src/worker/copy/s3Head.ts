@@ -10,6 +10,9 @@
 // under whatever headers the first viewer sent; `?partNumber=` likewise needs the query string forwarded.
 // Neither can be assumed of a distribution we do not own, and the workers already hold S3 read credentials.
 // A HeadObject costs as much as a GET request, so they are asked only where the ETag alone proves nothing.
+// Not GetObjectAttributes: it would list up to 1,000 part sizes a call, but only for uploads that named a
+// checksum algorithm, and it needs its own IAM permission (s3:GetObjectAttributes); HeadObject needs the
+// s3:GetObject the workers' key has, and answers for every multipart object.
 // Each call is one try: the copy's retry budget retries the attempt around it (no nested retries).
 import { HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { TransferError } from '../../common/errors.js';
