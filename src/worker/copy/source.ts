@@ -91,8 +91,8 @@ export function errorCode(body: string): string | undefined {
  * GETs the object, or from `startByte` on (a resumed download: 206 expected). Every answer, first GET or
  * resume, must carry the listing's ETag and length: a CDN edge still holding an overwritten object's old
  * copy (same size, say) serves other bytes under the old ETag, and for an SSE-KMS object only this check
- * tells them apart (its ETag is no MD5 of the bytes). An answer without an ETag is taken on size (an S3
- * origin always sends one; CloudFront passes it through).
+ * tells them apart (its ETag is no MD5 of the bytes). An answer without an ETag, or a listing without
+ * one, is taken on size (an S3 origin always sends one; CloudFront passes it through).
  */
 export async function openSource(http: Agent, base: CdnBase, want: Expected, naming: Pick<Config, 'replace_key_parts'>, signer: UrlSigner, signal: AbortSignal, startByte = 0): Promise<SourceResponse> {
   const { key } = want;
@@ -113,7 +113,7 @@ export async function openSource(http: Agent, base: CdnBase, want: Expected, nam
   const etag = header(res, 'etag');
   const problem = !Number.isFinite(len)
     ? 'CDN GET: no Content-Length (a chunked or transcoded response cannot be size-checked up front)'
-    : etag !== undefined && unquoteEtag(etag) !== unquoteEtag(want.etag)
+    : etag !== undefined && unquoteEtag(want.etag) !== '' && unquoteEtag(etag) !== unquoteEtag(want.etag)
       ? `CDN served ETag ${unquoteEtag(etag)} for ${JSON.stringify(key)}, the listing says ${unquoteEtag(want.etag)}: a stale CDN copy, or the object changed since it was listed`
       : len !== want.size - startByte
         ? `CDN serves ${len} bytes from byte ${startByte} of ${JSON.stringify(key)}, the listing says ${want.size} in all: changed since listed, or a stale CDN cache`
