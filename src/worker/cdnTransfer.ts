@@ -9,6 +9,7 @@ import { objectsListMessageSchema, type ObjectsListMessage } from '../common/mes
 import { startProgress } from '../common/progress.js';
 import { createCopier, type Copier, type CopyTunables } from './copy/index.js';
 import type { CopyOutcome } from './copy/copyObject.js';
+import type { VerifiedBy } from './copy/verify.js';
 import { createLimiter, type Limiter } from '../common/limit.js';
 import { startCounters } from './transferCounters.js';
 import { consume, type Delivery, type Settle } from './consume.js';
@@ -46,7 +47,10 @@ export interface CdnTransferSummary {
   /** Skipped objects per reason (the copy path's `why`). */
   skippedWhy: Record<string, number>;
   failed: number;
+  /** Copied objects verified by size only (none of S3's hashes applied): also `size_only_objects`. */
   sizeOnly: number;
+  /** Copied objects by how they were verified (`md5`, `multipart-etag`, `crc`, `size-only`). */
+  verifiedBy: Record<VerifiedBy, number>;
   seconds: number;
 }
 
@@ -134,7 +138,7 @@ function startRecording(ctx: Ctx, limiter: Limiter, pacer: Pacer): Recording {
   const counters = startCounters(ctx.db, ctx.config.mysql_table, log, { stopTimeoutMs: ctx.config.grace_period_seconds * 1000 });
   // The shared progress logger gives the totals line at the end; the windowed rates are ours, below.
   const progress = startProgress(log, MODE, { rateKey: 'objects', intervalMs: 10 * 60_000 });
-  const s: CdnTransferSummary = { messages: 0, acked: 0, nacked: 0, deadLettered: 0, copied: 0, copiedBytes: 0, skipped: 0, skippedWhy: {}, failed: 0, sizeOnly: 0, seconds: 0 };
+  const s: CdnTransferSummary = { messages: 0, acked: 0, nacked: 0, deadLettered: 0, copied: 0, copiedBytes: 0, skipped: 0, skippedWhy: {}, failed: 0, sizeOnly: 0, verifiedBy: { md5: 0, 'multipart-etag': 0, crc: 0, 'size-only': 0 }, seconds: 0 };
   // Every few seconds: objects/s and MiB/s over the last window, in flight, skipped, failed.
   let window = { at: Date.now(), objects: 0, bytes: 0 };
   const tick = (): void => {
@@ -161,8 +165,9 @@ function startRecording(ctx: Ctx, limiter: Limiter, pacer: Pacer): Recording {
     if (o.status === 'copied') {
       s.copied++;
       s.copiedBytes += o.bytes;
-      if (o.verifiedBy === 'size+crc32c') s.sizeOnly++;
-      counters.add(dirKey, { copied_objects: 1, copied_bytes: o.bytes, size_only_objects: o.verifiedBy === 'size+crc32c' ? 1 : 0 });
+      s.verifiedBy[o.verifiedBy]++;
+      if (o.verifiedBy === 'size-only') s.sizeOnly++;
+      counters.add(dirKey, { copied_objects: 1, copied_bytes: o.bytes, size_only_objects: o.verifiedBy === 'size-only' ? 1 : 0 });
     } else if (o.status === 'skipped') {
       s.skipped++;
       s.skippedWhy[o.why] = (s.skippedWhy[o.why] ?? 0) + 1;
