@@ -13,9 +13,11 @@ const prefix = z
   .string()
   .refine((s) => s === '' || s.endsWith('/'), 'expected a folder prefix ending in "/" (or "" for the bucket root)')
   .refine((s) => !s.startsWith('/'), 'expected no leading "/": S3 and GCS keys do not start with one');
-const isoDate = z
-  .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 date-time such as 2024-01-31T00:00:00Z');
+// A Datastore datetime (the reference stored last_modified_* as such; the client gives a Date) is that instant.
+const isoDate = z.preprocess(
+  (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString() : v),
+  z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 date-time such as 2024-01-31T00:00:00Z'),
+);
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 
 export const STORAGE_CLASSES = ['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'GLACIER_IR', 'DEEP_ARCHIVE', 'OUTPOSTS', 'EXPRESS_ONEZONE'] as const;
