@@ -32,7 +32,7 @@ function problems(raw: unknown): string[] {
 describe('config', () => {
   it('loads from a file with the reference design defaults, frozen', async () => {
     const c = await loadConfig({ file: file('good.json', JSON.stringify(good)) });
-    expect(c).toMatchObject({ logger_name: 'object-transfer-tool', max_messages_per_batch: 10, num_messages: 1, signed_url_expire_seconds: 604800, gcs_root_prefix: '', rsync_engine: 'cdn', delete_unmatched: false });
+    expect(c).toMatchObject({ logger_name: 'object-transfer-tool', max_messages_per_batch: 10, num_messages: 1, signed_url_expire_seconds: 3600, gcs_root_prefix: '', rsync_engine: 'cdn', delete_unmatched: false });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.replace_key_parts)).toBe(true);
   });
