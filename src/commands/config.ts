@@ -44,7 +44,7 @@ export const configCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       } else if (a.action === 'migrate') {
         if (!a.configKey) throw new ConfigError('config migrate needs --config-key KIND/NAME (the reference entity)', []);
         const r = await migrateConfigEntity(a.configKey, a.gcpProject, { to: a.to, dryRun: a.dryRun });
-        const lines = [`config ${a.configKey}: ${r.changes.length} change(s) from the reference design`, ...r.changes.map((c) => `  ${c.field}: ${c.note}`)];
+        const lines = [`config ${a.configKey}: ${r.changes.length} change(s) from the reference design`, ...r.changes.map((c) => `  ${c.field}: ${c.note}`), ...r.advice.map((c) => `note: ${c.field}: ${c.note}`)];
         lines.push(r.written ? `written to ${r.written} (validated)` : 'dry run: nothing written (the result validates)');
         process.stdout.write(`${lines.join('\n')}\n`);
       } else {

@@ -129,6 +129,7 @@ describe('a reference config entity', () => {
       '  last_modified_before: dropped: None in the reference, so the default applies',
     ]));
     expect(lines).toContain(`written to ${key} (validated)`);
+    expect(lines).toContain("note: signed_url_expire_seconds: kept 604800 s; ott signs again before expiry, so the default 3600 is enough, and CloudFront's access logs keep every signed URL's query string: remove the field to use it");
     // The SQL text itself is never printed.
     expect(m.stdout).not.toMatch(/SELECT|UPDATE ref_state|INSERT INTO/);
 

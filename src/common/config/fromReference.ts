@@ -22,6 +22,8 @@ export interface Change {
 export interface Migrated {
   config: Record<string, unknown>;
   changes: Change[];
+  /** Values kept as they were that deserve a second look. */
+  advice: Change[];
 }
 
 type Shape = Record<string, { safeParse(v: unknown): { success: boolean } }>;
@@ -62,5 +64,10 @@ export function fromReference(raw: Record<string, unknown>): Migrated {
     }
     config[field] = value;
   }
-  return { config, changes };
+  const advice: Change[] = [];
+  const life = config.signed_url_expire_seconds;
+  if (typeof life === 'number' && life > 3600) {
+    advice.push({ field: 'signed_url_expire_seconds', note: `kept ${life} s; ott signs again before expiry, so the default 3600 is enough, and CloudFront's access logs keep every signed URL's query string: remove the field to use it` });
+  }
+  return { config, changes, advice };
 }

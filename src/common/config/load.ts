@@ -74,12 +74,12 @@ export async function putConfig(configKey: string, raw: unknown, gcpProject: str
  * the result and, unless `dryRun`, writes it to `to` (default: the same key). Nothing is written when the
  * result is invalid: the ConfigError names what is left to fix by hand.
  */
-export async function migrateConfigEntity(configKey: string, gcpProject: string | undefined, opts: { to?: string; dryRun?: boolean } = {}): Promise<{ changes: Change[]; written?: string }> {
+export async function migrateConfigEntity(configKey: string, gcpProject: string | undefined, opts: { to?: string; dryRun?: boolean } = {}): Promise<{ changes: Change[]; advice: Change[]; written?: string }> {
   const ds = datastoreClient(gcpProject);
-  const { config, changes } = fromReference(await readEntity(ds, configKey));
+  const { config, changes, advice } = fromReference(await readEntity(ds, configKey));
   const target = opts.to ?? configKey;
   validateConfig(config, `Datastore entity ${configKey} after migration`);
-  if (opts.dryRun) return { changes };
+  if (opts.dryRun) return { changes, advice };
   await putConfig(target, config, gcpProject);
-  return { changes, written: target };
+  return { changes, advice, written: target };
 }
