@@ -21,7 +21,8 @@ export interface MigrateOptions {
   adopt?: boolean;
 }
 
-function statements(sql: string): string[] {
+/** A migration file's statements: split at a `;` ending a line, comment lines dropped. */
+export function statements(sql: string): string[] {
   return sql
     .split(/;\s*$/m)
     .map((s) => s.replace(/^\s*--.*$/gm, '').trim())

@@ -4,10 +4,11 @@
 // downloading both buckets (test/helpers/compareCopies.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { RowDataPacket } from 'mysql2';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createDb, type Db } from '../../src/common/db.js';
-import { migrate } from '../../src/common/migrate.js';
+import { migrate, statements } from '../../src/common/migrate.js';
 import { ReferenceTableError } from '../../src/common/adopt.js';
 import { run as publishObjects } from '../../src/publisher/publishObjectsList.js';
 import { run as publishDirs } from '../../src/publisher/publishDirList.js';
@@ -127,6 +128,27 @@ describe('ott migrate --adopt', () => {
     const again = await migrate(db, TABLE, undefined, { adopt: true });
     expect(again.applied).toEqual([]);
     expect(again.adopted).toBeUndefined();
+  });
+
+  it('resumes an adoption that stopped between its two steps', async () => {
+    const other = await freshDatabase('adopt2');
+    const db2 = createDb(other);
+    try {
+      await db2.query(REFERENCE_DDL('ref_half'));
+      await referenceRows(db2, 'ref_half', ROOT, SIZES);
+      const [before] = await db2.query<RowDataPacket[]>('SELECT * FROM ref_half ORDER BY dir_key');
+      // Step 1 alone, as a crash right after it would leave the table.
+      const step1 = (await readFile(new URL('../../sql/adopt/1_reference_columns.sql', import.meta.url), 'utf8')).replaceAll('{{table}}', 'ref_half');
+      for (const stmt of statements(step1)) await db2.query(stmt);
+      await expect(migrate(db2, 'ref_half')).rejects.toBeInstanceOf(ReferenceTableError);
+      const r = await migrate(db2, 'ref_half', undefined, { adopt: true });
+      expect(r.applied).toContain('006_recheck.sql');
+      const [after] = await db2.query<RowDataPacket[]>('SELECT * FROM ref_half ORDER BY dir_key');
+      expect(after.filter((a) => a.dir_key !== `${ROOT}nulls/`).map(reference)).toEqual(before.filter((b) => b.dir_key !== `${ROOT}nulls/`).map(reference));
+      expect(after.every((a) => (a.dir_key_sha as Buffer).length === 32)).toBe(true);
+    } finally {
+      await db2.end();
+    }
   });
 
   it('the pipeline finishes the migration from the adopted table: every object byte-identical in GCS', { timeout: 300_000 }, async () => {

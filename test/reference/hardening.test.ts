@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Message } from '@google-cloud/pubsub';
 import { createCopier } from '../../src/worker/copy/index.js';
 import { createUrlSigner } from '../../src/worker/copy/signer.js';
+import { cdnBase, openSource } from '../../src/worker/copy/source.js';
 import { run as runRsync } from '../../src/worker/rsync.js';
 import { run as runStatus } from '../../src/ops/status.js';
 import { deadLetter, reportError } from '../../src/worker/errorTopic.js';
@@ -62,6 +63,14 @@ describe('signed URLs', () => {
       await copier.close();
       await closeCtx(ctx);
     }
+  });
+
+  it('a key that replace_key_parts maps outside the signed path is refused before any request', async () => {
+    const signer = createUrlSigner({ hostPre: 'https://d1.example.net/', scopePath: 'data/', keyPairId: 'KHARD20', privateKey: key.privateKeyPem, expireSeconds: 3600 });
+    const naming = { replace_key_parts: { 'data/moved/': 'elsewhere/' } };
+    const never = new Proxy({}, { get: () => { throw new Error('no request may be sent'); } }) as never;
+    const err = await openSource(never, cdnBase('https://d1.example.net/'), 'data/moved/x.txt', naming, signer, new AbortController().signal).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/CDN URL of "data\/moved\/x\.txt" is outside the signed policy's path "data\/"\*/);
   });
 
   it('needs https, except for a loopback host', () => {

@@ -11,6 +11,8 @@ export interface UrlSigner {
   /** The query string to append (`Policy=...&Signature=...&Key-Pair-Id=...`), or '' for plain URLs. */
   query(nowMs?: number): string;
   readonly signed: boolean;
+  /** The CDN path (after cloudfront_url_host_pre) every signed URL must start with: the policy covers no other. */
+  readonly scopePath: string;
 }
 
 export interface SignerOptions {
@@ -35,7 +37,7 @@ export function customPolicy(resource: string, expiresEpochS: number): string {
 export function createUrlSigner(o: SignerOptions): UrlSigner {
   const { keyPairId, privateKey } = o;
   if (keyPairId && !privateKey) throw new TransferError(`url_signer_key_pair_id ${keyPairId} is set but no signing key was loaded (url_signer_private_key_secret_id or url_signer_private_key_file): refusing to send unsigned URLs`, false);
-  if (!keyPairId) return { query: () => '', signed: false };
+  if (!keyPairId) return { query: () => '', signed: false, scopePath: '' };
   const base = o.hostPre.endsWith('/') ? o.hostPre : `${o.hostPre}/`;
   const resource = `${base}${o.scopePath ?? ''}*`;
   let current: { query: string; expiresMs: number } | undefined;
@@ -55,6 +57,7 @@ export function createUrlSigner(o: SignerOptions): UrlSigner {
   };
   return {
     signed: true,
+    scopePath: o.scopePath ?? '',
     query(nowMs = Date.now()) {
       if (!current || current.expiresMs - nowMs < refreshMarginMs(o.expireSeconds)) current = sign(nowMs);
       return current.query;
