@@ -5,6 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { RowDataPacket } from 'mysql2';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createDb, type Db } from '../../src/common/db.js';
@@ -23,6 +28,7 @@ import { uniqueName } from '../helpers/names.js';
 import { compareCopies } from '../helpers/compareCopies.js';
 import { DEFAULTS_FOR_NULL, REFERENCE_COLUMNS, REFERENCE_DDL, referenceRows } from './referenceTable.js';
 
+const exec = promisify(execFile);
 const TABLE = 'transfer_state';
 const ROOT = 'data/';
 const s3 = makeS3Client();
@@ -141,8 +147,18 @@ describe('ott migrate --adopt', () => {
       const step1 = (await readFile(new URL('../../sql/adopt/1_reference_columns.sql', import.meta.url), 'utf8')).replaceAll('{{table}}', 'ref_half');
       for (const stmt of statements(step1)) await db2.query(stmt);
       await expect(migrate(db2, 'ref_half')).rejects.toBeInstanceOf(ReferenceTableError);
-      const r = await migrate(db2, 'ref_half', undefined, { adopt: true });
-      expect(r.applied).toContain('006_recheck.sql');
+      // Through the real CLI, as an operator runs it: without --adopt it refuses (exit 1), with it converts.
+      const dir = mkdtempSync(join(tmpdir(), 'ott-adopt-'));
+      writeFileSync(join(dir, 'creds.json'), JSON.stringify({ mysql_config: other }));
+      writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ mysql_table: 'ref_half', credentials_file: join(dir, 'creds.json') }));
+      const ott = (args: string[]) => exec(process.execPath, ['bin/ott.mjs', '--config', join(dir, 'cfg.json'), ...args]).then((r) => ({ code: 0, out: r.stdout + r.stderr }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }));
+      const refused = await ott(['migrate']);
+      expect(refused.code).toBe(1);
+      expect(refused.out).toContain('run `ott migrate --adopt`');
+      const adopted = await ott(['migrate', '--adopt']);
+      expect(adopted.code, adopted.out).toBe(0);
+      expect(adopted.out).toContain('migrate: adopted the reference table ref_half (10 rows, every value kept)');
+      expect(adopted.out).toContain('run `ott reset syncCheck` and `ott reset rsync`');
       const [after] = await db2.query<RowDataPacket[]>('SELECT * FROM ref_half ORDER BY dir_key');
       expect(after.filter((a) => a.dir_key !== `${ROOT}nulls/`).map(reference)).toEqual(before.filter((b) => b.dir_key !== `${ROOT}nulls/`).map(reference));
       expect(after.every((a) => (a.dir_key_sha as Buffer).length === 32)).toBe(true);
