@@ -2,6 +2,7 @@
 // live and stale claims, recent errors. The reads are src/state/status.ts's, every one from an index, so
 // it stays fast on millions of subfolders.
 import type { Ctx } from '../common/context.js';
+import { printable } from '../common/printable.js';
 import type { Db } from '../common/db.js';
 import type { WorkMode } from '../state/leases.js';
 import { fleetPace, renderPace, type FleetPace } from './statusPace.js';
@@ -71,12 +72,13 @@ export function renderStatus(s: Status, now = new Date()): string {
   out.push(row(['claims', 'live', 'stale']));
   for (const m of ['syncCheck', 'rsync'] as const) out.push(row([m, int(s.claims[m].live), int(s.claims[m].stale)]));
   for (const m of ['syncCheck', 'rsync'] as const) {
-    for (const c of s.claims[m].sample) out.push(`  ${m} ${c.stale ? 'STALE' : 'live '} ${c.dirKey}  owner ${c.owner ?? '-'}  lease until ${iso(c.leaseUntil)}`);
+    for (const c of s.claims[m].sample) out.push(`  ${m} ${c.stale ? 'STALE' : 'live '} ${printable(c.dirKey)}  owner ${printable(c.owner ?? '-')}  lease until ${iso(c.leaseUntil)}`);
   }
   if (s.claims.syncCheck.stale + s.claims.rsync.stale > 0) out.push('  stale claims are taken over by the next worker; `ott reset <mode> --stale-only` clears them now');
   out.push('');
   out.push(s.recentErrors.length ? 'recent errors (newest first):' : 'recent errors: none');
-  for (const e of s.recentErrors) out.push(`  ${iso(e.at)} ${e.mode} ${e.dirKey}: ${e.error.replace(/\s+/g, ' ').slice(0, 160)}`);
+  // Keys and errors (which quote keys) escaped: a key holding a newline or ESC cannot forge a line.
+  for (const e of s.recentErrors) out.push(`  ${iso(e.at)} ${e.mode} ${printable(e.dirKey)}: ${printable(e.error.replace(/[ \t\r\n]+/g, ' ')).slice(0, 160)}`);
   out.push(...renderPace(s.pace));
   return out.join('\n') + '\n';
 }

@@ -96,6 +96,10 @@ export function errorCode(body: string): string | undefined {
  */
 export async function openSource(http: Dispatcher, base: CdnBase, want: Expected, naming: Pick<Config, 'replace_key_parts'>, signer: UrlSigner, signal: AbortSignal, startByte = 0): Promise<SourceResponse> {
   const { key } = want;
+  // The policy covers the CDN path of s3_root_prefix only; replace_key_parts could map a key elsewhere.
+  if (signer.signed && !cdnPath(key, naming).startsWith(signer.scopePath)) {
+    throw new TransferError(`the CDN URL of ${JSON.stringify(key)} is outside the signed policy's path ${JSON.stringify(signer.scopePath)}* (replace_key_parts maps it away from s3_root_prefix's CDN path); not requested`, false);
+  }
   const res = await http.request({
     origin: base.origin,
     path: cdnRequestPath(base, key, naming, signer.query()),
