@@ -7,7 +7,7 @@ import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { classify } from '../common/errors.js';
 import { withClaim, type Finished } from '../state/withClaim.js';
-import { measure } from './listing.js';
+import { measure } from './diff.js';
 import { subfolderConsumer, type DirWorkerSummary, type SubfolderRunArgs } from './dirWorker.js';
 import { consume } from './consume.js';
 import { reportError } from './errorTopic.js';
