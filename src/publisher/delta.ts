@@ -7,6 +7,7 @@
 // source is gone are counted with a sample (recorded on the row, shown by `ott status`) and removed from
 // GCS only when the operator opted in (--delete-unmatched, or config delete_unmatched).
 import type { Ctx } from '../common/context.js';
+import type { Logger } from '../common/log.js';
 import { classify, httpStatus } from '../common/errors.js';
 import type { ObjectEntry } from '../common/messages.js';
 import type { FilterReason } from '../common/source/filter.js';
@@ -84,5 +85,42 @@ async function removeGone(ctx: Ctx, name: string, generation: string | undefined
     if (status !== 404 && status !== 412) throw new Error(`removing gs://${ctx.config.gcs_bucket}/${name} (its S3 source is gone) failed: ${classify(err).reason}`, { cause: err });
     ctx.log.warn('publishObjectsList --delta: not removed, deleted or rewritten meanwhile', { name, generation, status });
     return false;
+  }
+}
+
+/** A delta run's findings over its subfolders (the summary's objects/bytes/messages are what it published). */
+export interface DeltaSummary {
+  new_objects: number;
+  changed_objects: number;
+  unchanged_objects: number;
+  /** GCS objects whose S3 source is gone (deleted after its copy). */
+  gone_objects: number;
+  /** Of those, removed from GCS (--delete-unmatched / delete_unmatched). */
+  gone_removed: number;
+  /** Whether gone objects were removed in this run. */
+  remove_gone: boolean;
+  gone_sample: { dir_key: string; name: string }[];
+}
+
+export function noDeltaSummary(removeGone: boolean): DeltaSummary {
+  return { new_objects: 0, changed_objects: 0, unchanged_objects: 0, gone_objects: 0, gone_removed: 0, remove_gone: removeGone, gone_sample: [] };
+}
+
+/** One subfolder's findings into the run's summary (and the per-filter counts); objects gone from S3 are logged (WARN) with a sample. */
+export function addFindings(log: Logger, d: DeltaSummary, filtered: Record<FilterReason, number>, dirKey: string, f: DeltaFindings): void {
+  d.new_objects += f.newObjects;
+  d.changed_objects += f.changedObjects;
+  d.unchanged_objects += f.unchangedObjects;
+  d.gone_objects += f.goneObjects;
+  d.gone_removed += f.goneRemoved;
+  for (const [why, n] of Object.entries(f.outOfScope)) filtered[why as FilterReason] += n;
+  for (const name of f.goneSample) if (d.gone_sample.length < GONE_SAMPLE) d.gone_sample.push({ dir_key: dirKey, name });
+  if (f.goneObjects > f.goneRemoved) {
+    log.warn(`publishObjectsList --delta: ${f.goneObjects - f.goneRemoved} object(s) in GCS whose S3 source was deleted after its copy; kept (remove them with --delete-unmatched)`, {
+      dir_key: dirKey,
+      gone_objects: f.goneObjects,
+      gone_removed: f.goneRemoved,
+      sample: f.goneSample,
+    });
   }
 }

@@ -9,13 +9,12 @@ import { setMaxListeners } from 'node:events';
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { classify } from '../common/errors.js';
-import { ObjectsPacker, type PackedMessage } from '../common/messages.js';
+import { ObjectsPacker, type ObjectEntry, type PackedMessage } from '../common/messages.js';
 import { startProgress, type Progress } from '../common/progress.js';
 import { withRetry } from '../common/retry.js';
-import type { ObjectEntry } from '../common/messages.js';
 import { objectFilter, type ObjectFilter } from '../common/source/filter.js';
 import { s3Lister, type ObjectLister } from '../common/source/s3List.js';
-import { deltaEntries, GONE_SAMPLE, noFindings, type DeltaFindings } from './delta.js';
+import { addFindings, deltaEntries, noDeltaSummary, noFindings, type DeltaFindings, type DeltaSummary } from './delta.js';
 import { GroupCommit } from './groupCommit.js';
 import { InflightWindow, PublishBudget } from './inflight.js';
 import { claimableRows, releaseFailed, runPublishLoop, type Finishing } from './loop.js';
@@ -76,19 +75,6 @@ export interface PublishObjectsSummary {
   /** A delta run's findings over its subfolders (objects/bytes/messages above are what it published). */
   delta?: DeltaSummary;
   seconds: number;
-}
-
-export interface DeltaSummary {
-  new_objects: number;
-  changed_objects: number;
-  unchanged_objects: number;
-  /** GCS objects whose S3 source is gone (deleted after its copy). */
-  gone_objects: number;
-  /** Of those, removed from GCS (--delete-unmatched / delete_unmatched). */
-  gone_removed: number;
-  /** Whether gone objects were removed in this run. */
-  remove_gone: boolean;
-  gone_sample: { dir_key: string; name: string }[];
 }
 
 interface SubfolderStats {
@@ -166,29 +152,8 @@ async function sendSubfolder(ctx: Ctx, row: PendingRow, p: Publishing): Promise<
     await window.drain().catch(() => undefined);
     throw err;
   }
-  if (findings) countFindings(ctx, row, p, findings);
+  if (findings) addFindings(ctx.log, p.summary.delta!, p.summary.filtered, row.dirKey, findings);
   return { stats, window, findings };
-}
-
-/** A delta's findings into the run's summary; objects gone from S3 are logged (WARN) with a sample. */
-function countFindings(ctx: Ctx, row: PendingRow, p: Publishing, f: DeltaFindings): void {
-  const s = p.summary;
-  const d = s.delta!; // set up by run() for every delta run
-  d.new_objects += f.newObjects;
-  d.changed_objects += f.changedObjects;
-  d.unchanged_objects += f.unchangedObjects;
-  d.gone_objects += f.goneObjects;
-  d.gone_removed += f.goneRemoved;
-  for (const [why, n] of Object.entries(f.outOfScope)) s.filtered[why as keyof typeof s.filtered] += n;
-  for (const name of f.goneSample) if (d.gone_sample.length < GONE_SAMPLE) d.gone_sample.push({ dir_key: row.dirKey, name });
-  if (f.goneObjects > f.goneRemoved) {
-    ctx.log.warn(`publishObjectsList --delta: ${f.goneObjects - f.goneRemoved} object(s) in GCS whose S3 source was deleted after its copy; kept (remove them with --delete-unmatched)`, {
-      dir_key: row.dirKey,
-      gone_objects: f.goneObjects,
-      gone_removed: f.goneRemoved,
-      sample: f.goneSample,
-    });
-  }
 }
 
 function newSummary(dryRun: boolean): PublishObjectsSummary {
@@ -216,6 +181,8 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
   const { config, log } = ctx;
   const retry = { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms };
   if (args.deleteUnmatched && !args.delta) throw new Error('publishObjectsList: --delete-unmatched applies to --delta only (it removes objects gone from S3 since their copy)');
+  // A delta is one pass (each subfolder once per run); run it again, e.g. from a timer, for the next one.
+  if (args.delta && args.follow) throw new Error('publishObjectsList: --delta is one pass over the published subfolders; it takes no --follow (run it again for the next pass)');
   if (args.delta && args.lister) throw new Error('publishObjectsList: --delta lists both sides itself; a replacement lister is not supported');
   if (!args.lister) requireFields(config, MODE, args.delta ? ['s3_bucket', 'gcs_bucket'] : ['s3_bucket']);
   // Every concurrent listing and backoff listens on the one shutdown signal: bounded, not a leak.
@@ -233,7 +200,7 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
     onMessage: (n) => progress.add({ objects: n, messages: 1 }),
     ...(args.delta ? { delta: { run: await startRecheck(ctx.db), remove: args.deleteUnmatched ?? config.delete_unmatched } } : {}),
   };
-  if (publishing.delta) s.delta = { new_objects: 0, changed_objects: 0, unchanged_objects: 0, gone_objects: 0, gone_removed: 0, remove_gone: publishing.delta.remove, gone_sample: [] };
+  if (publishing.delta) s.delta = noDeltaSummary(publishing.delta.remove);
   if (args.dryRun) await dryRun(ctx, publishing);
   else await publishAll(ctx, args, publishing);
   progress.stop();

@@ -7,6 +7,11 @@
 // an object whose GCS copy holds the right bytes under a stale ott-source-etag is one decision for the
 // diff, the copy path and the delta (it is not re-published, and the deep check calls it equal).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { RowDataPacket } from 'mysql2';
 import { run as dump } from '../../src/dump/dump.js';
@@ -57,6 +62,21 @@ const judge = () => compareCopies({ s3Bucket: w.s3Bucket, s3Prefix: 'data/', gcs
 /** A later run's start must fall in a later second than the last delta flag (whole-second stamps). */
 async function nextSecond(): Promise<void> {
   await waitForDb(ctx.db, 'the database clock to pass the last delta', 'SELECT COALESCE(MAX(delta_published_at) < UTC_TIMESTAMP(), 1) AS ok FROM transfer_state');
+}
+
+/** `ott publishObjectsList ARGS` as the real CLI; returns its summary (the `finished` log line). */
+async function cli(args: string[]): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'ott-delta-'));
+  writeFileSync(join(dir, 'creds.json'), JSON.stringify({ aws_key_id: 'S3RVER', aws_key_secret: 'S3RVER', mysql_config: ctx.secrets.mysql_config }));
+  writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ ...w.config, mysql_table: 'transfer_state', credentials_file: join(dir, 'creds.json') }));
+  const out = await promisify(execFile)(process.execPath, [join(process.cwd(), 'bin/ott.mjs'), '--config', join(dir, 'cfg.json'), 'publishObjectsList', ...args]);
+  const done = out.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { message: string; summary?: Record<string, unknown> })
+    .find((l) => l.message === 'publishObjectsList finished');
+  if (!done?.summary) throw new Error(`no summary in the CLI's output:\n${out.stdout}\n${out.stderr}`);
+  return done.summary;
 }
 
 async function deltaRow(dirKey: string): Promise<RowDataPacket> {
@@ -132,9 +152,9 @@ describe('publishObjectsList --delta', () => {
     expect(await judge()).toMatchObject({ objects: all.length, missing: [], different: [], extra: ['copy/c/c2.txt'] });
     expect((await readGcs(w, 'copy/b/b1.bin'))!.meta.generation).not.toBe(old!.meta.generation);
 
-    // The next delta (a later run): nothing new or changed; with the opt-in, the deleted object goes.
+    // The next delta (a later run, as the CLI): nothing new or changed; with the opt-in, the deleted object goes.
     await nextSecond();
-    const removing = await publishObjects(ctx, { delta: true, deleteUnmatched: true });
+    const removing = await cli(['--delta', '--delete-unmatched']);
     expect(removing).toMatchObject({ subfolders_published: 4, objects: 0, delta: { new_objects: 0, changed_objects: 0, gone_objects: 1, gone_removed: 1, remove_gone: true } });
     expect(await publishedKeys()).toEqual([]);
     expect(await judge()).toMatchObject({ objects: all.length, missing: [], different: [], extra: [] });
