@@ -59,11 +59,14 @@ const RECHECK_DUE = `cdn_transfer_published = TRUE AND sync_check_last_end <= ?
   AND ${leaseFree(LEASES.syncCheck)}
   AND ${leaseFree(LEASES.rsync)}`;
 
-// A delta-due row (publishObjectsList --delta): its first objects list was published, and no delta run
-// flagged it since this run started (delta_published_at, 009_delta.sql: the guard that makes it once per
-// run; a row released after a failure keeps its old stamp and is retried by the same run after the delay).
-// Its flag (delta_published) is not part of it: the claim turns it off, as a recheck claim does.
-const DELTA_DUE = 'initial_transfer = FALSE AND cdn_transfer_published = TRUE AND (delta_published_at IS NULL OR delta_published_at < ?)';
+// A delta-due row (publishObjectsList --delta): its first objects list was published and is no longer
+// being copied (phase 1, "published", is a first copy still under way: a delta then would publish again
+// everything not copied yet; the row becomes due once cdnTransfer counted its objects or a check measured
+// it), and no delta run flagged it since this run started (delta_published_at, 009_delta.sql: the guard
+// that makes it once per run; a row released after a failure keeps its old stamp and is retried by the
+// same run after the delay). Its flag (delta_published) is not part of it: the claim turns it off, as a
+// recheck claim does.
+const DELTA_DUE = 'initial_transfer = FALSE AND cdn_transfer_published = TRUE AND phase <> 1 AND (delta_published_at IS NULL OR delta_published_at < ?)';
 
 /**
  * The claimable condition and its parameters: the kind's own rows, plus (recheck) the re-check-due ones.

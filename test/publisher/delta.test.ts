@@ -106,6 +106,8 @@ describe('publishObjectsList --delta', () => {
     expect(await dump(ctx)).toMatchObject({ new: 4 });
     expect(await publishObjects(ctx)).toMatchObject({ subfolders_published: 4, objects: all.length });
     expect(await publishedKeys(1)).toEqual(all);
+    // While their first copy is under way (phase "published"), the delta leaves the subfolders alone.
+    expect(await publishObjects(ctx, { delta: true })).toMatchObject({ subfolders_published: 0, objects: 0 });
     expect(await cdnTransfer(ctx, { exitWhenIdleMs: 1500, tunables })).toMatchObject({ copied: all.length, failed: 0 });
     expect(await judge()).toMatchObject({ objects: all.length, missing: [], different: [], extra: [] });
 
