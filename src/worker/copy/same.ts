@@ -30,8 +30,8 @@ const hexToBase64 = (hex: string): string => Buffer.from(hex, 'hex').toString('b
  * Same size, then the strongest evidence the two sides share, rclone-style with the reason either way:
  * - a single-part ETag is the object's MD5, and GCS's md5Hash is GCS's own hash of the bytes it holds:
  *   they decide, whatever our metadata says (it could sit on a bad copy whose delete failed, or be stale:
- *   right bytes under an old `ott-source-etag` are the same object). Not for a copy verified by size +
- *   CRC32C (SSE-KMS: the ETag looks like an MD5 and is none);
+ *   right bytes under an old `ott-source-etag` are the same object). Not for a copy our path verified
+ *   other than by MD5 (SSE-KMS: the ETag looks like an MD5 and is none);
  * - otherwise the source ETag a verified copy recorded (`ott-source-etag`);
  * - with neither, the size alone proves nothing: not the same, so the copy path copies it (verified,
  *   recorded) and the next look settles it.
@@ -40,8 +40,11 @@ export function compareWithGcs(entry: ObjectEntry, held: HeldObject): SameVerdic
   if (held.size !== entry.size) return { same: false, why: `sizes differ (S3 ${entry.size}, GCS ${held.size})` };
   const etag = parseEtag(entry.etag);
   const recorded = held.metadata?.[META_SOURCE_ETAG];
-  const sizeOnly = held.metadata?.[META_VERIFIED_BY] === 'size+crc32c';
-  if (etag.kind === 'md5' && held.md5Hash !== undefined && !sizeOnly) {
+  // Our copy of an MD5-looking ETag verified any other way than by MD5 (size + CRC32C, S3's checksum,
+  // size only) says the ETag is no MD5 (SSE-KMS): GCS's md5Hash cannot be compared with it.
+  const verifiedBy = held.metadata?.[META_VERIFIED_BY];
+  const etagNoMd5 = verifiedBy !== undefined && verifiedBy !== 'md5';
+  if (etag.kind === 'md5' && held.md5Hash !== undefined && !etagNoMd5) {
     if (held.md5Hash === hexToBase64(etag.md5Hex)) return { same: true, by: 'same-md5' };
     return { same: false, why: `hashes differ (S3 ETag ${etag.md5Hex}, GCS MD5 ${Buffer.from(held.md5Hash, 'base64').toString('hex')})` };
   }
