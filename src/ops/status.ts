@@ -6,13 +6,15 @@ import { printable } from '../common/printable.js';
 import type { Db } from '../common/db.js';
 import type { WorkMode } from '../state/leases.js';
 import { fleetPace, renderPace, type FleetPace } from './statusPace.js';
-import { claimInfo, emptyTotals, phaseTotals, PHASES, recentErrors, type ClaimInfo, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
+import { claimInfo, emptyTotals, goneFromS3, phaseTotals, PHASES, recentErrors, type ClaimInfo, type GoneFromS3, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
 
 export interface Status {
   table: string;
   phases: PhaseTotals;
   total: Totals & { bytesPercentDone: number; objectsPercentDone: number };
   claims: Record<WorkMode, ClaimInfo>;
+  /** Objects deleted from S3 after their copy, as `publishObjectsList --delta` found them. */
+  goneFromS3: GoneFromS3;
   recentErrors: RecentError[];
   /** The fleet's pace and why a publisher holds back (sql/011), when there is one. */
   pace: FleetPace;
@@ -22,10 +24,11 @@ export interface Status {
 export async function queryStatus(db: Db, table: string, opts: { sample?: number } = {}): Promise<Status> {
   const sample = opts.sample ?? 5;
   const started = performance.now();
-  const [phases, syncCheck, rsync, errors, pace] = await Promise.all([
+  const [phases, syncCheck, rsync, gone, errors, pace] = await Promise.all([
     phaseTotals(db, table),
     claimInfo(db, table, 'syncCheck', sample),
     claimInfo(db, table, 'rsync', sample),
+    goneFromS3(db, table, sample),
     recentErrors(db, table, sample * 2),
     fleetPace(db, table),
   ]);
@@ -37,6 +40,7 @@ export async function queryStatus(db: Db, table: string, opts: { sample?: number
     phases,
     total: { ...total, bytesPercentDone: pct(total.gcsBytes, total.s3Bytes), objectsPercentDone: pct(total.gcsObjects, total.s3Objects) },
     claims: { syncCheck, rsync },
+    goneFromS3: gone,
     recentErrors: errors,
     pace,
     queryMs: Math.round(performance.now() - started),
@@ -68,6 +72,15 @@ export function renderStatus(s: Status, now = new Date()): string {
   out.push(line('total', s.total));
   out.push('');
   out.push(`done: ${s.total.bytesPercentDone}% of bytes, ${s.total.objectsPercentDone}% of objects in GCS`);
+  const g = s.goneFromS3;
+  if (g.objects > 0) {
+    const kept = g.objects - g.removed;
+    out.push(
+      `deleted from S3 after their copy: ${int(g.objects)} object(s) in ${int(g.subfolders)} subfolder(s), ${int(g.removed)} removed from GCS` +
+        (kept > 0 ? `, ${int(kept)} still in GCS (\`ott publishObjectsList --delta --delete-unmatched\` removes them)` : ''),
+    );
+    for (const x of g.sample) out.push(`  ${x.dirKey}: ${x.names.slice(0, 3).join(', ')}${x.names.length > 3 ? ', ...' : ''}`);
+  }
   out.push('');
   out.push(row(['claims', 'live', 'stale']));
   for (const m of ['syncCheck', 'rsync'] as const) out.push(row([m, int(s.claims[m].live), int(s.claims[m].stale)]));

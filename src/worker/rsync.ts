@@ -9,7 +9,7 @@ import { classify } from '../common/errors.js';
 import { printable } from '../common/printable.js';
 import { redact } from '../common/redact.js';
 import { withClaim, type Finished } from '../state/withClaim.js';
-import { measure } from './listing.js';
+import { measure } from './diff.js';
 import { subfolderConsumer, type DirWorkerSummary, type SubfolderRunArgs } from './dirWorker.js';
 import { consume } from './consume.js';
 import { reportError } from './errorTopic.js';

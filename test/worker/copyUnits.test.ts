@@ -8,6 +8,7 @@ import { crc32c, crc32cBase64 } from '../../src/worker/copy/crc32c.js';
 import { multipartEtag, parseEtag } from '../../src/common/source/etag.js';
 import { StreamHasher, verdict } from '../../src/worker/copy/verify.js';
 import { sameObject, uploadMetadata, META_SOURCE_ETAG } from '../../src/worker/copy/copyObject.js';
+import { differs } from '../../src/worker/diff.js';
 import { decodeCdnPath } from '../../src/common/naming.js';
 import { createLimiter } from '../../src/common/limit.js';
 
@@ -161,6 +162,27 @@ describe('metadata and the skip rule', () => {
     for (const by of ['crc', 'size-only']) expect(sameObject({ name: 'n', size: 11, generation: '1', md5Hash: 'AAAA', metadata: { [META_SOURCE_ETAG]: '5eb63bbbe01eeed093cb22bb8f5acdc3', 'ott-verified-by': by } }, entry)).toBe(true);
     const mp = { ...entry, etag: '"0123456789abcdef0123456789abcdef-2"' };
     expect(sameObject({ name: 'n', size: 11, generation: '1', md5Hash: 'AAAA', metadata: { [META_SOURCE_ETAG]: '0123456789abcdef0123456789abcdef-2' } }, mp)).toBe(true);
+  });
+  // One decision (copy/same.ts): whatever the copy path skips, the diff (syncCheck --deep, rsync, the
+  // delta pass) calls the same, and whatever it copies, the diff calls different; never the one without
+  // the other (a check that keeps finding what the repair keeps skipping never converges).
+  it('the diff and the copy path agree on every case', () => {
+    const md5Hash = Buffer.from('5eb63bbbe01eeed093cb22bb8f5acdc3', 'hex').toString('base64');
+    const mp = { ...entry, etag: '0123456789abcdef0123456789abcdef-2' };
+    const cases: [string, typeof entry, { size: number; md5Hash?: string; metadata?: Record<string, string> }, boolean][] = [
+      ['same MD5', entry, { size: 11, md5Hash }, true],
+      ['right bytes, stale source-ETag record', entry, { size: 11, md5Hash, metadata: { [META_SOURCE_ETAG]: 'ffffffffffffffffffffffffffffffff' } }, true],
+      ['other bytes under our record', entry, { size: 11, md5Hash: 'AAAA', metadata: { [META_SOURCE_ETAG]: '5eb63bbbe01eeed093cb22bb8f5acdc3' } }, false],
+      ['other size', entry, { size: 12, md5Hash }, false],
+      ['multipart, recorded', mp, { size: 11, metadata: { [META_SOURCE_ETAG]: mp.etag } }, true],
+      ['multipart, another recorded version', mp, { size: 11, metadata: { [META_SOURCE_ETAG]: 'ffffffffffffffffffffffffffffffff-2' } }, false],
+      ['multipart, nothing recorded: the size proves nothing', mp, { size: 11, md5Hash: 'AAAA' }, false],
+    ];
+    for (const [what, e, held, same] of cases) {
+      expect(sameObject({ name: 'n', generation: '1', ...held }, e), what).toBe(same);
+      const why = differs(e, { rel: 'n', name: 'n', metadata: {}, ...held });
+      expect(why === undefined, `${what}: ${why}`).toBe(same);
+    }
   });
 });
 

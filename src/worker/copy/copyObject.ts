@@ -12,7 +12,8 @@ import type { CopyDeps } from './copier.js';
 import { openSource, type SourceMeta, type SourceResponse } from './source.js';
 import type { GcsObject, UploadMetadata, UploadRequest } from './gcsUpload.js';
 import { fullObjectChecksum, partLayout, type PartLayout, type S3Head, type SourceChecksum } from './s3Head.js';
-import { LEGACY_SIZE_ONLY, StreamHasher, verdict, type Digests, type VerifiedBy } from './verify.js';
+import { StreamHasher, verdict, type Digests, type VerifiedBy } from './verify.js';
+import { compareWithGcs, META_SOURCE_ETAG, META_SOURCE_LAST_MODIFIED, META_VERIFIED_BY, type SameBy } from './same.js';
 
 /**
  * Why an object was not copied, rclone-style (NeedTransfer says why): GCS already holds it, proven by
@@ -20,7 +21,7 @@ import { LEGACY_SIZE_ONLY, StreamHasher, verdict, type Digests, type VerifiedBy 
  * (`same-source-etag`); or another writer stored the same object between our look and our write
  * (`written-meanwhile`). An optimistic write (no look first) that meets the object gives its evidence.
  */
-export type SkipReason = 'same-md5' | 'same-source-etag' | 'written-meanwhile';
+export type SkipReason = SameBy | 'written-meanwhile';
 export const SKIP_REASONS: readonly SkipReason[] = ['same-md5', 'same-source-etag', 'written-meanwhile'];
 
 export type CopyOutcome =
@@ -31,10 +32,7 @@ export type CopyOutcome =
   /** Cut short by shutdown: nothing counted, the message must be redelivered. */
   | { status: 'aborted'; key: string; bytes: number };
 
-/** GCS custom metadata keys we own (beside the carried-over x-amz-meta-* ones). */
-export const META_SOURCE_ETAG = 'ott-source-etag';
-export const META_SOURCE_LAST_MODIFIED = 'ott-source-last-modified';
-export const META_VERIFIED_BY = 'ott-verified-by';
+export { META_SOURCE_ETAG, META_SOURCE_LAST_MODIFIED, META_VERIFIED_BY } from './same.js';
 
 /** What one copy learned, kept across its attempts. */
 interface AttemptState {
@@ -46,20 +44,10 @@ interface AttemptState {
 
 const hexToBase64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
 
-/**
- * Already in GCS with the same size and the same content, and by what evidence? For a single-part ETag
- * GCS's own md5Hash decides (our metadata alone could sit on a bad copy whose delete failed); otherwise
- * the source ETag we recorded, which only a verified copy (or one verified by size + CRC32C, for
- * SSE-KMS) carries. Undefined: not the same, copy it.
- */
-export function sameBy(existing: GcsObject, entry: ObjectEntry): Exclude<SkipReason, 'written-meanwhile'> | undefined {
-  if (existing.size !== entry.size) return undefined;
-  const etag = parseEtag(entry.etag);
-  // SSE-KMS: the ETag looks like an MD5 but is none, so GCS's md5Hash cannot be compared with it.
-  const by = existing.metadata?.[META_VERIFIED_BY];
-  const etagNoMd5 = by === 'crc' || by === 'size-only' || by === LEGACY_SIZE_ONLY;
-  if (etag.kind === 'md5' && existing.md5Hash !== undefined && !etagNoMd5) return existing.md5Hash === hexToBase64(etag.md5Hex) ? 'same-md5' : undefined;
-  return existing.metadata?.[META_SOURCE_ETAG] === unquoteEtag(entry.etag) ? 'same-source-etag' : undefined;
+/** Already in GCS, and by what evidence? The one decision (same.ts) every path shares. Undefined: copy it. */
+export function sameBy(existing: GcsObject, entry: ObjectEntry): SameBy | undefined {
+  const v = compareWithGcs(entry, existing);
+  return v.same ? v.by : undefined;
 }
 
 /** Whether GCS already holds this object (see sameBy). */
