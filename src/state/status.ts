@@ -87,14 +87,19 @@ export async function claimInfo(db: Db, table: string, mode: WorkMode, sampleSiz
 /** The newest failed subfolders, with the mode whose error column says why. */
 export async function recentErrors(db: Db, table: string, limit: number): Promise<RecentError[]> {
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT dir_key, updated_at, sync_check_error, rsync_error, cdn_publish_error, sync_check_publish_error, rsync_publish_error FROM ${tableName(table)} FORCE INDEX (ix_phase_updated)
+    `SELECT dir_key, updated_at, sync_check_error, rsync_error, cdn_publish_error, sync_check_publish_error, rsync_publish_error, last_ended_mode FROM ${tableName(table)} FORCE INDEX (ix_phase_updated)
      WHERE phase = ? ORDER BY updated_at DESC LIMIT ?`,
     [FAILED_PHASE, limit],
   );
   return rows.map((r) => {
-    const sources: [string, unknown][] = [
+    // The worker that ended last tells the story: a check past max_rsync_attempts says why beside the last rsync's error.
+    const workers: [string, unknown][] = [
       ['rsync', r.rsync_error],
       ['syncCheck', r.sync_check_error],
+    ];
+    if (r.last_ended_mode === 'syncCheck') workers.reverse();
+    const sources: [string, unknown][] = [
+      ...workers,
       ['publishObjectsList', r.cdn_publish_error],
       ['publishDirList syncCheck', r.sync_check_publish_error],
       ['publishDirList rsync', r.rsync_publish_error],

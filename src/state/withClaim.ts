@@ -81,17 +81,22 @@ export async function withClaim(ctx: Ctx, job: ClaimedWork): Promise<ClaimOutcom
       }
       const reason = redact(job.failure ? job.failure(err) : `listing failed: ${classify(err).reason}`);
       ctx.log.error(`${mode}: ${dirKey} ${reason}`, { dir_key: dirKey, error: toError(err) });
-      await failDir(h, mode, dirKey, reason);
+      await failDir(h, mode, dirKey, reason, ctx.config.rsync_backoff_seconds);
       return { outcome: 'failed', reason };
     }
     const { measured: m, deep = null, failed } = done;
-    if (!(await finishDir(h, mode, dirKey, m, failed?.error ?? null, deep))) return { outcome: 'lost' };
+    const equal = !failed && isEqual(m, deep);
+    if (!(await finishDir(h, mode, dirKey, m, failed?.error ?? null, deep, { equal, rsyncBackoffSeconds: ctx.config.rsync_backoff_seconds }))) return { outcome: 'lost' };
     if (failed) return { outcome: 'failed', reason: failed.reason };
-    const equal = m.s3Bytes === m.gcsBytes && m.s3Objects === m.gcsObjects && (!deep || deep.missing + deep.different + deep.extra === 0);
     return { outcome: equal ? 'equal' : 'mismatched', measured: m, deep };
   } finally {
     lease.end();
   }
+}
+
+/** Equal: sizes and object counts match, and a deep diff (if any) found nothing missing, different or extra. */
+export function isEqual(m: Measured, deep: DeepResult | null): boolean {
+  return m.s3Bytes === m.gcsBytes && m.s3Objects === m.gcsObjects && (!deep || deep.missing + deep.different + deep.extra === 0);
 }
 
 interface HeldLease {

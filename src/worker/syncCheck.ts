@@ -4,7 +4,9 @@
 // this worker still owns the claim. `--deep` also diffs per object (key, size, MD5 where the ETag is one).
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
-import { withClaim, type Finished } from '../state/withClaim.js';
+import { isEqual, withClaim, type Finished } from '../state/withClaim.js';
+import { holderOf } from '../state/leases.js';
+import { rsyncAttempts } from '../state/work.js';
 import { deepCheck } from './diff.js';
 import { measure } from './listing.js';
 import { subfolderConsumer, type DirWorkerSummary, type SubfolderRunArgs } from './dirWorker.js';
@@ -23,10 +25,28 @@ const MODE = 'syncCheck';
 async function check(work: Ctx, dirKey: string, deep: boolean): Promise<Finished> {
   if (deep) {
     const r = await deepCheck(work, dirKey);
-    return { measured: r.measured, deep: r.deep };
+    return pastRsyncCap(work, dirKey, { measured: r.measured, deep: r.deep });
   }
   const r = await measure(work, dirKey);
-  return { measured: { s3Bytes: r.s3.bytes, gcsBytes: r.gcs.bytes, s3Objects: r.s3.objects, gcsObjects: r.gcs.objects }, deep: null };
+  return pastRsyncCap(work, dirKey, { measured: { s3Bytes: r.s3.bytes, gcsBytes: r.gcs.bytes, s3Objects: r.s3.objects, gcsObjects: r.gcs.objects }, deep: null });
+}
+
+/**
+ * The end of the repair loop: a subfolder still mismatched after max_rsync_attempts rsyncs is failed, with
+ * what differs and what to do, instead of being sent to rsync again (sql/README.md, "The repair loop").
+ * Read under our claim: no rsync can count an attempt meanwhile.
+ */
+async function pastRsyncCap(work: Ctx, dirKey: string, f: Finished): Promise<Finished> {
+  if (isEqual(f.measured, f.deep ?? null)) return f;
+  const max = work.config.max_rsync_attempts;
+  const attempts = await rsyncAttempts(holderOf(work), dirKey);
+  if (attempts < max) return f;
+  const m = f.measured;
+  const deep = f.deep ? `; deep: ${f.deep.missing} missing, ${f.deep.different} different, ${f.deep.extra} extra` : '';
+  const error =
+    `still mismatched after ${attempts} rsync attempts (max_rsync_attempts ${max}): S3 ${m.s3Objects} objects / ${m.s3Bytes} B, GCS ${m.gcsObjects} objects / ${m.gcsBytes} B${deep}; ` +
+    `no further rsync is published: see the rsync error topic, fix the cause, then \`ott rsync --dir ${dirKey}\``;
+  return { ...f, failed: { error, reason: error } };
 }
 
 /**
