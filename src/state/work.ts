@@ -47,13 +47,23 @@ export async function claimDir(h: Holder, mode: WorkMode, dirKey: string): Promi
 }
 
 /**
- * published -> unpublished, for a row claimDir found busy: it is not dropped, its published flag is
- * cleared so the publisher sends it again later. False when the row does not exist at all (a message for
- * an unknown subfolder).
+ * published -> unpublished, for a row claimDir found busy whose message has come back several times
+ * already: its published flag is cleared so the publisher sends it again later, and the message can go.
+ * Only a flag that is on (expected old state): a publisher flags a row after Pub/Sub acknowledged its
+ * message, so a message handled before that instant must not clear a flag about to be set (that message
+ * would be acked and the row left flagged, never published again). False when the flag is off or there is
+ * no such row: the caller keeps the message (see withClaim).
  */
 export async function unpublishDir(h: Holder, mode: WorkMode, dirKey: string): Promise<boolean> {
-  const sql = `UPDATE ${tableName(h.table)} SET ${workLease(mode).published} = FALSE WHERE ${BY_KEY}`;
+  const p = workLease(mode).published;
+  const sql = `UPDATE ${tableName(h.table)} SET ${p} = FALSE WHERE ${BY_KEY} AND ${p} = TRUE`;
   return (await affected(h, sql, [dirKey])) === 1;
+}
+
+/** Whether the subfolder has a row at all (a message for an unknown one is dropped with a reason). */
+export async function dirExists(h: Holder, dirKey: string): Promise<boolean> {
+  const [rows] = await h.db.query<RowDataPacket[]>(`SELECT 1 FROM ${tableName(h.table)} WHERE ${BY_KEY}`, [dirKey]);
+  return rows.length > 0;
 }
 
 /** in progress -> in progress, later: pushes the lease on. False when `h.owner` no longer holds the row (expired and taken over). */

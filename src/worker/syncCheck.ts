@@ -9,7 +9,7 @@ import { holderOf } from '../state/leases.js';
 import { rsyncAttempts } from '../state/work.js';
 import { deepCheck } from './diff.js';
 import { measure } from './listing.js';
-import { subfolderConsumer, type DirWorkerSummary, type SubfolderRunArgs } from './dirWorker.js';
+import { subfolderConsumer, type DirDelivery, type DirWorkerSummary, type SubfolderRunArgs } from './dirWorker.js';
 import { consume } from './consume.js';
 import { reportError } from './errorTopic.js';
 
@@ -51,13 +51,14 @@ async function pastRsyncCap(work: Ctx, dirKey: string, f: Finished): Promise<Fin
 
 /**
  * Checks one subfolder under a claim (src/state/withClaim.ts). Outcomes: `equal` / `mismatched`
- * (recorded), `busy` (held by another worker: its published flag is cleared so it is published again),
+ * (recorded), `busy` (held by another worker: the message comes back later), `requeued` (busy again on a
+ * late redelivery: its published flag is cleared so the publisher sends it again),
  * `unknown` (no such row: sent to the error topic), `failed` (recorded in sync_check_error and sent to the
  * error topic), `lost` (the lease expired and was taken over: the new owner's result stands), `released`
  * (shutdown: the row is given back untouched).
  */
-export async function checkSubfolder(ctx: Ctx, dirKey: string, args: SyncCheckArgs = {}): Promise<string> {
-  const r = await withClaim(ctx, { mode: MODE, dirKey, work: (work) => check(work, dirKey, !!args.deep) });
+export async function checkSubfolder(ctx: Ctx, dirKey: string, args: SyncCheckArgs = {}, delivery?: DirDelivery): Promise<string> {
+  const r = await withClaim(ctx, { mode: MODE, dirKey, work: (work) => check(work, dirKey, !!args.deep), deliveryAttempt: delivery?.deliveryAttempt });
   if (r.outcome === 'failed' || r.outcome === 'unknown') await reportError(ctx, MODE, dirKey, r.reason);
   if (r.outcome === 'equal' || r.outcome === 'mismatched') {
     const { measured: m, deep } = r;
@@ -68,6 +69,6 @@ export async function checkSubfolder(ctx: Ctx, dirKey: string, args: SyncCheckAr
 
 export async function run(ctx: Ctx, args: SyncCheckArgs = {}): Promise<SyncCheckSummary> {
   requireFields(ctx.config, MODE, ['s3_bucket', 'gcs_bucket', 'pubsub_subscription_id']);
-  const c = subfolderConsumer(ctx, MODE, args, 3600_000, (work, dirKey) => checkSubfolder(work, dirKey, args));
+  const c = subfolderConsumer(ctx, MODE, args, 3600_000, (work, dirKey, delivery) => checkSubfolder(work, dirKey, args, delivery));
   return c.summary(await consume(ctx, c.options));
 }

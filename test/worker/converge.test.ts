@@ -7,7 +7,8 @@ import { run as publishDirList } from '../../src/publisher/publishDirList.js';
 import { checkSubfolder, run as runSyncCheck } from '../../src/worker/syncCheck.js';
 import { createEngine, rsyncSubfolder, run as runRsync } from '../../src/worker/rsync.js';
 import { queryStatus } from '../../src/ops/status.js';
-import { addRows, closeCtx, errorMessages, makeWorld, putGcs, putS3, row, workerCtx, type World } from './syncCheckFixture.js';
+import { claimDir, releaseDir } from '../../src/state/work.js';
+import { addRows, closeCtx, errorMessages, makeWorld, publishDirs, putGcs, putS3, row, workerCtx, type World } from './syncCheckFixture.js';
 import { compareCopies, type CopyReport } from '../helpers/compareCopies.js';
 import { addFaults, clearFaults } from '../stack/faults.js';
 import { testContext } from '../helpers/context.js';
@@ -140,5 +141,33 @@ describe('the check -> repair loop', () => {
     expect(s.recentErrors.find((e) => e.dirKey === 'data/stuck/')).toMatchObject({ mode: 'syncCheck', error: expect.stringMatching(/still mismatched after 2 rsync attempts/) });
     expect(await compared('stuck/')).toMatchObject({ missing: ['data/stuck/b.txt'] });
     await clearFaults(cdn(), w.s3Bucket);
+  });
+});
+
+// Issue 14, point 4: a busy subfolder is re-offered by its own message, redelivered later, not by clearing
+// its published flag (the publisher flags a row only after Pub/Sub took its message: a worker quick enough
+// to find the row busy before that cleared a flag about to be set, acked the message, and the row stayed
+// flagged with no message anywhere).
+describe('a busy subfolder', () => {
+  it('has its message redelivered later and checked once the holder let go, whenever the publisher flags it', async () => {
+    await putS3(w, 'data/held/x.txt', 'x');
+    await putGcs(w, 'mirror/held/x.txt', 'x');
+    await addRows(w, ['data/held/']);
+    await w.ctx.db.query('UPDATE transfer_state SET initial_transfer = FALSE, cdn_transfer_published = TRUE WHERE dir_key = ?', ['data/held/']);
+    const other = { db: w.ctx.db, table: 'transfer_state', owner: 'other-vm', leaseSeconds: 600 };
+    expect(await claimDir(other, 'rsync', 'data/held/')).toBe(true);
+    // Published, and handled before its publisher flagged the row.
+    await publishDirs(w, 'syncCheck', ['data/held/']);
+    const ctx = await workerCtx(w, 'syncCheck', { lease_seconds: 30 }); // a busy message comes back after 10 s
+    const first = await runSyncCheck(ctx, { maxMessages: 1, idleExitSeconds: 30 });
+    expect(first).toMatchObject({ received: 1, deferred: 1, outcomes: { busy: 1 } });
+    // The publisher's flag lands now; then the holder lets go.
+    await w.ctx.db.query('UPDATE transfer_state SET sync_check_published = TRUE WHERE dir_key = ?', ['data/held/']);
+    expect(await releaseDir(other, 'rsync', 'data/held/')).toBe(true);
+    // Nothing would publish the flagged row again: the message itself comes back and the check runs.
+    const again = await runSyncCheck(ctx, { maxMessages: 1, idleExitSeconds: 40 });
+    expect(again).toMatchObject({ received: 1, outcomes: { equal: 1 } });
+    expect(await row(w, 'data/held/')).toMatchObject({ sync_check_frequency: 1, sync_check_in_progress: 0, phase: 3 });
+    await closeCtx(ctx);
   });
 });
