@@ -10,6 +10,8 @@ import { leaseFree, workLease, type WorkMode } from './leases.js';
 /** Phase numbers as stored by the generated column `phase` (sql/004_status_phase.sql). */
 export const PHASES = ['new', 'published', 'transferred', 'checked equal', 'mismatched', 'rsynced', 'failed'] as const;
 export const FAILED_PHASE = 6;
+/** The phase whose subfolders a check found equal (sizes, counts and any --deep diff): what "done" counts. */
+export const VERIFIED_PHASE = 'checked equal' satisfies (typeof PHASES)[number];
 
 export interface Totals {
   subfolders: number;
@@ -45,16 +47,18 @@ export function emptyTotals(): Totals {
 /**
  * Per phase, a subfolder counts by what is best known about it: once measured (syncCheck or rsync wrote
  * counts), its measured S3 and GCS sides; before that, the publisher's listing (S3) and what cdnTransfer
- * copied or found already there (GCS; skipped objects carry no byte count).
+ * copied or found already there (GCS; skipped objects carry no byte count), never more than was published:
+ * counters count deliveries of objects, and an objects list published twice (a publisher that died
+ * between publishing and flagging) is copied and counted twice, so they may run ahead of the subfolder.
  */
 export async function phaseTotals(db: Db, table: string): Promise<PhaseTotals> {
   const measured = '(s3_objects + gcs_objects > 0)';
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT phase, COUNT(*) AS subfolders,
        SUM(IF(${measured}, s3_size, published_bytes)) AS s3_bytes,
-       SUM(IF(${measured}, gcs_size, copied_bytes)) AS gcs_bytes,
+       SUM(IF(${measured}, gcs_size, LEAST(copied_bytes, published_bytes))) AS gcs_bytes,
        SUM(IF(${measured}, s3_objects, published_objects)) AS s3_objects,
-       SUM(IF(${measured}, gcs_objects, copied_objects + skipped_objects)) AS gcs_objects
+       SUM(IF(${measured}, gcs_objects, LEAST(copied_objects + skipped_objects, published_objects))) AS gcs_objects
      FROM ${tableName(table)} FORCE INDEX (ix_status_phase) GROUP BY phase`,
   );
   const phases = Object.fromEntries(PHASES.map((p) => [p, emptyTotals()])) as PhaseTotals;
