@@ -8,7 +8,7 @@ import { checkSubfolder, run as runSyncCheck } from '../../src/worker/syncCheck.
 import { createEngine, rsyncSubfolder, run as runRsync } from '../../src/worker/rsync.js';
 import { queryStatus } from '../../src/ops/status.js';
 import { claimDir, releaseDir } from '../../src/state/work.js';
-import { addRows, closeCtx, errorMessages, makeWorld, publishDirs, putGcs, putS3, row, workerCtx, type World } from './syncCheckFixture.js';
+import { addRows, closeCtx, errorMessages, makeWorld, messagesOn, publishDirs, putGcs, putS3, row, workerCtx, type World } from './syncCheckFixture.js';
 import { compareCopies, type CopyReport } from '../helpers/compareCopies.js';
 import { addFaults, clearFaults } from '../stack/faults.js';
 import { testContext } from '../helpers/context.js';
@@ -170,4 +170,27 @@ describe('a busy subfolder', () => {
     expect(await row(w, 'data/held/')).toMatchObject({ sync_check_frequency: 1, sync_check_in_progress: 0, phase: 3 });
     await closeCtx(ctx);
   });
+
+  it('is handed back to the publisher (flag cleared, message acked) on its 4th delivery, before a dead-letter policy takes it', async () => {
+    await addRows(w, ['data/long/']);
+    await w.ctx.db.query('UPDATE transfer_state SET initial_transfer = FALSE, cdn_transfer_published = TRUE, sync_check_published = TRUE WHERE dir_key = ?', ['data/long/']);
+    const other = { db: w.ctx.db, table: 'transfer_state', owner: 'long-rsync', leaseSeconds: 600 };
+    expect(await claimDir(other, 'rsync', 'data/long/')).toBe(true);
+    // A subscription with Pub/Sub's smallest max_delivery_attempts (5), so deliveries are counted.
+    const ps = w.ctx.clients.pubsub();
+    const name = `${w.topics.syncCheck.topic}-dl`;
+    const [topic] = await ps.createTopic(name);
+    const [dead] = await ps.createTopic(`${name}-dead`);
+    await dead.createSubscription(`${name}-dead-sub`);
+    await topic.createSubscription(`${name}-sub`, { ackDeadlineSeconds: 60, deadLetterPolicy: { deadLetterTopic: dead.name, maxDeliveryAttempts: 5 } });
+    await topic.publishMessage({ data: Buffer.from(JSON.stringify({ v: 1, kind: 'dir', purpose: 'syncCheck', dir_key: 'data/long/' })) });
+    const ctx = await workerCtx(w, 'syncCheck', { lease_seconds: 30, pubsub_subscription_id: `${name}-sub` });
+    const s = await runSyncCheck(ctx, { maxMessages: 4, idleExitSeconds: 60 });
+    expect(s).toMatchObject({ received: 4, deferred: 3, outcomes: { busy: 3, requeued: 1 } });
+    // Given back: the publisher sends it again once the holder is done; nothing went to the dead letters.
+    expect(await row(w, 'data/long/')).toMatchObject({ sync_check_published: 0, sync_check_frequency: 0, rsync_owner: 'long-rsync' });
+    expect(await messagesOn(w, `${name}-dead-sub`, 1, 3000)).toEqual([]);
+    await closeCtx(ctx);
+  }, 180_000);
 });
+
