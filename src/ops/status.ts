@@ -6,11 +6,15 @@ import { printable } from '../common/printable.js';
 import type { Db } from '../common/db.js';
 import type { WorkMode } from '../state/leases.js';
 import { fleetPace, renderPace, type FleetPace } from './statusPace.js';
-import { claimInfo, emptyTotals, goneFromS3, phaseTotals, PHASES, recentErrors, type ClaimInfo, type GoneFromS3, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
+import { claimInfo, emptyTotals, goneFromS3, phaseTotals, PHASES, recentErrors, VERIFIED_PHASE, type ClaimInfo, type GoneFromS3, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
 
 export interface Status {
   table: string;
   phases: PhaseTotals;
+  /**
+   * bytes/objectsPercentDone: the share of S3 (as known) in subfolders a check found equal; GCS totals and
+   * cdnTransfer's counters never count towards it (see verifiedDone).
+   */
   total: Totals & { bytesPercentDone: number; objectsPercentDone: number };
   claims: Record<WorkMode, ClaimInfo>;
   /** Objects deleted from S3 after their copy, as `publishObjectsList --delta` found them. */
@@ -34,17 +38,29 @@ export async function queryStatus(db: Db, table: string, opts: { sample?: number
   ]);
   const total = emptyTotals();
   for (const p of Object.values(phases)) for (const k of Object.keys(total) as (keyof Totals)[]) total[k] += p[k];
-  const pct = (a: number, b: number): number => (b === 0 ? (a === 0 ? 100 : 0) : Math.floor((Math.min(a, b) / b) * 1000) / 10);
   return {
     table,
     phases,
-    total: { ...total, bytesPercentDone: pct(total.gcsBytes, total.s3Bytes), objectsPercentDone: pct(total.gcsObjects, total.s3Objects) },
+    total: { ...total, ...verifiedDone(phases, total) },
     claims: { syncCheck, rsync },
     goneFromS3: gone,
     recentErrors: errors,
     pace,
     queryMs: Math.round(performance.now() - started),
   };
+}
+
+/**
+ * "Done" is what checks verified: the S3 side of the subfolders a syncCheck found equal (sizes, counts, and
+ * with --deep every object), over the S3 side of all. Not GCS totals or copy counters: a subfolder can hold
+ * as many bytes as S3 says and still miss objects (extra ones in their place), and counters count
+ * deliveries, which can run ahead of the objects (issue 14: status said 100% with an object never copied).
+ */
+export function verifiedDone(phases: PhaseTotals, total: Totals): { bytesPercentDone: number; objectsPercentDone: number } {
+  const verified = phases[VERIFIED_PHASE];
+  // Nothing known in S3 yet (subfolders only dumped): done only if every subfolder was checked equal.
+  const pct = (a: number, b: number): number => (b === 0 ? (verified.subfolders === total.subfolders ? 100 : 0) : Math.floor((Math.min(a, b) / b) * 1000) / 10);
+  return { bytesPercentDone: pct(verified.s3Bytes, total.s3Bytes), objectsPercentDone: pct(verified.s3Objects, total.s3Objects) };
 }
 
 export function humanBytes(b: number): string {
@@ -71,7 +87,7 @@ export function renderStatus(s: Status, now = new Date()): string {
   for (const p of PHASES) out.push(line(p, s.phases[p]));
   out.push(line('total', s.total));
   out.push('');
-  out.push(`done: ${s.total.bytesPercentDone}% of bytes, ${s.total.objectsPercentDone}% of objects in GCS`);
+  out.push(`done: ${s.total.bytesPercentDone}% of bytes, ${s.total.objectsPercentDone}% of objects verified in GCS (subfolders checked equal)`);
   const g = s.goneFromS3;
   if (g.objects > 0) {
     const kept = g.objects - g.removed;
