@@ -9,6 +9,7 @@ import { loadConfig, type ConfigSource } from './config/load.js';
 import { createLogger, type Logger } from './log.js';
 import { loadSecrets, type Secrets } from './secrets.js';
 import { createDb, type Db } from './db.js';
+import { checkTls } from './mysqlConfig.js';
 import { createClients, type Clients } from './clients.js';
 
 export interface Ctx {
@@ -59,6 +60,10 @@ export async function createContext(opts: CreateContextOptions): Promise<Ctx> {
   const log = createLogger({ labels: { logger_name: config.logger_name, mode: opts.mode, worker: workerId }, level: env.logLevel, write: opts.writeLog });
   const secrets = opts.secrets ?? (await loadSecrets(config, project, env.endpoints));
   const db = createDb(secrets.mysql_config);
+  await checkTls(() => db.query('SELECT 1'), secrets.mysql_config).catch(async (err: unknown) => {
+    await db.end();
+    throw err;
+  });
   const clients = createClients(config, secrets, project, env.endpoints);
   const signal = opts.signal ?? shutdownSignal();
   // Every in-flight request, sleep and loop listens to this one signal (bounded by the modes' concurrency
