@@ -6,8 +6,9 @@ import { createRequire } from 'node:module';
 import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { z } from 'zod';
 import type { Config } from './config/schema.js';
-import type { Endpoints } from './config/env.js';
+import { readEnv, type Endpoints } from './config/env.js';
 import { registerSecret } from './redact.js';
+import { googleErrorMessage } from './errors.js';
 import { ConfigError } from './config/validate.js';
 import { mysqlConfigSchema, resolveSslCa } from './mysqlConfig.js';
 
@@ -36,13 +37,13 @@ async function accessSecret(client: SecretManagerServiceClient, project: string 
   const full = id.startsWith('projects/') ? id : `projects/${project}/secrets/${id}`;
   const name = /\/versions\/[^/]+$/.test(full) ? full : `${full}/versions/latest`;
   try {
-    const [res] = await client.accessSecretVersion({ name });
+    const [res] = await client.accessSecretVersion({ name }, { timeout: readEnv().startupTimeoutMs });
     const data = res.payload?.data;
     if (!data) throw new Error('empty payload');
     return Buffer.from(data as Uint8Array).toString('utf8');
   } catch (err) {
     // The message names the secret, never its value.
-    throw new Error(`cannot read secret ${name}: ${(err as { details?: string }).details ?? (err as Error).message}`, { cause: err });
+    throw new Error(`cannot read secret ${name}: ${(err as { details?: string }).details || googleErrorMessage(err)}`, { cause: err });
   }
 }
 

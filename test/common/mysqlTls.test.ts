@@ -106,7 +106,7 @@ describe('MySQL TLS with the server verified against a CA we give', () => {
     expect(await sslCipher(secrets.mysql_config)).not.toBe('');
   });
 
-  it.each([
+  it.each<[string, { ssl_ca?: 'right' | 'other'; ssl_server_name?: string; host?: string }, RegExp]>([
     ['a CA that did not sign the server certificate', { ssl_ca: 'other', ssl_server_name: SERVER_NAME }, /self-signed certificate in certificate chain/],
     ['no CA given (Node public roots)', { ssl_server_name: SERVER_NAME }, /self-signed certificate in certificate chain/],
     ['a name the certificate does not carry', { ssl_ca: 'right', ssl_server_name: 'other.ott.test' }, /Hostname\/IP does not match certificate's altnames: Host: other\.ott\.test/],
