@@ -68,12 +68,15 @@ export async function loadSecrets(config: Readonly<Config>, project: string | un
   try {
     let payload: z.infer<typeof secretsSchema>;
     if (config.credentials_file) {
-      payload = parsePayload(await readFile(config.credentials_file, 'utf8'), config.credentials_file);
+      const text = await readFile(config.credentials_file, 'utf8').catch((err: Error) => {
+        throw new ConfigError(`cannot read credentials_file ${config.credentials_file}: ${err.message}`, []);
+      });
+      payload = parsePayload(text, config.credentials_file);
     } else if (config.credentials_secret_id) {
-      if (!project) throw new Error('credentials_secret_id needs a project: give --gcp-project or gcp_project');
+      if (!project) throw new ConfigError('credentials_secret_id needs a project: give --gcp-project or gcp_project', []);
       payload = parsePayload(await accessSecret(sm(), project, config.credentials_secret_id), `secret ${config.credentials_secret_id}`);
     } else {
-      throw new Error('config has neither credentials_secret_id nor credentials_file');
+      throw new ConfigError('config has neither credentials_secret_id nor credentials_file', []);
     }
     const secrets: Secrets = { ...payload };
     secrets.mysql_config = await resolveSslCa(payload.mysql_config, (id) => {
