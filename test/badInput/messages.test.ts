@@ -97,6 +97,7 @@ describe('bad-input catalogue: messages and keys through cdnTransfer', () => {
     for (const c of failing) {
       const e = errors.find((x) => x.key === DIR + c.name);
       expect(e?.reason, c.id).toMatch(c.error!);
+      expect(e?.attempts, c.id).toBe(1); // a refusal that no retry changes
       expect(await readGcs(w, `copy/bad/${c.name}`), c.id).toBeUndefined();
     }
     const sizeErr = errors.find((x) => x.key === changed.key);
