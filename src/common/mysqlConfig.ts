@@ -10,11 +10,22 @@ import { ConfigError } from './config/validate.js';
 
 export const mysqlConfigSchema = z
   .object({
-    host: z.string().min(1),
+    /** The server's address; not with instance_connection_name (the connector finds the instance). */
+    host: z.string().min(1).optional(),
     port: z.coerce.number().int().min(1).max(65535).default(3306),
     user: z.string().min(1),
-    password: z.string(),
+    /** Required, except with iam_auth (then none: the connector's certificate carries the token). */
+    password: z.string().optional(),
     database: z.string().min(1),
+    /** Cloud SQL `PROJECT:REGION:INSTANCE`: connect through the Cloud SQL Node.js Connector (src/common/cloudSql.ts). */
+    instance_connection_name: z
+      .string()
+      .regex(/^([a-z0-9.-]+:)?[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]+$/i, 'expected PROJECT:REGION:INSTANCE (gcloud sql instances describe INSTANCE --format="value(connectionName)")')
+      .optional(),
+    /** Which of the instance's addresses the connector dials (default PRIVATE). */
+    ip_type: z.enum(['PRIVATE', 'PUBLIC', 'PSC']).optional(),
+    /** Automatic IAM database authentication through the connector: the user is the service account's IAM user. */
+    iam_auth: z.boolean().optional(),
     ssl_disabled: z.boolean().default(true),
     /** The CA that signed the server's certificate: PEM text, or a secret id / `projects/P/secrets/S[/versions/V]`. */
     ssl_ca: z.string().min(1).optional(),
@@ -25,6 +36,19 @@ export const mysqlConfigSchema = z
   })
   .superRefine((m, ctx) => {
     const issue = (field: string, message: string): void => ctx.addIssue({ code: 'custom', path: [field], message });
+    if (m.iam_auth && m.password) issue('password', 'expected none with iam_auth: the connector logs in with the VM\'s IAM identity');
+    if (!m.iam_auth && m.password === undefined) issue('password', 'expected a string (or iam_auth: true with instance_connection_name)');
+    if (m.instance_connection_name) {
+      // The connector finds the instance, and does TLS (mutual, to the server Cloud SQL names) itself.
+      for (const f of ['host', 'ssl_ca', 'ssl_server_name', 'ssl_verify_identity'] as const) {
+        if (m[f] !== undefined) issue(f, 'expected none with instance_connection_name: the Cloud SQL connector finds and verifies the instance');
+      }
+      return;
+    }
+    if (m.host === undefined) issue('host', 'expected the server address (or instance_connection_name for Cloud SQL)');
+    for (const f of ['ip_type', 'iam_auth'] as const) {
+      if (m[f] !== undefined) issue(f, 'expected only with instance_connection_name (the Cloud SQL connector)');
+    }
     if (m.ssl_disabled) {
       for (const f of ['ssl_ca', 'ssl_server_name'] as const) {
         if (m[f] !== undefined) issue(f, 'expected only with ssl_disabled: false (TLS is off, so nothing would be verified)');
@@ -33,7 +57,7 @@ export const mysqlConfigSchema = z
     }
     // mysql2 checks an address host against the name "localhost" (it passes no servername for an IP), which
     // is wrong both ways: refuse it and say what works.
-    if (verifiesIdentity(m) && isIP(m.host) && !m.ssl_server_name) {
+    if (verifiesIdentity(m) && isIP(m.host ?? '') && !m.ssl_server_name) {
       issue('ssl_server_name', `expected with an IP address host (${m.host}) and ssl_verify_identity: the name in the server's certificate; or set ssl_verify_identity: false to check the CA only`);
     }
   });
@@ -65,7 +89,7 @@ export async function resolveSslCa(mysql: MysqlConfig, readSecret: (id: string) 
 
 /** mysql2 pool options for TLS: none when disabled. */
 export function tlsPoolOptions(mysql: MysqlConfig): Partial<PoolOptions> {
-  if (mysql.ssl_disabled) return {};
+  if (mysql.ssl_disabled || mysql.instance_connection_name) return {};
   const ssl = { rejectUnauthorized: true, verifyIdentity: verifiesIdentity(mysql), ...(mysql.ssl_ca ? { ca: mysql.ssl_ca } : {}) };
   if (!mysql.ssl_server_name) return { ssl };
   // mysql2 checks the certificate against its `host` option: hand it the certificate's name and dial the
@@ -85,7 +109,7 @@ const HANDSHAKE_CODES = new Set(['HANDSHAKE_SSL_ERROR', 'HANDSHAKE_NO_SSL_SUPPOR
  * left to the modes, which meet outages as they always do.
  */
 export async function checkTls(query: () => Promise<unknown>, mysql: MysqlConfig): Promise<void> {
-  if (mysql.ssl_disabled) return;
+  if (mysql.ssl_disabled || mysql.instance_connection_name) return;
   try {
     await query();
   } catch (err) {

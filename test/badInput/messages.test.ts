@@ -93,7 +93,7 @@ describe('bad-input catalogue: messages and keys through cdnTransfer', () => {
     }
 
     const failing = keys.filter((k) => k.error);
-    const errors = (await drain(w.errorSub, failing.length + 1)).map((m) => JSON.parse(m.data.toString()) as { key: string; reason: string; dir_key: string });
+    const errors = (await drain(w.errorSub, failing.length + 1)).map((m) => JSON.parse(m.data.toString()) as { key: string; reason: string; dir_key: string; attempts: number });
     for (const c of failing) {
       const e = errors.find((x) => x.key === DIR + c.name);
       expect(e?.reason, c.id).toMatch(c.error!);

@@ -10,6 +10,8 @@ export interface Endpoints {
   /** Honoured by the Pub/Sub and Datastore clients themselves; kept for diagnostics and child processes. */
   pubsub?: string;
   datastore?: string;
+  /** SQL Admin API root for the Cloud SQL connector (tests only). */
+  sqlAdmin?: string;
 }
 
 export interface Env {
@@ -33,6 +35,7 @@ export function readEnv(): Readonly<Env> {
       secretManager: e.OTT_SECRET_MANAGER_ENDPOINT || undefined,
       pubsub: e.PUBSUB_EMULATOR_HOST || undefined,
       datastore: e.DATASTORE_EMULATOR_HOST || undefined,
+      sqlAdmin: e.OTT_SQLADMIN_ENDPOINT || undefined,
     }),
     logLevel: (e.OTT_LOG_LEVEL || 'INFO').toUpperCase(),
     startupTimeoutMs: startupTimeoutMs(e.OTT_STARTUP_TIMEOUT_SECONDS),
