@@ -169,6 +169,14 @@ export function pipelineStages(o: PipelineOptions): Stage[] {
       },
     },
     {
+      // What the operator would read before a byte moves: cost by route, time, what will not arrive as it is.
+      name: 'estimate',
+      run: async (rc) => {
+        const p = await runOnce(rc, 'estimate', 'objects', ['estimate', '--sample', '1000', '--vms', String(o.cdnWorkers)]);
+        return `\n${p.lines.filter((l) => !l.startsWith('{')).map((l) => `    ${l}`).join('\n')}`;
+      },
+    },
+    {
       // The workers start while the publisher lists and publishes, as on the VMs where both run at once.
       name: 'publishObjectsList + cdnTransfer',
       run: async (rc, st) => {

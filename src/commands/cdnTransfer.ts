@@ -6,6 +6,7 @@ interface CdnTransferCliArgs extends GlobalArgs {
   processes: number;
   idleExitSeconds: number;
   exitWhenIdleSeconds?: number;
+  bwlimit?: string;
 }
 
 export const cdnTransferCommand: CommandModule<GlobalArgs, GlobalArgs> = {
@@ -18,6 +19,7 @@ export const cdnTransferCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
       .option('processes', { type: 'number', default: availableParallelism(), describe: 'worker processes (each runs transfer_concurrency copies); default: CPU count' })
+      .option('bwlimit', { type: 'string', describe: 'bytes/s each process reads from the CDN: 50M, 512K, off, or a daily schedule "08:00,50M 18:00,off" (local time); overrides config bwlimit' })
       .option('idle-exit-seconds', { type: 'number', default: 0, describe: 'exit after this long with no message (0: run until SIGTERM)' })
       // The old name keeps working for existing scripts. Not a yargs alias: help lists every alias, and this
       // one should stay out of it.
@@ -38,7 +40,7 @@ export const cdnTransferCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     if (process.connected) process.once('disconnect', orphaned);
     await runMode('cdnTransfer', argv, async (ctx) => {
       const { run } = await import('../worker/cdnTransfer.js');
-      return run(ctx, { exitWhenIdleMs: idleExitSeconds > 0 ? idleExitSeconds * 1000 : undefined });
+      return run(ctx, { exitWhenIdleMs: idleExitSeconds > 0 ? idleExitSeconds * 1000 : undefined, bwlimit: a.bwlimit });
     });
     process.off('disconnect', orphaned);
     return exitNow();

@@ -9,6 +9,7 @@ import { publishDirListCommand } from './publishDirList.js';
 import { syncCheckCommand } from './syncCheck.js';
 import { rsyncCommand } from './rsync.js';
 import { statusCommand } from './status.js';
+import { estimateCommand } from './estimate.js';
 import { resetCommand } from './reset.js';
 import { cdnTransferCommand } from './cdnTransfer.js';
 
@@ -21,6 +22,7 @@ export const commands: CommandModule<GlobalArgs, GlobalArgs>[] = [
   syncCheckCommand,
   rsyncCommand,
   statusCommand,
+  estimateCommand,
   resetCommand,
   cdnTransferCommand,
 ];

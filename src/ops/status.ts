@@ -4,6 +4,7 @@
 import type { Ctx } from '../common/context.js';
 import type { Db } from '../common/db.js';
 import type { WorkMode } from '../state/leases.js';
+import { fleetPace, renderPace, type FleetPace } from './statusPace.js';
 import { claimInfo, emptyTotals, phaseTotals, PHASES, recentErrors, type ClaimInfo, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
 
 export interface Status {
@@ -12,17 +13,20 @@ export interface Status {
   total: Totals & { bytesPercentDone: number; objectsPercentDone: number };
   claims: Record<WorkMode, ClaimInfo>;
   recentErrors: RecentError[];
+  /** The fleet's pace and why a publisher holds back (sql/011), when there is one. */
+  pace: FleetPace;
   queryMs: number;
 }
 
 export async function queryStatus(db: Db, table: string, opts: { sample?: number } = {}): Promise<Status> {
   const sample = opts.sample ?? 5;
   const started = performance.now();
-  const [phases, syncCheck, rsync, errors] = await Promise.all([
+  const [phases, syncCheck, rsync, errors, pace] = await Promise.all([
     phaseTotals(db, table),
     claimInfo(db, table, 'syncCheck', sample),
     claimInfo(db, table, 'rsync', sample),
     recentErrors(db, table, sample * 2),
+    fleetPace(db, table),
   ]);
   const total = emptyTotals();
   for (const p of Object.values(phases)) for (const k of Object.keys(total) as (keyof Totals)[]) total[k] += p[k];
@@ -33,6 +37,7 @@ export async function queryStatus(db: Db, table: string, opts: { sample?: number
     total: { ...total, bytesPercentDone: pct(total.gcsBytes, total.s3Bytes), objectsPercentDone: pct(total.gcsObjects, total.s3Objects) },
     claims: { syncCheck, rsync },
     recentErrors: errors,
+    pace,
     queryMs: Math.round(performance.now() - started),
   };
 }
@@ -72,6 +77,7 @@ export function renderStatus(s: Status, now = new Date()): string {
   out.push('');
   out.push(s.recentErrors.length ? 'recent errors (newest first):' : 'recent errors: none');
   for (const e of s.recentErrors) out.push(`  ${iso(e.at)} ${e.mode} ${e.dirKey}: ${e.error.replace(/\s+/g, ' ').slice(0, 160)}`);
+  out.push(...renderPace(s.pace));
   return out.join('\n') + '\n';
 }
 

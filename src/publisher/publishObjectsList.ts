@@ -14,6 +14,7 @@ import { objectFilter, type ObjectFilter } from '../common/source/filter.js';
 import { s3Lister, type ObjectLister } from '../common/source/s3List.js';
 import { GroupCommit } from './groupCommit.js';
 import { InflightWindow, PublishBudget } from './inflight.js';
+import { publishGate } from './gate.js';
 import { claimableRows, releaseFailed, runPublishLoop, type Finishing } from './loop.js';
 import { holderOf } from '../state/leases.js';
 import { markObjectsPublished, type PublishedObjects } from '../state/publish.js';
@@ -51,6 +52,8 @@ export interface PublishObjectsArgs {
   /** Replaces the S3 listing (the benchmark's fixture). */
   lister?: ObjectLister;
   retryAfterSeconds?: number;
+  /** How often the publish gate (spend cap, backlog) re-reads the table; 30 s by default. */
+  gateCheckEveryMs?: number;
 }
 
 export interface PublishObjectsSummary {
@@ -84,6 +87,8 @@ interface Publishing {
   summary: PublishObjectsSummary;
   progress: Progress;
   onMessage(objects: number): void;
+  /** Sent for subfolders not yet flagged (their counts are not in the table yet): what the gate adds. */
+  unflagged: { objects: number; bytes: number };
 }
 
 interface Sent {
@@ -108,6 +113,8 @@ async function sendSubfolder(ctx: Ctx, row: PendingRow, p: Publishing): Promise<
     stats.objects += msg.objects;
     stats.bytes += msg.bytes;
     stats.messages++;
+    p.unflagged.objects += msg.objects;
+    p.unflagged.bytes += msg.bytes;
     if (topic) await window.add(() => topic.publish(msg.data, { v: '1', kind: 'objects', dir_key_sha: dirKeySha, objects: String(msg.objects) }), msg.data.length);
     p.onMessage(msg.objects);
   };
@@ -127,9 +134,16 @@ async function sendSubfolder(ctx: Ctx, row: PendingRow, p: Publishing): Promise<
   } catch (err) {
     // We MUST wait for every publish already handed over before the row is released.
     await window.drain().catch(() => undefined);
+    unflag(p, stats);
     throw err;
   }
   return { stats, window };
+}
+
+/** A subfolder's counts leave `unflagged` once its row is flagged (they are in the table) or released. */
+function unflag(p: Publishing, st: SubfolderStats): void {
+  p.unflagged.objects -= st.objects;
+  p.unflagged.bytes -= st.bytes;
 }
 
 function newSummary(dryRun: boolean): PublishObjectsSummary {
@@ -170,6 +184,7 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
     summary: s,
     progress,
     onMessage: (n) => progress.add({ objects: n, messages: 1 }),
+    unflagged: { objects: 0, bytes: 0 },
   };
   if (args.dryRun) await dryRun(ctx, publishing);
   else await publishAll(ctx, args, publishing);
@@ -219,10 +234,12 @@ async function publishAll(ctx: Ctx, args: PublishObjectsArgs, p: Publishing): Pr
     try {
       await window.drain();
     } catch (err) {
+      unflag(p, st);
       return failed(row, err);
     }
     countSent(s, st);
-    if (await withRetry(() => flags.submit({ id: row.id, objects: st.objects, bytes: st.bytes }), retry)) {
+    const flagged = await withRetry(() => flags.submit({ id: row.id, objects: st.objects, bytes: st.bytes }), retry).finally(() => unflag(p, st));
+    if (flagged) {
       s.subfolders_published++;
       p.progress.add({ subfolders: 1 });
       log.debug('publishObjectsList: subfolder published', { dir_key: row.dirKey, ...st });
@@ -241,5 +258,6 @@ async function publishAll(ctx: Ctx, args: PublishObjectsArgs, p: Publishing): Pr
     }
   };
 
-  await runPublishLoop(ctx, 'cdn', { concurrency: LISTING_CONCURRENCY, maxFinishing: MAX_FINISHING, claimBatch: CLAIM_BATCH, follow: !!args.follow, walk: false, handle });
+  const gate = args.dryRun ? undefined : publishGate(ctx, 'cdn', { follow: !!args.follow, checkEveryMs: args.gateCheckEveryMs, unflagged: () => p.unflagged });
+  await runPublishLoop(ctx, 'cdn', { concurrency: LISTING_CONCURRENCY, maxFinishing: MAX_FINISHING, claimBatch: CLAIM_BATCH, follow: !!args.follow, walk: false, handle, gate });
 }

@@ -1,6 +1,7 @@
 // The configuration: the reference design's field names and defaults, validated once and frozen.
 // SQL text is refused: every query is built in, so a config can never change what a statement does.
 import { z } from 'zod';
+import { parseBwlimit } from '../../worker/bandwidth.js';
 import { ConfigError } from './validate.js';
 
 /** Fields of the reference design that held SQL text; we refuse them by name with a clear reason. */
@@ -67,6 +68,37 @@ export const configSchema = z
     rsync_engine: z.enum(['cdn', 'gcloud']).default('cdn'),
     rsync_timeout_seconds: positiveInt(7 * 24 * 3600).default(6 * 3600),
     delete_unmatched: z.boolean().default(false),
+
+    /** The fleet's pace (cdnTransfer): GCS asks a new bucket to start near 1,000 object writes/s and to double at most every 20 minutes. */
+    gcs_ramp_enabled: z.boolean().default(true),
+    gcs_ramp_start_writes_per_second: positiveInt(1_000_000).default(1000),
+    gcs_ramp_doubling_seconds: positiveInt(24 * 3600).default(1200),
+    gcs_ramp_max_writes_per_second: positiveInt(100_000_000).default(1_000_000),
+    /** After a 429/503 from GCS the whole fleet pauses this long, and the rate halves. */
+    gcs_throttle_backoff_seconds: positiveInt(3600).default(30),
+    /** Per worker (VM): a cap on objects started per second, shared by its processes. */
+    max_objects_per_second: z.number().positive().optional(),
+    /** cdnTransfer: bytes/s each process may read from the CDN, e.g. "50M", or a daily schedule "08:00,50M 18:00,off" (local time). */
+    bwlimit: z
+      .string()
+      .min(1)
+      .refine((v) => {
+        try {
+          parseBwlimit(v);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'expected a rate such as 50M or 512K, off, or a schedule such as "08:00,50M 18:00,off"')
+      .optional(),
+    /** publishObjectsList stops when what it published is estimated (ott estimate's prices) to cost this much. */
+    spend_cap_usd: z.number().positive().optional(),
+    /** A price file overriding pricing/list-prices.json (negotiated rates), for the spend cap. */
+    prices_file: z.string().min(1).optional(),
+    /** The subscription's message retention: publishing holds while the backlog would outlast half of it. */
+    pubsub_retention_seconds: positiveInt(31 * 24 * 3600).default(7 * 24 * 3600),
+    /** How often workers heartbeat (register, read the fleet's pace). */
+    heartbeat_seconds: z.number().min(0.1).max(300).default(5),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -1,6 +1,6 @@
 // Everything one process needs to copy objects, built once from ctx: the HTTP pool, the signer (signed
 // once up front so a bad key fails at start, not per object), the GCS client, the tunables.
-import type { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Ctx } from '../../common/context.js';
 import { requireFields, type Config } from '../../common/config/schema.js';
@@ -11,6 +11,8 @@ import { createUrlSigner, type UrlSigner } from './signer.js';
 import { cdnBase, type CdnBase } from './source.js';
 import { GcsClient } from './gcsUpload.js';
 import { copyObject, type CopyOutcome } from './copyObject.js';
+import { statusObserver } from '../pace.js';
+import { bandwidthInterceptor, bandwidthLimiter, type BwSlot } from '../bandwidth.js';
 
 const MiB = 1024 * 1024;
 export const GCS_PRODUCTION_ENDPOINT = 'https://storage.googleapis.com';
@@ -27,7 +29,8 @@ export interface CopyTunables {
 export const DEFAULT_TUNABLES: CopyTunables = { singleRequestMaxBytes: 8 * MiB, chunkBytes: 8 * MiB, optimisticMaxBytes: 1 * MiB };
 
 export interface CopyDeps extends CopyTunables {
-  http: Agent;
+  /** The CDN downloads' client (the pool, with --bwlimit's pacing when set). */
+  http: Dispatcher;
   gcs: GcsClient;
   s3: () => S3Client;
   s3Bucket?: string;
@@ -48,7 +51,7 @@ export interface Copier {
   readonly deps: CopyDeps;
 }
 
-export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurrency?: number } = {}): Copier {
+export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurrency?: number; onGcsStatus?: (status: number) => void; bwlimit?: BwSlot[] } = {}): Copier {
   const { config } = ctx;
   requireFields(config, 'cdnTransfer', ['gcs_bucket', 'cloudfront_url_host_pre']);
   const http = createHttp({ connectionsPerOrigin: Math.max(8, opts.concurrency ?? config.transfer_concurrency) });
@@ -63,11 +66,14 @@ export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurren
   const endpoint = ctx.endpoints.gcs ?? GCS_PRODUCTION_ENDPOINT;
   // Local emulators take no auth; production uses the Storage client's credentials (ADC on the VM).
   const token = ctx.endpoints.gcs ? async () => undefined : async () => (await ctx.clients.gcs().authClient.getAccessToken()) ?? undefined;
+  const { onGcsStatus: _observer, bwlimit, ...tunables } = opts;
   const deps: CopyDeps = {
     ...DEFAULT_TUNABLES,
-    ...opts,
-    http,
-    gcs: new GcsClient(http, endpoint, token),
+    ...tunables,
+    // --bwlimit paces the CDN downloads where their bytes arrive (the GCS side follows the stream).
+    http: bwlimit ? http.compose(bandwidthInterceptor(bandwidthLimiter(bwlimit))) : http,
+    // The pacer hears every GCS answer's status (429/503: throttled) through an interceptor.
+    gcs: new GcsClient(opts.onGcsStatus ? http.compose(statusObserver(opts.onGcsStatus)) : http, endpoint, token),
     s3: () => ctx.clients.s3(),
     s3Bucket: config.s3_bucket,
     signer,

@@ -4,7 +4,7 @@
 // newer object, and the final request carries the hashes, so GCS itself refuses bytes that differ.
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import type { Agent, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { withRetry, type RetryBudget } from '../../common/retry.js';
 import { TransferError } from '../../common/errors.js';
 import { HttpStatusError, errorText, expectStatus, header } from './http.js';
@@ -69,7 +69,7 @@ export class GcsClient {
   private readonly basePath: string;
 
   constructor(
-    private readonly http: Agent,
+    private readonly http: Dispatcher,
     endpoint: string,
     private readonly token: () => Promise<string | undefined>,
   ) {

@@ -1,6 +1,6 @@
 // The source side: one GET per object through the CDN. The URL is built from our own per-segment
 // encoding and sent as a raw path (never re-parsed by WHATWG URL, which would fold `%2E` segments).
-import type { Agent, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { cdnPath } from '../../common/naming.js';
 import type { Config } from '../../common/config/schema.js';
 import { TransferError } from '../../common/errors.js';
@@ -67,7 +67,7 @@ export function sourceMeta(res: Dispatcher.ResponseData): SourceMeta {
  * GETs the object, or from `startByte` on (a resumed download: 206 expected). The caller checks
  * `contentLength` and, when resuming, `etag` against the listing.
  */
-export async function openSource(http: Agent, base: CdnBase, key: string, naming: Pick<Config, 'replace_key_parts'>, signer: UrlSigner, signal: AbortSignal, startByte = 0): Promise<SourceResponse> {
+export async function openSource(http: Dispatcher, base: CdnBase, key: string, naming: Pick<Config, 'replace_key_parts'>, signer: UrlSigner, signal: AbortSignal, startByte = 0): Promise<SourceResponse> {
   const res = await http.request({
     origin: base.origin,
     path: cdnRequestPath(base, key, naming, signer.query()),
