@@ -116,7 +116,7 @@ describe('bad-input catalogue: messages and keys through cdnTransfer', () => {
 
     // Each duplicate was copied once and skipped once (never two writes racing into a bad copy).
     const copiedOk = keys.filter((k) => !k.error).length + 2;
-    expect(s).toMatchObject({ deadLettered: dead.length, nacked: 0, copied: copiedOk, skipped: 2, failed: failing.length + 1 });
+    expect(s, JSON.stringify(s)).toMatchObject({ deadLettered: dead.length, nacked: 0, copied: copiedOk, skipped: 2, failed: failing.length + 1 });
     expect(await dirCounters(ctx, DIR)).toMatchObject({ failed_objects: failing.length + 1 });
     await ctx.db.end();
   });

@@ -15,6 +15,8 @@ import { uniqueName } from '../helpers/names.js';
 import type { Secrets } from '../../src/common/secrets.js';
 import { closeContext, createContext } from '../../src/common/context.js';
 import { ConfigError } from '../../src/common/config/validate.js';
+import { createDb } from '../../src/common/db.js';
+import { migrate } from '../../src/common/migrate.js';
 
 const root = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'ott-badstart-'));
@@ -58,6 +60,9 @@ const base = (extra: Record<string, unknown> = {}): Record<string, unknown> => (
 beforeAll(async () => {
   mysql = await freshDatabase('badstart');
   goodCreds = file('creds', { mysql_config: mysql });
+  const db = createDb(mysql);
+  await migrate(db, 'transfer_state'); // the workers need the schema (S5)
+  await db.end();
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   deadPort = (srv.address() as { port: number }).port;
