@@ -102,22 +102,29 @@ export function tlsPoolOptions(mysql: MysqlConfig): Partial<PoolOptions> {
 }
 
 const HANDSHAKE_CODES = new Set(['HANDSHAKE_SSL_ERROR', 'HANDSHAKE_NO_SSL_SUPPORT']);
+/** The Cloud SQL connector's refusals of the server's certificate. */
+const CONNECTOR_CERT_CODES = new Set(['EBADSQLADMINVERIFYCERT', 'ENOSQLADMINVERIFYCERT']);
 
 /**
- * With TLS on, one query at start: a refused certificate (or a server without TLS) never gets better by
- * retrying, so it is a configuration error (exit 78), not a crash loop. Other failures (MySQL down) are
- * left to the modes, which meet outages as they always do.
+ * With TLS on (or the Cloud SQL connector), one query at start: a refused certificate (or a server without
+ * TLS) never gets better by retrying, so it is a configuration error (exit 78), not a crash loop. Other
+ * failures (MySQL down) are left to the modes, which meet outages as they always do.
  */
 export async function checkTls(query: () => Promise<unknown>, mysql: MysqlConfig): Promise<void> {
-  if (mysql.ssl_disabled || mysql.instance_connection_name) return;
+  if (mysql.ssl_disabled && !mysql.instance_connection_name) return;
   try {
     await query();
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    if (typeof code !== 'string' || !HANDSHAKE_CODES.has(code)) return;
+    if (typeof code !== 'string') return;
+    const why = (err as Error).message;
+    if (mysql.instance_connection_name && CONNECTOR_CERT_CODES.has(code)) {
+      throw new ConfigError(`mysql_config: TLS to Cloud SQL instance ${mysql.instance_connection_name} failed: ${why}; check instance_connection_name`, []);
+    }
+    if (mysql.instance_connection_name || !HANDSHAKE_CODES.has(code)) return;
     const name = mysql.ssl_server_name ?? mysql.host;
     throw new ConfigError(
-      `mysql_config: TLS to ${mysql.host}:${mysql.port} failed: ${(err as Error).message}; ssl_ca must hold the CA that signed the server's certificate` +
+      `mysql_config: TLS to ${mysql.host}:${mysql.port} failed: ${why}; ssl_ca must hold the CA that signed the server's certificate` +
         (verifiesIdentity(mysql) ? ` and the certificate must name ${name}` : ''),
       [],
     );

@@ -12,7 +12,8 @@ import { uniqueName } from '../helpers/names.js';
 import { connectCloudSql } from '../../src/common/cloudSql.js';
 import { createDb } from '../../src/common/db.js';
 import { migrate } from '../../src/common/migrate.js';
-import { mysqlConfigSchema, type MysqlConfig } from '../../src/common/mysqlConfig.js';
+import { checkTls, mysqlConfigSchema, type MysqlConfig } from '../../src/common/mysqlConfig.js';
+import { ConfigError } from '../../src/common/config/validate.js';
 
 const env = process.env;
 const IAM_USER = `iam_${Date.now().toString(36)}`;
@@ -109,6 +110,10 @@ describe('Cloud SQL connector (mysql_config.instance_connection_name)', () => {
     const db = createDb(mysql, { ...link!.poolOptions, connectTimeout: 5000 });
     try {
       await expect(db.query('SELECT 1')).rejects.toThrow(/Certificate had CN ott-local:someone-else, expected ott-local:state-cn/);
+      // At start (createContext), the same refusal is a configuration error: exit 78, not a restart loop.
+      const err = await checkTls(() => db.query('SELECT 1'), mysql).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(/^mysql_config: TLS to Cloud SQL instance ott-local:europe-west1:state-cn failed: Certificate had CN ott-local:someone-else/);
     } finally {
       await db.end();
       link!.close();
