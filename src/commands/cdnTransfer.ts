@@ -13,7 +13,8 @@ export const cdnTransferCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'cdnTransfer',
   describe:
     'Copy objects S3 -> CloudFront -> GCS: pulls object-list messages from pubsub_subscription_id, downloads each object through ' +
-    'a signed CloudFront URL and streams it into gcs_bucket, verified (size, MD5 or the multipart ETag, else size + CRC32C). ' +
+    'a signed CloudFront URL and streams it into gcs_bucket, verified (size, and the MD5 or the multipart ETag; for SSE-KMS objects ' +
+    "S3's full-object checksum, else size only, counted). " +
     'Objects already copied are skipped; failures go to error_pubsub_topic_id after retries; malformed messages to ' +
     'dead_letter_topic_id. SIGTERM: stops pulling, finishes in-flight objects within grace_period_seconds, nacks the rest.',
   builder: (y: Argv<GlobalArgs>) =>

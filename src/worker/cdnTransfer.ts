@@ -9,6 +9,7 @@ import { objectsListMessageSchema, type ObjectsListMessage } from '../common/mes
 import { startProgress } from '../common/progress.js';
 import { createCopier, type Copier, type CopyTunables } from './copy/index.js';
 import type { CopyOutcome } from './copy/copyObject.js';
+import type { VerifiedBy } from './copy/verify.js';
 import { createLimiter, type Limiter } from '../common/limit.js';
 import { startCounters } from './transferCounters.js';
 import { consume, type Delivery, type Settle } from './consume.js';
@@ -46,7 +47,10 @@ export interface CdnTransferSummary {
   /** Skipped objects per reason (the copy path's `why`). */
   skippedWhy: Record<string, number>;
   failed: number;
+  /** Copied objects verified by size only (none of S3's hashes applied): also `size_only_objects`. */
   sizeOnly: number;
+  /** Copied objects by how they were verified (`md5`, `multipart-etag`, `crc`, `size-only`). */
+  verifiedBy: Record<VerifiedBy, number>;
   seconds: number;
 }
 
@@ -118,12 +122,18 @@ async function copyMessage(ctx: Ctx, copier: Copier, limiter: Limiter, pacer: Pa
     if (o.status !== 'failed') continue;
     if (!(await reportError(ctx, MODE, msg.dir_key, o.reason, { key: o.key, attempts: o.attempts }))) handedOver = false;
   }
-  return handedOver && outcomes.every((o) => o.status !== 'aborted') ? 'ack' : 'nack';
+  if (!handedOver || outcomes.some((o) => o.status === 'aborted')) return 'nack';
+  // Counted only now, once per message id: a nacked delivery counts nothing, a redelivery of one counted does not count again.
+  rec.countMessage(d.id, msg.dir_key, outcomes);
+  return 'ack';
 }
 
 interface Recording {
   summary: CdnTransferSummary;
+  /** One outcome as it comes: progress, the summary, the skip log (this process's activity). */
   record(dirKey: string, o: CopyOutcome): void;
+  /** An acked message's outcomes into the state table's counters (facts: once per message). */
+  countMessage(messageId: string, dirKey: string, outcomes: CopyOutcome[]): void;
   /** Stops the throughput log and flushes the counters. */
   stop(): Promise<void>;
 }
@@ -134,7 +144,7 @@ function startRecording(ctx: Ctx, limiter: Limiter, pacer: Pacer): Recording {
   const counters = startCounters(ctx.db, ctx.config.mysql_table, log, { stopTimeoutMs: ctx.config.grace_period_seconds * 1000 });
   // The shared progress logger gives the totals line at the end; the windowed rates are ours, below.
   const progress = startProgress(log, MODE, { rateKey: 'objects', intervalMs: 10 * 60_000 });
-  const s: CdnTransferSummary = { messages: 0, acked: 0, nacked: 0, deadLettered: 0, copied: 0, copiedBytes: 0, skipped: 0, skippedWhy: {}, failed: 0, sizeOnly: 0, seconds: 0 };
+  const s: CdnTransferSummary = { messages: 0, acked: 0, nacked: 0, deadLettered: 0, copied: 0, copiedBytes: 0, skipped: 0, skippedWhy: {}, failed: 0, sizeOnly: 0, verifiedBy: { md5: 0, 'multipart-etag': 0, crc: 0, 'size-only': 0 }, seconds: 0 };
   // Every few seconds: objects/s and MiB/s over the last window, in flight, skipped, failed.
   let window = { at: Date.now(), objects: 0, bytes: 0 };
   const tick = (): void => {
@@ -161,22 +171,32 @@ function startRecording(ctx: Ctx, limiter: Limiter, pacer: Pacer): Recording {
     if (o.status === 'copied') {
       s.copied++;
       s.copiedBytes += o.bytes;
-      if (o.verifiedBy === 'size+crc32c') s.sizeOnly++;
-      counters.add(dirKey, { copied_objects: 1, copied_bytes: o.bytes, size_only_objects: o.verifiedBy === 'size+crc32c' ? 1 : 0 });
+      s.verifiedBy[o.verifiedBy]++;
+      if (o.verifiedBy === 'size-only') s.sizeOnly++;
     } else if (o.status === 'skipped') {
       s.skipped++;
       s.skippedWhy[o.why] = (s.skippedWhy[o.why] ?? 0) + 1;
       log.debug(`${MODE}: skipped`, { dir_key: dirKey, key: o.key, why: o.why });
-      counters.add(dirKey, { skipped_objects: 1 });
     } else if (o.status === 'failed') {
       s.failed++;
-      counters.add(dirKey, { failed_objects: 1 });
     }
+  };
+  const countMessage = (messageId: string, dirKey: string, outcomes: CopyOutcome[]): void => {
+    const c = { copied_objects: 0, copied_bytes: 0, skipped_objects: 0, failed_objects: 0, size_only_objects: 0 };
+    for (const o of outcomes) {
+      if (o.status === 'copied') {
+        c.copied_objects++;
+        c.copied_bytes += o.bytes;
+        if (o.verifiedBy === 'size-only') c.size_only_objects++;
+      } else if (o.status === 'skipped') c.skipped_objects++;
+      else if (o.status === 'failed') c.failed_objects++;
+    }
+    counters.addMessage(messageId, dirKey, c);
   };
   const stop = async (): Promise<void> => {
     clearInterval(timer);
     await counters.stop();
     progress.stop();
   };
-  return { summary: s, record, stop };
+  return { summary: s, record, countMessage, stop };
 }

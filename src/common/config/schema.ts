@@ -15,9 +15,22 @@ const prefix = z
   .string()
   .refine((s) => s === '' || s.endsWith('/'), 'expected a folder prefix ending in "/" (or "" for the bucket root)')
   .refine((s) => !s.startsWith('/'), 'expected no leading "/": S3 and GCS keys do not start with one');
-const isoDate = z
-  .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 date-time such as 2024-01-31T00:00:00Z');
+// A Datastore datetime (the reference stored last_modified_* as such; the client gives a Date) is that instant.
+const isoDate = z.preprocess(
+  (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString() : v),
+  z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 date-time such as 2024-01-31T00:00:00Z'),
+);
+/** https, or http to this machine only (the local stack's CDN fixture). */
+function httpsOrLoopback(s: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return true; // not a URL: .url() says so
+  }
+  if (u.protocol === 'https:') return true;
+  return u.protocol === 'http:' && (/^127(\.\d{1,3}){3}$/.test(u.hostname) || u.hostname === 'localhost' || u.hostname === '[::1]');
+}
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 
 export const STORAGE_CLASSES = ['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'GLACIER_IR', 'DEEP_ARCHIVE', 'OUTPOSTS', 'EXPRESS_ONEZONE'] as const;
@@ -44,13 +57,19 @@ export const configSchema = z
     gcs_root_prefix: prefix.default(''),
     gcs_storage_class: z.enum(GCS_STORAGE_CLASSES).optional(),
 
-    cloudfront_url_host_pre: z.string().url('expected a URL such as https://d111111abcdef8.cloudfront.net/').optional(),
+    cloudfront_url_host_pre: z
+      .string()
+      .url('expected a URL such as https://d111111abcdef8.cloudfront.net/')
+      .refine(httpsOrLoopback, 'expected https: signed URLs must not cross a network in clear (http only for a loopback host: 127.0.0.0/8, localhost, [::1])')
+      .optional(),
     replace_key_parts: z.record(z.string().min(1), z.string()).default({}),
     url_signer_key_pair_id: z.string().min(1).optional(),
     url_signer_private_key_secret_id: resourceId.optional(),
     /** Local development: a PEM file instead of the signing-key secret. */
     url_signer_private_key_file: z.string().min(1).optional(),
-    signed_url_expire_seconds: positiveInt(3600 * 24 * 365).default(3600 * 24 * 7),
+    // Short (the reference: 7 days): CloudFront's logs keep query strings, signatures included; the
+    // signer renews the policy before it expires, so a long run never needs a long life.
+    signed_url_expire_seconds: positiveInt(3600 * 24 * 365).default(3600),
 
     pubsub_topic_id: resourceId.optional(),
     pubsub_subscription_id: resourceId.optional(),
@@ -67,6 +86,10 @@ export const configSchema = z
     grace_period_seconds: positiveInt(3600).default(600),
     rsync_engine: z.enum(['cdn', 'gcloud']).default('cdn'),
     rsync_timeout_seconds: positiveInt(7 * 24 * 3600).default(6 * 3600),
+    /** A subfolder still mismatched after this many rsyncs (with no equal check between) is failed, with the reason. */
+    max_rsync_attempts: positiveInt(1000).default(5),
+    /** The wait before a subfolder's next rsync: this after the first, doubled after each further one (at most a day). */
+    rsync_backoff_seconds: positiveInt(24 * 3600).default(300),
     delete_unmatched: z.boolean().default(false),
 
     /** The fleet's pace (cdnTransfer): GCS asks a new bucket to start near 1,000 object writes/s and to double at most every 20 minutes. */

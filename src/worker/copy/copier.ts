@@ -6,6 +6,7 @@ import type { Ctx } from '../../common/context.js';
 import { requireFields, type Config } from '../../common/config/schema.js';
 import type { Logger } from '../../common/log.js';
 import type { ObjectEntry } from '../../common/messages.js';
+import { cdnPath } from '../../common/naming.js';
 import { createHttp } from './http.js';
 import { createUrlSigner, type UrlSigner } from './signer.js';
 import { cdnBase, type CdnBase } from './source.js';
@@ -57,11 +58,11 @@ export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurren
   const http = createHttp({ connectionsPerOrigin: Math.max(8, opts.concurrency ?? config.transfer_concurrency) });
   const signer = createUrlSigner({
     hostPre: config.cloudfront_url_host_pre!,
+    scopePath: cdnPath(config.s3_root_prefix, config),
     keyPairId: config.url_signer_key_pair_id,
     privateKey: ctx.secrets.url_signer_private_key,
     expireSeconds: config.signed_url_expire_seconds,
   });
-  if (config.url_signer_key_pair_id && !ctx.secrets.url_signer_private_key) throw new Error('url_signer_key_pair_id is set but no signing key was loaded: set url_signer_private_key_secret_id (and a project) or url_signer_private_key_file');
   signer.query(); // sign now: a bad key is a clear error at start, not a failure per object
   const endpoint = ctx.endpoints.gcs ?? GCS_PRODUCTION_ENDPOINT;
   // Local emulators take no auth; production uses the Storage client's credentials (ADC on the VM).
