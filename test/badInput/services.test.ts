@@ -74,6 +74,22 @@ describe('bad-input catalogue: dead CDN or GCS, expiring signed URLs', () => {
     await ctx.db.end();
   });
 
+  it('X4 a 1,024-byte key whose GCS name grows past 1,024 bytes (gcs_root_prefix longer than s3_root_prefix): error topic with GCS\'s reason, not retried', async () => {
+    const ctx = await worldContext(w, { gcs_root_prefix: 'copy-longer/' });
+    const dir = 'data/x4/';
+    await addDirRow(ctx, dir);
+    const key = dir + 'k'.repeat(1024 - Buffer.byteLength(dir));
+    const fits = await putObject(w, `${dir}fits.bin`, 10);
+    const long = await putObject(w, key, 10);
+    await publish(w, dir, [fits, long]);
+    const s = await run(ctx, { exitWhenIdleMs: 1500 });
+    expect(s).toMatchObject({ copied: 1, failed: 1, acked: 1, nacked: 0 });
+    const [e] = (await drain(w.errorSub, 1)).map((m) => JSON.parse(m.data.toString()) as ErrorMsg);
+    expect(e).toMatchObject({ key, attempts: 1, reason: expect.stringMatching(/maximum object length is 1024 characters, but got a name with 1031 characters/) });
+    expect(await readGcs(w, 'copy-longer/x4/fits.bin')).toBeDefined();
+    await ctx.db.end();
+  });
+
   it('X3 signed URLs that expire during the run (2 s policies): re-signed in time, a key published after the first policy ended still copies', async () => {
     const key = rsaKeyPair();
     await addTrustedKey(cdnEndpoint(), { bucket: w.s3Bucket, keyPairId: 'KBADINPUT', publicKeyPem: key.publicKeyPem });
