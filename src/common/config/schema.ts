@@ -2,6 +2,7 @@
 // SQL text is refused: every query is built in, so a config can never change what a statement does.
 import { z } from 'zod';
 import { parseBwlimit } from '../../worker/bandwidth.js';
+import { ConfigError } from './validate.js';
 
 /** Fields of the reference design that held SQL text; we refuse them by name with a clear reason. */
 export const REFUSED_SQL_FIELDS = ['pull_query', 'update_query', 'start_query', 'end_query', 'insert_query'] as const;
@@ -140,5 +141,5 @@ export type Config = z.infer<typeof configSchema>;
 /** The fields each mode cannot run without; checked when the mode starts, naming what is missing. */
 export function requireFields<K extends keyof Config>(config: Config, mode: string, fields: K[]): void {
   const missing = fields.filter((f) => config[f] === undefined || config[f] === '');
-  if (missing.length) throw new Error(`config for ${mode} is missing ${missing.join(', ')}: set ${missing.length > 1 ? 'them' : 'it'} with ott config put`);
+  if (missing.length) throw new ConfigError(`config for ${mode} is missing ${missing.join(', ')}: set ${missing.length > 1 ? 'them' : 'it'} with ott config put`, missing.map(String));
 }
