@@ -78,6 +78,15 @@ resource "google_storage_bucket_iam_member" "worker" {
   member   = "serviceAccount:${google_service_account.worker[each.key].email}"
 }
 
+# The delta pass (`publishObjectsList --delta`) lists the destination to find what changed, and with
+# --delete-unmatched deletes copies whose source is gone: list and delete on this one bucket. objectUser is
+# the narrowest predefined role with both (the publisher never writes objects; a custom role would drop create).
+resource "google_storage_bucket_iam_member" "publisher_delta" {
+  bucket = local.bucket_name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.publisher.email}"
+}
+
 # --- Pub/Sub --------------------------------------------------------------------------------------------
 resource "google_pubsub_subscription_iam_member" "worker_pull" {
   for_each     = local.modes

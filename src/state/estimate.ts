@@ -46,6 +46,15 @@ export async function sampleUnknown(db: Db, table: string, count: number, exclud
     const key = rows.map((r) => r.dir_key as string).find((k) => !exclude.includes(k));
     if (key !== undefined) picked.add(key);
   }
+  // Random points miss rows near the start, or near other picks: when the sample asks for more rows than
+  // the points found, the rest come in id order (all of them, when the sample covers every unknown row).
+  if (picked.size < count) {
+    const [rows] = await db.query<RowDataPacket[]>(`SELECT dir_key FROM ${t} WHERE NOT ${KNOWN} ORDER BY id LIMIT ?`, [count + picked.size + exclude.length]);
+    for (const r of rows) {
+      if (picked.size >= count) break;
+      if (!exclude.includes(r.dir_key)) picked.add(r.dir_key as string);
+    }
+  }
   return [...picked];
 }
 
