@@ -1,5 +1,5 @@
 // Mode `publishObjectsList`: claims subfolders whose objects list is not yet published, lists each one
-// from S3 (recursive, filtered), and publishes its objects in messages of num_single_message keys. A
+// from S3 (recursive, filtered; the root row flat: only the objects directly under s3_root_prefix), and publishes its objects in messages of num_single_message keys. A
 // subfolder is flagged published only after Pub/Sub acknowledged every one of its messages; a failure
 // releases it with the reason on its row, to be retried later. At-least-once: a crash re-publishes the
 // subfolder after its lease, and the transfer workers skip objects already copied.
@@ -11,6 +11,7 @@ import { ObjectsPacker, type PackedMessage } from '../common/messages.js';
 import { startProgress, type Progress } from '../common/progress.js';
 import { withRetry } from '../common/retry.js';
 import { objectFilter, type ObjectFilter } from '../common/source/filter.js';
+import { isRootDir } from '../common/source/rootDir.js';
 import { s3Lister, type ObjectLister } from '../common/source/s3List.js';
 import { GroupCommit } from './groupCommit.js';
 import { InflightWindow, PublishBudget } from './inflight.js';
@@ -112,7 +113,7 @@ async function sendSubfolder(ctx: Ctx, row: PendingRow, p: Publishing): Promise<
     p.onMessage(msg.objects);
   };
   try {
-    for await (const o of p.lister(row.dirKey, ctx.signal)) {
+    for await (const o of p.lister(row.dirKey, ctx.signal, isRootDir(row.dirKey, ctx.config))) {
       const f = filter(o);
       if (!f.keep) {
         s.filtered[f.why]++;

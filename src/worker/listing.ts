@@ -1,12 +1,14 @@
 // Both sides of one subfolder, listed page by page (never a whole listing in memory): S3 through the
 // common lister and object filter (last-modified window, storage classes: what the publisher publishes),
 // GCS under the mirrored prefix. Both services list in UTF-8 byte order, which the merge in diff.ts relies
-// on (and checks).
+// on (and checks). The root row (src/common/source/rootDir.ts) is listed flat on both sides: only the
+// objects directly under the root, with Delimiter '/', so its subfolders' objects are neither missing nor extra.
 import type { Ctx } from '../common/context.js';
 import type { ObjectEntry } from '../common/messages.js';
 import { gcsPrefix } from '../common/naming.js';
 import { withRetry, type RetryLimits } from '../common/retry.js';
 import { objectFilter } from '../common/source/filter.js';
+import { isRootDir } from '../common/source/rootDir.js';
 import { s3Lister } from '../common/source/s3List.js';
 
 export interface GcsEntry {
@@ -26,20 +28,22 @@ function retryLimits(ctx: Ctx): RetryLimits {
   return { maxAttempts: ctx.config.max_attempts, budgetMs: ctx.config.retry_budget_ms };
 }
 
-/** The in-scope objects under s3://s3_bucket/dirKey, in key order. */
+/** The in-scope objects under s3://s3_bucket/dirKey (directly under it for the root row), in key order. */
 export async function* listS3(ctx: Ctx, dirKey: string): AsyncGenerator<ObjectEntry> {
   const inScope = objectFilter(ctx.config);
-  for await (const o of s3Lister(ctx.clients.s3(), ctx.config.s3_bucket!, retryLimits(ctx))(dirKey, ctx.signal)) if (inScope(o).keep) yield o;
+  const list = s3Lister(ctx.clients.s3(), ctx.config.s3_bucket!, retryLimits(ctx));
+  for await (const o of list(dirKey, ctx.signal, isRootDir(dirKey, ctx.config))) if (inScope(o).keep) yield o;
 }
 
-/** The objects under gs://gcs_bucket/<dirKey mapped by gcsPrefix>, in name order. */
+/** The objects under gs://gcs_bucket/<dirKey mapped by gcsPrefix> (directly under it for the root row), in name order. */
 export async function* listGcs(ctx: Ctx, dirKey: string): AsyncGenerator<GcsEntry> {
   const bucket = ctx.clients.gcs().bucket(ctx.config.gcs_bucket!);
   const prefix = gcsPrefix(dirKey, ctx.config);
+  const flat = isRootDir(dirKey, ctx.config) ? { delimiter: '/' } : {};
   let pageToken: string | undefined;
   do {
     if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
-    const [files, next] = await withRetry(() => bucket.getFiles({ prefix, autoPaginate: false, maxResults: PAGE_SIZE, pageToken }), { ...retryLimits(ctx), signal: ctx.signal });
+    const [files, next] = await withRetry(() => bucket.getFiles({ prefix, ...flat, autoPaginate: false, maxResults: PAGE_SIZE, pageToken }), { ...retryLimits(ctx), signal: ctx.signal });
     for (const f of files) {
       const md = f.metadata;
       yield { rel: f.name.slice(prefix.length), name: f.name, size: Number(md.size ?? 0), md5Hash: md.md5Hash, generation: md.generation === undefined ? undefined : String(md.generation), metadata: (md.metadata ?? {}) as Record<string, string> };
