@@ -5,11 +5,16 @@ import type { Ctx } from '../common/context.js';
 import type { Db } from '../common/db.js';
 import type { WorkMode } from '../state/leases.js';
 import { claimInfo, emptyTotals, phaseTotals, PHASES, recentErrors, type ClaimInfo, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
+import { exclusionTotals, type ExclusionTotals } from '../state/exclusions.js';
+import { EXCLUSION_ADVICE, type ExclusionKind } from '../common/source/unmigratable.js';
 
 export interface Status {
   table: string;
   phases: PhaseTotals;
+  /** Done % counts the excluded objects below as not done: they are in scope, and not in GCS. */
   total: Totals & { bytesPercentDone: number; objectsPercentDone: number };
+  /** In scope but not migratable as they are (sql/007): archived in S3, or GCS cannot hold them. */
+  excluded: Record<ExclusionKind, ExclusionTotals>;
   claims: Record<WorkMode, ClaimInfo>;
   recentErrors: RecentError[];
   queryMs: number;
@@ -18,19 +23,24 @@ export interface Status {
 export async function queryStatus(db: Db, table: string, opts: { sample?: number } = {}): Promise<Status> {
   const sample = opts.sample ?? 5;
   const started = performance.now();
-  const [phases, syncCheck, rsync, errors] = await Promise.all([
+  const [phases, syncCheck, rsync, errors, archived, unmigratable] = await Promise.all([
     phaseTotals(db, table),
     claimInfo(db, table, 'syncCheck', sample),
     claimInfo(db, table, 'rsync', sample),
     recentErrors(db, table, sample * 2),
+    exclusionTotals(db, table, 'archived', sample),
+    exclusionTotals(db, table, 'unmigratable', sample),
   ]);
   const total = emptyTotals();
   for (const p of Object.values(phases)) for (const k of Object.keys(total) as (keyof Totals)[]) total[k] += p[k];
   const pct = (a: number, b: number): number => (b === 0 ? (a === 0 ? 100 : 0) : Math.floor((Math.min(a, b) / b) * 1000) / 10);
+  // Excluded objects are in scope and not in GCS: never done. Floored, so one of a billion keeps it under 100%.
+  const notDone = { bytes: archived.bytes + unmigratable.bytes, objects: archived.objects + unmigratable.objects };
   return {
     table,
     phases,
-    total: { ...total, bytesPercentDone: pct(total.gcsBytes, total.s3Bytes), objectsPercentDone: pct(total.gcsObjects, total.s3Objects) },
+    total: { ...total, bytesPercentDone: pct(total.gcsBytes, total.s3Bytes + notDone.bytes), objectsPercentDone: pct(total.gcsObjects, total.s3Objects + notDone.objects) },
+    excluded: { archived, unmigratable },
     claims: { syncCheck, rsync },
     recentErrors: errors,
     queryMs: Math.round(performance.now() - started),
@@ -61,7 +71,8 @@ export function renderStatus(s: Status, now = new Date()): string {
   for (const p of PHASES) out.push(line(p, s.phases[p]));
   out.push(line('total', s.total));
   out.push('');
-  out.push(`done: ${s.total.bytesPercentDone}% of bytes, ${s.total.objectsPercentDone}% of objects in GCS`);
+  out.push(`done: ${s.total.bytesPercentDone}% of bytes, ${s.total.objectsPercentDone}% of objects in GCS${doneCaveat(s)}`);
+  out.push(...renderExclusions(s));
   out.push('');
   out.push(row(['claims', 'live', 'stale']));
   for (const m of ['syncCheck', 'rsync'] as const) out.push(row([m, int(s.claims[m].live), int(s.claims[m].stale)]));
@@ -73,6 +84,24 @@ export function renderStatus(s: Status, now = new Date()): string {
   out.push(s.recentErrors.length ? 'recent errors (newest first):' : 'recent errors: none');
   for (const e of s.recentErrors) out.push(`  ${iso(e.at)} ${e.mode} ${e.dirKey}: ${e.error.replace(/\s+/g, ' ').slice(0, 160)}`);
   return out.join('\n') + '\n';
+}
+
+function doneCaveat(s: Status): string {
+  const { archived: a, unmigratable: u } = s.excluded;
+  if (!a.objects && !u.objects) return '';
+  return ` (not done: ${int(a.objects)} archived and ${int(u.objects)} unmigratable object(s), counted as not in GCS; see below)`;
+}
+
+/** Archived and unmigratable objects: their own lines, with where they are and what to do. */
+function renderExclusions(s: Status): string[] {
+  const out: string[] = [];
+  for (const kind of ['archived', 'unmigratable'] as const) {
+    const e = s.excluded[kind];
+    if (!e.objects) continue;
+    out.push(`${kind}: ${int(e.objects)} object(s), ${humanBytes(e.bytes)} in ${int(e.subfolders)} subfolder(s), not in GCS: ${EXCLUSION_ADVICE[kind]}`);
+    for (const d of e.sample) for (const k of d.keys.slice(0, 3)) out.push(`  ${d.dirKey}: ${JSON.stringify(k.key)} (${k.why})`);
+  }
+  return out;
 }
 
 export interface StatusArgs {

@@ -10,7 +10,8 @@ import { classify } from '../common/errors.js';
 import { ObjectsPacker, type PackedMessage } from '../common/messages.js';
 import { startProgress, type Progress } from '../common/progress.js';
 import { withRetry } from '../common/retry.js';
-import { objectFilter, type ObjectFilter } from '../common/source/filter.js';
+import { Exclusions, logExclusions, sourceScope, type ScopeVerdict } from '../common/source/unmigratable.js';
+import type { ObjectEntry } from '../common/messages.js';
 import { isRootDir } from '../common/source/rootDir.js';
 import { s3Lister, type ObjectLister } from '../common/source/s3List.js';
 import { GroupCommit } from './groupCommit.js';
@@ -18,6 +19,7 @@ import { InflightWindow, PublishBudget } from './inflight.js';
 import { claimableRows, releaseFailed, runPublishLoop, type Finishing } from './loop.js';
 import { holderOf } from '../state/leases.js';
 import { markObjectsPublished, type PublishedObjects } from '../state/publish.js';
+import { recordPublishExclusions } from '../state/exclusions.js';
 import { claimablePage, countClaimable, type PendingRow } from '../state/publishable.js';
 import { dirKeyHash, openTopic, type PublishTopic } from './topic.js';
 
@@ -65,6 +67,8 @@ export interface PublishObjectsSummary {
   bytes: number;
   messages: number;
   filtered: Record<'last_modified_after' | 'last_modified_before' | 'storage_class', number>;
+  /** In scope but not published, recorded on their rows: archived (S3 will not serve them) and objects GCS cannot hold. */
+  excluded: Record<'archived' | 'unmigratable', number>;
   failures: { dir_key: string; reason: string }[];
   seconds: number;
 }
@@ -73,11 +77,13 @@ interface SubfolderStats {
   objects: number;
   bytes: number;
   messages: number;
+  /** What the listing found in scope but cannot migrate: recorded on the row, never published. */
+  exclusions: Exclusions;
 }
 
 /** What every subfolder of a run is published with. */
 interface Publishing {
-  filter: ObjectFilter;
+  scope: (o: ObjectEntry) => ScopeVerdict;
   lister: ObjectLister;
   /** Absent in a dry run: nothing is sent. */
   topic?: PublishTopic;
@@ -99,8 +105,8 @@ interface Sent {
  * handed over has settled: only then is the outcome of this attempt known and the row safe to release.
  */
 async function sendSubfolder(ctx: Ctx, row: PendingRow, p: Publishing): Promise<Sent> {
-  const stats: SubfolderStats = { objects: 0, bytes: 0, messages: 0 };
-  const { filter, topic, summary: s } = p;
+  const stats: SubfolderStats = { objects: 0, bytes: 0, messages: 0, exclusions: new Exclusions() };
+  const { scope, topic, summary: s } = p;
   const window = new InflightWindow(p.budget);
   const packer = new ObjectsPacker(row.dirKey, ctx.config.num_single_message);
   const dirKeySha = dirKeyHash(row.dirKey);
@@ -114,7 +120,12 @@ async function sendSubfolder(ctx: Ctx, row: PendingRow, p: Publishing): Promise<
   };
   try {
     for await (const o of p.lister(row.dirKey, ctx.signal, isRootDir(row.dirKey, ctx.config))) {
-      const f = filter(o);
+      const f = scope(o);
+      if (!f.keep && 'excluded' in f) {
+        stats.exclusions.add(o, f.excluded);
+        s.excluded[f.excluded.kind]++;
+        continue;
+      }
       if (!f.keep) {
         s.filtered[f.why]++;
         ctx.log.debug('publishObjectsList: object filtered out', { key: o.key, why: f.why, last_modified: o.last_modified, storage_class: o.storage_class });
@@ -143,6 +154,7 @@ function newSummary(dryRun: boolean): PublishObjectsSummary {
     bytes: 0,
     messages: 0,
     filtered: { last_modified_after: 0, last_modified_before: 0, storage_class: 0 },
+    excluded: { archived: 0, unmigratable: 0 },
     failures: [],
     seconds: 0,
   };
@@ -165,7 +177,7 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
   // Objects per second is the rate to watch; the ETA counts subfolders, the total known up front.
   const progress = startProgress(log, MODE, { rateKey: 'objects', totalKey: 'subfolders' });
   const publishing: Publishing = {
-    filter: objectFilter(config),
+    scope: sourceScope(config),
     lister: args.lister ?? s3Lister(ctx.clients.s3(), config.s3_bucket!, retry),
     budget: new PublishBudget(INFLIGHT_MESSAGES, INFLIGHT_BYTES),
     summary: s,
@@ -188,7 +200,8 @@ async function dryRun(ctx: Ctx, p: Publishing): Promise<void> {
     countSent(p.summary, st);
     p.summary.subfolders_published++;
     p.progress.add({ subfolders: 1 });
-    ctx.log.info('publishObjectsList (dry run): would publish', { dir_key: row.dirKey, ...st });
+    ctx.log.info('publishObjectsList (dry run): would publish', { dir_key: row.dirKey, objects: st.objects, bytes: st.bytes, messages: st.messages });
+    logExclusions(ctx.log, MODE, row.dirKey, st.exclusions);
   }
 }
 
@@ -223,10 +236,13 @@ async function publishAll(ctx: Ctx, args: PublishObjectsArgs, p: Publishing): Pr
       return failed(row, err);
     }
     countSent(s, st);
+    // Recorded before the flag, under the same lease: a published row never lacks its exclusions.
+    if (st.exclusions.any) await withRetry(() => recordPublishExclusions(holder, row.id, st.exclusions), retry);
     if (await withRetry(() => flags.submit({ id: row.id, objects: st.objects, bytes: st.bytes }), retry)) {
       s.subfolders_published++;
       p.progress.add({ subfolders: 1 });
-      log.debug('publishObjectsList: subfolder published', { dir_key: row.dirKey, ...st });
+      log.debug('publishObjectsList: subfolder published', { dir_key: row.dirKey, objects: st.objects, bytes: st.bytes, messages: st.messages });
+      logExclusions(ctx.log, MODE, row.dirKey, st.exclusions);
     } else {
       s.subfolders_lease_lost++;
       log.warn('publishObjectsList: lease was taken over while publishing; the new holder flags the subfolder', { dir_key: row.dirKey });

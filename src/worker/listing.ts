@@ -1,5 +1,6 @@
 // Both sides of one subfolder, listed page by page (never a whole listing in memory): S3 through the
-// common lister and object filter (last-modified window, storage classes: what the publisher publishes),
+// common lister and scope (last-modified window, storage classes: what the publisher publishes; objects
+// that cannot be migrated marked, src/common/source/unmigratable.ts),
 // GCS under the mirrored prefix. Both services list in UTF-8 byte order, which the merge in diff.ts relies
 // on (and checks). The root row (src/common/source/rootDir.ts) is listed flat on both sides: only the
 // objects directly under the root, with Delimiter '/', so its subfolders' objects are neither missing nor extra.
@@ -7,9 +8,9 @@ import type { Ctx } from '../common/context.js';
 import type { ObjectEntry } from '../common/messages.js';
 import { gcsPrefix } from '../common/naming.js';
 import { withRetry, type RetryLimits } from '../common/retry.js';
-import { objectFilter } from '../common/source/filter.js';
 import { isRootDir } from '../common/source/rootDir.js';
 import { s3Lister } from '../common/source/s3List.js';
+import { archivedNow, sourceScope, type Exclusion } from '../common/source/unmigratable.js';
 
 export interface GcsEntry {
   /** The name relative to the subfolder's mirrored prefix: what an S3 key is relative to the subfolder. */
@@ -28,11 +29,30 @@ function retryLimits(ctx: Ctx): RetryLimits {
   return { maxAttempts: ctx.config.max_attempts, budgetMs: ctx.config.retry_budget_ms };
 }
 
-/** The in-scope objects under s3://s3_bucket/dirKey (directly under it for the root row), in key order. */
-export async function* listS3(ctx: Ctx, dirKey: string): AsyncGenerator<ObjectEntry> {
-  const inScope = objectFilter(ctx.config);
+/** An S3 object in scope, or one in scope that cannot be migrated as it is (`excluded`: archived, or GCS cannot hold it). */
+export interface S3Item {
+  o: ObjectEntry;
+  excluded?: Exclusion;
+}
+
+/**
+ * The objects under s3://s3_bucket/dirKey (directly under it for the root row) that are in scope
+ * (sourceScope: the config's filters, by default the classes CloudFront serves), with those that are in
+ * scope but cannot be migrated marked `excluded`, in key order. Filtered-out objects are not yielded.
+ */
+export async function* listS3Scoped(ctx: Ctx, dirKey: string): AsyncGenerator<S3Item> {
+  const scope = sourceScope(ctx.config);
   const list = s3Lister(ctx.clients.s3(), ctx.config.s3_bucket!, retryLimits(ctx));
-  for await (const o of list(dirKey, ctx.signal, isRootDir(dirKey, ctx.config))) if (inScope(o).keep) yield o;
+  for await (const o of list(dirKey, ctx.signal, isRootDir(dirKey, ctx.config))) {
+    const v = scope(o);
+    if (v.keep) yield { o };
+    else if ('excluded' in v) yield { o, excluded: v.excluded };
+  }
+}
+
+/** For an in-scope S3 object missing in GCS: whether it is archived right now (one HEAD, only for classes that can be). */
+export function archivedInS3(ctx: Ctx, o: ObjectEntry): Promise<Exclusion | undefined> {
+  return archivedNow(ctx.clients.s3(), ctx.config.s3_bucket!, o, retryLimits(ctx), ctx.signal);
 }
 
 /** The objects under gs://gcs_bucket/<dirKey mapped by gcsPrefix> (directly under it for the root row), in name order. */
@@ -50,24 +70,4 @@ export async function* listGcs(ctx: Ctx, dirKey: string): AsyncGenerator<GcsEntr
     }
     pageToken = (next as { pageToken?: string } | null)?.pageToken;
   } while (pageToken);
-}
-
-export interface SideTotals {
-  bytes: number;
-  objects: number;
-}
-
-async function total<T extends { size: number }>(it: AsyncIterable<T>): Promise<SideTotals> {
-  const t = { bytes: 0, objects: 0 };
-  for await (const e of it) {
-    t.bytes += e.size;
-    t.objects++;
-  }
-  return t;
-}
-
-/** Both sides' bytes and object counts, listed in parallel. */
-export async function measure(ctx: Ctx, dirKey: string): Promise<{ s3: SideTotals; gcs: SideTotals }> {
-  const [s3, gcs] = await Promise.all([total(listS3(ctx, dirKey)), total(listGcs(ctx, dirKey))]);
-  return { s3, gcs };
 }

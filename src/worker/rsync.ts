@@ -7,7 +7,8 @@ import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { classify } from '../common/errors.js';
 import { withClaim, type Finished } from '../state/withClaim.js';
-import { measure } from './listing.js';
+import { deepCheck } from './diff.js';
+import { recordExclusions } from './exclusions.js';
 import { subfolderConsumer, type DirWorkerSummary, type SubfolderRunArgs } from './dirWorker.js';
 import { consume } from './consume.js';
 import { reportError } from './errorTopic.js';
@@ -53,8 +54,9 @@ export async function rsyncSubfolder(ctx: Ctx, engine: RsyncEngine, dirKey: stri
     const r = await engine.sync(work, dirKey, { dryRun: false, print: () => undefined });
     if (totals) addResult(totals, r);
     engineError = r.error;
-    const after = await measure(work, dirKey);
-    const measured = { s3Bytes: after.s3.bytes, gcsBytes: after.gcs.bytes, s3Objects: after.s3.objects, gcsObjects: after.gcs.objects };
+    const after = await deepCheck(work, dirKey);
+    await recordExclusions(work, MODE, dirKey, after.exclusions);
+    const measured = after.measured;
     return { measured, ...(engineError ? { failed: { error: engineError, reason: `${engine.name} engine: ${engineError}` } } : {}) };
   };
   const r = await withClaim(ctx, {

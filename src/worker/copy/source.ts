@@ -4,6 +4,7 @@ import type { Agent, Dispatcher } from 'undici';
 import { cdnPath } from '../../common/naming.js';
 import type { Config } from '../../common/config/schema.js';
 import { TransferError } from '../../common/errors.js';
+import { archivedAnswer } from '../../common/source/unmigratable.js';
 import { HttpStatusError, errorText, header } from './http.js';
 import type { UrlSigner } from './signer.js';
 
@@ -78,6 +79,9 @@ export async function openSource(http: Agent, base: CdnBase, key: string, naming
   });
   if (res.statusCode !== (startByte > 0 ? 206 : 200)) {
     const detail = await errorText(res.body);
+    // S3's answer for an archived object, passed through by CloudFront: its own outcome, never retried.
+    const archived = archivedAnswer(res.statusCode, detail);
+    if (archived) throw new TransferError(archived, false);
     if (res.statusCode === 403 && signer.signed) {
       throw new TransferError(`CDN refused the signed URL for ${JSON.stringify(key)} (HTTP 403 ${detail}): check url_signer_key_pair_id and the signing key match a trusted key of the distribution`, false);
     }

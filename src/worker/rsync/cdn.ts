@@ -81,6 +81,11 @@ export function createCdnEngine(ctx: Ctx): RsyncEngine {
       try {
         for await (const item of diffSubfolder(work, dirKey)) {
           if (item.kind === 'same') continue;
+          if (item.kind === 'excluded') {
+            // Archived or not storable in GCS: recorded by the re-measure, never fetched (S3 would refuse it).
+            if (opts.dryRun) opts.print(`skip   ${item.s3.key} (${item.exclusion.kind}: ${item.exclusion.why})`);
+            continue;
+          }
           if (item.kind === 'extra') {
             if (!work.config.delete_unmatched) {
               if (opts.dryRun) opts.print(`keep   ${item.gcs.name} (not in S3; delete_unmatched is off)`);
