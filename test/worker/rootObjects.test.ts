@@ -113,4 +113,21 @@ describe('objects directly under s3_root_prefix (the root row)', () => {
     const st = await queryStatus(ctx.db, 'transfer_state');
     expect(st.total).toMatchObject({ subfolders: 3, s3Objects: 5, gcsObjects: 5, s3Bytes: 100 + 137 + 174 + 211 + 248, objectsPercentDone: 100 });
   });
+
+  it('with s3_root_prefix "" (the bucket root) the root row is the empty dir_key, end to end', { timeout: 120_000 }, async () => {
+    const b = await createWorld('root14b', { s3_root_prefix: '', gcs_root_prefix: '' });
+    const c = await worldContext(b);
+    await putObject(b, 'top-level.txt', 42);
+    await putObject(b, 'dir/x.txt', 7);
+    expect(await dump(c)).toMatchObject({ scanned: 2, new: 2, badLines: 0 });
+    expect((await rows(c)).map((r) => r.dir_key)).toEqual(['', 'dir/']);
+    expect(await publishObjects(c)).toMatchObject({ subfolders_published: 2, objects: 2, subfolders_failed: 0 });
+    expect(await cdnTransfer(c, { exitWhenIdleMs: 1500 })).toMatchObject({ copied: 2, failed: 0, deadLettered: 0 });
+    expect(await checkSubfolder(c, '', { deep: true })).toBe('equal');
+    expect(await checkSubfolder(c, 'dir/')).toBe('equal');
+    expect((await rows(c))[0]).toMatchObject({ dir_key: '', s3_objects: 1, gcs_objects: 1, s3_size: 42, deep_extra: 0 });
+    expect(await compareCopies({ s3Bucket: b.s3Bucket, s3Prefix: '', gcsBucket: b.gcsBucket, gcsPrefix: '' })).toMatchObject({ objects: 2, missing: [], different: [], extra: [] });
+    expect((await queryStatus(c.db, 'transfer_state')).total).toMatchObject({ s3Objects: 2, gcsObjects: 2 });
+    await Promise.allSettled([c.db.end(), c.clients.close()]);
+  });
 });
