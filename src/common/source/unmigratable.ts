@@ -44,14 +44,19 @@ export const EXCLUSION_ADVICE: Record<ExclusionKind, string> = {
   unmigratable: 'GCS cannot hold them as they are: rename them in S3 (or map the names with gcs_root_prefix), or copy them another way; never retried',
 };
 
-/** Why GCS cannot hold the object `key` would become, or undefined when it can. */
+/** Why GCS would refuse this object name, or undefined (the rules GCS applies to every upload). */
+export function gcsNameProblem(name: string): string | undefined {
+  if (/[\r\n]/.test(name)) return 'carriage return or line feed in the name';
+  if (name === '.' || name === '..') return 'the name is "." or ".."';
+  if (Buffer.byteLength(name) > GCS_MAX_NAME_BYTES) return 'longer than 1,024 bytes';
+  if (name.startsWith(ACME_PREFIX)) return `the ${ACME_PREFIX} prefix`;
+  return undefined;
+}
+
+/** Why GCS cannot hold the object `o` would become (its name after the prefix mapping, its size), or undefined. */
 export function unmigratableWhy(o: Pick<ObjectEntry, 'key' | 'size'>, c: Pick<Config, 's3_root_prefix' | 'gcs_root_prefix'>): string | undefined {
-  const name = gcsObjectName(o.key, c);
-  if (/[\r\n]/.test(name)) return 'name holds a carriage return or line feed (GCS refuses them)';
-  if (name === '.' || name === '..') return `name ${JSON.stringify(name)} (GCS refuses . and ..)`;
-  if (name.startsWith(ACME_PREFIX)) return `name starts with ${ACME_PREFIX} (GCS refuses it)`;
-  const bytes = Buffer.byteLength(name);
-  if (bytes > GCS_MAX_NAME_BYTES) return `name is ${bytes} bytes in GCS, over its ${GCS_MAX_NAME_BYTES}-byte limit`;
+  const problem = gcsNameProblem(gcsObjectName(o.key, c));
+  if (problem) return `GCS refuses the name: ${problem}`;
   if (o.size > GCS_MAX_OBJECT_BYTES) return `${o.size} bytes, over GCS's 5 TiB object limit`;
   return undefined;
 }
