@@ -1,5 +1,7 @@
 // Structured JSON lines on stdout, in the shape Cloud Logging (Ops Agent) parses: `severity`, `message`,
-// `time`, `logging.googleapis.com/labels`, plus the fields of the event. Everything passes redact().
+// `time`, `logging.googleapis.com/labels`, plus the fields of the event. Everything passes redact(); the
+// message text, which log viewers show as text, also printable() (a key in it cannot forge a line).
+import { printable } from './printable.js';
 import { redact } from './redact.js';
 
 export type Severity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
@@ -33,7 +35,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   const write = opts.write ?? ((line: string) => process.stdout.write(line));
   const emit = (severity: Severity, message: string, fields?: Record<string, unknown>): void => {
     if (RANK[severity] < min) return;
-    const entry: Record<string, unknown> = { severity, message, time: new Date().toISOString(), 'logging.googleapis.com/labels': opts.labels };
+    const entry: Record<string, unknown> = { severity, message: printable(message), time: new Date().toISOString(), 'logging.googleapis.com/labels': opts.labels };
     for (const [k, v] of Object.entries(fields ?? {})) entry[k] = v instanceof Error ? errorFields(v) : v;
     let line: string;
     try {

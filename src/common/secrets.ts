@@ -79,7 +79,11 @@ export async function loadSecrets(config: Readonly<Config>, project: string | un
     }
     const secrets: Secrets = { ...payload };
     if (config.url_signer_private_key_file) secrets.url_signer_private_key = await readFile(config.url_signer_private_key_file, 'utf8');
-    else if (config.url_signer_private_key_secret_id && project) secrets.url_signer_private_key = await accessSecret(sm(), project, config.url_signer_private_key_secret_id);
+    else if (config.url_signer_private_key_secret_id) {
+      // Configured means required: a key that cannot be read is an error, never a fall back to unsigned URLs.
+      if (!project) throw new Error('url_signer_private_key_secret_id needs a project: give --gcp-project or gcp_project');
+      secrets.url_signer_private_key = await accessSecret(sm(), project, config.url_signer_private_key_secret_id);
+    }
     for (const v of [secrets.aws_key_id, secrets.aws_key_secret, secrets.mysql_config.password, secrets.url_signer_private_key]) registerSecret(v);
     return Object.freeze(secrets);
   } finally {

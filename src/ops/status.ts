@@ -2,9 +2,11 @@
 // live and stale claims, recent errors. The reads are src/state/status.ts's, every one from an index, so
 // it stays fast on millions of subfolders.
 import type { Ctx } from '../common/context.js';
+import { printable } from '../common/printable.js';
 import type { Db } from '../common/db.js';
 import type { WorkMode } from '../state/leases.js';
-import { claimInfo, emptyTotals, phaseTotals, PHASES, recentErrors, type ClaimInfo, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
+import { fleetPace, renderPace, type FleetPace } from './statusPace.js';
+import { claimInfo, emptyTotals, goneFromS3, phaseTotals, PHASES, recentErrors, type ClaimInfo, type GoneFromS3, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
 import { exclusionTotals, type ExclusionTotals } from '../state/exclusions.js';
 import { EXCLUSION_ADVICE, type ExclusionKind } from '../common/source/unmigratable.js';
 
@@ -16,18 +18,24 @@ export interface Status {
   /** In scope but not migratable as they are (sql/007): archived in S3, or GCS cannot hold them. */
   excluded: Record<ExclusionKind, ExclusionTotals>;
   claims: Record<WorkMode, ClaimInfo>;
+  /** Objects deleted from S3 after their copy, as `publishObjectsList --delta` found them. */
+  goneFromS3: GoneFromS3;
   recentErrors: RecentError[];
+  /** The fleet's pace and why a publisher holds back (sql/011), when there is one. */
+  pace: FleetPace;
   queryMs: number;
 }
 
 export async function queryStatus(db: Db, table: string, opts: { sample?: number } = {}): Promise<Status> {
   const sample = opts.sample ?? 5;
   const started = performance.now();
-  const [phases, syncCheck, rsync, errors, archived, unmigratable] = await Promise.all([
+  const [phases, syncCheck, rsync, gone, errors, pace, archived, unmigratable] = await Promise.all([
     phaseTotals(db, table),
     claimInfo(db, table, 'syncCheck', sample),
     claimInfo(db, table, 'rsync', sample),
+    goneFromS3(db, table, sample),
     recentErrors(db, table, sample * 2),
+    fleetPace(db, table),
     exclusionTotals(db, table, 'archived', sample),
     exclusionTotals(db, table, 'unmigratable', sample),
   ]);
@@ -42,7 +50,9 @@ export async function queryStatus(db: Db, table: string, opts: { sample?: number
     total: { ...total, bytesPercentDone: pct(total.gcsBytes, total.s3Bytes + notDone.bytes), objectsPercentDone: pct(total.gcsObjects, total.s3Objects + notDone.objects) },
     excluded: { archived, unmigratable },
     claims: { syncCheck, rsync },
+    goneFromS3: gone,
     recentErrors: errors,
+    pace,
     queryMs: Math.round(performance.now() - started),
   };
 }
@@ -73,16 +83,27 @@ export function renderStatus(s: Status, now = new Date()): string {
   out.push('');
   out.push(`done: ${s.total.bytesPercentDone}% of bytes, ${s.total.objectsPercentDone}% of objects in GCS${doneCaveat(s)}`);
   out.push(...renderExclusions(s));
+  const g = s.goneFromS3;
+  if (g.objects > 0) {
+    const kept = g.objects - g.removed;
+    out.push(
+      `deleted from S3 after their copy: ${int(g.objects)} object(s) in ${int(g.subfolders)} subfolder(s), ${int(g.removed)} removed from GCS` +
+        (kept > 0 ? `, ${int(kept)} still in GCS (\`ott publishObjectsList --delta --delete-unmatched\` removes them)` : ''),
+    );
+    for (const x of g.sample) out.push(`  ${x.dirKey}: ${x.names.slice(0, 3).join(', ')}${x.names.length > 3 ? ', ...' : ''}`);
+  }
   out.push('');
   out.push(row(['claims', 'live', 'stale']));
   for (const m of ['syncCheck', 'rsync'] as const) out.push(row([m, int(s.claims[m].live), int(s.claims[m].stale)]));
   for (const m of ['syncCheck', 'rsync'] as const) {
-    for (const c of s.claims[m].sample) out.push(`  ${m} ${c.stale ? 'STALE' : 'live '} ${c.dirKey}  owner ${c.owner ?? '-'}  lease until ${iso(c.leaseUntil)}`);
+    for (const c of s.claims[m].sample) out.push(`  ${m} ${c.stale ? 'STALE' : 'live '} ${printable(c.dirKey)}  owner ${printable(c.owner ?? '-')}  lease until ${iso(c.leaseUntil)}`);
   }
   if (s.claims.syncCheck.stale + s.claims.rsync.stale > 0) out.push('  stale claims are taken over by the next worker; `ott reset <mode> --stale-only` clears them now');
   out.push('');
   out.push(s.recentErrors.length ? 'recent errors (newest first):' : 'recent errors: none');
-  for (const e of s.recentErrors) out.push(`  ${iso(e.at)} ${e.mode} ${e.dirKey}: ${e.error.replace(/\s+/g, ' ').slice(0, 160)}`);
+  // Keys and errors (which quote keys) escaped: a key holding a newline or ESC cannot forge a line.
+  for (const e of s.recentErrors) out.push(`  ${iso(e.at)} ${e.mode} ${printable(e.dirKey)}: ${printable(e.error.replace(/[ \t\r\n]+/g, ' ')).slice(0, 160)}`);
+  out.push(...renderPace(s.pace));
   return out.join('\n') + '\n';
 }
 
@@ -99,7 +120,8 @@ function renderExclusions(s: Status): string[] {
     const e = s.excluded[kind];
     if (!e.objects) continue;
     out.push(`${kind}: ${int(e.objects)} object(s), ${humanBytes(e.bytes)} in ${int(e.subfolders)} subfolder(s), not in GCS: ${EXCLUSION_ADVICE[kind]}`);
-    for (const d of e.sample) for (const k of d.keys.slice(0, 3)) out.push(`  ${d.dirKey}: ${JSON.stringify(k.key)} (${k.why})`);
+    // Keys escaped (JSON): a key holding a newline or ESC cannot forge a line.
+    for (const d of e.sample) for (const k of d.keys.slice(0, 3)) out.push(`  ${printable(d.dirKey)}: ${JSON.stringify(k.key)} (${k.why})`);
   }
   return out;
 }

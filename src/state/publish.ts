@@ -27,8 +27,8 @@ export interface ClaimResult {
  * With `afterId` the candidates are read in id order from there (a walk): for the dir lists, whose
  * claimable rows no index narrows down (most rows are unpublished for rsync and fine), a read from the
  * start each time would pass over every row already looked at again, making a run quadratic in the table.
- * A recheck claim also turns a consumed published flag off: the row is in hand again, as after a worker's
- * unpublishDir, so the renewal, flag and release below hold it by the same `published = FALSE`.
+ * A recheck or delta claim also turns a consumed published flag off: the row is in hand again, as after a
+ * worker's unpublishDir, so the renewal, flag and release below hold it by the same `published = FALSE`.
  */
 export async function claimForPublish(h: Holder, kind: PublishKind, limit: number, recheck?: Recheck, afterId?: number): Promise<ClaimResult> {
   const c = publishLease(kind);
@@ -124,11 +124,54 @@ export async function markObjectsPublished(h: Holder, rows: PublishedObjects[]):
   return r.affectedRows === rows.length ? new Set(ids) : flaggedBy(h, 'cdn', ids);
 }
 
+/** What one subfolder's delta pass published and found: recorded on its row when it is flagged. */
+export interface PublishedDelta {
+  id: number;
+  newObjects: number;
+  changedObjects: number;
+  /** Bytes of the new and changed objects published. */
+  bytes: number;
+  /** GCS objects whose S3 source is gone (deleted after its copy). */
+  goneObjects: number;
+  /** Of those, how many this pass removed from GCS (opt-in). */
+  goneRemoved: number;
+  /** Up to 10 of their GCS names. */
+  goneSample: string[];
+}
+
+/**
+ * delta publishing -> delta published for many rows at once, each with what its delta pass published and
+ * found, and `delta_published_at` (once per run: publishable.ts). Returns the ids `h.owner` flagged, as
+ * markObjectsPublished does (and for the same reason, one statement per group). The first publish's
+ * columns (published_*, cdn_transfer_published) are left as they are.
+ */
+export async function markDeltaPublished(h: Holder, rows: PublishedDelta[]): Promise<Set<number>> {
+  if (!rows.length) return new Set();
+  const c = LEASES.deltaPublish;
+  const ids = rows.map((r) => r.id);
+  const cols: [string, (r: PublishedDelta) => unknown][] = [
+    ['delta_new_objects', (r) => r.newObjects],
+    ['delta_changed_objects', (r) => r.changedObjects],
+    ['delta_bytes', (r) => r.bytes],
+    ['delta_gone_objects', (r) => r.goneObjects],
+    ['delta_gone_removed', (r) => r.goneRemoved],
+    ['delta_gone_sample', (r) => (r.goneSample.length ? JSON.stringify(r.goneSample) : null)],
+  ];
+  const whens = rows.map(() => 'WHEN ? THEN ?').join(' ');
+  const [r] = await h.db.query<ResultSetHeader>(
+    `UPDATE ${tableName(h.table)} SET ${c.published} = TRUE, delta_published_at = UTC_TIMESTAMP(), ${c.until} = NULL, ${c.error} = NULL,
+       ${cols.map(([col]) => `${col} = CASE id ${whens} END`).join(', ')}
+     WHERE id IN (?) AND ${heldBy(c)}`,
+    [...cols.flatMap(([, v]) => rows.flatMap((x) => [x.id, v(x)])), ids, h.owner],
+  );
+  return r.affectedRows === rows.length ? new Set(ids) : flaggedBy(h, 'delta', ids);
+}
+
 /**
  * publishing -> published for many dir-list rows at once (syncCheck: with sync_check_published_at, which
  * keeps a recheck run from taking the row again); returns the ids `h.owner` flagged, as above.
  */
-export async function markDirPublished(h: Holder, kind: Exclude<PublishKind, 'cdn'>, ids: number[]): Promise<Set<number>> {
+export async function markDirPublished(h: Holder, kind: Exclude<PublishKind, 'cdn' | 'delta'>, ids: number[]): Promise<Set<number>> {
   if (!ids.length) return new Set();
   const c = publishLease(kind);
   const at = kind === 'syncCheck' ? ', sync_check_published_at = UTC_TIMESTAMP()' : '';

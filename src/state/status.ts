@@ -35,6 +35,17 @@ export interface RecentError {
   error: string;
 }
 
+/** What the last delta pass of each subfolder found in GCS whose S3 source is gone (publishObjectsList --delta). */
+export interface GoneFromS3 {
+  /** Subfolders where the last delta found any. */
+  subfolders: number;
+  objects: number;
+  /** Of those, removed from GCS by that delta (opt-in). */
+  removed: number;
+  /** A few subfolders still holding some, with the GCS names their delta sampled. */
+  sample: { dirKey: string; names: string[] }[];
+}
+
 /** SUM() of BIGINT comes back as a DECIMAL string; exact while < 2^53, which covers 8 PiB. */
 const n = (v: unknown): number => Number(v ?? 0);
 
@@ -81,6 +92,31 @@ export async function claimInfo(db: Db, table: string, mode: WorkMode, sampleSiz
     live: n(counts.live),
     stale: n(counts.stale),
     sample: rows.map((r) => ({ dirKey: r.dir_key as string, owner: (r.owner as string | null) ?? null, leaseUntil: (r.lease_until as Date | null) ?? null, stale: n(r.stale) === 1 })),
+  };
+}
+
+/** Objects deleted from S3 after their copy, as the delta passes recorded them (through ix_delta_gone, sql/009). */
+export async function goneFromS3(db: Db, table: string, sampleSize: number): Promise<GoneFromS3> {
+  const t = tableName(table);
+  const [[sums]] = await db.query<RowDataPacket[]>(
+    `SELECT COUNT(*) AS subfolders, SUM(delta_gone_objects) AS objects, SUM(delta_gone_removed) AS removed FROM ${t} FORCE INDEX (ix_delta_gone) WHERE delta_gone_objects > 0`,
+  );
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT dir_key, delta_gone_sample FROM ${t} FORCE INDEX (ix_delta_gone) WHERE delta_gone_objects > 0 AND delta_gone_objects > delta_gone_removed LIMIT ?`,
+    [sampleSize],
+  );
+  const names = (v: unknown): string[] => {
+    try {
+      return typeof v === 'string' ? (JSON.parse(v) as string[]) : [];
+    } catch {
+      return [];
+    }
+  };
+  return {
+    subfolders: n(sums.subfolders),
+    objects: n(sums.objects),
+    removed: n(sums.removed),
+    sample: rows.map((r) => ({ dirKey: r.dir_key as string, names: names(r.delta_gone_sample) })),
   };
 }
 

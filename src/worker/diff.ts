@@ -1,14 +1,17 @@
 // Per-object diff of one subfolder: a streaming merge of the two sorted listings (O(1) memory however
 // big the subfolder), each listing read one page ahead so S3 and GCS are listed in parallel. Like
-// rclone's NeedTransfer, every verdict says why: missing, sizes differ, hashes differ, extra; or
-// excluded: in scope but not migratable as it is (archived, or GCS cannot hold it), counted on neither
-// side, its GCS namesake (if any) neither extra nor deleted, and tallied for the row (exclusions).
+// rclone's NeedTransfer, every verdict says why: missing, sizes differ, hashes differ, extra. The same
+// decision as the copy path's (copy/same.ts), so what the diff calls different the copy path copies.
+// S3 is listed unfiltered: an object the config's filters leave out (storage_class, last_modified_*) is
+// `out-of-scope`, neither missing nor, when GCS holds a copy, extra: a filter never drives a deletion.
+// An object in scope that cannot be migrated as it is (archived, or GCS cannot hold it) is `excluded`:
+// counted on neither side, its GCS namesake (if any) neither extra nor deleted, tallied for the row.
 import type { Ctx } from '../common/context.js';
 import type { ObjectEntry } from '../common/messages.js';
-import { parseEtag } from '../common/source/etag.js';
-import { META_SOURCE_ETAG } from './copy/index.js';
+import type { FilterReason } from '../common/source/filter.js';
+import { compareWithGcs } from './copy/index.js';
 import { Exclusions, type Exclusion } from '../common/source/unmigratable.js';
-import { archivedInS3, listGcs, listS3Scoped, type GcsEntry, type S3Item } from './listing.js';
+import { archivedInS3, listGcs, listS3Scoped, type GcsEntry, type ScopedEntry } from './listing.js';
 import type { DeepResult, Measured } from '../state/work.js';
 
 export type DiffItem =
@@ -16,6 +19,9 @@ export type DiffItem =
   | { kind: 'missing'; s3: ObjectEntry }
   | { kind: 'different'; s3: ObjectEntry; gcs: GcsEntry; why: string }
   | { kind: 'extra'; gcs: GcsEntry }
+  /** In S3 but left out by a filter (`why`): not to copy, and its GCS copy (if any) not to delete. */
+  | { kind: 'out-of-scope'; s3: ObjectEntry; gcs?: GcsEntry; why: FilterReason }
+  /** In scope, but archived or not storable in GCS: never copied, its GCS namesake (if any) kept. */
   | { kind: 'excluded'; s3: ObjectEntry; exclusion: Exclusion };
 
 /**
@@ -59,21 +65,10 @@ async function* readAhead<T>(it: AsyncIterator<T>, ahead = 1000): AsyncGenerator
   }
 }
 
-/**
- * The verdict on an object present on both sides; undefined when they match. The strongest evidence
- * first: the source ETag our copy path verified against and recorded (ott-source-etag), then the MD5
- * of a single-part ETag against GCS's md5Hash; multipart and SSE ETags without a record prove the size only.
- */
+/** The verdict on an object present on both sides (copy/same.ts); undefined when they match. */
 export function differs(s3: ObjectEntry, gcs: GcsEntry): string | undefined {
-  if (s3.size !== gcs.size) return `sizes differ (S3 ${s3.size}, GCS ${gcs.size})`;
-  const recorded = gcs.metadata[META_SOURCE_ETAG];
-  if (recorded !== undefined) return recorded === s3.etag ? undefined : `source ETag differs (S3 ${s3.etag}, copied from ${recorded})`;
-  const etag = parseEtag(s3.etag);
-  if (etag.kind === 'md5' && gcs.md5Hash) {
-    const gcsHex = Buffer.from(gcs.md5Hash, 'base64').toString('hex');
-    if (gcsHex !== etag.md5Hex) return `hashes differ (S3 ETag ${etag.md5Hex}, GCS MD5 ${gcsHex})`;
-  }
-  return undefined;
+  const v = compareWithGcs(s3, gcs);
+  return v.same ? undefined : v.why;
 }
 
 /** UTF-8 byte order, the order both S3 and GCS list in (JS string order differs beyond the BMP). */
@@ -94,13 +89,9 @@ function ordered<T>(it: AsyncIterable<T>, side: string, nameOf: (e: T) => string
   })();
 }
 
-/**
- * Streams the merge of both sides of `dirKey`: S3 keys relative to dirKey against GCS names relative to
- * its mirror. An in-scope object missing in GCS whose class may be archived is HEADed first (archivedInS3):
- * an archived one is `excluded`, never handed to a copy that S3 would refuse.
- */
+/** Streams the merge of both sides of `dirKey`: S3 keys relative to dirKey against GCS names relative to its mirror. */
 export async function* diffSubfolder(ctx: Ctx, dirKey: string): AsyncGenerator<DiffItem> {
-  const relOf = (e: S3Item): string => e.o.key.slice(dirKey.length);
+  const relOf = (e: ScopedEntry): string => e.o.key.slice(dirKey.length);
   const a = readAhead(ordered(listS3Scoped(ctx, dirKey), 'S3', relOf)[Symbol.asyncIterator]());
   const b = readAhead(ordered(listGcs(ctx, dirKey), 'GCS', (e) => e.rel)[Symbol.asyncIterator]());
   let x = await a.next();
@@ -108,19 +99,20 @@ export async function* diffSubfolder(ctx: Ctx, dirKey: string): AsyncGenerator<D
   while (!x.done || !y.done) {
     const c = x.done ? 1 : y.done ? -1 : cmp(relOf(x.value), y.value.rel);
     if (c < 0) {
-      const { o: s3, excluded } = x.value as S3Item;
-      const exclusion = excluded ?? (await archivedInS3(ctx, s3));
-      yield exclusion ? { kind: 'excluded', s3, exclusion } : { kind: 'missing', s3 };
+      const { o, outOfScope, excluded } = x.value as ScopedEntry;
+      // Missing in GCS, of a class that may be archived: one HEAD first, so nothing S3 refuses is copied.
+      const exclusion = outOfScope ? undefined : (excluded ?? (await archivedInS3(ctx, o)));
+      yield outOfScope ? { kind: 'out-of-scope', s3: o, why: outOfScope } : exclusion ? { kind: 'excluded', s3: o, exclusion } : { kind: 'missing', s3: o };
       x = await a.next();
     } else if (c > 0) {
       yield { kind: 'extra', gcs: y.value as GcsEntry };
       y = await b.next();
     } else {
-      const { o: s3, excluded } = x.value as S3Item;
+      const { o: s3, outOfScope, excluded } = x.value as ScopedEntry;
       const gcs = y.value as GcsEntry;
-      const why = excluded ? undefined : differs(s3, gcs);
-      // An excluded object's GCS namesake (copied before it was archived, say) is left as it is: not ours to judge or delete.
-      if (excluded) yield { kind: 'excluded', s3, exclusion: excluded };
+      const why = outOfScope || excluded ? undefined : differs(s3, gcs);
+      if (outOfScope) yield { kind: 'out-of-scope', s3, gcs, why: outOfScope };
+      else if (excluded) yield { kind: 'excluded', s3, exclusion: excluded };
       else yield why ? { kind: 'different', s3, gcs, why } : { kind: 'same', s3, gcs };
       x = await a.next();
       y = await b.next();
@@ -132,8 +124,7 @@ export const DEEP_SAMPLE = 10;
 
 /**
  * Sizes, counts and the per-object diff of one subfolder, in one pass over both listings; excluded
- * objects (archived, unmigratable) are counted on neither side but tallied in `exclusions`. syncCheck's
- * shallow check and rsync's re-measure use the same pass, so every count agrees on what is excluded.
+ * objects (archived, unmigratable) count on neither side but are tallied in `exclusions` for the row.
  */
 export async function deepCheck(ctx: Ctx, dirKey: string): Promise<{ measured: Measured; deep: DeepResult; exclusions: Exclusions }> {
   const m: Measured = { s3Bytes: 0, gcsBytes: 0, s3Objects: 0, gcsObjects: 0 };
@@ -143,6 +134,8 @@ export async function deepCheck(ctx: Ctx, dirKey: string): Promise<{ measured: M
     if (list.length < DEEP_SAMPLE) list.push(key);
   };
   for await (const item of diffSubfolder(ctx, dirKey)) {
+    // Out of scope: on neither side (its GCS copy is neither expected nor extra: counting it would leave the subfolder mismatched for good).
+    if (item.kind === 'out-of-scope') continue;
     if (item.kind === 'excluded') {
       exclusions.add(item.s3, item.exclusion);
       continue;

@@ -1,13 +1,18 @@
 // Both sides of one subfolder, listed page by page (never a whole listing in memory): S3 through the
-// common lister and scope (last-modified window, storage classes: what the publisher publishes; objects
-// that cannot be migrated marked, src/common/source/unmigratable.ts),
+// common lister and object filter (last-modified window, storage classes: what the publisher publishes),
 // GCS under the mirrored prefix. Both services list in UTF-8 byte order, which the merge in diff.ts relies
-// on (and checks). The root row (src/common/source/rootDir.ts) is listed flat on both sides: only the
-// objects directly under the root, with Delimiter '/', so its subfolders' objects are neither missing nor extra.
+// on (and checks). The diff lists S3 unfiltered (listS3Scoped): an object the filters leave out is out of
+// scope, not gone, and its GCS copy must never look like an extra to delete. And the one way an object is
+// removed from GCS (deleteGcsGeneration), for the rsync cdn engine and the publisher's delta pass.
+// Objects in scope that cannot be migrated as they are (archived, or GCS cannot hold them:
+// src/common/source/unmigratable.ts) come marked `excluded`. The root row (src/common/source/rootDir.ts)
+// is listed flat on both sides: only the objects directly under the root, with Delimiter '/', so its
+// subfolders' objects are neither missing nor extra.
 import type { Ctx } from '../common/context.js';
 import type { ObjectEntry } from '../common/messages.js';
 import { gcsPrefix } from '../common/naming.js';
 import { withRetry, type RetryLimits } from '../common/retry.js';
+import type { FilterReason } from '../common/source/filter.js';
 import { isRootDir } from '../common/source/rootDir.js';
 import { s3Lister } from '../common/source/s3List.js';
 import { archivedNow, sourceScope, type Exclusion } from '../common/source/unmigratable.js';
@@ -29,25 +34,32 @@ function retryLimits(ctx: Ctx): RetryLimits {
   return { maxAttempts: ctx.config.max_attempts, budgetMs: ctx.config.retry_budget_ms };
 }
 
-/** An S3 object in scope, or one in scope that cannot be migrated as it is (`excluded`: archived, or GCS cannot hold it). */
-export interface S3Item {
+/**
+ * An S3 object and, when a filter leaves it out of scope, which one; or, in scope but not migratable as
+ * it is (archived, or GCS cannot hold it), why (`excluded`).
+ */
+export interface ScopedEntry {
   o: ObjectEntry;
+  outOfScope?: FilterReason;
   excluded?: Exclusion;
 }
 
 /**
- * The objects under s3://s3_bucket/dirKey (directly under it for the root row) that are in scope
- * (sourceScope: the config's filters, by default the classes CloudFront serves), with those that are in
- * scope but cannot be migrated marked `excluded`, in key order. Filtered-out objects are not yielded.
+ * Every object under s3://s3_bucket/dirKey (directly under it for the root row), in key order, each marked
+ * in or out of scope (sourceScope: the config's filters, by default the classes CloudFront serves) or excluded.
  */
-export async function* listS3Scoped(ctx: Ctx, dirKey: string): AsyncGenerator<S3Item> {
+export async function* listS3Scoped(ctx: Ctx, dirKey: string): AsyncGenerator<ScopedEntry> {
   const scope = sourceScope(ctx.config);
   const list = s3Lister(ctx.clients.s3(), ctx.config.s3_bucket!, retryLimits(ctx));
   for await (const o of list(dirKey, ctx.signal, isRootDir(dirKey, ctx.config))) {
     const v = scope(o);
-    if (v.keep) yield { o };
-    else if ('excluded' in v) yield { o, excluded: v.excluded };
+    yield v.keep ? { o } : 'excluded' in v ? { o, excluded: v.excluded } : { o, outOfScope: v.why };
   }
+}
+
+/** The objects under s3://s3_bucket/dirKey that are in scope and can be migrated, in key order. */
+export async function* listS3(ctx: Ctx, dirKey: string): AsyncGenerator<ObjectEntry> {
+  for await (const e of listS3Scoped(ctx, dirKey)) if (!e.outOfScope && !e.excluded) yield e.o;
 }
 
 /** For an in-scope S3 object missing in GCS: whether it is archived right now (one HEAD, only for classes that can be). */
@@ -70,4 +82,13 @@ export async function* listGcs(ctx: Ctx, dirKey: string): AsyncGenerator<GcsEntr
     }
     pageToken = (next as { pageToken?: string } | null)?.pageToken;
   } while (pageToken);
+}
+
+/**
+ * Deletes exactly this generation of a GCS object (one that is rewritten meanwhile survives), retried by
+ * our one layer (the Storage client's own retries are off: common/clients.ts). Throws when it gives up.
+ */
+export async function deleteGcsGeneration(ctx: Ctx, name: string, generation: string | undefined): Promise<void> {
+  const file = ctx.clients.gcs().bucket(ctx.config.gcs_bucket!).file(name);
+  await withRetry(() => file.delete(generation ? { ifGenerationMatch: Number(generation) } : {}), { ...retryLimits(ctx), signal: ctx.signal });
 }

@@ -6,6 +6,8 @@
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { classify } from '../common/errors.js';
+import { printable } from '../common/printable.js';
+import { redact } from '../common/redact.js';
 import { withClaim, type Finished } from '../state/withClaim.js';
 import { deepCheck } from './diff.js';
 import { recordExclusions } from './exclusions.js';
@@ -91,7 +93,10 @@ export async function run(ctx: Ctx, args: RsyncArgs = {}): Promise<RsyncSummary>
 /** `--dir KEY`: the named subfolders one after the other, repaired, or with --dry-run only planned (printed). */
 async function namedDirs(ctx: Ctx, engine: RsyncEngine, args: RsyncArgs, totals: EngineResult): Promise<DirWorkerSummary> {
   if (!args.dirs?.length) throw new Error('--dry-run needs the subfolders to plan: give --dir KEY (repeatable); it never consumes queued messages');
-  const print = args.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const out = args.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // Every plan line (ours, or gcloud's output in its dry run) redacted and escaped: keys may hold newlines
+  // or escape sequences, and gcloud may echo a URL with credentials.
+  const print = (line: string): void => out(printable(redact(line)));
   const started = Date.now();
   const s: DirWorkerSummary = { received: 0, malformed: 0, outcomes: {}, seconds: 0 };
   for (const dirKey of args.dirs) {

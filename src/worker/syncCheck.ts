@@ -5,8 +5,8 @@
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { withClaim, type Finished } from '../state/withClaim.js';
-import { recordExclusions } from './exclusions.js';
 import { deepCheck } from './diff.js';
+import { recordExclusions } from './exclusions.js';
 import { subfolderConsumer, type DirWorkerSummary, type SubfolderRunArgs } from './dirWorker.js';
 import { consume } from './consume.js';
 import { reportError } from './errorTopic.js';

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type { Datastore } from '@google-cloud/datastore';
 import type { Config } from './schema.js';
 import { ConfigError, validateConfig } from './validate.js';
+import { fromReference, type Change } from './fromReference.js';
 
 export interface ConfigSource {
   file?: string;
@@ -66,4 +67,19 @@ export async function putConfig(configKey: string, raw: unknown, gcpProject: str
   const data = raw as Record<string, unknown>;
   await ds.save({ key: ds.key([kind, name]), data, excludeFromIndexes: Object.keys(data) });
   return config;
+}
+
+/**
+ * `ott config migrate`: reads the reference entity at `configKey`, rewrites it (fromReference.ts), validates
+ * the result and, unless `dryRun`, writes it to `to` (default: the same key). Nothing is written when the
+ * result is invalid: the ConfigError names what is left to fix by hand.
+ */
+export async function migrateConfigEntity(configKey: string, gcpProject: string | undefined, opts: { to?: string; dryRun?: boolean } = {}): Promise<{ changes: Change[]; advice: Change[]; written?: string }> {
+  const ds = datastoreClient(gcpProject);
+  const { config, changes, advice } = fromReference(await readEntity(ds, configKey));
+  const target = opts.to ?? configKey;
+  validateConfig(config, `Datastore entity ${configKey} after migration`);
+  if (opts.dryRun) return { changes, advice };
+  await putConfig(target, config, gcpProject);
+  return { changes, advice, written: target };
 }
