@@ -137,7 +137,8 @@ async function dirRound(
       rc.say(`${stage}: published ${await publish(`publishDirList-${purpose}`)}`);
     },
     onStarted,
-    // A worker that finds a row busy gives it back unpublished; the publisher (a timer on the VMs) sends it again.
+    // A worker that finds a row busy has its message redelivered later (and after a few deliveries gives the
+    // row back unpublished); the publisher (a timer on the VMs) sends what was given back again.
     republish: async () => void (await publish(`publishDirList-${purpose}-again`)),
   });
   return { targets: wanted.size, rows };

@@ -6,14 +6,18 @@ import { printable } from '../common/printable.js';
 import type { Db } from '../common/db.js';
 import type { WorkMode } from '../state/leases.js';
 import { fleetPace, renderPace, type FleetPace } from './statusPace.js';
-import { claimInfo, emptyTotals, goneFromS3, phaseTotals, PHASES, recentErrors, type ClaimInfo, type GoneFromS3, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
+import { claimInfo, emptyTotals, goneFromS3, phaseTotals, PHASES, recentErrors, VERIFIED_PHASE, type ClaimInfo, type GoneFromS3, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
 import { exclusionTotals, type ExclusionTotals } from '../state/exclusions.js';
 import { EXCLUSION_ADVICE, type ExclusionKind } from '../common/source/unmigratable.js';
 
 export interface Status {
   table: string;
   phases: PhaseTotals;
-  /** Done % counts the excluded objects below as not done: they are in scope, and not in GCS. */
+  /**
+   * bytes/objectsPercentDone: the share of S3 (as known) in subfolders a check found equal; GCS totals and
+   * cdnTransfer's counters never count towards it (see verifiedDone). The excluded objects below count as
+   * not done: they are in scope, and not in GCS.
+   */
   total: Totals & { bytesPercentDone: number; objectsPercentDone: number };
   /** In scope but not migratable as they are (sql/007): archived in S3, or GCS cannot hold them. */
   excluded: Record<ExclusionKind, ExclusionTotals>;
@@ -41,13 +45,12 @@ export async function queryStatus(db: Db, table: string, opts: { sample?: number
   ]);
   const total = emptyTotals();
   for (const p of Object.values(phases)) for (const k of Object.keys(total) as (keyof Totals)[]) total[k] += p[k];
-  const pct = (a: number, b: number): number => (b === 0 ? (a === 0 ? 100 : 0) : Math.floor((Math.min(a, b) / b) * 1000) / 10);
   // Excluded objects are in scope and not in GCS: never done. Floored, so one of a billion keeps it under 100%.
   const notDone = { bytes: archived.bytes + unmigratable.bytes, objects: archived.objects + unmigratable.objects };
   return {
     table,
     phases,
-    total: { ...total, bytesPercentDone: pct(total.gcsBytes, total.s3Bytes + notDone.bytes), objectsPercentDone: pct(total.gcsObjects, total.s3Objects + notDone.objects) },
+    total: { ...total, ...verifiedDone(phases, total, notDone) },
     excluded: { archived, unmigratable },
     claims: { syncCheck, rsync },
     goneFromS3: gone,
@@ -55,6 +58,20 @@ export async function queryStatus(db: Db, table: string, opts: { sample?: number
     pace,
     queryMs: Math.round(performance.now() - started),
   };
+}
+
+/**
+ * "Done" is what checks verified: the S3 side of the subfolders a syncCheck found equal (sizes, counts, and
+ * with --deep every object), over the S3 side of all. Not GCS totals or copy counters: a subfolder can hold
+ * as many bytes as S3 says and still miss objects (extra ones in their place), and counters count
+ * deliveries, which can run ahead of the objects (issue 14: status said 100% with an object never copied).
+ */
+export function verifiedDone(phases: PhaseTotals, total: Totals, notDone = { bytes: 0, objects: 0 }): { bytesPercentDone: number; objectsPercentDone: number } {
+  const verified = phases[VERIFIED_PHASE];
+  // Nothing known in S3 yet (subfolders only dumped): done only if every subfolder was checked equal.
+  const pct = (a: number, b: number): number => (b === 0 ? (verified.subfolders === total.subfolders ? 100 : 0) : Math.floor((Math.min(a, b) / b) * 1000) / 10);
+  // `notDone`: archived and unmigratable objects, in scope but never in GCS, so in the denominator only.
+  return { bytesPercentDone: pct(verified.s3Bytes, total.s3Bytes + notDone.bytes), objectsPercentDone: pct(verified.s3Objects, total.s3Objects + notDone.objects) };
 }
 
 export function humanBytes(b: number): string {
@@ -81,7 +98,7 @@ export function renderStatus(s: Status, now = new Date()): string {
   for (const p of PHASES) out.push(line(p, s.phases[p]));
   out.push(line('total', s.total));
   out.push('');
-  out.push(`done: ${s.total.bytesPercentDone}% of bytes, ${s.total.objectsPercentDone}% of objects in GCS${doneCaveat(s)}`);
+  out.push(`done: ${s.total.bytesPercentDone}% of bytes, ${s.total.objectsPercentDone}% of objects verified in GCS (subfolders checked equal)${doneCaveat(s)}`);
   out.push(...renderExclusions(s));
   const g = s.goneFromS3;
   if (g.objects > 0) {

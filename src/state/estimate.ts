@@ -48,3 +48,26 @@ export async function sampleUnknown(db: Db, table: string, count: number, exclud
   }
   return [...picked];
 }
+
+export interface MeasuredVmRate {
+  hosts: number;
+  objectsPerSecond: number;
+  bytesPerSecond: number;
+}
+
+/**
+ * What the running fleet measures per VM: for cdnTransfer workers alive now (heartbeat within 30 s) that
+ * have worked at least `minSeconds`, each process's objects and bytes over its lifetime, summed per host,
+ * averaged over hosts. Null when no worker has run long enough (before the run: the estimate assumes).
+ */
+export async function measuredVmRate(db: Db, table: string, minSeconds = 60): Promise<MeasuredVmRate | null> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT host, SUM(objects / TIMESTAMPDIFF(MICROSECOND, started_at, heartbeat_at) * 1e6) AS ops, SUM(bytes / TIMESTAMPDIFF(MICROSECOND, started_at, heartbeat_at) * 1e6) AS bps
+     FROM workers WHERE state_table = ? AND mode = 'cdnTransfer' AND heartbeat_at >= UTC_TIMESTAMP(6) - INTERVAL 30 SECOND
+       AND heartbeat_at >= started_at + INTERVAL ? SECOND GROUP BY host`,
+    [table, minSeconds],
+  );
+  if (!rows.length) return null;
+  const sum = (k: string): number => rows.reduce((s, r) => s + Number(r[k] ?? 0), 0);
+  return { hosts: rows.length, objectsPerSecond: sum('ops') / rows.length, bytesPerSecond: sum('bps') / rows.length };
+}

@@ -30,22 +30,20 @@ export interface ClaimResult {
  * A recheck or delta claim also turns a consumed published flag off: the row is in hand again, as after a
  * worker's unpublishDir, so the renewal, flag and release below hold it by the same `published = FALSE`.
  */
-export async function claimForPublish(h: Holder, kind: PublishKind, limit: number, recheck?: Recheck, afterId?: number): Promise<ClaimResult> {
+export async function claimForPublish(h: Holder, kind: PublishKind, limit: number, recheck?: Recheck, afterId?: number, random: () => number = Math.random): Promise<ClaimResult> {
   const c = publishLease(kind);
   const t = tableName(h.table);
   const cond = claimable(kind, recheck);
-  // From the start: more candidates than needed, a random subset claimed, so publishers starting together
-  // rarely collide. A walk takes exactly what it reads: publishers that collide once move on past each
+  // From a random point of the table (spreadCandidates): more candidates than needed, a random subset
+  // claimed, so publishers starting together rarely collide and writes spread over the key space. A walk takes exactly what it reads: publishers that collide once move on past each
   // other's rows, and nothing is read twice.
   const walking = afterId !== undefined;
-  const [candidates] = await h.db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where}${walking ? ' AND id > ? ORDER BY id' : ''} LIMIT ?`, [
-    ...cond.params,
-    ...(walking ? [afterId] : []),
-    walking ? limit : limit * 4,
-  ]);
+  const candidates = walking
+    ? (await h.db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where} AND id > ? ORDER BY id LIMIT ?`, [...cond.params, afterId, limit]))[0]
+    : await spreadCandidates(h, t, cond, limit * 4, random);
   if (!candidates.length) return { seen: 0, rows: [], next: afterId };
   const rows = toRows(candidates);
-  const chosen = walking ? rows : shuffledIndexes(rows.length).slice(0, limit).sort((a, b) => a - b).map((i) => rows[i]);
+  const chosen = walking ? rows : shuffledIndexes(rows.length).slice(0, limit).map((i) => rows[i]).sort((a, b) => a.id - b.id);
   const next = walking ? rows[rows.length - 1].id : undefined;
   const ids = chosen.map((r) => r.id);
   const unflag = recheck ? `, ${c.published} = FALSE` : '';
@@ -58,6 +56,24 @@ export async function claimForPublish(h: Holder, kind: PublishKind, limit: numbe
   if (r.affectedRows === chosen.length) return { seen: candidates.length, rows: chosen, next };
   if (r.affectedRows === 0) return { seen: candidates.length, rows: [], next };
   return { seen: candidates.length, rows: await heldAmong(h, kind, ids), next };
+}
+
+/**
+ * Candidates read from a random point of the id range on, then from the start up to it if that is not
+ * enough. Dump inserts subfolders in S3's key order, so ids follow the keys: publishers that took the
+ * first claimable rows would publish, and the workers write, one narrow stretch of names after another,
+ * which GCS serves from one hot key range (its guidance: spread writes over the key space). Two
+ * primary-key range reads, no sort.
+ */
+async function spreadCandidates(h: Holder, t: string, cond: { where: string; params: unknown[] }, want: number, random: () => number): Promise<RowDataPacket[]> {
+  const [[range]] = await h.db.query<RowDataPacket[]>(`SELECT MIN(id) AS lo, MAX(id) AS hi FROM ${t}`);
+  if (range.lo === null) return [];
+  const lo = Number(range.lo);
+  const start = lo + Math.floor(random() * (Number(range.hi) - lo + 1));
+  const [after] = await h.db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where} AND id >= ? LIMIT ?`, [...cond.params, start, want]);
+  if (after.length >= want || start === lo) return after;
+  const [before] = await h.db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where} AND id < ? LIMIT ?`, [...cond.params, start, want - after.length]);
+  return [...after, ...before];
 }
 
 function shuffledIndexes(n: number): number[] {

@@ -19,9 +19,14 @@ const ELIGIBLE: Record<Exclude<PublishKind, 'delta'>, string> = {
   cdn: 'initial_transfer = TRUE',
   // The reference's condition, minus subfolders still waiting for their objects list to be published,
   // plus subfolders rsynced since their last check: a repair is confirmed by a check, never assumed.
+  // Both ends are whole seconds: within one, last_ended_mode says which came last (sql/008).
   syncCheck:
-    '(gcs_size = 0 OR sync_check_frequency = 0 OR rsync_last_end > sync_check_last_end) AND (initial_transfer = FALSE OR cdn_transfer_published = TRUE)',
-  rsync: 'sync_check_frequency > 0 AND (s3_size <> gcs_size OR s3_objects <> gcs_objects)',
+    `(gcs_size = 0 OR sync_check_frequency = 0 OR rsync_last_end > sync_check_last_end OR (rsync_last_end = sync_check_last_end AND last_ended_mode <=> 'rsync'))
+      AND (initial_transfer = FALSE OR cdn_transfer_published = TRUE)`,
+  // Checked and mismatched (phase 4: sizes, counts, or a --deep finding differ; not rsynced since the
+  // check, not failed), and the backoff since its last rsync has passed. Past max_rsync_attempts the check
+  // records the subfolder failed (phase 6), so the cap needs no condition here.
+  rsync: 'phase = 4 AND (rsync_next_at IS NULL OR rsync_next_at <= UTC_TIMESTAMP())',
 };
 
 /**

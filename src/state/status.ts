@@ -10,6 +10,8 @@ import { leaseFree, workLease, type WorkMode } from './leases.js';
 /** Phase numbers as stored by the generated column `phase` (sql/004_status_phase.sql). */
 export const PHASES = ['new', 'published', 'transferred', 'checked equal', 'mismatched', 'rsynced', 'failed'] as const;
 export const FAILED_PHASE = 6;
+/** The phase whose subfolders a check found equal (sizes, counts and any --deep diff): what "done" counts. */
+export const VERIFIED_PHASE = 'checked equal' satisfies (typeof PHASES)[number];
 
 export interface Totals {
   subfolders: number;
@@ -56,16 +58,18 @@ export function emptyTotals(): Totals {
 /**
  * Per phase, a subfolder counts by what is best known about it: once measured (syncCheck or rsync wrote
  * counts), its measured S3 and GCS sides; before that, the publisher's listing (S3) and what cdnTransfer
- * copied or found already there (GCS; skipped objects carry no byte count).
+ * copied or found already there (GCS; skipped objects carry no byte count), never more than was published:
+ * counters count deliveries of objects, and an objects list published twice (a publisher that died
+ * between publishing and flagging) is copied and counted twice, so they may run ahead of the subfolder.
  */
 export async function phaseTotals(db: Db, table: string): Promise<PhaseTotals> {
   const measured = '(s3_objects + gcs_objects > 0)';
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT phase, COUNT(*) AS subfolders,
        SUM(IF(${measured}, s3_size, published_bytes)) AS s3_bytes,
-       SUM(IF(${measured}, gcs_size, copied_bytes)) AS gcs_bytes,
+       SUM(IF(${measured}, gcs_size, LEAST(copied_bytes, published_bytes))) AS gcs_bytes,
        SUM(IF(${measured}, s3_objects, published_objects)) AS s3_objects,
-       SUM(IF(${measured}, gcs_objects, copied_objects + skipped_objects)) AS gcs_objects
+       SUM(IF(${measured}, gcs_objects, LEAST(copied_objects + skipped_objects, published_objects))) AS gcs_objects
      FROM ${tableName(table)} FORCE INDEX (ix_status_phase) GROUP BY phase`,
   );
   const phases = Object.fromEntries(PHASES.map((p) => [p, emptyTotals()])) as PhaseTotals;
@@ -123,14 +127,19 @@ export async function goneFromS3(db: Db, table: string, sampleSize: number): Pro
 /** The newest failed subfolders, with the mode whose error column says why. */
 export async function recentErrors(db: Db, table: string, limit: number): Promise<RecentError[]> {
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT dir_key, updated_at, sync_check_error, rsync_error, cdn_publish_error, sync_check_publish_error, rsync_publish_error FROM ${tableName(table)} FORCE INDEX (ix_phase_updated)
+    `SELECT dir_key, updated_at, sync_check_error, rsync_error, cdn_publish_error, sync_check_publish_error, rsync_publish_error, last_ended_mode FROM ${tableName(table)} FORCE INDEX (ix_phase_updated)
      WHERE phase = ? ORDER BY updated_at DESC LIMIT ?`,
     [FAILED_PHASE, limit],
   );
   return rows.map((r) => {
-    const sources: [string, unknown][] = [
+    // The worker that ended last tells the story: a check past max_rsync_attempts says why beside the last rsync's error.
+    const workers: [string, unknown][] = [
       ['rsync', r.rsync_error],
       ['syncCheck', r.sync_check_error],
+    ];
+    if (r.last_ended_mode === 'syncCheck') workers.reverse();
+    const sources: [string, unknown][] = [
+      ...workers,
       ['publishObjectsList', r.cdn_publish_error],
       ['publishDirList syncCheck', r.sync_check_publish_error],
       ['publishDirList rsync', r.rsync_publish_error],

@@ -122,12 +122,18 @@ async function copyMessage(ctx: Ctx, copier: Copier, limiter: Limiter, pacer: Pa
     if (o.status !== 'failed') continue;
     if (!(await reportError(ctx, MODE, msg.dir_key, o.reason, { key: o.key, attempts: o.attempts }))) handedOver = false;
   }
-  return handedOver && outcomes.every((o) => o.status !== 'aborted') ? 'ack' : 'nack';
+  if (!handedOver || outcomes.some((o) => o.status === 'aborted')) return 'nack';
+  // Counted only now, once per message id: a nacked delivery counts nothing, a redelivery of one counted does not count again.
+  rec.countMessage(d.id, msg.dir_key, outcomes);
+  return 'ack';
 }
 
 interface Recording {
   summary: CdnTransferSummary;
+  /** One outcome as it comes: progress, the summary, the skip log (this process's activity). */
   record(dirKey: string, o: CopyOutcome): void;
+  /** An acked message's outcomes into the state table's counters (facts: once per message). */
+  countMessage(messageId: string, dirKey: string, outcomes: CopyOutcome[]): void;
   /** Stops the throughput log and flushes the counters. */
   stop(): Promise<void>;
 }
@@ -167,21 +173,30 @@ function startRecording(ctx: Ctx, limiter: Limiter, pacer: Pacer): Recording {
       s.copiedBytes += o.bytes;
       s.verifiedBy[o.verifiedBy]++;
       if (o.verifiedBy === 'size-only') s.sizeOnly++;
-      counters.add(dirKey, { copied_objects: 1, copied_bytes: o.bytes, size_only_objects: o.verifiedBy === 'size-only' ? 1 : 0 });
     } else if (o.status === 'skipped') {
       s.skipped++;
       s.skippedWhy[o.why] = (s.skippedWhy[o.why] ?? 0) + 1;
       log.debug(`${MODE}: skipped`, { dir_key: dirKey, key: o.key, why: o.why });
-      counters.add(dirKey, { skipped_objects: 1 });
     } else if (o.status === 'failed') {
       s.failed++;
-      counters.add(dirKey, { failed_objects: 1 });
     }
+  };
+  const countMessage = (messageId: string, dirKey: string, outcomes: CopyOutcome[]): void => {
+    const c = { copied_objects: 0, copied_bytes: 0, skipped_objects: 0, failed_objects: 0, size_only_objects: 0 };
+    for (const o of outcomes) {
+      if (o.status === 'copied') {
+        c.copied_objects++;
+        c.copied_bytes += o.bytes;
+        if (o.verifiedBy === 'size-only') c.size_only_objects++;
+      } else if (o.status === 'skipped') c.skipped_objects++;
+      else if (o.status === 'failed') c.failed_objects++;
+    }
+    counters.addMessage(messageId, dirKey, c);
   };
   const stop = async (): Promise<void> => {
     clearInterval(timer);
     await counters.stop();
     progress.stop();
   };
-  return { summary: s, record, stop };
+  return { summary: s, record, countMessage, stop };
 }

@@ -65,7 +65,7 @@ describe('infra/README.md', () => {
 
   it('only tells the operator to set variables that exist', () => {
     const named = [...readme.matchAll(/`([a-z][a-z0-9_]+)( = [^`]+)?`/g)].map((m) => m[1]).filter((n) => n.includes('_'));
-    const configFields = ['grace_period_seconds', 'transfer_concurrency', 'rsync_engine', 's3_bucket', 'pubsub_topic_id', 'pubsub_subscription_id', 'error_pubsub_topic_id', 'url_signer_key_pair_id', 'num_single_message', 'max_replicas', 'min_replicas'];
+    const configFields = ['grace_period_seconds', 'max_rsync_attempts', 'transfer_concurrency', 'rsync_engine', 's3_bucket', 'pubsub_topic_id', 'pubsub_subscription_id', 'error_pubsub_topic_id', 'url_signer_key_pair_id', 'num_single_message', 'max_replicas', 'min_replicas'];
     const known = new Set([
       ...Object.keys(tf.variables), ...Object.keys(tf.outputs), ...Object.keys(tf.resources), ...Object.keys(tf.data), ...configFields,
       'dead_letter_topic_id', 'aws_key_id', 'aws_key_secret', 'mysql_config', 'rate_per_s', // config, secret payload and log fields
@@ -76,14 +76,29 @@ describe('infra/README.md', () => {
     expect(unknown, 'names in backticks that are neither variables, outputs nor config fields').toEqual([]);
   });
 
-  it('sizes ~1 PB / ~3 billion objects with formulas, labelled assumptions and every cost line', () => {
+  it('sizes ~1 PB / ~3 billion objects with ott estimate, its formula, labelled assumptions and its route totals', async () => {
     const sizing = readme.slice(readme.indexOf('. Sizing example: ~1 PB'));
     expect(sizing.length).toBeGreaterThan(3000);
     expect(sizing).toContain('bench/RESULTS.md');
     expect(sizing).toMatch(/\*\*assumed\*\*/);
     expect(sizing).toContain('time = max( B / (N_vm × T_vm) ,  N_obj / (N_vm × R_vm) )');
-    for (const line of ['S3 → internet directly', 'CloudFront → internet', 'S3 → CloudFront (origin fetch)', 'Pub/Sub', 'GCS class A operations', 'Cloud NAT', 'state-table rows', 'cdnTransfer messages']) {
-      expect(sizing, line).toContain(line);
+    expect(sizing).toMatch(/^ott estimate \$C /m);
+    for (const line of ['Cost by route (USD):', 'Cloud NAT', 'state-table rows', 'cdnTransfer messages', 'AWS also waives egress']) expect(sizing, line).toContain(line);
+    // The quoted route totals are what the estimator computes for the example's inputs (no hand arithmetic to drift).
+    const { costRoutes } = await import('../../src/estimate/cost.js');
+    const { loadPrices } = await import('../../src/estimate/prices.js');
+    const { migrationDuration, GCS_RAMP, CLOUDFRONT_DEFAULT_BYTES_PER_SECOND } = await import('../../src/estimate/time.js');
+    const w = { objects: 3e9, bytes: 1e15 };
+    const d = migrationDuration(w, { vms: 20, vmObjectsPerSecond: 600, vmBytesPerSecond: 200e6, ramp: GCS_RAMP, cdnBytesPerSecond: CLOUDFRONT_DEFAULT_BYTES_PER_SECOND });
+    const hours = d.seconds / 3600;
+    const routes = costRoutes(
+      { ...w, subfolders: 1e6, avgKeyBytes: 100, workloadFrom: 'measured', months: hours / (24 * 30.44), wallHours: hours, vms: 20, network: 'external-ip', cdnRegion: 'us', stsRegion: 'us', gcsStorageClass: 'STANDARD', keysPerMessage: 50 },
+      loadPrices(),
+    );
+    for (const r of routes) {
+      const quoted = new RegExp(`^  ${r.name.replace(/[()]/g, '\\$&')}: \\$([\\d,]+)`, 'm').exec(sizing);
+      expect(quoted, r.name).not.toBeNull();
+      expect(Number(quoted![1].replace(/,/g, '')), r.name).toBe(Math.round(r.usd));
     }
   });
 

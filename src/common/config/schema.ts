@@ -88,6 +88,10 @@ export const configSchema = z
     grace_period_seconds: positiveInt(3600).default(600),
     rsync_engine: z.enum(['cdn', 'gcloud']).default('cdn'),
     rsync_timeout_seconds: positiveInt(7 * 24 * 3600).default(6 * 3600),
+    /** A subfolder still mismatched after this many rsyncs (with no equal check between) is failed, with the reason. */
+    max_rsync_attempts: positiveInt(1000).default(5),
+    /** The wait before a subfolder's next rsync: this after the first, doubled after each further one (at most a day). */
+    rsync_backoff_seconds: positiveInt(24 * 3600).default(300),
     delete_unmatched: z.boolean().default(false),
 
     /** The fleet's pace (cdnTransfer): GCS asks a new bucket to start near 1,000 object writes/s and to double at most every 20 minutes. */
