@@ -14,7 +14,8 @@ export const publishObjectsListCommand: CommandModule<GlobalArgs, GlobalArgs> = 
   describe:
     'Publish the objects of every subfolder not yet published for CDN transfer to pubsub_topic_id: each subfolder is claimed ' +
     '(a lease, so any number of publishers share the work), listed from S3 recursively, filtered by last_modified_after/before ' +
-    'and storage_class, and sent in messages of num_single_message keys (key, size, ETag, last-modified). A subfolder is flagged ' +
+    'and storage_class (by default the classes CloudFront serves; archived objects and names GCS cannot hold are recorded on the row, ' +
+    'not published), and sent in messages of num_single_message keys (key, size, ETag, last-modified). A subfolder is flagged ' +
     'published only after Pub/Sub acknowledged all its messages; a failure releases it with the reason on its row, retried later. ' +
     'Runs until no work is left (exit 1 if any subfolder failed), or with --follow keeps polling. ' +
     'With --delta: the subfolders already published instead, each once per run, listed again on both sides: only objects missing ' +

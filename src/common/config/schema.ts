@@ -48,7 +48,10 @@ export const configSchema = z
     aws_region: z.string().min(1).default('us-east-1'),
     s3_bucket: z.string().min(3).max(63).optional(),
     s3_root_prefix: prefix.default(''),
-    /** S3 storage classes to transfer (the reference's storage_class filter); all when empty. */
+    /**
+     * S3 storage classes to transfer (the reference's storage_class filter). Unset or empty: every class
+     * CloudFront can serve; GLACIER / DEEP_ARCHIVE objects are then recorded as archived (unmigratable.ts).
+     */
     storage_class: z.union([z.enum(STORAGE_CLASSES), z.array(z.enum(STORAGE_CLASSES))]).optional(),
     last_modified_after: isoDate.optional(),
     last_modified_before: isoDate.optional(),

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { cdnPath } from '../../common/naming.js';
 import type { Config } from '../../common/config/schema.js';
 import { TransferError } from '../../common/errors.js';
+import { archivedAnswer } from '../../common/source/unmigratable.js';
 import { HttpStatusError, errorText, header } from './http.js';
 import { unquoteEtag } from '../../common/source/etag.js';
 import type { UrlSigner } from './signer.js';
@@ -138,6 +139,9 @@ export async function openSource(http: Dispatcher, base: CdnBase, want: Expected
  */
 async function refusal(res: Dispatcher.ResponseData, key: string, signed: boolean): Promise<Error> {
   const detail = await errorText(res.body);
+  // S3's answer for an archived object, passed through by CloudFront: its own outcome, never retried.
+  const archived = archivedAnswer(res.statusCode, detail);
+  if (archived) return new TransferError(archived, false);
   const code = errorCode(detail);
   const edge = /cloudfront/i.test(header(res, 'server') ?? '');
   if (res.statusCode === 403 && signed && edge) {
