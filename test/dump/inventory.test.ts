@@ -4,6 +4,11 @@
 // compareCopies (both buckets downloaded). CSV (gzip) and Parquet; the newest manifest under a prefix;
 // a corrupted data file refused by its MD5; ORC refused.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { RowDataPacket } from 'mysql2';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { run as dump } from '../../src/dump/dump.js';
@@ -182,5 +187,41 @@ describe('S3 Inventory as a source', () => {
     const other = await putDelivery(s3, { dest, prefix: 'other/', source: 'another-bucket', config: 'daily', at: new Date('2026-11-29T04:00:00Z'), format: 'CSV', files: [csvGz('another-bucket', src.lines)] });
     await expect(dump(ctx, { inventory: other.manifestUrl })).rejects.toThrow(`lists bucket another-bucket, not s3_bucket ${src.world.s3Bucket}: nothing was loaded`);
     expect(await stateRows(ctx)).toEqual({});
+  });
+});
+
+describe('S3 Inventory through the real CLI', () => {
+  it('dump --inventory, then a newer delivery replaces the index and the counts; publishObjectsList --from-inventory --dry-run', { timeout: 120_000 }, async () => {
+    const exec = promisify(execFile);
+    const src = await source('invcli');
+    const ctx = await worldContext(src.world);
+    const dir = mkdtempSync(join(tmpdir(), 'ott-inv-cli-'));
+    const creds = join(dir, 'creds.json');
+    writeFileSync(creds, JSON.stringify({ aws_key_id: 'S3RVER', aws_key_secret: 'S3RVER', mysql_config: ctx.secrets.mysql_config }));
+    const cfg = join(dir, 'cli.json');
+    writeFileSync(cfg, JSON.stringify({ ...src.world.config, mysql_table: 'transfer_state', credentials_file: creds }));
+    const ott = async (...args: string[]): Promise<Record<string, unknown>[]> => {
+      const out = await exec(process.execPath, ['bin/ott.mjs', '--config', cfg, ...args], { env: { ...process.env, METADATA_SERVER_DETECTION: 'none' } });
+      return out.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
+    const summaryOf = (lines: Record<string, unknown>[], message: string): Record<string, unknown> => lines.find((l) => l.message === message)!.summary as Record<string, unknown>;
+    const deliver = (lines: InventoryLine[], at: string) =>
+      putDelivery(s3, { dest, prefix: 'cli/', source: src.world.s3Bucket, config: 'daily', at: new Date(at), format: 'CSV', files: [csvGz(src.world.s3Bucket, lines)] });
+
+    const first = await deliver(src.lines, '2026-11-20T00:00:00Z');
+    expect(summaryOf(await ott('dump', '--inventory', first.prefixUrl), 'dump finished')).toMatchObject({ new: 3, inventory: { root_objects: 2, pruned: 0 } });
+    // The next day's inventory: data/c/ emptied, a new object in data/a/.
+    const next = [...src.lines.filter((l) => !l.key.startsWith('data/c/')), { key: 'data/a/new.txt', size: 5, etag: 'e2fc714c4727ee9395f324cd2e7f331f', lastModified: new Date(), storageClass: 'STANDARD' }];
+    await deliver(next, '2026-11-21T00:00:00Z');
+    const d2 = summaryOf(await ott('dump', '--inventory', first.prefixUrl), 'dump finished');
+    expect(d2).toMatchObject({ new: 0, existing: 2, vanished: 1, vanishedSample: ['data/c/'], inventory: { pruned: 2, manifest: expect.stringContaining('2026-11-21T00-00Z/manifest.json') } });
+    expect(await stateRows(ctx)).toEqual({
+      'data/a/': { objects: 5, bytes: sum(OBJECTS['data/a/']) + 5 },
+      'data/b/': { objects: 3, bytes: sum(OBJECTS['data/b/']) },
+      'data/c/': { objects: 0, bytes: 0 },
+    });
+    const p = summaryOf(await ott('publishObjectsList', '--from-inventory', '--dry-run'), 'publishObjectsList finished');
+    expect(p).toMatchObject({ dry_run: true, subfolders_published: 3, objects: 8, bytes: sum(OBJECTS['data/a/']) + 5 + sum(OBJECTS['data/b/']) });
+    await ctx.db.end();
   });
 });
