@@ -184,11 +184,13 @@ async function* parquetRows(path: string, where: string): AsyncGenerator<Invento
   const at = columnsOf(names, where);
   const col = (c: string): string | undefined => (at[c] === undefined ? undefined : names[at[c]]);
   const columns = ['key', 'size', 'lastmodifieddate', 'etag', 'storageclass', 'islatest', 'isdeletemarker'].map(col).filter((c): c is string => !!c);
+  // A slice of a row group at a time: with the file's offset index (parquet-mr writes one) only its pages are
+  // read; without, each slice reads the group's column chunks from the local file again (I/O, not memory).
   let rowStart = 0;
   for (const group of metadata.row_groups) {
     const groupEnd = rowStart + Number(group.num_rows);
     for (let from = rowStart; from < groupEnd; from += ROWS_PER_SLICE) {
-      const rows = (await parquetReadObjects({ file, metadata, columns, rowStart: from, rowEnd: Math.min(groupEnd, from + ROWS_PER_SLICE), compressors })) as Record<string, unknown>[];
+      const rows = (await parquetReadObjects({ file, metadata, columns, rowStart: from, rowEnd: Math.min(groupEnd, from + ROWS_PER_SLICE), compressors, useOffsetIndex: true })) as Record<string, unknown>[];
       const slice: InventoryRow[] = [];
       for (const r of rows) {
         const v = (c: string): unknown => (col(c) === undefined ? undefined : r[col(c)!]);

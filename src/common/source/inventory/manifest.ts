@@ -88,18 +88,20 @@ export async function readManifest(s3: S3Client, url: string, signal: AbortSigna
   let key = given;
   if (!key.endsWith('manifest.json')) {
     const prefix = key && !key.endsWith('/') ? `${key}/` : key;
-    let newest: string | undefined;
+    // Newest by the delivery's time folder (then key): a prefix may hold several configurations' deliveries.
+    let newest: { at: string; key: string } | undefined;
     let token: string | undefined;
     do {
       const page = await withRetry(() => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, EncodingType: 'url', ContinuationToken: token }), { abortSignal: signal }), { ...retry, signal });
       for (const o of page.Contents ?? []) {
         const k = o.Key === undefined ? '' : page.EncodingType === 'url' ? decodeListed(o.Key) : o.Key;
-        if (/\/\d{4}-\d{2}-\d{2}T\d{2}-\d{2}Z\/manifest\.json$/.test(k) && (newest === undefined || k > newest)) newest = k;
+        const at = /\/(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}Z)\/manifest\.json$/.exec(k)?.[1];
+        if (at && (!newest || at > newest.at || (at === newest.at && k > newest.key))) newest = { at, key: k };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     if (!newest) throw new Error(`--inventory ${url}: no S3 Inventory manifest (.../YYYY-MM-DDTHH-MMZ/manifest.json) under it`);
-    key = newest;
+    key = newest.key;
   }
   const where = `s3://${bucket}/${key}`;
   const text = await withRetry(
