@@ -6,6 +6,7 @@
 // index rows of older inventories. Memory stays bounded: data files are streamed a slice at a time, and the
 // per-subfolder counts are summed by MySQL, never in a map here.
 import type { Ctx } from '../common/context.js';
+import { createLimiter } from '../common/limit.js';
 import { inventoryRows } from '../common/source/inventory/files.js';
 import { readManifest, type InventoryManifest } from '../common/source/inventory/manifest.js';
 import { countInventoryIntoDirs, idRange, pruneInventoryObjects, upsertInventoryObjects, type InventoryObject } from '../state/inventory.js';
@@ -31,6 +32,8 @@ export interface InventoryDumpSummary {
 
 /** Index rows per statement. */
 const UPSERT_ROWS = 1000;
+/** Index statements at once (pool connections): a slice's statements run side by side. */
+const UPSERT_CONCURRENCY = 4;
 /** Subfolders remembered to skip repeats: the dump's loader takes duplicates anyway, this only spares it work. */
 const RECENT_DIRS = 100_000;
 const PRUNE_ROWS = 10_000;
@@ -60,6 +63,7 @@ export async function* inventoryItems(ctx: Ctx, m: InventoryManifest, runId: num
   const rootSha = keySha(root);
   const retry = { maxAttempts: ctx.config.max_attempts, budgetMs: ctx.config.retry_budget_ms };
   let recent = new Set<string>();
+  const upserts = createLimiter(UPSERT_CONCURRENCY);
   for await (const rows of inventoryRows(ctx.clients.s3(), m, ctx.signal, retry)) {
     const items: SourceItem[] = [];
     const indexed: InventoryObject[] = [];
@@ -91,7 +95,12 @@ export async function* inventoryItems(ctx: Ctx, m: InventoryManifest, runId: num
       }
       indexed.push({ dirKeySha: dirSha, keySha: keySha(r.key), key: r.key, size: r.size, etag: r.etag, storageClass: r.storageClass, lastModified: r.lastModified });
     }
-    for (let i = 0; i < indexed.length; i += UPSERT_ROWS) await upsertInventoryObjects(ctx.db, table, runId, indexed.slice(i, i + UPSERT_ROWS));
+    const chunks: InventoryObject[][] = [];
+    for (let i = 0; i < indexed.length; i += UPSERT_ROWS) chunks.push(indexed.slice(i, i + UPSERT_ROWS));
+    // A slice is at most ROWS_PER_SLICE rows, so this list is bounded; allSettled: no statement outlives the slice.
+    const done = await Promise.allSettled(chunks.map((c) => upserts.run(() => upsertInventoryObjects(ctx.db, table, runId, c))));
+    const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+    if (failed) throw failed.reason;
     if (items.length) yield items;
   }
 }
