@@ -6,6 +6,9 @@
 --                        Objects directly under s3_root_prefix are keyed by the root prefix's own hash.
 --                        dump_run_id is the dump that last saw the object: a complete inventory dump
 --                        deletes the rows older runs left (objects gone from the newer inventory).
+--                        first_run_id / changed_run_id: the dump that first indexed the object, and the
+--                        last one that found it new or with another size or ETag: two inventories compared
+--                        (new, changed, and deleted = the rows pruned) without reading either again.
 --   inventory_*          on the state table: per subfolder, the objects and bytes the latest inventory
 --                        lists (before filters), and that dump's run; NULL until an inventory dump counted
 --                        it. Known up front, before any listing or check: status and estimate use them.
@@ -18,8 +21,11 @@ CREATE TABLE IF NOT EXISTS `{{table}}_inventory` (
   storage_class VARCHAR(32) CHARACTER SET ascii NULL,
   last_modified DATETIME(3) NOT NULL,
   dump_run_id BIGINT UNSIGNED NOT NULL,
+  first_run_id BIGINT UNSIGNED NOT NULL,
+  changed_run_id BIGINT UNSIGNED NOT NULL,
   PRIMARY KEY (dir_key_sha, key_sha),
-  KEY ix_inventory_run (dump_run_id)
+  KEY ix_inventory_run (dump_run_id),
+  KEY ix_inventory_changed (changed_run_id, first_run_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- ix_status_phase stays covering for `ott status`: the inventory counts join it.

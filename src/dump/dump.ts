@@ -18,7 +18,7 @@ import { dbNow } from '../state/clock.js';
 import { dirKeysOf, finishDumpRun, lockDump, markListedAgain, markMissing, previousDumpStart, startDumpRun, unlockDump } from '../state/dump.js';
 import { Batch, bulkLoader, type BulkLoader } from './bulk.js';
 import { readSnapshot, type Snapshot } from './snapshot.js';
-import { finishInventory, inventoryItems, noInventorySummary, openInventory, type InventoryDumpSummary } from './inventory.js';
+import { finishInventory, inventoryItems, noInventorySummary, openInventory, previousInventoryRun, type InventoryDumpSummary } from './inventory.js';
 import { INVENTORY_SOURCE } from '../state/inventory.js';
 
 export interface DumpArgs {
@@ -83,7 +83,9 @@ export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
     await lockDump(conn, table);
     const runStart = await dbNow(db);
     s.runId = await startDumpRun(db, table, runStart, sourceName);
+    let previousInventory: number | undefined;
     if (manifest) {
+      previousInventory = await previousInventoryRun(ctx);
       s.inventory = noInventorySummary(manifest);
       source = inventoryItems(ctx, manifest, s.runId, s.inventory);
     }
@@ -96,7 +98,7 @@ export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
 
     // The whole listing was read: only now may rows count as missing.
     await reconcile(ctx, snapshot, s);
-    if (s.inventory) await finishInventory(ctx, s.runId, s.inventory);
+    if (s.inventory) await finishInventory(ctx, s.runId, s.inventory, previousInventory);
     await finishDumpRun(db, s.runId, s);
   } finally {
     progress.stop();

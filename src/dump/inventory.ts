@@ -9,7 +9,7 @@ import type { Ctx } from '../common/context.js';
 import { createLimiter } from '../common/limit.js';
 import { inventoryRows } from '../common/source/inventory/files.js';
 import { readManifest, type InventoryManifest } from '../common/source/inventory/manifest.js';
-import { countInventoryIntoDirs, idRange, pruneInventoryObjects, upsertInventoryObjects, type InventoryObject } from '../state/inventory.js';
+import { countInventoryIntoDirs, idRange, indexedRun, inventoryChanges, pruneInventoryObjects, staleInventoryKeys, upsertInventoryObjects, type InventoryObject } from '../state/inventory.js';
 import { keySha } from '../state/dump.js';
 import type { SourceItem } from './sources.js';
 
@@ -28,6 +28,8 @@ export interface InventoryDumpSummary {
   outside_root: number;
   /** Index rows of older inventories deleted (objects this inventory no longer lists). */
   pruned: number;
+  /** Against the inventory the index held before (absent on the first): objects new, changed (size or ETag) and deleted. */
+  changes?: { since_run: number; new_objects: number; changed_objects: number; deleted_objects: number; deleted_sample: string[] };
 }
 
 /** Index rows per statement. */
@@ -38,6 +40,7 @@ const UPSERT_CONCURRENCY = 4;
 const RECENT_DIRS = 100_000;
 const PRUNE_ROWS = 10_000;
 const COUNT_IDS = 1000;
+const SAMPLE = 10;
 
 export function noInventorySummary(m: InventoryManifest): InventoryDumpSummary {
   return { manifest: m.url, format: m.format, created_at: m.createdAt.toISOString(), files: m.files.length, objects: 0, bytes: 0, root_objects: 0, root_bytes: 0, outside_root: 0, pruned: 0 };
@@ -105,15 +108,25 @@ export async function* inventoryItems(ctx: Ctx, m: InventoryManifest, runId: num
   }
 }
 
+/** The run whose objects the index holds before this dump loads: the inventory this one is compared with. */
+export const previousInventoryRun = (ctx: Ctx): Promise<number | undefined> => indexedRun(ctx.db, ctx.config.mysql_table);
+
 /**
- * After a complete inventory dump: index rows of older inventories go, and every row of the state table
+ * After a complete inventory dump: what changed since the previous inventory (new, changed, deleted objects:
+ * a newer inventory compared with the index, neither read again), then index rows of older inventories go, and every row of the state table
  * gets this inventory's counts (slices of ids, each one statement: no statement holds the whole table).
  */
-export async function finishInventory(ctx: Ctx, runId: number, s: InventoryDumpSummary): Promise<void> {
+export async function finishInventory(ctx: Ctx, runId: number, s: InventoryDumpSummary, previousRun: number | undefined): Promise<void> {
   const table = ctx.config.mysql_table;
+  const deletedSample = previousRun === undefined ? [] : await staleInventoryKeys(ctx.db, table, runId, SAMPLE);
   for (let n = PRUNE_ROWS; n === PRUNE_ROWS; ) {
     n = await pruneInventoryObjects(ctx.db, table, runId, PRUNE_ROWS);
     s.pruned += n;
+  }
+  if (previousRun !== undefined) {
+    const c = await inventoryChanges(ctx.db, table, runId);
+    s.changes = { since_run: previousRun, new_objects: c.new, changed_objects: c.changed, deleted_objects: s.pruned, deleted_sample: deletedSample };
+    ctx.log.info('dump: the inventory against the previous one', { ...s.changes });
   }
   const range = await idRange(ctx.db, table);
   if (!range) return;

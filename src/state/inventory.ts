@@ -23,16 +23,36 @@ const inventoryTable = (table: string): string => tableName(`${table}_inventory`
 export const INVENTORY_SOURCE = 'inventory ';
 
 /**
- * (absent or an older run's) -> this run's: each object's row is inserted, or its size, ETag, class and
- * time replaced and its run set to this one. Returns the rows written.
+ * (absent or an older run's) -> this run's: each object's row is inserted (first and changed run: this one),
+ * or its size, ETag, class and time replaced and its run set to this one; changed_run_id becomes this run
+ * only if the size or ETag differ (assigned first: MariaDB assigns left to right, so it still sees the old ones).
  */
 export async function upsertInventoryObjects(db: Db, table: string, runId: number, rows: InventoryObject[]): Promise<void> {
   if (!rows.length) return;
   await db.query<ResultSetHeader>(
-    `INSERT INTO ${inventoryTable(table)} (dir_key_sha, key_sha, obj_key, size, etag, storage_class, last_modified, dump_run_id) VALUES ?
-     ON DUPLICATE KEY UPDATE size = VALUES(size), etag = VALUES(etag), storage_class = VALUES(storage_class), last_modified = VALUES(last_modified), dump_run_id = VALUES(dump_run_id)`,
-    [rows.map((r) => [r.dirKeySha, r.keySha, r.key, r.size, r.etag, r.storageClass ?? null, r.lastModified, runId])],
+    `INSERT INTO ${inventoryTable(table)} (dir_key_sha, key_sha, obj_key, size, etag, storage_class, last_modified, dump_run_id, first_run_id, changed_run_id) VALUES ?
+     ON DUPLICATE KEY UPDATE changed_run_id = IF(size <> VALUES(size) OR etag <> VALUES(etag), VALUES(dump_run_id), changed_run_id),
+       size = VALUES(size), etag = VALUES(etag), storage_class = VALUES(storage_class), last_modified = VALUES(last_modified), dump_run_id = VALUES(dump_run_id)`,
+    [rows.map((r) => [r.dirKeySha, r.keySha, r.key, r.size, r.etag, r.storageClass ?? null, r.lastModified, runId, runId, runId])],
   );
+}
+
+/** What this run's inventory changed against the index before it: objects new and changed (size or ETag). */
+export async function inventoryChanges(db: Db, table: string, runId: number): Promise<{ new: number; changed: number }> {
+  const [[r]] = await db.query<RowDataPacket[]>(`SELECT COUNT(*) AS n, COALESCE(SUM(first_run_id = ?), 0) AS fresh FROM ${inventoryTable(table)} WHERE changed_run_id = ?`, [runId, runId]);
+  return { new: Number(r.fresh), changed: Number(r.n) - Number(r.fresh) };
+}
+
+/** A few keys an older run left (deleted since), for a report. */
+export async function staleInventoryKeys(db: Db, table: string, runId: number, limit: number): Promise<string[]> {
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT obj_key FROM ${inventoryTable(table)} WHERE dump_run_id < ? ORDER BY dump_run_id LIMIT ${Number(limit)}`, [runId]);
+  return rows.map((r) => r.obj_key as string);
+}
+
+/** The run whose inventory the index holds before this run loads (the one to compare with), if any. */
+export async function indexedRun(db: Db, table: string): Promise<number | undefined> {
+  const [[r]] = await db.query<RowDataPacket[]>(`SELECT MAX(dump_run_id) AS run FROM ${inventoryTable(table)}`);
+  return r.run === null ? undefined : Number(r.run);
 }
 
 /** Rows an older run left (objects the newer inventory no longer lists) -> deleted, `limit` at a time. Returns rows deleted. */

@@ -191,7 +191,7 @@ describe('S3 Inventory as a source', () => {
 });
 
 describe('S3 Inventory through the real CLI', () => {
-  it('dump --inventory, then a newer delivery replaces the index and the counts; publishObjectsList --from-inventory --dry-run', { timeout: 120_000 }, async () => {
+  it('dump --inventory, then a newer delivery: compared with the first (new, changed, deleted), replaces the index and the counts; publishObjectsList --from-inventory --dry-run', { timeout: 120_000 }, async () => {
     const exec = promisify(execFile);
     const src = await source('invcli');
     const ctx = await worldContext(src.world);
@@ -209,12 +209,27 @@ describe('S3 Inventory through the real CLI', () => {
       putDelivery(s3, { dest, prefix: 'cli/', source: src.world.s3Bucket, config: 'daily', at: new Date(at), format: 'CSV', files: [csvGz(src.world.s3Bucket, lines)] });
 
     const first = await deliver(src.lines, '2026-11-20T00:00:00Z');
-    expect(summaryOf(await ott('dump', '--inventory', first.prefixUrl), 'dump finished')).toMatchObject({ new: 3, inventory: { root_objects: 2, pruned: 0 } });
-    // The next day's inventory: data/c/ emptied, a new object in data/a/.
-    const next = [...src.lines.filter((l) => !l.key.startsWith('data/c/')), { key: 'data/a/new.txt', size: 5, etag: 'e2fc714c4727ee9395f324cd2e7f331f', lastModified: new Date(), storageClass: 'STANDARD' }];
+    const d1 = summaryOf(await ott('dump', '--inventory', first.prefixUrl), 'dump finished');
+    expect(d1).toMatchObject({ new: 3, inventory: { root_objects: 2, pruned: 0 } });
+    expect(d1.inventory).not.toHaveProperty('changes'); // nothing to compare with
+    // The next day's inventory: data/c/ emptied, a new object in data/a/, one object rewritten (another ETag).
+    const rewritten = 'data/b/deep/er/x.bin';
+    const next = [
+      ...src.lines.filter((l) => !l.key.startsWith('data/c/')).map((l) => (l.key === rewritten && l.isLatest !== false ? { ...l, etag: 'ffffffffffffffffffffffffffffffff' } : l)),
+      { key: 'data/a/new.txt', size: 5, etag: 'e2fc714c4727ee9395f324cd2e7f331f', lastModified: new Date(), storageClass: 'STANDARD' },
+    ];
     await deliver(next, '2026-11-21T00:00:00Z');
     const d2 = summaryOf(await ott('dump', '--inventory', first.prefixUrl), 'dump finished');
     expect(d2).toMatchObject({ new: 0, existing: 2, vanished: 1, vanishedSample: ['data/c/'], inventory: { pruned: 2, manifest: expect.stringContaining('2026-11-21T00-00Z/manifest.json') } });
+    // Two inventories compared: new, changed (size or ETag) and deleted objects.
+    const changes = (d2.inventory as { changes: Record<string, unknown> }).changes;
+    expect({ ...changes, deleted_sample: [...(changes.deleted_sample as string[])].sort() }).toEqual({
+      since_run: d1.runId,
+      new_objects: 1,
+      changed_objects: 1,
+      deleted_objects: 2,
+      deleted_sample: ['data/c/infrequent.bin', 'data/c/only'],
+    });
     expect(await stateRows(ctx)).toEqual({
       'data/a/': { objects: 5, bytes: sum(OBJECTS['data/a/']) + 5 },
       'data/b/': { objects: 3, bytes: sum(OBJECTS['data/b/']) },
