@@ -7,6 +7,7 @@ interface PublishObjectsCliArgs extends GlobalArgs {
   dryRun?: boolean;
   delta?: boolean;
   deleteUnmatched?: boolean;
+  fromInventory?: boolean;
 }
 
 export const publishObjectsListCommand: CommandModule<GlobalArgs, GlobalArgs> = {
@@ -20,10 +21,13 @@ export const publishObjectsListCommand: CommandModule<GlobalArgs, GlobalArgs> = 
     'Runs until no work is left (exit 1 if any subfolder failed), or with --follow keeps polling. ' +
     'With --delta: the subfolders already published instead, each once per run, listed again on both sides: only objects missing ' +
     'in GCS or whose size or source ETag differ from what GCS holds are published; GCS objects whose S3 source was deleted are ' +
-    'reported (count and sample, on the row and in `ott status`) and removed only with --delete-unmatched (or config delete_unmatched).',
+    'reported (count and sample, on the row and in `ott status`) and removed only with --delete-unmatched (or config delete_unmatched). ' +
+    'With --from-inventory: the objects of each claimed subfolder come from the S3 Inventory the latest `ott dump --inventory` indexed, ' +
+    'not from listing S3 (no LIST calls); same filters, claims, messages and flags.',
   builder: (y: Argv<GlobalArgs>) =>
     y
       .option('follow', { type: 'boolean', default: false, describe: 'keep running: poll for new subfolders with backoff (the publisher VM service)' })
+      .option('from-inventory', { type: 'boolean', default: false, describe: 'publish from the S3 Inventory indexed by the latest `ott dump --inventory` instead of listing S3' })
       .option('delta', { type: 'boolean', default: false, describe: 'publish only what is new or changed in subfolders already published (once per run); report objects deleted from S3' })
       .option('delete-unmatched', {
         type: 'boolean',
@@ -33,7 +37,7 @@ export const publishObjectsListCommand: CommandModule<GlobalArgs, GlobalArgs> = 
   handler: (argv) =>
     runMode('publishObjectsList', argv, async (ctx) => {
       const a = argv as PublishObjectsCliArgs;
-      const summary = await run(ctx, { follow: a.follow, dryRun: a.dryRun, delta: a.delta, deleteUnmatched: a.deleteUnmatched });
+      const summary = await run(ctx, { follow: a.follow, dryRun: a.dryRun, delta: a.delta, deleteUnmatched: a.deleteUnmatched, fromInventory: a.fromInventory });
       if (summary.subfolders_failed > 0) {
         ctx.log.error(`publishObjectsList: ${summary.subfolders_failed} subfolder(s) not published; released with the reason on their rows, retried by a later run`, {
           failures: summary.failures,

@@ -6,6 +6,8 @@
 // subfolder after its lease, and the transfer workers skip objects already copied.
 // With --delta it takes the subfolders already published instead (once per run), and publishes only the
 // objects new or changed since (delta.ts); objects gone from S3 are reported, and removed only on opt-in.
+// With --from-inventory the objects come from the S3 Inventory index `dump --inventory` wrote
+// (inventoryLister.ts) instead of a listing: no LIST call, the same filters, claims, messages and flags.
 import { setMaxListeners } from 'node:events';
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
@@ -26,6 +28,7 @@ import { holderOf, type Holder } from '../state/leases.js';
 import { markDeltaPublished, markObjectsPublished, type PublishedDelta, type PublishedObjects } from '../state/publish.js';
 import { claimablePage, countClaimable, startRecheck, type PendingRow, type Recheck } from '../state/publishable.js';
 import { dirKeyHash, openTopic, type PublishTopic } from './topic.js';
+import { inventoryLister } from './inventoryLister.js';
 
 const MODE = 'publishObjectsList';
 /**
@@ -61,6 +64,8 @@ export interface PublishObjectsArgs {
   deleteUnmatched?: boolean;
   /** Replaces the S3 listing (the benchmark's fixture). */
   lister?: ObjectLister;
+  /** Objects from the S3 Inventory index of the latest `dump --inventory`, not from listing S3. */
+  fromInventory?: boolean;
   retryAfterSeconds?: number;
   /** How often the publish gate (spend cap, backlog) re-reads the table; 30 s by default. */
   gateCheckEveryMs?: number;
@@ -216,7 +221,10 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
   // A delta is one pass (each subfolder once per run); run it again, e.g. from a timer, for the next one.
   if (args.delta && args.follow) throw new Error('publishObjectsList: --delta is one pass over the published subfolders; it takes no --follow (run it again for the next pass)');
   if (args.delta && args.lister) throw new Error('publishObjectsList: --delta lists both sides itself; a replacement lister is not supported');
-  if (!args.lister) requireFields(config, MODE, args.delta ? ['s3_bucket', 'gcs_bucket'] : ['s3_bucket']);
+  if (args.fromInventory && (args.delta || args.lister)) throw new Error('publishObjectsList: --from-inventory is a first publish from the inventory index; it takes no --delta (which lists both sides)');
+  if (!args.lister && !args.fromInventory) requireFields(config, MODE, args.delta ? ['s3_bucket', 'gcs_bucket'] : ['s3_bucket']);
+  const inventory = args.fromInventory ? await inventoryLister(ctx) : undefined;
+  if (inventory) log.info('publishObjectsList: objects from the S3 Inventory index, no S3 listing', { inventory: inventory.source });
   // Every concurrent listing and backoff listens on the one shutdown signal: bounded, not a leak.
   setMaxListeners(LISTING_CONCURRENCY * 4 + 16, ctx.signal);
   const started = Date.now();
@@ -225,7 +233,7 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
   const progress = startProgress(log, MODE, { rateKey: 'objects', totalKey: 'subfolders' });
   const publishing: Publishing = {
     scope: sourceScope(config),
-    lister: args.lister ?? s3Lister(ctx.clients.s3(), config.s3_bucket!, retry),
+    lister: args.lister ?? inventory?.lister ?? s3Lister(ctx.clients.s3(), config.s3_bucket!, retry),
     budget: new PublishBudget(INFLIGHT_MESSAGES, INFLIGHT_BYTES),
     summary: s,
     progress,

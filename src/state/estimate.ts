@@ -4,8 +4,10 @@ import type { RowDataPacket } from 'mysql2';
 import type { Db } from '../common/db.js';
 import { tableName } from '../common/db.js';
 
-/** A subfolder's size is known once syncCheck/rsync measured it, or the publisher listed it. */
-const KNOWN = '(s3_objects > 0 OR gcs_objects > 0 OR published_objects > 0)';
+/** A subfolder's size is known once syncCheck/rsync measured it, the publisher listed it, or an S3 Inventory counted it. */
+const KNOWN = '(s3_objects > 0 OR gcs_objects > 0 OR published_objects > 0 OR inventory_objects IS NOT NULL)';
+/** Not measured, not published: the inventory's counts stand for it. */
+const BY_INVENTORY = '(s3_objects + gcs_objects = 0 AND NOT cdn_transfer_published AND inventory_objects IS NOT NULL)';
 
 export interface KnownSizes {
   subfolders: number;
@@ -20,8 +22,8 @@ const num = (v: unknown): number => Number(v ?? 0);
 export async function knownSizes(db: Db, table: string): Promise<KnownSizes> {
   const [[r]] = await db.query<RowDataPacket[]>(
     `SELECT COUNT(*) AS subfolders, SUM(${KNOWN}) AS known,
-       SUM(IF(${KNOWN}, IF(s3_objects + gcs_objects > 0, s3_objects, published_objects), 0)) AS objects,
-       SUM(IF(${KNOWN}, IF(s3_objects + gcs_objects > 0, s3_size, published_bytes), 0)) AS bytes
+       SUM(IF(${KNOWN}, IF(s3_objects + gcs_objects > 0, s3_objects, IF(${BY_INVENTORY}, inventory_objects, published_objects)), 0)) AS objects,
+       SUM(IF(${KNOWN}, IF(s3_objects + gcs_objects > 0, s3_size, IF(${BY_INVENTORY}, inventory_bytes, published_bytes)), 0)) AS bytes
      FROM ${tableName(table)}`,
   );
   return { subfolders: num(r.subfolders), knownSubfolders: num(r.known), knownObjects: num(r.objects), knownBytes: num(r.bytes) };
