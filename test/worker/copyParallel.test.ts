@@ -7,10 +7,11 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
 import type { ObjectEntry } from '../../src/common/messages.js';
 import { createCopier } from '../../src/worker/copy/index.js';
+import { run } from '../../src/worker/cdnTransfer.js';
 import { addFaults, clearFaults, listFaults } from '../stack/faults.js';
 import { compareCopies } from '../helpers/compareCopies.js';
 import { waitFor } from '../helpers/wait.js';
-import { bytesFor, cdnEndpoint, createWorld, gcsEndpoint, putMultipart, putObject, readGcs, worldContext, type World } from './cdnTransferHarness.js';
+import { addDirRow, bytesFor, cdnEndpoint, createWorld, dirCounters, gcsEndpoint, publish, putMultipart, putObject, readGcs, worldContext, type World } from './cdnTransferHarness.js';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
@@ -173,6 +174,28 @@ describe('large objects in parallel parts', () => {
     expect(await uploadsInProgress()).toEqual([]);
     expect(await c.copy(e as ObjectEntry, go)).toMatchObject({ status: 'copied' });
     await close();
+  });
+
+  it('SIGTERM mid-object in cdnTransfer: past the grace period the upload is aborted, nothing counted, the message nacked; the redelivery copies it', async () => {
+    const ctx = await worldContext(w, { grace_period_seconds: 1 });
+    const dir = 'data/sigterm/';
+    await addDirRow(ctx, dir);
+    const e = await putObject(w, `${dir}big.bin`, 3 * PART + 7);
+    const held = await addFaults(gcsEndpoint(), { match: { op: 'part', bucket: w.gcsBucket, partNumber: 3 }, times: 1, action: { delayMs: 20_000 } });
+    await publish(w, dir, [e]);
+    const running = run(ctx);
+    await waitFor('part 3 in flight', async () => (await listFaults(gcsEndpoint(), w.gcsBucket)).find((r) => r.id === held[0])!.hits === 1, 30_000);
+    expect(await uploadsInProgress()).toEqual([gcsName(e.key)]);
+    ctx.abort(); // what SIGTERM does through shutdownSignal()
+    expect(await running).toMatchObject({ copied: 0, failed: 0, acked: 0, nacked: 1 });
+    expect(await uploadsInProgress()).toEqual([]);
+    expect(await readGcs(w, gcsName(e.key))).toBeUndefined();
+    expect(await dirCounters(ctx, dir)).toMatchObject({ copied_objects: 0, copied_bytes: 0, failed_objects: 0 });
+    const next = await worldContext(w, {}, ctx);
+    expect(await run(next, { exitWhenIdleMs: 1500 })).toMatchObject({ copied: 1, failed: 0, acked: 1 });
+    expect(await dirCounters(ctx, dir)).toMatchObject({ copied_objects: 1, copied_bytes: e.size });
+    expect(await judge(dir)).toMatchObject({ objects: 1, missing: [], different: [] });
+    await Promise.allSettled([ctx.db.end(), next.db.end(), ctx.clients.close(), next.clients.close()]);
   });
 
   it('an SSE-KMS object (its ETag is no MD5) goes as one stream, not in parts', async () => {

@@ -9,7 +9,7 @@ import { RetriesExhaustedError, RetryBudget, withRetry, type RetryInfo } from '.
 import type { ObjectEntry } from '../../common/messages.js';
 import { parseEtag, unquoteEtag, type SourceEtag } from '../../common/source/etag.js';
 import type { CopyDeps } from './copier.js';
-import { openSource, type SourceMeta, type SourceResponse } from './source.js';
+import { destroyBody, openSource, type SourceMeta, type SourceResponse } from './source.js';
 import type { GcsObject, UploadMetadata, UploadRequest } from './gcsUpload.js';
 import { fullObjectChecksum, partLayout, type PartLayout, type S3Head, type SourceChecksum } from './s3Head.js';
 import { StreamHasher, verdict, type Digests, type VerifiedBy } from './verify.js';
@@ -216,12 +216,6 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
   } finally {
     destroyBody(dl.body);
   }
-}
-
-function destroyBody(body: SourceResponse['body']): void {
-  if (body.destroyed) return;
-  body.on('error', () => undefined); // destroying an unread undici body emits an AbortError
-  body.destroy();
 }
 
 /**

@@ -24,7 +24,7 @@ import { crc32cBase64, crc32cCombine } from './crc32c.js';
 import type { GcsObject, UploadMetadata } from './gcsUpload.js';
 import type { MultipartTarget, UploadedPart } from './gcsMultipart.js';
 import { InOrderMd5 } from './inOrderMd5.js';
-import { openSource, type SourceMeta, type SourceResponse } from './source.js';
+import { destroyBody, openSource, type SourceMeta, type SourceResponse } from './source.js';
 import { verdict, type VerifiedBy } from './verify.js';
 import { META_SOURCE_ETAG } from './same.js';
 
@@ -74,12 +74,6 @@ interface Done {
   md5Hex: string;
   crc: number;
   sizeBytes: number;
-}
-
-function destroyBody(body: SourceResponse['body']): void {
-  if (body.destroyed) return;
-  body.on('error', () => undefined);
-  body.destroy();
 }
 
 /** A ranged GET of one part; an SSE-KMS object sends the copy back to the single stream. */

@@ -82,6 +82,13 @@ export class RangeIgnoredError extends TransferError {
   }
 }
 
+/** Drops a response body we will not read (a broken, refused or abandoned download). */
+export function destroyBody(body: SourceResponse['body']): void {
+  if (body.destroyed) return;
+  body.on('error', () => undefined); // destroying an unread undici body emits an AbortError
+  body.destroy();
+}
+
 /** S3's `<Code>` in an XML error body, if it has one. */
 export function errorCode(body: string): string | undefined {
   return /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1];
