@@ -170,12 +170,15 @@ describe('large objects in parallel parts', () => {
     await close();
   });
 
-  it('a complete GCS refuses (503): the upload is aborted and the object copied again', async () => {
+  it('a complete GCS refuses (503) is sent again alone: no part is uploaded twice', async () => {
     const e = await putObject(w, 'data/refused/s.bin', 2 * PART + 1);
     await addFaults(gcsEndpoint(), { match: { op: 'complete', bucket: w.gcsBucket }, times: 1, action: { status: 503 } });
+    const parts = await addFaults(gcsEndpoint(), { match: { op: 'part', bucket: w.gcsBucket }, times: 1000, action: { delayMs: 0 } });
     const { c, said, close } = await copier();
     expect(await c.copy(e, go)).toMatchObject({ status: 'copied', verifiedBy: 'md5', attempts: 2 });
-    expect(said('cdnTransfer: retrying object')[0].reason).toMatch(/HTTP 503/);
+    expect(said('cdnTransfer: retrying multipart complete')[0].reason).toMatch(/HTTP 503/);
+    expect(said('cdnTransfer: retrying object')).toHaveLength(0);
+    expect((await listFaults(gcsEndpoint(), w.gcsBucket)).find((r) => r.id === parts[0])!.hits).toBe(3);
     expect(await judge('data/refused/')).toMatchObject({ objects: 1, different: [] });
     await close();
   });

@@ -14,7 +14,7 @@
 //   combined from the parts, the source ETag in its metadata. A bad copy is deleted (that generation only).
 import { crc32c } from '@node-rs/crc32';
 import { createHash } from 'node:crypto';
-import { TransferError, toError } from '../../common/errors.js';
+import { httpStatus, TransferError, toError } from '../../common/errors.js';
 import { createLimiter } from '../../common/limit.js';
 import type { ObjectEntry } from '../../common/messages.js';
 import { withRetry, type RetryBudget } from '../../common/retry.js';
@@ -185,6 +185,30 @@ async function verifyStored(d: CopyDeps, job: ParallelJob, generation: string | 
 }
 
 /**
+ * Completes the upload, retried alone while the upload is still there (its parts are not sent again). A
+ * complete whose answer was lost went through, and a retried one answers NoSuchUpload: after a failure the
+ * object is looked at, and taken if it is a new generation with our size and CRC32C (verified after). An
+ * upload gone otherwise fails the attempt, which starts over.
+ */
+async function completeUpload(d: CopyDeps, job: ParallelJob, t: MultipartTarget, parts: UploadedPart[], crcBase64: string, budget: RetryBudget, signal: AbortSignal): Promise<string | undefined> {
+  const r = await withRetry(
+    async (): Promise<{ generation?: string } | { gone: unknown }> => {
+      try {
+        return { generation: await d.multipart.complete(t, parts, signal) };
+      } catch (err) {
+        const after = await d.gcs.get(d.gcsBucket, job.name, signal).catch(() => undefined);
+        if (after && after.generation !== job.precondition && after.size === job.entry.size && after.crc32c === crcBase64) return { generation: after.generation };
+        if (httpStatus(err) === 404) return { gone: err };
+        throw err;
+      }
+    },
+    { budget, onRetry: ({ attempt, delayMs, reason }) => d.log.warn('cdnTransfer: retrying multipart complete', { key: job.entry.key, attempt, delay_ms: delayMs, reason }) },
+  );
+  if ('gone' in r) throw new TransferError(`GCS multipart upload of ${JSON.stringify(job.name)} is gone (NoSuchUpload) and the object is not ours: starting over`, true, { cause: r.gone });
+  return r.generation;
+}
+
+/**
  * One attempt of a copy in parallel parts (the whole attempt is retried by copyObject; a part alone by
  * copyPart). Throws SerialOnly, before anything is written, for an object the single stream must copy.
  */
@@ -215,15 +239,7 @@ export async function copyParallel(d: CopyDeps, job: ParallelJob, budget: RetryB
       throw new TransferError(`GCS object ${JSON.stringify(job.name)} changed meanwhile (generation ${now?.generation ?? 'none'}, we looked at ${job.precondition}); rechecking`, true);
     }
     const parts: UploadedPart[] = got.done.map((p, i) => ({ partNumber: i + 1, md5Hex: p.md5Hex }));
-    let generation: string | undefined;
-    try {
-      generation = await d.multipart.complete(target, parts, signal);
-    } catch (err) {
-      // A complete whose answer was lost went through, and a retried one answers NoSuchUpload: look at the object.
-      const after = await d.gcs.get(d.gcsBucket, job.name, signal).catch(() => undefined);
-      if (!after || after.generation === job.precondition || after.size !== job.entry.size || after.crc32c !== local.crcBase64) throw err;
-      generation = after.generation;
-    }
+    const generation = await completeUpload(d, job, target, parts, local.crcBase64, budget, signal);
     completed = true;
     return { status: 'copied', verifiedBy: await verifyStored(d, job, generation, local, signal) };
   } finally {
