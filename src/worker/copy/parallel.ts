@@ -124,7 +124,7 @@ async function copyPart(d: CopyDeps, job: ParallelJob, t: MultipartTarget, p: Pl
   );
 }
 
-/** Every part, at most `parallel_parts` at once; the first failure stops the others (`stopAll`). */
+/** Every part, at most `parallel_parts` at once; the first failure stops the others (through `ac`). */
 async function copyParts(d: CopyDeps, job: ParallelJob, t: MultipartTarget, first: SourceResponse, budget: RetryBudget, ac: AbortController): Promise<{ done: Done[]; md5Hex?: string }> {
   const { signal } = ac;
   const seq = job.etag.kind === 'md5' ? new InOrderMd5(job.plan.length) : undefined;
