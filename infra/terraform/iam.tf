@@ -69,6 +69,16 @@ resource "google_storage_bucket" "destination" {
   soft_delete_policy {
     retention_duration_seconds = var.gcs_soft_delete_retention_days * 86400
   }
+  # Large objects go as XML API multipart uploads; a worker killed outright (not stopped) leaves its upload
+  # in progress, uncounted but billed as storage until aborted: GCS aborts those a week old.
+  lifecycle_rule {
+    action {
+      type = "AbortIncompleteMultipartUpload"
+    }
+    condition {
+      age = 7
+    }
+  }
 }
 
 resource "google_storage_bucket_iam_member" "worker" {

@@ -85,6 +85,12 @@ export const configSchema = z
     transfer_concurrency: positiveInt(1024).default(32),
     max_attempts: positiveInt(100).default(5),
     retry_budget_ms: positiveInt(24 * 3600 * 1000).default(120_000),
+    /** cdnTransfer: objects of at least this size are copied in parallel parts (ranged GETs -> one GCS XML API multipart upload). */
+    parallel_threshold_bytes: positiveInt(5 * 1024 ** 4).default(64 * 1024 * 1024),
+    /** The part size for a single-part source (a multipart source's parts are its own S3 parts); GCS takes at least 5 MiB but for the last. */
+    parallel_part_bytes: z.number().int().min(5 * 1024 * 1024).max(5 * 1024 ** 3).default(16 * 1024 * 1024),
+    /** Parts of one object in flight at once (each one ranged GET streaming into one part upload). */
+    parallel_parts: positiveInt(32).default(4),
     lease_seconds: positiveInt(7 * 24 * 3600).default(900),
     grace_period_seconds: positiveInt(3600).default(600),
     rsync_engine: z.enum(['cdn', 'gcloud']).default('cdn'),
