@@ -6,6 +6,7 @@ import { printable } from '../common/printable.js';
 import type { Db } from '../common/db.js';
 import type { WorkMode } from '../state/leases.js';
 import { fleetPace, renderPace, type FleetPace } from './statusPace.js';
+import { renderThroughput, throughput, type Throughput } from './statusHistory.js';
 import { claimInfo, emptyTotals, goneFromS3, phaseTotals, PHASES, recentErrors, VERIFIED_PHASE, type ClaimInfo, type GoneFromS3, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
 
 export interface Status {
@@ -22,6 +23,8 @@ export interface Status {
   recentErrors: RecentError[];
   /** The fleet's pace and why a publisher holds back (sql/011), when there is one. */
   pace: FleetPace;
+  /** Rates over the last hour and the ETA, from the workers' per-minute history (sql/012). */
+  throughput: Throughput;
   queryMs: number;
 }
 
@@ -38,6 +41,7 @@ export async function queryStatus(db: Db, table: string, opts: { sample?: number
   ]);
   const total = emptyTotals();
   for (const p of Object.values(phases)) for (const k of Object.keys(total) as (keyof Totals)[]) total[k] += p[k];
+  const rates = await throughput(db, table, Math.max(0, total.s3Bytes - total.gcsBytes));
   return {
     table,
     phases,
@@ -46,6 +50,7 @@ export async function queryStatus(db: Db, table: string, opts: { sample?: number
     goneFromS3: gone,
     recentErrors: errors,
     pace,
+    throughput: rates,
     queryMs: Math.round(performance.now() - started),
   };
 }
@@ -109,6 +114,7 @@ export function renderStatus(s: Status, now = new Date()): string {
   // Keys and errors (which quote keys) escaped: a key holding a newline or ESC cannot forge a line.
   for (const e of s.recentErrors) out.push(`  ${iso(e.at)} ${e.mode} ${printable(e.dirKey)}: ${printable(e.error.replace(/[ \t\r\n]+/g, ' ')).slice(0, 160)}`);
   out.push(...renderPace(s.pace));
+  out.push(...renderThroughput(s.throughput, humanBytes));
   return out.join('\n') + '\n';
 }
 
