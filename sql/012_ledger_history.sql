@@ -9,11 +9,14 @@
 --                  failure opens it again. retried_at / retries: `ott retry --failed` published it.
 --                  Bounded: past failed_ledger_max_rows rows per state table, the oldest resolved rows are
 --                  pruned; open rows are never dropped (they are the work left, and the error topic has them).
+--                  dir_sha (SHA-256 of dir_key): a flush asks which of its subfolders hold open entries, one
+--                  lookup per subfolder, and looks up only those subfolders' verified keys.
 CREATE TABLE IF NOT EXISTS failed_objects (
   state_table VARCHAR(64) NOT NULL,
   key_sha BINARY(32) NOT NULL,
   object_key VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
   dir_key VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  dir_sha BINARY(32) NOT NULL,
   mode VARCHAR(32) NOT NULL,
   reason_class VARCHAR(32) NOT NULL,
   message TEXT NOT NULL,
@@ -29,8 +32,10 @@ CREATE TABLE IF NOT EXISTS failed_objects (
   retries INT UNSIGNED NOT NULL DEFAULT 0,
   resolved_at DATETIME(6) NULL,
   PRIMARY KEY (state_table, key_sha),
-  -- open entries by class (status --failed, retry --failed) and the oldest resolved (pruning)
-  KEY ix_failed_open (state_table, resolved_at, reason_class, last_failed_at)
+  -- open entries by class (status --failed, retry --failed) and the oldest resolved (pruning); the
+-- subfolders holding open entries (a worker's flush looks up only the verified keys of those)
+  KEY ix_failed_open (state_table, resolved_at, reason_class, last_failed_at),
+  KEY ix_failed_dir (state_table, dir_sha, resolved_at)
 ) ENGINE=InnoDB;
 
 -- throughput_history  what each worker did, per minute (span_seconds 60) and, after a day, per hour

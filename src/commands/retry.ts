@@ -12,5 +12,10 @@ export const retryCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     y
       .option('failed', { type: 'boolean', demandOption: 'name what to retry: --failed (the open entries of the failed-object ledger)', describe: 'retry the failed-object ledger\'s open entries' })
       .option('reason', { choices: REASON_CLASSES, describe: 'only this reason class' }) as unknown as Argv<GlobalArgs>,
-  handler: (argv) => runMode('retry', argv, (ctx) => run(ctx, { reason: (argv as { reason?: string }).reason })),
+  handler: (argv) =>
+    runMode('retry', argv, (ctx) => {
+      const a = argv as { failed?: boolean; reason?: string };
+      if (!a.failed) throw new Error('retry: name what to retry: --failed (the open entries of the failed-object ledger)');
+      return run(ctx, { reason: a.reason });
+    }),
 };

@@ -50,13 +50,13 @@ export function keySha(key: string): Buffer {
 export async function recordFailures(db: Exec, table: string, failures: LedgerFailure[]): Promise<number> {
   if (!failures.length) return 0;
   const rows = failures.map((f) => [
-    table, keySha(f.entry.key), f.entry.key, f.dirKey, f.mode, f.reasonClass, f.message, f.attempts, f.failures,
+    table, keySha(f.entry.key), f.entry.key, f.dirKey, keySha(f.dirKey), f.mode, f.reasonClass, f.message, f.attempts, f.failures,
     f.entry.size, f.entry.etag, f.entry.last_modified, f.entry.storage_class ?? null,
   ]);
   const [r] = await db.query<ResultSetHeader>(
-    `INSERT INTO failed_objects (state_table, key_sha, object_key, dir_key, mode, reason_class, message, attempts, failures, size, etag, last_modified, storage_class, first_failed_at, last_failed_at)
-     VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))').join(', ')}
-     ON DUPLICATE KEY UPDATE dir_key = VALUES(dir_key), mode = VALUES(mode), reason_class = VALUES(reason_class), message = VALUES(message),
+    `INSERT INTO failed_objects (state_table, key_sha, object_key, dir_key, dir_sha, mode, reason_class, message, attempts, failures, size, etag, last_modified, storage_class, first_failed_at, last_failed_at)
+     VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))').join(', ')}
+     ON DUPLICATE KEY UPDATE dir_key = VALUES(dir_key), dir_sha = VALUES(dir_sha), mode = VALUES(mode), reason_class = VALUES(reason_class), message = VALUES(message),
        attempts = attempts + VALUES(attempts), failures = failures + VALUES(failures), size = VALUES(size), etag = VALUES(etag),
        last_modified = VALUES(last_modified), storage_class = VALUES(storage_class), last_failed_at = UTC_TIMESTAMP(6), resolved_at = NULL`,
     rows.flat(),
@@ -66,15 +66,23 @@ export async function recordFailures(db: Exec, table: string, failures: LedgerFa
 
 /**
  * open -> resolved: a later copy verified these objects (copied and verified, or found the same in GCS).
- * Keys not in the ledger, or already resolved, are untouched: one index lookup each, so a worker sends
- * every verified key of a flush without knowing which ever failed. Returns the rows resolved.
+ * Keys not in the ledger, or already resolved, are untouched, so a worker sends every verified key of a
+ * flush without knowing which ever failed. What it costs is bounded by subfolders, not keys: one lookup per
+ * subfolder of the batch finds those holding open entries (ix_failed_dir), and only their keys are looked
+ * up (a healthy subfolder's thousands of keys cost nothing). Run in the flush's transaction, after that
+ * flush's failures are recorded. Returns the rows resolved.
  */
-export async function resolveVerified(db: Exec, table: string, keys: string[]): Promise<number> {
-  if (!keys.length) return 0;
-  const [r] = await db.query<ResultSetHeader>('UPDATE failed_objects SET resolved_at = UTC_TIMESTAMP(6) WHERE state_table = ? AND key_sha IN (?) AND resolved_at IS NULL', [
+export async function resolveVerified(db: Exec, table: string, verified: { key: string; dirKey: string }[]): Promise<number> {
+  if (!verified.length) return 0;
+  const dirs = [...new Set(verified.map((v) => v.dirKey))];
+  const [open] = await db.query<RowDataPacket[]>('SELECT DISTINCT dir_sha FROM failed_objects FORCE INDEX (ix_failed_dir) WHERE state_table = ? AND dir_sha IN (?) AND resolved_at IS NULL', [
     table,
-    keys.map(keySha),
+    dirs.map(keySha),
   ]);
+  if (!open.length) return 0;
+  const withOpen = new Set(open.map((r) => (r.dir_sha as Buffer).toString('hex')));
+  const keys = verified.filter((v) => withOpen.has(keySha(v.dirKey).toString('hex'))).map((v) => keySha(v.key));
+  const [r] = await db.query<ResultSetHeader>('UPDATE failed_objects SET resolved_at = UTC_TIMESTAMP(6) WHERE state_table = ? AND key_sha IN (?) AND resolved_at IS NULL', [table, keys]);
   return r.affectedRows;
 }
 
@@ -144,18 +152,21 @@ export async function openEntries(db: Db, table: string, opts: { reasonClass?: s
  * reason kept), and the keys whose last event in the batch was a verified copy. A key that failed and then
  * was verified within the batch is recorded, then resolved; verified and then failed, it stays open.
  */
-export function mergeLedger(messages: { failures?: LedgerFailure[]; verified?: string[] }[]): { failures: LedgerFailure[]; verified: string[] } {
+export function mergeLedger(messages: { dirKey: string; failures?: LedgerFailure[]; verified?: string[] }[]): { failures: LedgerFailure[]; verified: { key: string; dirKey: string }[] } {
   const failed = new Map<string, LedgerFailure>();
-  const lastVerified = new Map<string, boolean>();
+  /** key -> its subfolder when its last event was a verified copy, else null. */
+  const lastVerified = new Map<string, string | null>();
   for (const m of messages) {
     for (const f of m.failures ?? []) {
       const cur = failed.get(f.entry.key);
       failed.set(f.entry.key, cur ? { ...f, attempts: cur.attempts + f.attempts, failures: cur.failures + f.failures } : f);
-      lastVerified.set(f.entry.key, false);
+      lastVerified.set(f.entry.key, null);
     }
-    for (const k of m.verified ?? []) lastVerified.set(k, true);
+    for (const k of m.verified ?? []) lastVerified.set(k, m.dirKey);
   }
-  return { failures: [...failed.values()], verified: [...lastVerified].filter(([, v]) => v).map(([k]) => k) };
+  const verified: { key: string; dirKey: string }[] = [];
+  for (const [key, dirKey] of lastVerified) if (dirKey !== null) verified.push({ key, dirKey });
+  return { failures: [...failed.values()], verified };
 }
 
 /** open -> open, retried: `ott retry --failed` published these keys again (Pub/Sub acknowledged them). Returns the rows marked. */
