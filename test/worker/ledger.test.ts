@@ -12,12 +12,18 @@ import { run as statusFailed } from '../../src/ops/failed.js';
 import { queryStatus, renderStatus } from '../../src/ops/status.js';
 import { addMessageCounts } from '../../src/state/counters.js';
 import { rollUpHistory } from '../../src/state/history.js';
-import type { LedgerFailure } from '../../src/state/ledger.js';
+import { pruneResolved, type LedgerFailure } from '../../src/state/ledger.js';
 import { compareCopies } from '../helpers/compareCopies.js';
 import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { addDirRow, bytesFor, createWorld, drain, publish, putObject, s3, worldContext, type World } from './cdnTransferHarness.js';
 import type { ObjectEntry } from '../../src/common/messages.js';
 
+const exec = promisify(execFile);
 const tunables = { singleRequestMaxBytes: 1024 * 1024, chunkBytes: 256 * 1024, optimisticMaxBytes: 64 * 1024 };
 let w: World;
 beforeAll(async () => {
@@ -63,10 +69,17 @@ describe('the failed-object ledger', () => {
     const onlyArchived = await statusFailed(ctx, { reason: 'archived', json: true, write: () => undefined });
     expect(onlyArchived.entries.map((e) => e.key)).toEqual([archived.key]);
 
-    // Fix only the archived one and retry only that class: the other stays open, untouched.
+    // Fix only the archived one and retry only that class, through the real CLI: the other stays open, untouched.
     await s3.send(new RestoreObjectCommand({ Bucket: w.s3Bucket, Key: archived.key, RestoreRequest: { Days: 1 } }));
-    const r1 = await retry({ reason: 'archived' });
-    expect(r1).toMatchObject({ objects: 1, messages: 1, marked: 1 });
+    const tmp = mkdtempSync(join(tmpdir(), 'ott-ledger-'));
+    writeFileSync(join(tmp, 'creds.json'), JSON.stringify({ mysql_config: ctx.secrets.mysql_config }));
+    writeFileSync(join(tmp, 'cfg.json'), JSON.stringify({ ...w.config, mysql_table: 'transfer_state', credentials_file: join(tmp, 'creds.json') }));
+    const ott = (...args: string[]): Promise<{ stdout: string }> => exec(process.execPath, [join(process.cwd(), 'bin/ott.mjs'), '--config', join(tmp, 'cfg.json'), ...args]);
+    const cliFailed = JSON.parse((await ott('status', '--failed', '--reason', 'not-found', '--json')).stdout);
+    expect(cliFailed.openByReason).toEqual({ archived: 1, 'not-found': 1 });
+    expect(cliFailed.entries).toMatchObject([{ key: missing.key, reasonClass: 'not-found', attempts: 1, entry: { key: missing.key, size: 1500, etag: missing.etag } }]);
+    const cliRetry = (await ott('retry', '--failed', '--reason', 'archived')).stdout.split('\n').find((l) => l.includes('"retry finished"'));
+    expect(JSON.parse(cliRetry!).summary).toMatchObject({ objects: 1, messages: 1, marked: 1 });
     await cdnTransfer(ctx, { exitWhenIdleMs: 1500, tunables });
     rows = await ledgerRows(ctx);
     expect(rows[archived.key].resolved_at).toBeInstanceOf(Date);
@@ -109,7 +122,7 @@ describe('the failed-object ledger', () => {
     await ctx.db.end();
   });
 
-  it('orders a batch: failed then verified is resolved, verified then failed stays open', async () => {
+  it('orders a batch: failed then verified is resolved, verified then failed stays open; pruning keeps open entries', async () => {
     const ctx = await worldContext(w);
     await addDirRow(ctx, 'data/b/');
     const entry = (key: string): ObjectEntry => ({ key, size: 1, etag: '"e"', last_modified: new Date().toISOString() });
@@ -129,6 +142,18 @@ describe('the failed-object ledger', () => {
     // A redelivered message (same id) adds nothing to the ledger either.
     await addMessageCounts(ctx.db, 'transfer_state', [{ messageId: 'm3', dirKey: 'data/b/', counts: zero, failures: [fail('data/b/fixed')] }]);
     expect((await ledgerRows(ctx))['data/b/fixed'].resolved_at).toBeInstanceOf(Date);
+
+    // Bounded: past the cap the oldest resolved entries go, open ones never (even past the cap).
+    await addMessageCounts(ctx.db, 'transfer_state', [
+      { messageId: 'm5', dirKey: 'data/b/', counts: zero, failures: ['r1', 'r2', 'r3', 'o1', 'o2'].map((k) => fail(`data/b/${k}`)) },
+    ]);
+    for (const [i, k] of ['r2', 'fixed', 'r1', 'r3'].entries()) {
+      await ctx.db.query(`UPDATE failed_objects SET resolved_at = UTC_TIMESTAMP(6) - INTERVAL ${10 - i} MINUTE WHERE object_key = ?`, [`data/b/${k}`]);
+    }
+    expect(await pruneResolved(ctx.db, 'transfer_state', 5, 100)).toBe(2); // 7 rows, cap 5: r2 and fixed, the oldest resolved
+    expect(Object.keys(await ledgerRows(ctx)).sort()).toEqual(['data/b/late-fail', 'data/b/o1', 'data/b/o2', 'data/b/r1', 'data/b/r3']);
+    expect(await pruneResolved(ctx.db, 'transfer_state', 1, 100)).toBe(2); // only resolved ones can go
+    expect(Object.keys(await ledgerRows(ctx)).sort()).toEqual(['data/b/late-fail', 'data/b/o1', 'data/b/o2']);
     await ctx.db.end();
   });
 });
