@@ -7,6 +7,7 @@ import type { Db } from '../common/db.js';
 import type { WorkMode } from '../state/leases.js';
 import { fleetPace, renderPace, type FleetPace } from './statusPace.js';
 import { renderThroughput, throughput, type Throughput } from './statusHistory.js';
+import { openByReason } from '../state/ledger.js';
 import { claimInfo, emptyTotals, goneFromS3, phaseTotals, PHASES, recentErrors, VERIFIED_PHASE, type ClaimInfo, type GoneFromS3, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
 
 export interface Status {
@@ -25,19 +26,22 @@ export interface Status {
   pace: FleetPace;
   /** Rates over the last hour and the ETA, from the workers' per-minute history (sql/012). */
   throughput: Throughput;
+  /** The failed-object ledger's open entries per reason class (`ott status --failed` lists them). */
+  failedObjects: Record<string, number>;
   queryMs: number;
 }
 
 export async function queryStatus(db: Db, table: string, opts: { sample?: number } = {}): Promise<Status> {
   const sample = opts.sample ?? 5;
   const started = performance.now();
-  const [phases, syncCheck, rsync, gone, errors, pace] = await Promise.all([
+  const [phases, syncCheck, rsync, gone, errors, pace, failedObjects] = await Promise.all([
     phaseTotals(db, table),
     claimInfo(db, table, 'syncCheck', sample),
     claimInfo(db, table, 'rsync', sample),
     goneFromS3(db, table, sample),
     recentErrors(db, table, sample * 2),
     fleetPace(db, table),
+    openByReason(db, table),
   ]);
   const total = emptyTotals();
   for (const p of Object.values(phases)) for (const k of Object.keys(total) as (keyof Totals)[]) total[k] += p[k];
@@ -51,6 +55,7 @@ export async function queryStatus(db: Db, table: string, opts: { sample?: number
     recentErrors: errors,
     pace,
     throughput: rates,
+    failedObjects,
     queryMs: Math.round(performance.now() - started),
   };
 }
@@ -113,6 +118,11 @@ export function renderStatus(s: Status, now = new Date()): string {
   out.push(s.recentErrors.length ? 'recent errors (newest first):' : 'recent errors: none');
   // Keys and errors (which quote keys) escaped: a key holding a newline or ESC cannot forge a line.
   for (const e of s.recentErrors) out.push(`  ${iso(e.at)} ${e.mode} ${printable(e.dirKey)}: ${printable(e.error.replace(/[ \t\r\n]+/g, ' ')).slice(0, 160)}`);
+  const failed = Object.entries(s.failedObjects);
+  if (failed.length) {
+    const n = failed.reduce((a, [, v]) => a + v, 0);
+    out.push('', `failed objects not resolved since: ${int(n)} (${failed.map(([c, v]) => `${c} ${int(v)}`).join(', ')}); \`ott status --failed\` lists them, \`ott retry --failed\` retries them`);
+  }
   out.push(...renderPace(s.pace));
   out.push(...renderThroughput(s.throughput, humanBytes));
   return out.join('\n') + '\n';

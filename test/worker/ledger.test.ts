@@ -75,6 +75,7 @@ describe('the failed-object ledger', () => {
     writeFileSync(join(tmp, 'creds.json'), JSON.stringify({ mysql_config: ctx.secrets.mysql_config }));
     writeFileSync(join(tmp, 'cfg.json'), JSON.stringify({ ...w.config, mysql_table: 'transfer_state', credentials_file: join(tmp, 'creds.json') }));
     const ott = (...args: string[]): Promise<{ stdout: string }> => exec(process.execPath, [join(process.cwd(), 'bin/ott.mjs'), '--config', join(tmp, 'cfg.json'), ...args]);
+    expect(renderStatus(await queryStatus(ctx.db, 'transfer_state'))).toContain('failed objects not resolved since: 2 (archived 1, not-found 1)');
     const cliFailed = JSON.parse((await ott('status', '--failed', '--reason', 'not-found', '--json')).stdout);
     expect(cliFailed.openByReason).toEqual({ archived: 1, 'not-found': 1 });
     expect(cliFailed.entries).toMatchObject([{ key: missing.key, reasonClass: 'not-found', attempts: 1, entry: { key: missing.key, size: 1500, etag: missing.etag } }]);
