@@ -3,6 +3,9 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands, globalOptions } from './commands/index.js';
+import { guardStdio } from './common/log.js';
+
+guardStdio(); // a full disk or a closed pipe on stdout/stderr loses log lines, never the process
 
 const cli = globalOptions(yargs(hideBin(process.argv)))
   .scriptName('ott')

@@ -69,6 +69,16 @@ resource "google_storage_bucket" "destination" {
   soft_delete_policy {
     retention_duration_seconds = var.gcs_soft_delete_retention_days * 86400
   }
+  # Large objects go as XML API multipart uploads; a worker killed outright (not stopped) leaves its upload
+  # in progress, uncounted but billed as storage until aborted: GCS aborts those a week old.
+  lifecycle_rule {
+    action {
+      type = "AbortIncompleteMultipartUpload"
+    }
+    condition {
+      age = 7
+    }
+  }
 }
 
 resource "google_storage_bucket_iam_member" "worker" {
@@ -76,6 +86,15 @@ resource "google_storage_bucket_iam_member" "worker" {
   bucket   = local.bucket_name
   role     = each.value.bucket_role
   member   = "serviceAccount:${google_service_account.worker[each.key].email}"
+}
+
+# The delta pass (`publishObjectsList --delta`) lists the destination to find what changed, and with
+# --delete-unmatched deletes copies whose source is gone: list and delete on this one bucket. objectUser is
+# the narrowest predefined role with both (the publisher never writes objects; a custom role would drop create).
+resource "google_storage_bucket_iam_member" "publisher_delta" {
+  bucket = local.bucket_name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.publisher.email}"
 }
 
 # --- Pub/Sub --------------------------------------------------------------------------------------------

@@ -35,7 +35,12 @@ resource "google_secret_manager_secret_version" "credentials" {
       user         = "ott"
       password     = var.mysql_password
       database     = google_sql_database.ott.name
-      ssl_disabled = true
+      # The instance takes encrypted connections only (sql.tf): verified against its own server CA. A
+      # per-instance CA signs only this instance's certificates, which name no IP: the CA check alone
+      # identifies it (README "MySQL over TLS"). After a server CA rotation, write a new version.
+      ssl_disabled        = false
+      ssl_ca              = google_sql_database_instance.state.server_ca_cert[0].cert
+      ssl_verify_identity = false
     }
   })
   secret_data_wo_version = var.credentials_version

@@ -36,9 +36,9 @@ resource "google_sql_database_instance" "state" {
       ipv4_enabled                                  = false
       private_network                               = google_compute_network.vpc.id
       enable_private_path_for_google_cloud_services = true
-      # The reference connects without TLS inside the VPC (mysql_config.ssl_disabled true); TLS is
-      # still accepted for a client that sets ssl_disabled false.
-      ssl_mode = "ALLOW_UNENCRYPTED_AND_ENCRYPTED"
+      # Encrypted connections only: the credentials secret (secrets.tf) sets mysql_config.ssl_disabled
+      # false and ssl_ca to this instance's server CA, which the workers verify the server against.
+      ssl_mode = "ENCRYPTED_ONLY"
     }
 
     backup_configuration {

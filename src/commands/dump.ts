@@ -4,6 +4,7 @@ import { runMode, type GlobalArgs } from './runMode.js';
 
 interface DumpCliArgs extends GlobalArgs {
   dumpFile?: string;
+  inventory?: string;
 }
 
 export const dumpCommand: CommandModule<GlobalArgs, GlobalArgs> = {
@@ -12,7 +13,15 @@ export const dumpCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     'Load the subfolders under s3_root_prefix into the state table: listed from S3 (ListObjectsV2, Delimiter "/"), or read from ' +
     'a file written by `aws s3 ls s3://BUCKET/ROOT/` (--dump-file). Only new subfolders are inserted; existing rows are left as they ' +
     'are; subfolders a complete dump no longer lists are reported and marked (last_seen), never deleted; each run is recorded in ' +
-    'dump_runs; unparseable lines are counted with their line numbers. One dump per table at a time.',
-  builder: (y: Argv<GlobalArgs>) => y.option('dump-file', { alias: 'dump_file', type: 'string', describe: 'aws s3 ls output to load instead of listing S3' }) as Argv<GlobalArgs>,
-  handler: (argv) => runMode('dump', argv, (ctx) => run(ctx, { dumpFile: (argv as DumpCliArgs).dumpFile })),
+    'dump_runs; unparseable lines are counted with their line numbers. One dump per table at a time. ' +
+    'With --inventory, the subfolders come from an S3 Inventory (CSV or Parquet; each data file checked against the manifest MD5) ' +
+    'instead: its objects are indexed for publishObjectsList --from-inventory and counted per subfolder.',
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .option('dump-file', { alias: 'dump_file', type: 'string', describe: 'aws s3 ls output to load instead of listing S3' })
+      .option('inventory', {
+        type: 'string',
+        describe: 's3://BUCKET/PREFIX/manifest.json of an S3 Inventory of s3_bucket, or a prefix holding its deliveries (the newest manifest is read)',
+      }) as Argv<GlobalArgs>,
+  handler: (argv) => runMode('dump', argv, (ctx) => run(ctx, { dumpFile: (argv as DumpCliArgs).dumpFile, inventory: (argv as DumpCliArgs).inventory })),
 };

@@ -30,6 +30,20 @@ function errorFields(err: unknown): unknown {
   return out;
 }
 
+let stdioGuarded = false;
+
+/**
+ * A line that cannot be written (a full disk under a redirected stdout, a closed pipe) is dropped, never a
+ * crash: without a listener, the stream's 'error' event would kill the process mid-copy, and a restarted
+ * worker would die the same way (a crash loop). Once a stream failed, Node closes it: later lines are
+ * dropped until the process restarts; the work and the exit code are unaffected.
+ */
+export function guardStdio(): void {
+  if (stdioGuarded) return;
+  stdioGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+}
+
 export function createLogger(opts: LoggerOptions): Logger {
   const min = RANK[(opts.level as Severity) in RANK ? (opts.level as Severity) : 'INFO'];
   const write = opts.write ?? ((line: string) => process.stdout.write(line));

@@ -7,6 +7,9 @@ export const MAX_MESSAGE_BYTES = 9 * 1024 * 1024;
 
 const key = z.string().min(1).max(1024).refine((k) => Buffer.byteLength(k) <= 1024, 'key longer than 1024 bytes');
 
+/** A state-table row's key: '' is the root row when s3_root_prefix is the bucket root (common/source/rootDir.ts). */
+const dirKey = z.string().max(1024);
+
 export const objectEntrySchema = z.object({
   key,
   size: z.number().int().nonnegative(),
@@ -19,7 +22,7 @@ export type ObjectEntry = z.infer<typeof objectEntrySchema>;
 export const objectsListMessageSchema = z.object({
   v: z.literal(1),
   kind: z.literal('objects'),
-  dir_key: z.string().min(1),
+  dir_key: dirKey,
   objects: z.array(objectEntrySchema).min(1),
 });
 export type ObjectsListMessage = z.infer<typeof objectsListMessageSchema>;
@@ -28,7 +31,7 @@ export const dirMessageSchema = z.object({
   v: z.literal(1),
   kind: z.literal('dir'),
   purpose: z.enum(['syncCheck', 'rsync']),
-  dir_key: z.string().min(1),
+  dir_key: dirKey,
 });
 export type DirMessage = z.infer<typeof dirMessageSchema>;
 

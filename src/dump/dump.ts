@@ -6,6 +6,8 @@
 // The table's hashes are read once into memory (snapshot.ts): a listed key found there only sets a bit,
 // the others are batched into LOAD DATA (or INSERT) IGNORE while the next batch is being read, and the
 // rows whose bit stays clear are the vanished ones. No statement ever touches every row.
+// With --inventory the subfolders come from an S3 Inventory (inventory.ts), whose objects are indexed for
+// the publisher and counted per subfolder.
 import { hash } from 'node:crypto';
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
@@ -16,9 +18,13 @@ import { dbNow } from '../state/clock.js';
 import { dirKeysOf, finishDumpRun, lockDump, markListedAgain, markMissing, previousDumpStart, startDumpRun, unlockDump } from '../state/dump.js';
 import { Batch, bulkLoader, type BulkLoader } from './bulk.js';
 import { readSnapshot, type Snapshot } from './snapshot.js';
+import { finishInventory, inventoryItems, noInventorySummary, openInventory, previousInventoryRun, type InventoryDumpSummary } from './inventory.js';
+import { INVENTORY_SOURCE } from '../state/inventory.js';
 
 export interface DumpArgs {
   dumpFile?: string;
+  /** s3://BUCKET/PREFIX/manifest.json, or a prefix holding inventory deliveries (the newest is read). */
+  inventory?: string;
   /** New keys per LOAD DATA statement. */
   batchSize?: number;
 }
@@ -41,6 +47,8 @@ export interface DumpSummary {
   badLineSample: { lineNo: number; line: string; why: string }[];
   seconds: number;
   method?: string;
+  /** An inventory dump: what it read and indexed. */
+  inventory?: InventoryDumpSummary;
 }
 
 const SAMPLE = 10;
@@ -52,9 +60,13 @@ export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
   const { config, log, db } = ctx;
   const table = config.mysql_table;
   const batchSize = args.batchSize ?? 50_000;
-  let source: AsyncIterable<SourceItem[]>;
+  let source: AsyncIterable<SourceItem[]> | undefined;
   let sourceName: string;
-  if (args.dumpFile) {
+  if (args.inventory && args.dumpFile) throw new Error('dump: --inventory and --dump-file are two sources; give one');
+  const manifest = args.inventory ? await openInventory(ctx, args.inventory) : undefined;
+  if (manifest) {
+    sourceName = `${INVENTORY_SOURCE}${manifest.url}`;
+  } else if (args.dumpFile) {
     source = readDumpFile(args.dumpFile, config.s3_root_prefix);
     sourceName = `file ${args.dumpFile}`;
   } else {
@@ -71,15 +83,22 @@ export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
     await lockDump(conn, table);
     const runStart = await dbNow(db);
     s.runId = await startDumpRun(db, table, runStart, sourceName);
+    let previousInventory: number | undefined;
+    if (manifest) {
+      previousInventory = await previousInventoryRun(ctx);
+      s.inventory = noInventorySummary(manifest);
+      source = inventoryItems(ctx, manifest, s.runId, s.inventory);
+    }
     const snapshot = await readSnapshot(db, table);
     log.info('dump: starting', { source: sourceName, table, run_id: s.runId, rows_in_table: snapshot.size });
     const loader = bulkLoader(conn, table, runStart);
-    await loadListing(ctx, source, snapshot, { loader, batchSize, progress }, s);
+    await loadListing(ctx, source!, snapshot, { loader, batchSize, progress }, s);
     s.scanned = s.new + s.existing;
     s.method = loader.method;
 
     // The whole listing was read: only now may rows count as missing.
     await reconcile(ctx, snapshot, s);
+    if (s.inventory) await finishInventory(ctx, s.runId, s.inventory, previousInventory);
     await finishDumpRun(db, s.runId, s);
   } finally {
     progress.stop();

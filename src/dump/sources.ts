@@ -11,14 +11,16 @@ export async function* subfolderItems(pages: AsyncIterable<string[]>): AsyncGene
 }
 
 const PRE_LINE = /^\s*PRE (.+\/)$/;
-// An object line: date, time, size, name. Objects directly under the root are not subfolders.
-const OBJECT_LINE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\s+\d+ .+$/;
+// An object line: date, time, size, name (empty for a folder marker, the object named rootPrefix itself).
+// Objects directly under the root are no subfolder: they make the root row (src/common/source/rootDir.ts).
+const OBJECT_LINE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\s+\d+ ?.*$/;
 
 /** Items held back while the file may still be an `aws s3 ls s3://BUCKET/ROOT` listing (no trailing slash). */
 const HOLD_MAX = 10_000;
 
 /**
- * Parses `aws s3 ls` output: `PRE name/` lines are subfolders of rootPrefix; anything unparseable is reported.
+ * Parses `aws s3 ls` output: `PRE name/` lines are subfolders of rootPrefix; the first object line (an
+ * object directly under the root) yields the root row, rootPrefix itself, once; anything unparseable is reported.
  * A listing made without the trailing slash (`aws s3 ls s3://BUCKET/data`) lists `PRE data/` and its
  * siblings starting with "data", not the subfolders: loaded, it would record `data/data/`. Such a file is
  * refused with that explanation before anything is loaded; the items are held back only while every
@@ -29,7 +31,8 @@ export async function* readDumpFile(path: string, rootPrefix: string): AsyncGene
   let held: SourceItem[] | undefined = rootName ? [] : undefined;
   const pass = (items: SourceItem[]): SourceItem[] => {
     if (!held) return items;
-    const real = items.some((i) => 'dirKey' in i && !i.dirKey.slice(rootPrefix.length).startsWith(rootName));
+    // The root row (an object line) proves nothing: a listing without the trailing slash has object lines too.
+    const real = items.some((i) => 'dirKey' in i && i.dirKey !== rootPrefix && !i.dirKey.slice(rootPrefix.length).startsWith(rootName));
     held.push(...items);
     if (!real && held.length < HOLD_MAX) return [];
     const out = held;
@@ -57,19 +60,21 @@ async function* parseDumpFile(path: string, rootPrefix: string): AsyncGenerator<
   const input = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
   let lineNo = 0;
   let rest = '';
+  const root = { prefix: rootPrefix, listed: false };
   for await (const chunk of input as AsyncIterable<string>) {
     const lines = (rest + chunk).split('\n');
     rest = lines.pop()!;
     const items: SourceItem[] = [];
-    for (const line of lines) parseLine(line, ++lineNo, rootPrefix, items);
+    for (const line of lines) parseLine(line, ++lineNo, root, items);
     if (items.length) yield items;
   }
   const items: SourceItem[] = [];
-  if (rest) parseLine(rest, ++lineNo, rootPrefix, items);
+  if (rest) parseLine(rest, ++lineNo, root, items);
   if (items.length) yield items;
 }
 
-function parseLine(raw: string, lineNo: number, rootPrefix: string, out: SourceItem[]): void {
+function parseLine(raw: string, lineNo: number, root: { prefix: string; listed: boolean }, out: SourceItem[]): void {
+  const rootPrefix = root.prefix;
   const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
   if (line.trim() === '') return;
   const m = PRE_LINE.exec(line);
@@ -82,5 +87,9 @@ function parseLine(raw: string, lineNo: number, rootPrefix: string, out: SourceI
     }
   } else if (!OBJECT_LINE.test(line)) {
     out.push({ bad: line, lineNo, why: 'not a `PRE name/` line of aws s3 ls' });
-  } // else: an object at the root, not a subfolder
+  } else if (!root.listed) {
+    // An object directly under the root: the root row exists (once, however many such lines follow).
+    root.listed = true;
+    out.push({ dirKey: rootPrefix });
+  }
 }

@@ -3,15 +3,12 @@
 // it is) seen in the sample.
 import type { Ctx } from '../common/context.js';
 import { gcsObjectName } from '../common/naming.js';
-import { objectFilter } from '../common/source/filter.js';
+import { ARCHIVE_CLASSES, objectFilter } from '../common/source/filter.js';
+import { GCS_MAX_OBJECT_BYTES, gcsNameProblem } from '../common/source/unmigratable.js';
 import { s3Lister } from '../common/source/s3List.js';
 import { knownSizes, sampleUnknown } from '../state/estimate.js';
 import type { Basis } from './cost.js';
 
-/** GCS's object size limit. */
-export const GCS_MAX_OBJECT_BYTES = 5 * 1024 ** 4;
-/** S3 classes CloudFront cannot read until restored (Intelligent-Tiering's archive tiers are not in a listing). */
-export const ARCHIVED_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'] as const;
 
 export const HISTOGRAM_BOUNDS = [0, 1024, 16 * 1024, 128 * 1024, 1024 ** 2, 16 * 1024 ** 2, 64 * 1024 ** 2, 1024 ** 3, 16 * 1024 ** 3, GCS_MAX_OBJECT_BYTES];
 const LABELS = ['0 B', '<= 1 KiB', '<= 16 KiB', '<= 128 KiB', '<= 1 MiB', '<= 16 MiB', '<= 64 MiB', '<= 1 GiB', '<= 16 GiB', '<= 5 TiB', '> 5 TiB'];
@@ -46,15 +43,6 @@ export interface Workload {
   uncountedSubfolders: number;
   histogram: Bucket[];
   findings: Finding[];
-}
-
-/** Why GCS would refuse this object name, or null (the rules GCS applies to every upload). */
-export function gcsNameProblem(name: string): string | null {
-  if (/[\r\n]/.test(name)) return 'carriage return or line feed in the name';
-  if (name === '.' || name === '..') return 'the name is "." or ".."';
-  if (Buffer.byteLength(name) > 1024) return 'longer than 1,024 bytes';
-  if (name.startsWith('.well-known/acme-challenge/')) return 'the .well-known/acme-challenge/ prefix';
-  return null;
 }
 
 function bucketOf(size: number): number {
@@ -94,7 +82,8 @@ async function listSample(ctx: Ctx, dirKeys: string[]): Promise<SampleStats> {
   for (const dirKey of dirKeys) {
     for await (const o of list(dirKey, ctx.signal)) {
       const cls = o.storage_class ?? 'STANDARD';
-      if ((ARCHIVED_CLASSES as readonly string[]).includes(cls)) finding(s, 'archived', 'restore them in S3 (a restore request per object), then re-run; the cost is below', o.key, o.size, cls);
+      // S3 classes CloudFront cannot read until restored (Intelligent-Tiering's archive tiers are not in a listing).
+      if (ARCHIVE_CLASSES.has(cls)) finding(s, 'archived', 'restore them in S3 (a restore request per object), then re-run; the cost is below', o.key, o.size, cls);
       if (!inScope(o).keep) {
         s.outOfScope++;
         continue;

@@ -8,6 +8,7 @@ import { costRoutes, GIB, type Route, type RouteId } from '../estimate/cost.js';
 import { loadPrices, type Prices, type Region } from '../estimate/prices.js';
 import { CLOUDFRONT_DEFAULT_BYTES_PER_SECOND, GCS_RAMP, migrationDuration, vmsForDeadline, type Duration, type Pace } from '../estimate/time.js';
 import { measureWorkload, type Workload } from '../estimate/workload.js';
+import { measuredVmRate } from '../state/estimate.js';
 
 /** Per-VM rates the runbook plans with until a pilot measures them (infra/README.md, sizing example). */
 export const ASSUMED_VM_OBJECTS_PER_SECOND = 600;
@@ -30,7 +31,7 @@ export interface EstimateOptions {
 export interface Estimate {
   table: string;
   workload: Workload;
-  pace: Pace & { rates: 'assumed' | 'given' };
+  pace: Pace & { rates: 'assumed' | 'given' | 'measured'; measuredHosts?: number };
   duration: Duration;
   deadline?: { days: number; vms: number | null; floorDays?: number };
   routes: Route[];
@@ -67,14 +68,17 @@ function verdictOf(routes: Route[]): { cheapest: RouteId; verdict: string } {
 export async function estimate(ctx: Ctx, o: EstimateOptions): Promise<Estimate> {
   const prices = loadPrices(o.pricesFile);
   const workload = await measureWorkload(ctx, { sample: o.sample, random: o.random });
-  const rates = o.vmObjectsPerSecond || o.vmBytesPerSecond ? 'given' : 'assumed';
+  // Rates given on the command line win; else what the running fleet measures; else the runbook's assumption.
+  const measured = o.vmObjectsPerSecond || o.vmBytesPerSecond ? null : await measuredVmRate(ctx.db, ctx.config.mysql_table);
+  const rates = o.vmObjectsPerSecond || o.vmBytesPerSecond ? 'given' : measured ? 'measured' : 'assumed';
   const pace = {
     vms: o.vms,
-    vmObjectsPerSecond: o.vmObjectsPerSecond ?? ASSUMED_VM_OBJECTS_PER_SECOND,
-    vmBytesPerSecond: o.vmBytesPerSecond ?? ASSUMED_VM_BYTES_PER_SECOND,
+    vmObjectsPerSecond: o.vmObjectsPerSecond ?? measured?.objectsPerSecond ?? ASSUMED_VM_OBJECTS_PER_SECOND,
+    vmBytesPerSecond: o.vmBytesPerSecond ?? measured?.bytesPerSecond ?? ASSUMED_VM_BYTES_PER_SECOND,
     ramp: o.ramp ? GCS_RAMP : null,
     cdnBytesPerSecond: CLOUDFRONT_DEFAULT_BYTES_PER_SECOND,
     rates,
+    ...(measured ? { measuredHosts: measured.hosts } : {}),
   } as const;
   const duration = migrationDuration(workload, pace);
   const hours = duration.seconds / 3600;
@@ -149,7 +153,7 @@ export function renderEstimate(e: Estimate): string {
   for (const r of e.restore) out.push(`    restore ${r.storageClass} (${r.tier}, ${r.hours} h): ${usd(r.usd)} for ${int(r.objects)} objects`);
   out.push('');
   const p = e.pace;
-  out.push(`Time (${p.rates} rates): ${p.vms} VMs x ${int(p.vmObjectsPerSecond)} objects/s, ${int(p.vmBytesPerSecond / 1e6)} MB/s each${p.ramp ? `; GCS ramp from ${int(p.ramp.startWritesPerSecond)} writes/s doubling every ${p.ramp.doublingMinutes} min` : ''}`);
+  out.push(`Time (${p.rates} rates${p.measuredHosts ? `, from the ${p.measuredHosts} VM(s) running now` : ''}): ${p.vms} VMs x ${int(p.vmObjectsPerSecond)} objects/s, ${int(p.vmBytesPerSecond / 1e6)} MB/s each${p.ramp ? `; GCS ramp from ${int(p.ramp.startWritesPerSecond)} writes/s doubling every ${p.ramp.doublingMinutes} min` : ''}`);
   out.push(`  ${days(e.duration.seconds)}, bound by ${e.duration.boundBy} (objects ${days(e.duration.objectsSeconds)}, bytes ${days(e.duration.bytesSeconds)})`);
   if (e.deadline) {
     out.push(

@@ -9,15 +9,20 @@ import { fleetPace, renderPace, type FleetPace } from './statusPace.js';
 import { renderThroughput, throughput, type Throughput } from './statusHistory.js';
 import { openByReason } from '../state/ledger.js';
 import { claimInfo, emptyTotals, goneFromS3, phaseTotals, PHASES, recentErrors, VERIFIED_PHASE, type ClaimInfo, type GoneFromS3, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
+import { exclusionTotals, type ExclusionTotals } from '../state/exclusions.js';
+import { EXCLUSION_ADVICE, type ExclusionKind } from '../common/source/unmigratable.js';
 
 export interface Status {
   table: string;
   phases: PhaseTotals;
   /**
    * bytes/objectsPercentDone: the share of S3 (as known) in subfolders a check found equal; GCS totals and
-   * cdnTransfer's counters never count towards it (see verifiedDone).
+   * cdnTransfer's counters never count towards it (see verifiedDone). The excluded objects below count as
+   * not done: they are in scope, and not in GCS.
    */
   total: Totals & { bytesPercentDone: number; objectsPercentDone: number };
+  /** In scope but not migratable as they are (sql/007): archived in S3, or GCS cannot hold them. */
+  excluded: Record<ExclusionKind, ExclusionTotals>;
   claims: Record<WorkMode, ClaimInfo>;
   /** Objects deleted from S3 after their copy, as `publishObjectsList --delta` found them. */
   goneFromS3: GoneFromS3;
@@ -34,22 +39,28 @@ export interface Status {
 export async function queryStatus(db: Db, table: string, opts: { sample?: number } = {}): Promise<Status> {
   const sample = opts.sample ?? 5;
   const started = performance.now();
-  const [phases, syncCheck, rsync, gone, errors, pace, failedObjects] = await Promise.all([
+  const [phases, syncCheck, rsync, gone, errors, pace, archived, unmigratable, failedObjects] = await Promise.all([
     phaseTotals(db, table),
     claimInfo(db, table, 'syncCheck', sample),
     claimInfo(db, table, 'rsync', sample),
     goneFromS3(db, table, sample),
     recentErrors(db, table, sample * 2),
     fleetPace(db, table),
+    exclusionTotals(db, table, 'archived', sample),
+    exclusionTotals(db, table, 'unmigratable', sample),
     openByReason(db, table),
   ]);
   const total = emptyTotals();
   for (const p of Object.values(phases)) for (const k of Object.keys(total) as (keyof Totals)[]) total[k] += p[k];
+  // Excluded objects are in scope and not in GCS: never done. Floored, so one of a billion keeps it under 100%.
+  const notDone = { bytes: archived.bytes + unmigratable.bytes, objects: archived.objects + unmigratable.objects };
+  // What copies still have to move: the S3 bytes known and not in GCS (set-aside objects count on neither side).
   const rates = await throughput(db, table, Math.max(0, total.s3Bytes - total.gcsBytes));
   return {
     table,
     phases,
-    total: { ...total, ...verifiedDone(phases, total) },
+    total: { ...total, ...verifiedDone(phases, total, notDone) },
+    excluded: { archived, unmigratable },
     claims: { syncCheck, rsync },
     goneFromS3: gone,
     recentErrors: errors,
@@ -66,11 +77,12 @@ export async function queryStatus(db: Db, table: string, opts: { sample?: number
  * as many bytes as S3 says and still miss objects (extra ones in their place), and counters count
  * deliveries, which can run ahead of the objects (issue 14: status said 100% with an object never copied).
  */
-export function verifiedDone(phases: PhaseTotals, total: Totals): { bytesPercentDone: number; objectsPercentDone: number } {
+export function verifiedDone(phases: PhaseTotals, total: Totals, notDone = { bytes: 0, objects: 0 }): { bytesPercentDone: number; objectsPercentDone: number } {
   const verified = phases[VERIFIED_PHASE];
   // Nothing known in S3 yet (subfolders only dumped): done only if every subfolder was checked equal.
   const pct = (a: number, b: number): number => (b === 0 ? (verified.subfolders === total.subfolders ? 100 : 0) : Math.floor((Math.min(a, b) / b) * 1000) / 10);
-  return { bytesPercentDone: pct(verified.s3Bytes, total.s3Bytes), objectsPercentDone: pct(verified.s3Objects, total.s3Objects) };
+  // `notDone`: archived and unmigratable objects, in scope but never in GCS, so in the denominator only.
+  return { bytesPercentDone: pct(verified.s3Bytes, total.s3Bytes + notDone.bytes), objectsPercentDone: pct(verified.s3Objects, total.s3Objects + notDone.objects) };
 }
 
 export function humanBytes(b: number): string {
@@ -97,7 +109,8 @@ export function renderStatus(s: Status, now = new Date()): string {
   for (const p of PHASES) out.push(line(p, s.phases[p]));
   out.push(line('total', s.total));
   out.push('');
-  out.push(`done: ${s.total.bytesPercentDone}% of bytes, ${s.total.objectsPercentDone}% of objects verified in GCS (subfolders checked equal)`);
+  out.push(`done: ${s.total.bytesPercentDone}% of bytes, ${s.total.objectsPercentDone}% of objects verified in GCS (subfolders checked equal)${doneCaveat(s)}`);
+  out.push(...renderExclusions(s));
   const g = s.goneFromS3;
   if (g.objects > 0) {
     const kept = g.objects - g.removed;
@@ -126,6 +139,25 @@ export function renderStatus(s: Status, now = new Date()): string {
   out.push(...renderPace(s.pace));
   out.push(...renderThroughput(s.throughput, humanBytes));
   return out.join('\n') + '\n';
+}
+
+function doneCaveat(s: Status): string {
+  const { archived: a, unmigratable: u } = s.excluded;
+  if (!a.objects && !u.objects) return '';
+  return ` (not done: ${int(a.objects)} archived and ${int(u.objects)} unmigratable object(s), counted as not in GCS; see below)`;
+}
+
+/** Archived and unmigratable objects: their own lines, with where they are and what to do. */
+function renderExclusions(s: Status): string[] {
+  const out: string[] = [];
+  for (const kind of ['archived', 'unmigratable'] as const) {
+    const e = s.excluded[kind];
+    if (!e.objects) continue;
+    out.push(`${kind}: ${int(e.objects)} object(s), ${humanBytes(e.bytes)} in ${int(e.subfolders)} subfolder(s), not in GCS: ${EXCLUSION_ADVICE[kind]}`);
+    // Keys escaped (JSON): a key holding a newline or ESC cannot forge a line.
+    for (const d of e.sample) for (const k of d.keys.slice(0, 3)) out.push(`  ${printable(d.dirKey)}: ${JSON.stringify(k.key)} (${k.why})`);
+  }
+  return out;
 }
 
 export interface StatusArgs {

@@ -65,6 +65,10 @@ export async function* deltaEntries(ctx: Ctx, dirKey: string, f: DeltaFindings, 
         f.outOfScope[item.why] = (f.outOfScope[item.why] ?? 0) + 1;
         ctx.log.debug('publishObjectsList --delta: object filtered out', { key: item.s3.key, why: item.why });
         break;
+      case 'excluded':
+        // Archived, or a name or size GCS cannot hold: never published; syncCheck records it on the row.
+        ctx.log.debug('publishObjectsList --delta: object not migratable as it is', { key: item.s3.key, kind: item.exclusion.kind, why: item.exclusion.why });
+        break;
       case 'extra':
         f.goneObjects++;
         if (f.goneSample.length < GONE_SAMPLE) f.goneSample.push(item.gcs.name);

@@ -1,10 +1,13 @@
 // Mode `publishObjectsList`: claims subfolders whose objects list is not yet published, lists each one
-// from S3 (recursive, filtered), and publishes its objects in messages of num_single_message keys. A
+// from S3 (recursive, filtered; the root row flat: only the objects directly under s3_root_prefix;
+// archived objects and names GCS cannot hold recorded on the row, not published), and publishes its objects in messages of num_single_message keys. A
 // subfolder is flagged published only after Pub/Sub acknowledged every one of its messages; a failure
 // releases it with the reason on its row, to be retried later. At-least-once: a crash re-publishes the
 // subfolder after its lease, and the transfer workers skip objects already copied.
 // With --delta it takes the subfolders already published instead (once per run), and publishes only the
 // objects new or changed since (delta.ts); objects gone from S3 are reported, and removed only on opt-in.
+// With --from-inventory the objects come from the S3 Inventory index `dump --inventory` wrote
+// (inventoryLister.ts) instead of a listing: no LIST call, the same filters, claims, messages and flags.
 import { setMaxListeners } from 'node:events';
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
@@ -12,7 +15,9 @@ import { classify } from '../common/errors.js';
 import { ObjectsPacker, type ObjectEntry, type PackedMessage } from '../common/messages.js';
 import { startProgress, type Progress } from '../common/progress.js';
 import { withRetry } from '../common/retry.js';
-import { objectFilter, type ObjectFilter } from '../common/source/filter.js';
+import { isRootDir } from '../common/source/rootDir.js';
+import { Exclusions, logExclusions, sourceScope, type ScopeVerdict } from '../common/source/unmigratable.js';
+import { recordPublishExclusions } from '../state/exclusions.js';
 import { s3Lister, type ObjectLister } from '../common/source/s3List.js';
 import { addFindings, deltaEntries, noDeltaSummary, noFindings, type DeltaFindings, type DeltaSummary } from './delta.js';
 import { GroupCommit } from './groupCommit.js';
@@ -23,6 +28,7 @@ import { holderOf, type Holder } from '../state/leases.js';
 import { markDeltaPublished, markObjectsPublished, type PublishedDelta, type PublishedObjects } from '../state/publish.js';
 import { claimablePage, countClaimable, startRecheck, type PendingRow, type Recheck } from '../state/publishable.js';
 import { dirKeyHash, openTopic, type PublishTopic } from './topic.js';
+import { inventoryLister } from './inventoryLister.js';
 
 const MODE = 'publishObjectsList';
 /**
@@ -58,6 +64,8 @@ export interface PublishObjectsArgs {
   deleteUnmatched?: boolean;
   /** Replaces the S3 listing (the benchmark's fixture). */
   lister?: ObjectLister;
+  /** Objects from the S3 Inventory index of the latest `dump --inventory`, not from listing S3. */
+  fromInventory?: boolean;
   retryAfterSeconds?: number;
   /** How often the publish gate (spend cap, backlog) re-reads the table; 30 s by default. */
   gateCheckEveryMs?: number;
@@ -74,6 +82,8 @@ export interface PublishObjectsSummary {
   bytes: number;
   messages: number;
   filtered: Record<'last_modified_after' | 'last_modified_before' | 'storage_class', number>;
+  /** In scope but not published, recorded on their rows: archived (S3 will not serve them) and objects GCS cannot hold. */
+  excluded: Record<'archived' | 'unmigratable', number>;
   failures: { dir_key: string; reason: string }[];
   /** A delta run's findings over its subfolders (objects/bytes/messages above are what it published). */
   delta?: DeltaSummary;
@@ -84,11 +94,13 @@ interface SubfolderStats {
   objects: number;
   bytes: number;
   messages: number;
+  /** What the listing found in scope but cannot migrate: recorded on the row, never published. */
+  exclusions: Exclusions;
 }
 
 /** What every subfolder of a run is published with. */
 interface Publishing {
-  filter: ObjectFilter;
+  scope: (o: ObjectEntry) => ScopeVerdict;
   /** A delta run: its start (once per run) and whether gone objects are removed. */
   delta?: { run: Recheck; remove: boolean };
   lister: ObjectLister;
@@ -110,10 +122,15 @@ interface Sent {
   window: InflightWindow;
 }
 
-/** A first publish: every object of the subfolder the filters keep. */
-async function* inScope(ctx: Ctx, row: PendingRow, p: Publishing): AsyncGenerator<ObjectEntry> {
-  for await (const o of p.lister(row.dirKey, ctx.signal)) {
-    const f = p.filter(o);
+/** A first publish: every object of the subfolder the filters keep and GCS can take (the others into `exclusions`). */
+async function* inScope(ctx: Ctx, row: PendingRow, p: Publishing, exclusions: Exclusions): AsyncGenerator<ObjectEntry> {
+  for await (const o of p.lister(row.dirKey, ctx.signal, isRootDir(row.dirKey, ctx.config))) {
+    const f = p.scope(o);
+    if (!f.keep && 'excluded' in f) {
+      exclusions.add(o, f.excluded);
+      p.summary.excluded[f.excluded.kind]++;
+      continue;
+    }
     if (!f.keep) {
       p.summary.filtered[f.why]++;
       ctx.log.debug('publishObjectsList: object filtered out', { key: o.key, why: f.why, last_modified: o.last_modified, storage_class: o.storage_class });
@@ -130,10 +147,10 @@ async function* inScope(ctx: Ctx, row: PendingRow, p: Publishing): AsyncGenerato
  * only then is the outcome of this attempt known and the row safe to release.
  */
 async function sendSubfolder(ctx: Ctx, row: PendingRow, p: Publishing): Promise<Sent> {
-  const stats: SubfolderStats = { objects: 0, bytes: 0, messages: 0 };
+  const stats: SubfolderStats = { objects: 0, bytes: 0, messages: 0, exclusions: new Exclusions() };
   const { topic } = p;
   const findings = p.delta ? noFindings() : undefined;
-  const entries = p.delta ? deltaEntries(ctx, row.dirKey, findings!, { remove: p.delta.remove }) : inScope(ctx, row, p);
+  const entries = p.delta ? deltaEntries(ctx, row.dirKey, findings!, { remove: p.delta.remove }) : inScope(ctx, row, p, stats.exclusions);
   const window = new InflightWindow(p.budget);
   const packer = new ObjectsPacker(row.dirKey, ctx.config.num_single_message);
   const dirKeySha = dirKeyHash(row.dirKey);
@@ -180,9 +197,15 @@ function newSummary(dryRun: boolean): PublishObjectsSummary {
     bytes: 0,
     messages: 0,
     filtered: { last_modified_after: 0, last_modified_before: 0, storage_class: 0 },
+    excluded: { archived: 0, unmigratable: 0 },
     failures: [],
     seconds: 0,
   };
+}
+
+/** A subfolder's counts, for its log lines (its exclusions are logged on their own). */
+function counts(st: SubfolderStats): { objects: number; bytes: number; messages: number } {
+  return { objects: st.objects, bytes: st.bytes, messages: st.messages };
 }
 
 function countSent(s: PublishObjectsSummary, st: SubfolderStats): void {
@@ -198,7 +221,10 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
   // A delta is one pass (each subfolder once per run); run it again, e.g. from a timer, for the next one.
   if (args.delta && args.follow) throw new Error('publishObjectsList: --delta is one pass over the published subfolders; it takes no --follow (run it again for the next pass)');
   if (args.delta && args.lister) throw new Error('publishObjectsList: --delta lists both sides itself; a replacement lister is not supported');
-  if (!args.lister) requireFields(config, MODE, args.delta ? ['s3_bucket', 'gcs_bucket'] : ['s3_bucket']);
+  if (args.fromInventory && (args.delta || args.lister)) throw new Error('publishObjectsList: --from-inventory is a first publish from the inventory index; it takes no --delta (which lists both sides)');
+  if (!args.lister && !args.fromInventory) requireFields(config, MODE, args.delta ? ['s3_bucket', 'gcs_bucket'] : ['s3_bucket']);
+  const inventory = args.fromInventory ? await inventoryLister(ctx) : undefined;
+  if (inventory) log.info('publishObjectsList: objects from the S3 Inventory index, no S3 listing', { inventory: inventory.source });
   // Every concurrent listing and backoff listens on the one shutdown signal: bounded, not a leak.
   setMaxListeners(LISTING_CONCURRENCY * 4 + 16, ctx.signal);
   const started = Date.now();
@@ -206,8 +232,8 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
   // Objects per second is the rate to watch; the ETA counts subfolders, the total known up front.
   const progress = startProgress(log, MODE, { rateKey: 'objects', totalKey: 'subfolders' });
   const publishing: Publishing = {
-    filter: objectFilter(config),
-    lister: args.lister ?? s3Lister(ctx.clients.s3(), config.s3_bucket!, retry),
+    scope: sourceScope(config),
+    lister: args.lister ?? inventory?.lister ?? s3Lister(ctx.clients.s3(), config.s3_bucket!, retry),
     budget: new PublishBudget(INFLIGHT_MESSAGES, INFLIGHT_BYTES),
     summary: s,
     progress,
@@ -236,7 +262,8 @@ async function dryRun(ctx: Ctx, p: Publishing): Promise<void> {
     countSent(p.summary, st);
     p.summary.subfolders_published++;
     p.progress.add({ subfolders: 1 });
-    ctx.log.info('publishObjectsList (dry run): would publish', { dir_key: row.dirKey, ...st, ...(findings ? { findings } : {}) });
+    ctx.log.info('publishObjectsList (dry run): would publish', { dir_key: row.dirKey, ...counts(st), ...(findings ? { findings } : {}) });
+    logExclusions(ctx.log, MODE, row.dirKey, st.exclusions);
   }
 }
 
@@ -257,7 +284,8 @@ async function publishAll(ctx: Ctx, args: PublishObjectsArgs, p: Publishing): Pr
     ...(p.delta ? { delta: true, delta_run_start: p.delta.run.runStart.toISOString(), remove_gone: p.delta.remove } : {}),
   });
   const retryAfter = args.retryAfterSeconds ?? RETRY_AFTER_SECONDS;
-  const flag = flagger(holderOf(ctx));
+  const holder = holderOf(ctx);
+  const flag = flagger(holder);
 
   const failed = async (row: PendingRow, err: unknown): Promise<void> => {
     const { reason } = classify(err);
@@ -278,11 +306,17 @@ async function publishAll(ctx: Ctx, args: PublishObjectsArgs, p: Publishing): Pr
       return failed(row, err);
     }
     countSent(s, st);
+    // Recorded before the flag, under the same lease: a published row never lacks its exclusions.
+    if (st.exclusions.any) await withRetry(() => recordPublishExclusions(holder, row.id, st.exclusions), retry).catch((err: unknown) => {
+      unflag(p, st);
+      throw err;
+    });
     const flagged = await withRetry(() => flag(row, st, findings), retry).finally(() => unflag(p, st));
     if (flagged) {
       s.subfolders_published++;
       p.progress.add({ subfolders: 1 });
-      log.debug('publishObjectsList: subfolder published', { dir_key: row.dirKey, ...st });
+      log.debug('publishObjectsList: subfolder published', { dir_key: row.dirKey, ...counts(st) });
+      logExclusions(log, MODE, row.dirKey, st.exclusions);
     } else {
       s.subfolders_lease_lost++;
       log.warn('publishObjectsList: lease was taken over while publishing; the new holder flags the subfolder', { dir_key: row.dirKey });

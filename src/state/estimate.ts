@@ -4,8 +4,10 @@ import type { RowDataPacket } from 'mysql2';
 import type { Db } from '../common/db.js';
 import { tableName } from '../common/db.js';
 
-/** A subfolder's size is known once syncCheck/rsync measured it, or the publisher listed it. */
-const KNOWN = '(s3_objects > 0 OR gcs_objects > 0 OR published_objects > 0)';
+/** A subfolder's size is known once syncCheck/rsync measured it, the publisher listed it, or an S3 Inventory counted it. */
+const KNOWN = '(s3_objects > 0 OR gcs_objects > 0 OR published_objects > 0 OR inventory_objects IS NOT NULL)';
+/** Not measured, not published: the inventory's counts stand for it. */
+const BY_INVENTORY = '(s3_objects + gcs_objects = 0 AND NOT cdn_transfer_published AND inventory_objects IS NOT NULL)';
 
 export interface KnownSizes {
   subfolders: number;
@@ -20,8 +22,8 @@ const num = (v: unknown): number => Number(v ?? 0);
 export async function knownSizes(db: Db, table: string): Promise<KnownSizes> {
   const [[r]] = await db.query<RowDataPacket[]>(
     `SELECT COUNT(*) AS subfolders, SUM(${KNOWN}) AS known,
-       SUM(IF(${KNOWN}, IF(s3_objects + gcs_objects > 0, s3_objects, published_objects), 0)) AS objects,
-       SUM(IF(${KNOWN}, IF(s3_objects + gcs_objects > 0, s3_size, published_bytes), 0)) AS bytes
+       SUM(IF(${KNOWN}, IF(s3_objects + gcs_objects > 0, s3_objects, IF(${BY_INVENTORY}, inventory_objects, published_objects)), 0)) AS objects,
+       SUM(IF(${KNOWN}, IF(s3_objects + gcs_objects > 0, s3_size, IF(${BY_INVENTORY}, inventory_bytes, published_bytes)), 0)) AS bytes
      FROM ${tableName(table)}`,
   );
   return { subfolders: num(r.subfolders), knownSubfolders: num(r.known), knownObjects: num(r.objects), knownBytes: num(r.bytes) };
@@ -46,5 +48,37 @@ export async function sampleUnknown(db: Db, table: string, count: number, exclud
     const key = rows.map((r) => r.dir_key as string).find((k) => !exclude.includes(k));
     if (key !== undefined) picked.add(key);
   }
+  // Random points miss rows near the start, or near other picks: when the sample asks for more rows than
+  // the points found, the rest come in id order (all of them, when the sample covers every unknown row).
+  if (picked.size < count) {
+    const [rows] = await db.query<RowDataPacket[]>(`SELECT dir_key FROM ${t} WHERE NOT ${KNOWN} ORDER BY id LIMIT ?`, [count + picked.size + exclude.length]);
+    for (const r of rows) {
+      if (picked.size >= count) break;
+      if (!exclude.includes(r.dir_key)) picked.add(r.dir_key as string);
+    }
+  }
   return [...picked];
+}
+
+export interface MeasuredVmRate {
+  hosts: number;
+  objectsPerSecond: number;
+  bytesPerSecond: number;
+}
+
+/**
+ * What the running fleet measures per VM: for cdnTransfer workers alive now (heartbeat within 30 s) that
+ * have worked at least `minSeconds`, each process's objects and bytes over its lifetime, summed per host,
+ * averaged over hosts. Null when no worker has run long enough (before the run: the estimate assumes).
+ */
+export async function measuredVmRate(db: Db, table: string, minSeconds = 60): Promise<MeasuredVmRate | null> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT host, SUM(objects / TIMESTAMPDIFF(MICROSECOND, started_at, heartbeat_at) * 1e6) AS ops, SUM(bytes / TIMESTAMPDIFF(MICROSECOND, started_at, heartbeat_at) * 1e6) AS bps
+     FROM workers WHERE state_table = ? AND mode = 'cdnTransfer' AND heartbeat_at >= UTC_TIMESTAMP(6) - INTERVAL 30 SECOND
+       AND heartbeat_at >= started_at + INTERVAL ? SECOND GROUP BY host`,
+    [table, minSeconds],
+  );
+  if (!rows.length) return null;
+  const sum = (k: string): number => rows.reduce((s, r) => s + Number(r[k] ?? 0), 0);
+  return { hosts: rows.length, objectsPerSecond: sum('ops') / rows.length, bytesPerSecond: sum('bps') / rows.length };
 }

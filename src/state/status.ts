@@ -57,18 +57,21 @@ export function emptyTotals(): Totals {
 
 /**
  * Per phase, a subfolder counts by what is best known about it: once measured (syncCheck or rsync wrote
- * counts), its measured S3 and GCS sides; before that, the publisher's listing (S3) and what cdnTransfer
+ * counts), its measured S3 and GCS sides; before that, the publisher's listing (S3), or before any publish
+ * the S3 Inventory's counts (`dump --inventory`, before filters), and what cdnTransfer
  * copied or found already there (GCS; skipped objects carry no byte count), never more than was published:
  * counters count deliveries of objects, and an objects list published twice (a publisher that died
  * between publishing and flagging) is copied and counted twice, so they may run ahead of the subfolder.
  */
 export async function phaseTotals(db: Db, table: string): Promise<PhaseTotals> {
   const measured = '(s3_objects + gcs_objects > 0)';
+  // Not yet published (phase 0, new): the S3 Inventory's counts when a `dump --inventory` gave them.
+  const fromInventory = '(phase = 0 AND inventory_objects IS NOT NULL)';
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT phase, COUNT(*) AS subfolders,
-       SUM(IF(${measured}, s3_size, published_bytes)) AS s3_bytes,
+       SUM(IF(${measured}, s3_size, IF(${fromInventory}, inventory_bytes, published_bytes))) AS s3_bytes,
        SUM(IF(${measured}, gcs_size, LEAST(copied_bytes, published_bytes))) AS gcs_bytes,
-       SUM(IF(${measured}, s3_objects, published_objects)) AS s3_objects,
+       SUM(IF(${measured}, s3_objects, IF(${fromInventory}, inventory_objects, published_objects))) AS s3_objects,
        SUM(IF(${measured}, gcs_objects, LEAST(copied_objects + skipped_objects, published_objects))) AS gcs_objects
      FROM ${tableName(table)} FORCE INDEX (ix_status_phase) GROUP BY phase`,
   );

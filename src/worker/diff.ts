@@ -4,11 +4,14 @@
 // decision as the copy path's (copy/same.ts), so what the diff calls different the copy path copies.
 // S3 is listed unfiltered: an object the config's filters leave out (storage_class, last_modified_*) is
 // `out-of-scope`, neither missing nor, when GCS holds a copy, extra: a filter never drives a deletion.
+// An object in scope that cannot be migrated as it is (archived, or GCS cannot hold it) is `excluded`:
+// counted on neither side, its GCS namesake (if any) neither extra nor deleted, tallied for the row.
 import type { Ctx } from '../common/context.js';
 import type { ObjectEntry } from '../common/messages.js';
 import type { FilterReason } from '../common/source/filter.js';
 import { compareWithGcs } from './copy/index.js';
-import { listGcs, listS3Scoped, type GcsEntry, type ScopedEntry } from './listing.js';
+import { Exclusions, type Exclusion } from '../common/source/unmigratable.js';
+import { archivedInS3, listGcs, listS3Scoped, type GcsEntry, type ScopedEntry } from './listing.js';
 import type { DeepResult, Measured } from '../state/work.js';
 
 export type DiffItem =
@@ -17,7 +20,9 @@ export type DiffItem =
   | { kind: 'different'; s3: ObjectEntry; gcs: GcsEntry; why: string }
   | { kind: 'extra'; gcs: GcsEntry }
   /** In S3 but left out by a filter (`why`): not to copy, and its GCS copy (if any) not to delete. */
-  | { kind: 'out-of-scope'; s3: ObjectEntry; gcs?: GcsEntry; why: FilterReason };
+  | { kind: 'out-of-scope'; s3: ObjectEntry; gcs?: GcsEntry; why: FilterReason }
+  /** In scope, but archived or not storable in GCS: never copied, its GCS namesake (if any) kept. */
+  | { kind: 'excluded'; s3: ObjectEntry; exclusion: Exclusion };
 
 /**
  * Reads up to `ahead` items of `it` in the background, so two merged listings overlap their round trips.
@@ -94,17 +99,21 @@ export async function* diffSubfolder(ctx: Ctx, dirKey: string): AsyncGenerator<D
   while (!x.done || !y.done) {
     const c = x.done ? 1 : y.done ? -1 : cmp(relOf(x.value), y.value.rel);
     if (c < 0) {
-      const { o, outOfScope } = x.value as ScopedEntry;
-      yield outOfScope ? { kind: 'out-of-scope', s3: o, why: outOfScope } : { kind: 'missing', s3: o };
+      const { o, outOfScope, excluded } = x.value as ScopedEntry;
+      // Missing in GCS, of a class that may be archived: one HEAD first, so nothing S3 refuses is copied.
+      const exclusion = outOfScope ? undefined : (excluded ?? (await archivedInS3(ctx, o)));
+      yield outOfScope ? { kind: 'out-of-scope', s3: o, why: outOfScope } : exclusion ? { kind: 'excluded', s3: o, exclusion } : { kind: 'missing', s3: o };
       x = await a.next();
     } else if (c > 0) {
       yield { kind: 'extra', gcs: y.value as GcsEntry };
       y = await b.next();
     } else {
-      const { o: s3, outOfScope } = x.value as ScopedEntry;
+      const { o: s3, outOfScope, excluded } = x.value as ScopedEntry;
       const gcs = y.value as GcsEntry;
-      const why = outOfScope ? undefined : differs(s3, gcs);
-      yield outOfScope ? { kind: 'out-of-scope', s3, gcs, why: outOfScope } : why ? { kind: 'different', s3, gcs, why } : { kind: 'same', s3, gcs };
+      const why = outOfScope || excluded ? undefined : differs(s3, gcs);
+      if (outOfScope) yield { kind: 'out-of-scope', s3, gcs, why: outOfScope };
+      else if (excluded) yield { kind: 'excluded', s3, exclusion: excluded };
+      else yield why ? { kind: 'different', s3, gcs, why } : { kind: 'same', s3, gcs };
       x = await a.next();
       y = await b.next();
     }
@@ -113,31 +122,24 @@ export async function* diffSubfolder(ctx: Ctx, dirKey: string): AsyncGenerator<D
 
 export const DEEP_SAMPLE = 10;
 
-export interface SideTotals {
-  bytes: number;
-  objects: number;
-}
-
 /**
- * Both sides' bytes and object counts, as every check counts them (deepCheck below): S3 in scope; GCS
- * everything under the mirrored prefix except the copies of S3 objects a filter leaves out of scope (they
- * are neither expected nor extra: counting them would leave the subfolder mismatched for good).
+ * Sizes, counts and the per-object diff of one subfolder, in one pass over both listings; excluded
+ * objects (archived, unmigratable) count on neither side but are tallied in `exclusions` for the row.
  */
-export async function measure(ctx: Ctx, dirKey: string): Promise<{ s3: SideTotals; gcs: SideTotals }> {
-  const { measured: m } = await deepCheck(ctx, dirKey);
-  return { s3: { bytes: m.s3Bytes, objects: m.s3Objects }, gcs: { bytes: m.gcsBytes, objects: m.gcsObjects } };
-}
-
-/** Sizes, counts and the per-object diff of one subfolder, in one pass over both listings. */
-export async function deepCheck(ctx: Ctx, dirKey: string): Promise<{ measured: Measured; deep: DeepResult }> {
+export async function deepCheck(ctx: Ctx, dirKey: string): Promise<{ measured: Measured; deep: DeepResult; exclusions: Exclusions }> {
   const m: Measured = { s3Bytes: 0, gcsBytes: 0, s3Objects: 0, gcsObjects: 0 };
   const d: DeepResult = { missing: 0, different: 0, extra: 0, sample: { missing: [], different: [], extra: [] } };
+  const exclusions = new Exclusions();
   const note = (list: string[], key: string): void => {
     if (list.length < DEEP_SAMPLE) list.push(key);
   };
   for await (const item of diffSubfolder(ctx, dirKey)) {
-    // Out of scope: on neither side (see measure).
+    // Out of scope: on neither side (its GCS copy is neither expected nor extra: counting it would leave the subfolder mismatched for good).
     if (item.kind === 'out-of-scope') continue;
+    if (item.kind === 'excluded') {
+      exclusions.add(item.s3, item.exclusion);
+      continue;
+    }
     if (item.kind !== 'extra') {
       m.s3Bytes += item.s3.size;
       m.s3Objects++;
@@ -157,5 +159,5 @@ export async function deepCheck(ctx: Ctx, dirKey: string): Promise<{ measured: M
       note(d.sample.extra, item.gcs.name);
     }
   }
-  return { measured: m, deep: d };
+  return { measured: m, deep: d, exclusions };
 }

@@ -4,12 +4,18 @@
 // on (and checks). The diff lists S3 unfiltered (listS3Scoped): an object the filters leave out is out of
 // scope, not gone, and its GCS copy must never look like an extra to delete. And the one way an object is
 // removed from GCS (deleteGcsGeneration), for the rsync cdn engine and the publisher's delta pass.
+// Objects in scope that cannot be migrated as they are (archived, or GCS cannot hold them:
+// src/common/source/unmigratable.ts) come marked `excluded`. The root row (src/common/source/rootDir.ts)
+// is listed flat on both sides: only the objects directly under the root, with Delimiter '/', so its
+// subfolders' objects are neither missing nor extra.
 import type { Ctx } from '../common/context.js';
 import type { ObjectEntry } from '../common/messages.js';
 import { gcsPrefix } from '../common/naming.js';
 import { withRetry, type RetryLimits } from '../common/retry.js';
-import { objectFilter, type FilterReason } from '../common/source/filter.js';
+import type { FilterReason } from '../common/source/filter.js';
+import { isRootDir } from '../common/source/rootDir.js';
 import { s3Lister } from '../common/source/s3List.js';
+import { archivedNow, sourceScope, type Exclusion } from '../common/source/unmigratable.js';
 
 export interface GcsEntry {
   /** The name relative to the subfolder's mirrored prefix: what an S3 key is relative to the subfolder. */
@@ -28,34 +34,48 @@ function retryLimits(ctx: Ctx): RetryLimits {
   return { maxAttempts: ctx.config.max_attempts, budgetMs: ctx.config.retry_budget_ms };
 }
 
-/** An S3 object and, when a filter leaves it out of scope, which one. */
+/**
+ * An S3 object and, when a filter leaves it out of scope, which one; or, in scope but not migratable as
+ * it is (archived, or GCS cannot hold it), why (`excluded`).
+ */
 export interface ScopedEntry {
   o: ObjectEntry;
   outOfScope?: FilterReason;
+  excluded?: Exclusion;
 }
 
-/** Every object under s3://s3_bucket/dirKey, in key order, each marked in or out of scope. */
+/**
+ * Every object under s3://s3_bucket/dirKey (directly under it for the root row), in key order, each marked
+ * in or out of scope (sourceScope: the config's filters, by default the classes CloudFront serves) or excluded.
+ */
 export async function* listS3Scoped(ctx: Ctx, dirKey: string): AsyncGenerator<ScopedEntry> {
-  const inScope = objectFilter(ctx.config);
-  for await (const o of s3Lister(ctx.clients.s3(), ctx.config.s3_bucket!, retryLimits(ctx))(dirKey, ctx.signal)) {
-    const f = inScope(o);
-    yield f.keep ? { o } : { o, outOfScope: f.why };
+  const scope = sourceScope(ctx.config);
+  const list = s3Lister(ctx.clients.s3(), ctx.config.s3_bucket!, retryLimits(ctx));
+  for await (const o of list(dirKey, ctx.signal, isRootDir(dirKey, ctx.config))) {
+    const v = scope(o);
+    yield v.keep ? { o } : 'excluded' in v ? { o, excluded: v.excluded } : { o, outOfScope: v.why };
   }
 }
 
-/** The in-scope objects under s3://s3_bucket/dirKey, in key order. */
+/** The objects under s3://s3_bucket/dirKey that are in scope and can be migrated, in key order. */
 export async function* listS3(ctx: Ctx, dirKey: string): AsyncGenerator<ObjectEntry> {
-  for await (const e of listS3Scoped(ctx, dirKey)) if (!e.outOfScope) yield e.o;
+  for await (const e of listS3Scoped(ctx, dirKey)) if (!e.outOfScope && !e.excluded) yield e.o;
 }
 
-/** The objects under gs://gcs_bucket/<dirKey mapped by gcsPrefix>, in name order. */
+/** For an in-scope S3 object missing in GCS: whether it is archived right now (one HEAD, only for classes that can be). */
+export function archivedInS3(ctx: Ctx, o: ObjectEntry): Promise<Exclusion | undefined> {
+  return archivedNow(ctx.clients.s3(), ctx.config.s3_bucket!, o, retryLimits(ctx), ctx.signal);
+}
+
+/** The objects under gs://gcs_bucket/<dirKey mapped by gcsPrefix> (directly under it for the root row), in name order. */
 export async function* listGcs(ctx: Ctx, dirKey: string): AsyncGenerator<GcsEntry> {
   const bucket = ctx.clients.gcs().bucket(ctx.config.gcs_bucket!);
   const prefix = gcsPrefix(dirKey, ctx.config);
+  const flat = isRootDir(dirKey, ctx.config) ? { delimiter: '/' } : {};
   let pageToken: string | undefined;
   do {
     if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
-    const [files, next] = await withRetry(() => bucket.getFiles({ prefix, autoPaginate: false, maxResults: PAGE_SIZE, pageToken }), { ...retryLimits(ctx), signal: ctx.signal });
+    const [files, next] = await withRetry(() => bucket.getFiles({ prefix, ...flat, autoPaginate: false, maxResults: PAGE_SIZE, pageToken }), { ...retryLimits(ctx), signal: ctx.signal });
     for (const f of files) {
       const md = f.metadata;
       yield { rel: f.name.slice(prefix.length), name: f.name, size: Number(md.size ?? 0), md5Hash: md.md5Hash, generation: md.generation === undefined ? undefined : String(md.generation), metadata: (md.metadata ?? {}) as Record<string, string> };

@@ -9,7 +9,8 @@ import { classify } from '../common/errors.js';
 import { printable } from '../common/printable.js';
 import { redact } from '../common/redact.js';
 import { withClaim, type Finished } from '../state/withClaim.js';
-import { measure } from './diff.js';
+import { deepCheck } from './diff.js';
+import { recordExclusions } from './exclusions.js';
 import { subfolderConsumer, type DirDelivery, type DirWorkerSummary, type SubfolderRunArgs } from './dirWorker.js';
 import { consume } from './consume.js';
 import { reportError } from './errorTopic.js';
@@ -56,8 +57,9 @@ export async function rsyncSubfolder(ctx: Ctx, engine: RsyncEngine, dirKey: stri
     const r = await engine.sync(work, dirKey, { dryRun: false, print: () => undefined });
     if (totals) addResult(totals, r);
     engineError = r.error;
-    const after = await measure(work, dirKey);
-    const measured = { s3Bytes: after.s3.bytes, gcsBytes: after.gcs.bytes, s3Objects: after.s3.objects, gcsObjects: after.gcs.objects };
+    const after = await deepCheck(work, dirKey);
+    await recordExclusions(work, MODE, dirKey, after.exclusions);
+    const measured = after.measured;
     return { measured, ...(engineError ? { failed: { error: engineError, reason: `${engine.name} engine: ${engineError}` } } : {}) };
   };
   const r = await withClaim(ctx, {

@@ -7,7 +7,8 @@ import { requireFields } from '../common/config/schema.js';
 import { isEqual, withClaim, type Finished } from '../state/withClaim.js';
 import { holderOf } from '../state/leases.js';
 import { rsyncAttempts } from '../state/work.js';
-import { deepCheck, measure } from './diff.js';
+import { deepCheck } from './diff.js';
+import { recordExclusions } from './exclusions.js';
 import { subfolderConsumer, type DirDelivery, type DirWorkerSummary, type SubfolderRunArgs } from './dirWorker.js';
 import { consume } from './consume.js';
 import { reportError } from './errorTopic.js';
@@ -20,14 +21,14 @@ export type SyncCheckSummary = DirWorkerSummary;
 
 const MODE = 'syncCheck';
 
-/** The check itself: both sides' bytes and object counts in scope, and with --deep the per-object diff. */
+/**
+ * The check itself: both sides' bytes and object counts in scope (one merged pass, so objects that cannot
+ * be migrated count on neither side and are recorded on the row), and with --deep the per-object diff.
+ */
 async function check(work: Ctx, dirKey: string, deep: boolean): Promise<Finished> {
-  if (deep) {
-    const r = await deepCheck(work, dirKey);
-    return pastRsyncCap(work, dirKey, { measured: r.measured, deep: r.deep });
-  }
-  const r = await measure(work, dirKey);
-  return pastRsyncCap(work, dirKey, { measured: { s3Bytes: r.s3.bytes, gcsBytes: r.gcs.bytes, s3Objects: r.s3.objects, gcsObjects: r.gcs.objects }, deep: null });
+  const r = await deepCheck(work, dirKey);
+  await recordExclusions(work, MODE, dirKey, r.exclusions);
+  return pastRsyncCap(work, dirKey, { measured: r.measured, deep: deep ? r.deep : null });
 }
 
 /**

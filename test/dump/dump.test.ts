@@ -15,6 +15,8 @@ const s3 = makeS3Client();
 const bucket = uniqueName('dump');
 const dir = mkdtempSync(join(tmpdir(), 'ott-dump-'));
 const SUBFOLDERS = ['data/A/', 'data/a/', 'data/nested/', 'data/only-subs/', 'data/space dir/', 'data/plus+dir/', 'data/pct%20dir/', 'data/unicodé-日本/'];
+// data/root-object.txt lies directly under the root: the root row, s3_root_prefix itself, holds it.
+const ROWS = [...SUBFOLDERS, 'data/'];
 
 async function put(key: string): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x' }));
@@ -28,27 +30,27 @@ async function dirKeys(ctx: Awaited<ReturnType<typeof testContext>>): Promise<Ro
 beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   for (const d of SUBFOLDERS) await put(d === 'data/only-subs/' ? `${d}inner/deeper/x` : d === 'data/nested/' ? `${d}a/b/c.txt` : `${d}file.txt`);
-  await put('data/root-object.txt'); // an object at the root is not a subfolder
+  await put('data/root-object.txt'); // an object at the root is no subfolder: it makes the root row
 });
 
 describe('dump', () => {
   it('loads every subfolder from S3, then only the new ones, reporting vanished ones', async () => {
     const ctx = await testContext('dump', { s3_bucket: bucket, s3_root_prefix: 'data/' });
     const first = await run(ctx, { batchSize: 3 });
-    expect(first).toMatchObject({ scanned: SUBFOLDERS.length, new: SUBFOLDERS.length, existing: 0, vanished: 0, badLines: 0 });
+    expect(first).toMatchObject({ scanned: ROWS.length, new: ROWS.length, existing: 0, vanished: 0, badLines: 0 });
     const rows = await dirKeys(ctx);
-    expect(rows.map((r) => r.dir_key).sort()).toEqual([...SUBFOLDERS].sort());
+    expect(rows.map((r) => r.dir_key).sort()).toEqual([...ROWS].sort());
     expect(rows.every((r) => r.initial_transfer === 1 && r.cdn_transfer_published === 0)).toBe(true);
 
     // Mark one as published: a delta run must not touch it.
     await ctx.db.query('UPDATE transfer_state SET cdn_transfer_published = TRUE, initial_transfer = FALSE WHERE dir_key = ?', ['data/A/']);
     const again = await run(ctx);
-    expect(again).toMatchObject({ scanned: SUBFOLDERS.length, new: 0, existing: SUBFOLDERS.length, vanished: 0 });
+    expect(again).toMatchObject({ scanned: ROWS.length, new: 0, existing: ROWS.length, vanished: 0 });
 
     await put('data/new-one/x');
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'data/plus+dir/file.txt' }));
     const delta = await run(ctx);
-    expect(delta).toMatchObject({ new: 1, existing: SUBFOLDERS.length - 1, vanished: 1, vanishedSample: ['data/plus+dir/'] });
+    expect(delta).toMatchObject({ new: 1, existing: ROWS.length - 1, vanished: 1, vanishedSample: ['data/plus+dir/'] });
     const after = await dirKeys(ctx);
     expect(after.find((r) => r.dir_key === 'data/A/')).toMatchObject({ cdn_transfer_published: 1, initial_transfer: 0 });
     expect(after.some((r) => r.dir_key === 'data/plus+dir/')).toBe(true); // reported, not deleted
@@ -59,7 +61,7 @@ describe('dump', () => {
     // Every subfolder has its mark: the vanished one last seen by the run before, the others by the last run.
     const marks = Object.fromEntries(seen.map((r) => [r.dir_key, { listed: r.listed, last_seen: r.last_seen }]));
     const vanished = { 'data/plus+dir/': { listed: 0, last_seen: runs[1].started_at } };
-    const listedNow = Object.fromEntries([...SUBFOLDERS, 'data/new-one/'].map((k) => [k, { listed: 1, last_seen: runs[2].started_at }]));
+    const listedNow = Object.fromEntries([...ROWS, 'data/new-one/'].map((k) => [k, { listed: 1, last_seen: runs[2].started_at }]));
     expect(marks).toEqual({ ...listedNow, ...vanished });
     const [marked] = await ctx.db.query<RowDataPacket[]>('SELECT dir_key FROM transfer_state WHERE last_seen IS NOT NULL');
     expect(marked.map((r) => r.dir_key)).toEqual(['data/plus+dir/']);
@@ -69,7 +71,7 @@ describe('dump', () => {
     const [[stamp]] = await ctx.db.query<RowDataPacket[]>("SELECT last_seen FROM transfer_state WHERE dir_key = 'data/plus+dir/'");
     expect(stamp.last_seen).toEqual(runs[1].started_at);
     await put('data/plus+dir/file.txt');
-    expect(await run(ctx)).toMatchObject({ new: 0, vanished: 0, reappeared: 1, existing: SUBFOLDERS.length + 1 });
+    expect(await run(ctx)).toMatchObject({ new: 0, vanished: 0, reappeared: 1, existing: ROWS.length + 1 });
     const [[back]] = await ctx.db.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM transfer_state WHERE last_seen IS NOT NULL");
     expect(back.n).toBe(0);
     await ctx.db.end();
@@ -144,14 +146,15 @@ describe('dump', () => {
       ].join('\r\n'),
     );
     const s = await run(ctx, { dumpFile: file });
-    expect(s).toMatchObject({ scanned: 5, new: 5, badLines: 2 });
+    // The object line is the root row (root/ itself), not a bad line.
+    expect(s).toMatchObject({ scanned: 6, new: 6, badLines: 2 });
     expect(s.badLineSample.map((b) => b.lineNo)).toEqual([5, 10]);
     const rows = await dirKeys(ctx);
-    expect(rows.map((r) => r.dir_key).sort()).toEqual(['root/Alpha/', 'root/alpha/', 'root/unicodé+%/', 'root/with space/', 'root/back\\slash\ttab/'].sort());
+    expect(rows.map((r) => r.dir_key).sort()).toEqual(['root/', 'root/Alpha/', 'root/alpha/', 'root/unicodé+%/', 'root/with space/', 'root/back\\slash\ttab/'].sort());
     const [shas] = await ctx.db.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM transfer_state WHERE dir_key_sha = UNHEX(SHA2(dir_key, 256))');
-    expect(shas[0].n).toBe(5); // hashed here, the same as MySQL's SHA2
+    expect(shas[0].n).toBe(6); // hashed here, the same as MySQL's SHA2
     const twice = await run(ctx, { dumpFile: file });
-    expect(twice).toMatchObject({ new: 0, existing: 5, vanished: 0 });
+    expect(twice).toMatchObject({ new: 0, existing: 6, vanished: 0 });
     await ctx.db.end();
   });
 
@@ -169,7 +172,7 @@ describe('dump', () => {
     const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l));
     const done = lines.find((l) => l.message === 'dump finished');
     // the first test added data/new-one/ (and emptied data/plus+dir/, then filled it again)
-    expect(done.summary).toMatchObject({ new: SUBFOLDERS.length + 1, vanished: 0, badLines: 0 });
+    expect(done.summary).toMatchObject({ new: ROWS.length + 1, vanished: 0, badLines: 0 });
     expect(lines.some((l) => l.message === 'dump: done' && l.scanned === done.summary.scanned)).toBe(true);
     // The AWS SDK warns on every start under Node < 22; operators' output carries only our JSON lines.
     expect(out.stderr).not.toMatch(/NodeVersionSupportWarning|Warning:/);

@@ -93,6 +93,28 @@ describe('ott estimate', () => {
     await ctx.db.end();
   });
 
+  it('takes the per-VM rates the running fleet measures (workers heartbeating for over a minute), and says so', async () => {
+    const ctx = await testContext('estimate', { ...config, s3_root_prefix: 'eq/', gcs_root_prefix: '' });
+    await dump(ctx, {});
+    // As cdnTransfer's heartbeats record them: two processes on host a, one on host b, 10 minutes each.
+    const worker = (id: string, host: string, objects: number, bytes: number, mode = 'cdnTransfer'): Promise<unknown> =>
+      ctx.db.query(
+        `INSERT INTO workers (state_table, worker_id, mode, host, started_at, heartbeat_at, objects, bytes) VALUES ('transfer_state', ?, ?, ?, UTC_TIMESTAMP(6) - INTERVAL 600 SECOND, UTC_TIMESTAMP(6), ?, ?)`,
+        [id, mode, host, objects, bytes],
+      );
+    await worker('a-1', 'a', 30_000, 3e9);
+    await worker('a-2', 'a', 30_000, 3e9);
+    await worker('b-1', 'b', 60_000, 6e9);
+    await worker('c-1', 'c', 999_999, 9e12, 'syncCheck'); // not a copy worker
+    const e = await estimate(ctx, options);
+    expect(e.pace).toMatchObject({ rates: 'measured', measuredHosts: 2 });
+    expect(e.pace.vmObjectsPerSecond).toBeCloseTo(100, 6); // (60,000 / 600 s) per host
+    expect(e.pace.vmBytesPerSecond).toBeCloseTo(1e7, 0);
+    expect(renderEstimate(e)).toContain('Time (measured rates, from the 2 VM(s) running now)');
+    expect(e.caveats.join(' ')).not.toMatch(/Per-VM rates are assumptions/);
+    await ctx.db.end();
+  });
+
   it('runs as the real CLI: a table for humans, --json for tools, a bad price file refused with exit 78', async () => {
     const ctx = await testContext('estimate', config);
     await dump(ctx, {});

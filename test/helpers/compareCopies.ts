@@ -21,8 +21,10 @@ export interface CopyReport {
   different: string[];
   /** S3 keys whose GCS copy lacks the source's Content-Type, Cache-Control or a user metadata entry. */
   metadataLost: string[];
-  /** GCS names under the prefix that no S3 object maps to. */
+  /** GCS names under the prefix that no compared S3 object maps to (a skipped key's copy included). */
   extra: string[];
+  /** With `skip`: the S3 keys not compared. */
+  skipped?: string[];
 }
 
 export interface CompareOptions {
@@ -34,6 +36,11 @@ export interface CompareOptions {
   /** Also compare Content-Type, Cache-Control and user metadata (the cdn copy path keeps them; gcloud does not). */
   metadata?: boolean;
   concurrency?: number;
+  /**
+   * S3 keys to leave out (e.g. archived objects S3 will not serve): not downloaded, not counted; their
+   * mapped names count as extra if GCS holds them, so a copy that should not exist is still caught.
+   */
+  skip?: (key: string) => boolean;
   s3?: S3Client;
   storage?: Storage;
 }
@@ -81,11 +88,13 @@ export async function compareCopies(o: CompareOptions): Promise<CopyReport> {
   const s3 = o.s3 ?? makeS3Client();
   const storage = o.storage ?? new Storage({ projectId: 'ott-local', apiEndpoint: process.env.OTT_GCS_ENDPOINT });
   const bucket = storage.bucket(o.gcsBucket);
-  const keys = await listS3(s3, o.s3Bucket, o.s3Prefix);
+  const listed = await listS3(s3, o.s3Bucket, o.s3Prefix);
+  const keys = o.skip ? listed.filter((k) => !o.skip!(k)) : listed;
   const [files] = await bucket.getFiles({ prefix: o.gcsPrefix, autoPaginate: true });
   const inGcs = new Set(files.map((f) => f.name));
   const gcsName = (key: string): string => o.gcsPrefix + key.slice(o.s3Prefix.length);
   const r: CopyReport = { objects: 0, bytes: 0, missing: [], different: [], metadataLost: [], extra: [] };
+  if (o.skip) r.skipped = listed.filter((k) => o.skip!(k)).sort();
   const mapped = new Set(keys.map(gcsName));
   r.extra = [...inGcs].filter((n) => !mapped.has(n)).sort();
   const limit = pLimit(o.concurrency ?? 6);

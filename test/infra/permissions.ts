@@ -34,7 +34,8 @@ export function loadTable(): PermissionTable {
 
 // --- The scan of src/ ---------------------------------------------------------------------------------
 /** A file that talks to a Google API: uses a client from ctx.clients, imports an SDK, or calls the JSON API or gcloud. */
-const USES_GOOGLE = /clients\.(pubsub|gcs|datastore)\(\)|from '@google-cloud\/|require\('@google-cloud\/|SecretManagerServiceClient|\/storage\/v1\/|spawn\('gcloud'/;
+/** ... or GCS's XML API multipart uploads (`uploadId=` is in every request but initiate's). */
+const USES_GOOGLE = /clients\.(pubsub|gcs|datastore)\(\)|from '@google-cloud\/|require\('@google-cloud\/|SecretManagerServiceClient|\/storage\/v1\/|spawn\('gcloud'|uploadId=/;
 /** Method names of the Pub/Sub, Storage, Datastore and Secret Manager clients that send a request. */
 const SDK_METHODS = [
   'getMetadata', 'setMetadata', 'publishMessage', 'publish', 'publishJSON', 'flush', 'seek', 'exists', 'get', 'create', 'delete', 'createSnapshot',

@@ -65,7 +65,7 @@ describe('infra/README.md', () => {
 
   it('only tells the operator to set variables that exist', () => {
     const named = [...readme.matchAll(/`([a-z][a-z0-9_]+)( = [^`]+)?`/g)].map((m) => m[1]).filter((n) => n.includes('_'));
-    const configFields = ['grace_period_seconds', 'max_rsync_attempts', 'transfer_concurrency', 'rsync_engine', 's3_bucket', 'pubsub_topic_id', 'pubsub_subscription_id', 'error_pubsub_topic_id', 'url_signer_key_pair_id', 'num_single_message', 'max_replicas', 'min_replicas'];
+    const configFields = ['grace_period_seconds', 'max_rsync_attempts', 'pubsub_retention_seconds', 'transfer_concurrency', 'rsync_engine', 's3_bucket', 'pubsub_topic_id', 'pubsub_subscription_id', 'error_pubsub_topic_id', 'url_signer_key_pair_id', 'num_single_message', 'max_replicas', 'min_replicas'];
     const known = new Set([
       ...Object.keys(tf.variables), ...Object.keys(tf.outputs), ...Object.keys(tf.resources), ...Object.keys(tf.data), ...configFields,
       'dead_letter_topic_id', 'aws_key_id', 'aws_key_secret', 'mysql_config', 'rate_per_s', // config, secret payload and log fields

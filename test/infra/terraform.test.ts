@@ -258,7 +258,10 @@ describe('terraform: least-privilege IAM', () => {
     expect(modes().cdnTransfer.bucket_role).toBe('roles/storage.objectUser');
     expect(modes().rsync.bucket_role).toBe('roles/storage.objectUser');
     expect(modes().syncCheck.bucket_role).toBe('roles/storage.objectViewer');
-    expect(Object.keys(tf.resources.google_storage_bucket_iam_member)).toEqual(['worker']);
+    expect(Object.keys(tf.resources.google_storage_bucket_iam_member)).toEqual(['publisher_delta', 'worker']);
+    // The publisher: the delta pass lists the destination and (--delete-unmatched) deletes, on this bucket only.
+    const p = res('google_storage_bucket_iam_member', 'publisher_delta');
+    expect([p.bucket, p.role, p.member]).toEqual(['${local.bucket_name}', 'roles/storage.objectUser', 'serviceAccount:${google_service_account.publisher.email}']);
   });
 
   it('lets a worker pull only its subscription and publish only its error and dead-letter topics', () => {
@@ -292,7 +295,7 @@ describe('terraform: least-privilege IAM', () => {
     expect([purge.for_each, purge.subscription, purge.role]).toEqual(['${local.resettable}', '${google_pubsub_subscription.work[each.key].name}', 'roles/pubsub.subscriber']);
     expect(Object.entries(modes()).filter(([, m]) => m.resettable).map(([k]) => k).sort()).toEqual(['rsync', 'syncCheck']);
     const all = allStrings(Object.values(tf.resources).flatMap((byName) => Object.values(byName)).filter((r) => String(r.member).includes('google_service_account.publisher')));
-    expect(all.filter((s) => s.startsWith('roles/')).sort()).toEqual(['roles/pubsub.publisher', 'roles/pubsub.subscriber', 'roles/pubsub.viewer', 'roles/secretmanager.secretAccessor']);
+    expect(all.filter((s) => s.startsWith('roles/')).sort()).toEqual(['roles/pubsub.publisher', 'roles/pubsub.subscriber', 'roles/pubsub.viewer', 'roles/secretmanager.secretAccessor', 'roles/storage.objectUser']);
     expect(res('google_secret_manager_secret_iam_member', 'publisher_credentials').secret_id).toBe('${google_secret_manager_secret.credentials.id}');
   });
 });

@@ -145,7 +145,8 @@ describe('a reference config entity', () => {
     const dumped = await ott(['dump', '--gcp_project', PROJECT, '--config_key', key, '--dump_file', ls]);
     expect(dumped.code, dumped.stderr + dumped.stdout).toBe(0);
     const [rows] = await db.query<RowDataPacket[]>('SELECT dir_key FROM ref_state ORDER BY dir_key');
-    expect(rows.map((r) => r.dir_key)).toEqual(['data/2024-01-01/', 'data/2024-01-02/']);
+    // README.txt lies directly under the root: the root row data/ holds it (issue 14 point 1).
+    expect(rows.map((r) => r.dir_key)).toEqual(['data/', 'data/2024-01-01/', 'data/2024-01-02/']);
 
     // `aws s3 ls s3://source-bucket/data` (no trailing slash) lists the root itself: explained, nothing loaded.
     const noSlash = join(dir, 'no-slash.txt');
@@ -155,6 +156,6 @@ describe('a reference config entity', () => {
     expect(refusedDump.stdout + refusedDump.stderr).toContain('looks like `aws s3 ls s3://BUCKET/data` (no trailing slash)');
     expect(refusedDump.stdout + refusedDump.stderr).toContain('aws s3 ls s3://BUCKET/data/ >');
     const [after] = await db.query<RowDataPacket[]>('SELECT dir_key FROM ref_state ORDER BY dir_key');
-    expect(after.map((r) => r.dir_key)).toEqual(['data/2024-01-01/', 'data/2024-01-02/']);
+    expect(after.map((r) => r.dir_key)).toEqual(['data/', 'data/2024-01-01/', 'data/2024-01-02/']); // unchanged: nothing loaded
   });
 });

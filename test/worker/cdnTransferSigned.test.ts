@@ -60,7 +60,7 @@ describe('cdnTransfer with signed URLs', () => {
     await publish(w, 'data/s/', [archived]);
     expect(await run(ctx, { exitWhenIdleMs: 1500 })).toMatchObject({ copied: 0, failed: 1, acked: 1 });
     const [e] = (await drain(w.errorSub, 1)).map((m) => JSON.parse(m.data.toString()));
-    expect(e).toMatchObject({ key: archived.key, attempts: 1, reason: expect.stringMatching(/CDN GET \(origin InvalidObjectState\): HTTP 403/) });
+    expect(e).toMatchObject({ key: archived.key, attempts: 1, reason: expect.stringMatching(/^archived in S3 \(403 InvalidObjectState, GLACIER\): not retried/) });
     expect(e.reason).not.toMatch(/url_signer_key_pair_id/);
     await ctx.db.end();
   });

@@ -5,6 +5,8 @@ import { createRequire } from 'node:module';
 import type { Datastore } from '@google-cloud/datastore';
 import type { Config } from './schema.js';
 import { ConfigError, validateConfig } from './validate.js';
+import { readEnv } from './env.js';
+import { googleErrorMessage } from '../errors.js';
 import { fromReference, type Change } from './fromReference.js';
 
 export interface ConfigSource {
@@ -30,7 +32,12 @@ export function datastoreClient(gcpProject: string | undefined): Datastore {
 /** Reads the raw entity; a missing entity is an error naming the key and project. */
 async function readEntity(ds: Datastore, configKey: string): Promise<Record<string, unknown>> {
   const { kind, name } = parseConfigKey(configKey);
-  const [entity] = await ds.get(ds.key([kind, name]));
+  let entity: unknown;
+  try {
+    [entity] = await ds.get(ds.key([kind, name]), { gaxOptions: { timeout: readEnv().startupTimeoutMs } });
+  } catch (err) {
+    throw new Error(`cannot read config entity ${configKey} from Datastore: ${googleErrorMessage(err)}`, { cause: err });
+  }
   if (!entity) throw new ConfigError(`config entity ${configKey} not found in Datastore (project ${ds.projectId}); write it with: ott config put --config-key ${configKey} --file cfg.json`, []);
   return { ...(entity as Record<string, unknown>) };
 }

@@ -2,6 +2,7 @@
 // SQL text is refused: every query is built in, so a config can never change what a statement does.
 import { z } from 'zod';
 import { parseBwlimit } from '../../worker/bandwidth.js';
+import { ConfigError } from './validate.js';
 
 /** Fields of the reference design that held SQL text; we refuse them by name with a clear reason. */
 export const REFUSED_SQL_FIELDS = ['pull_query', 'update_query', 'start_query', 'end_query', 'insert_query'] as const;
@@ -47,7 +48,10 @@ export const configSchema = z
     aws_region: z.string().min(1).default('us-east-1'),
     s3_bucket: z.string().min(3).max(63).optional(),
     s3_root_prefix: prefix.default(''),
-    /** S3 storage classes to transfer (the reference's storage_class filter); all when empty. */
+    /**
+     * S3 storage classes to transfer (the reference's storage_class filter). Unset or empty: every class
+     * CloudFront can serve; GLACIER / DEEP_ARCHIVE objects are then recorded as archived (unmigratable.ts).
+     */
     storage_class: z.union([z.enum(STORAGE_CLASSES), z.array(z.enum(STORAGE_CLASSES))]).optional(),
     last_modified_after: isoDate.optional(),
     last_modified_before: isoDate.optional(),
@@ -81,6 +85,12 @@ export const configSchema = z
     transfer_concurrency: positiveInt(1024).default(32),
     max_attempts: positiveInt(100).default(5),
     retry_budget_ms: positiveInt(24 * 3600 * 1000).default(120_000),
+    /** cdnTransfer: objects of at least this size are copied in parallel parts (ranged GETs -> one GCS XML API multipart upload). */
+    parallel_threshold_bytes: positiveInt(5 * 1024 ** 4).default(64 * 1024 * 1024),
+    /** The part size for a single-part source (a multipart source's parts are its own S3 parts); GCS takes at least 5 MiB but for the last. */
+    parallel_part_bytes: z.number().int().min(5 * 1024 * 1024).max(5 * 1024 ** 3).default(16 * 1024 * 1024),
+    /** Parts of one object in flight at once (each one ranged GET streaming into one part upload). */
+    parallel_parts: positiveInt(32).default(4),
     lease_seconds: positiveInt(7 * 24 * 3600).default(900),
     grace_period_seconds: positiveInt(3600).default(600),
     rsync_engine: z.enum(['cdn', 'gcloud']).default('cdn'),
@@ -142,5 +152,5 @@ export type Config = z.infer<typeof configSchema>;
 /** The fields each mode cannot run without; checked when the mode starts, naming what is missing. */
 export function requireFields<K extends keyof Config>(config: Config, mode: string, fields: K[]): void {
   const missing = fields.filter((f) => config[f] === undefined || config[f] === '');
-  if (missing.length) throw new Error(`config for ${mode} is missing ${missing.join(', ')}: set ${missing.length > 1 ? 'them' : 'it'} with ott config put`);
+  if (missing.length) throw new ConfigError(`config for ${mode} is missing ${missing.join(', ')}: set ${missing.length > 1 ? 'them' : 'it'} with ott config put`, missing.map(String));
 }

@@ -6,13 +6,18 @@
 // Every page is asked with EncodingType=url: S3 keys may hold characters XML 1.0 cannot carry (\x01..\x1f
 // but tab/LF/CR, which XML parsers fold anyway), and without it such a key makes the page unparseable or comes
 // back changed. The SDK does not decode what S3 encoded: pages() does, so callers only ever see real keys.
+// The root row (rootDir.ts) is listed flat: only the objects directly under the root (Delimiter '/'),
+// never its subfolders' objects.
 import type { ListObjectsV2CommandInput, ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { ObjectEntry } from '../messages.js';
 import { withRetry, type RetryLimits } from '../retry.js';
 import { unquoteEtag } from './etag.js';
 
-/** Lists the objects under a prefix; the benchmark swaps in a fixture to measure publishing alone. */
-export type ObjectLister = (prefix: string, signal: AbortSignal) => AsyncIterable<ObjectEntry>;
+/**
+ * Lists the objects under a prefix (only those directly under it when `flat`: the root row); the
+ * benchmark swaps in a fixture to measure publishing alone.
+ */
+export type ObjectLister = (prefix: string, signal: AbortSignal, flat?: boolean) => AsyncIterable<ObjectEntry>;
 
 /** A value of a listing asked with EncodingType=url: S3 encodes as a form does (space as `+`, `+` as `%2B`). */
 export function decodeListed(v: string): string {
@@ -44,13 +49,14 @@ async function* pages(s3: S3Client, bucket: string, input: Pick<ListObjectsV2Com
 }
 
 /**
- * Every object under `prefix`, recursively, with its ETag unquoted. An entry without an ETag, size or
+ * Every object under `prefix`, recursively (with `flat`, only the objects directly under it: Delimiter
+ * '/', its CommonPrefixes ignored), with its ETag unquoted. An entry without an ETag, size or
  * last-modified time fails the listing (S3 always sends them; a listing that lacks them is not one we can
  * verify copies against).
  */
 export function s3Lister(s3: S3Client, bucket: string, retry: RetryLimits): ObjectLister {
-  return async function* list(prefix, signal) {
-    for await (const page of pages(s3, bucket, { Prefix: prefix }, signal, retry)) {
+  return async function* list(prefix, signal, flat = false) {
+    for await (const page of pages(s3, bucket, { Prefix: prefix, ...(flat ? { Delimiter: '/' } : {}) }, signal, retry)) {
       for (const o of page.Contents ?? []) {
         if (o.Key === undefined) continue;
         const etag = o.ETag === undefined ? '' : unquoteEtag(o.ETag);
@@ -63,10 +69,19 @@ export function s3Lister(s3: S3Client, bucket: string, retry: RetryLimits): Obje
   };
 }
 
-/** The subfolders directly under `prefix` (its CommonPrefixes with Delimiter '/'), a page at a time. */
+/**
+ * The state table's rows under `prefix`, a page at a time: the subfolders directly under it (its
+ * CommonPrefixes with Delimiter '/'), and `prefix` itself (the root row, rootDir.ts) once, on the first
+ * page that lists an object directly under it.
+ */
 export async function* listS3Subfolders(s3: S3Client, bucket: string, prefix: string, signal: AbortSignal, retry: RetryLimits): AsyncGenerator<string[]> {
+  let rootListed = false;
   for await (const page of pages(s3, bucket, { Prefix: prefix, Delimiter: '/' }, signal, retry)) {
     const dirKeys: string[] = [];
+    if (!rootListed && page.Contents?.length) {
+      rootListed = true;
+      dirKeys.push(prefix);
+    }
     for (const p of page.CommonPrefixes ?? []) if (p.Prefix) dirKeys.push(p.Prefix);
     if (dirKeys.length) yield dirKeys;
   }

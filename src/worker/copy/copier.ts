@@ -11,6 +11,7 @@ import { createHttp } from './http.js';
 import { createUrlSigner, type UrlSigner } from './signer.js';
 import { cdnBase, type CdnBase } from './source.js';
 import { GcsClient } from './gcsUpload.js';
+import { GcsMultipart } from './gcsMultipart.js';
 import { copyObject, type CopyOutcome } from './copyObject.js';
 import { statusObserver } from '../pace.js';
 import { bandwidthInterceptor, bandwidthLimiter, type BwSlot } from '../bandwidth.js';
@@ -33,6 +34,12 @@ export interface CopyDeps extends CopyTunables {
   /** The CDN downloads' client (the pool, with --bwlimit's pacing when set). */
   http: Dispatcher;
   gcs: GcsClient;
+  /** GCS's XML API multipart uploads: large objects in parallel parts (parallel.ts). */
+  multipart: GcsMultipart;
+  /** Objects of at least this size go in parallel parts; parts of a single-part source; parts in flight per object. */
+  parallelThresholdBytes: number;
+  parallelPartBytes: number;
+  parallelParts: number;
   s3: () => S3Client;
   s3Bucket?: string;
   signer: UrlSigner;
@@ -55,7 +62,8 @@ export interface Copier {
 export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurrency?: number; onGcsStatus?: (status: number) => void; bwlimit?: BwSlot[] } = {}): Copier {
   const { config } = ctx;
   requireFields(config, 'cdnTransfer', ['gcs_bucket', 'cloudfront_url_host_pre']);
-  const http = createHttp({ connectionsPerOrigin: Math.max(8, opts.concurrency ?? config.transfer_concurrency) });
+  // Every copy may be a large one, in parallel_parts ranged GETs and part uploads at once.
+  const http = createHttp({ connectionsPerOrigin: Math.max(8, opts.concurrency ?? config.transfer_concurrency) * config.parallel_parts });
   const signer = createUrlSigner({
     hostPre: config.cloudfront_url_host_pre!,
     scopePath: cdnPath(config.s3_root_prefix, config),
@@ -68,13 +76,18 @@ export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurren
   // Local emulators take no auth; production uses the Storage client's credentials (ADC on the VM).
   const token = ctx.endpoints.gcs ? async () => undefined : async () => (await ctx.clients.gcs().authClient.getAccessToken()) ?? undefined;
   const { onGcsStatus: _observer, bwlimit, ...tunables } = opts;
+  const gcsHttp = opts.onGcsStatus ? http.compose(statusObserver(opts.onGcsStatus)) : http;
   const deps: CopyDeps = {
     ...DEFAULT_TUNABLES,
     ...tunables,
     // --bwlimit paces the CDN downloads where their bytes arrive (the GCS side follows the stream).
     http: bwlimit ? http.compose(bandwidthInterceptor(bandwidthLimiter(bwlimit))) : http,
     // The pacer hears every GCS answer's status (429/503: throttled) through an interceptor.
-    gcs: new GcsClient(opts.onGcsStatus ? http.compose(statusObserver(opts.onGcsStatus)) : http, endpoint, token),
+    gcs: new GcsClient(gcsHttp, endpoint, token),
+    multipart: new GcsMultipart(gcsHttp, endpoint, token),
+    parallelThresholdBytes: config.parallel_threshold_bytes,
+    parallelPartBytes: config.parallel_part_bytes,
+    parallelParts: config.parallel_parts,
     s3: () => ctx.clients.s3(),
     s3Bucket: config.s3_bucket,
     signer,

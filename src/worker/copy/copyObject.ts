@@ -9,10 +9,11 @@ import { RetriesExhaustedError, RetryBudget, withRetry, type RetryInfo } from '.
 import type { ObjectEntry } from '../../common/messages.js';
 import { parseEtag, unquoteEtag, type SourceEtag } from '../../common/source/etag.js';
 import type { CopyDeps } from './copier.js';
-import { openSource, type SourceMeta, type SourceResponse } from './source.js';
+import { destroyBody, openSource, type SourceMeta, type SourceResponse } from './source.js';
 import type { GcsObject, UploadMetadata, UploadRequest } from './gcsUpload.js';
 import { fullObjectChecksum, partLayout, type PartLayout, type S3Head, type SourceChecksum } from './s3Head.js';
 import { StreamHasher, verdict, type Digests, type VerifiedBy } from './verify.js';
+import { copyParallel, planParts, SerialOnly } from './parallel.js';
 import { compareWithGcs, META_SOURCE_ETAG, META_SOURCE_LAST_MODIFIED, META_VERIFIED_BY, type SameBy } from './same.js';
 
 /**
@@ -40,6 +41,8 @@ interface AttemptState {
   layout?: PartLayout;
   /** S3's full-object checksum; null: asked, S3 holds none (or no S3 access is configured). */
   checksum?: SourceChecksum | null;
+  /** The source must go as one stream (SSE-KMS found by the parallel path's first GET). */
+  serial?: boolean;
 }
 
 const hexToBase64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
@@ -147,6 +150,21 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
     if (existing) precondition = existing.generation;
   }
   if (listed.kind === 'multipart') st.layout ??= await partLayout(s3Head(d, 'a multipart ETag'), entry.key, entry.etag, entry.size, listed.parts, signal);
+  // Large objects in parallel parts (parallel.ts): ETags that are MD5s (whole or of parts) only; SSE-KMS
+  // (no MD5 to check the parts against) and whatever the first GET finds encrypted go as one stream.
+  const layout = st.layout;
+  if (looked && !st.serial && entry.size >= d.parallelThresholdBytes && listed.kind !== 'opaque' && !layout?.encrypted) {
+    const plan = planParts(entry.size, d.parallelPartBytes, layout && !layout.encrypted ? layout.partSizes : undefined);
+    const metadata = (m: SourceMeta): UploadMetadata => uploadMetadata(name, entry, m, listed, d.storageClass);
+    try {
+      const r = await copyParallel(d, { entry, name, etag: listed, plan, precondition, metadata, same: (o) => sameBy(o, entry) !== undefined }, budget, signal);
+      if (r.status === 'written-meanwhile') return skipped(entry, 'written-meanwhile');
+      return { status: 'copied', key: entry.key, bytes: entry.size, verifiedBy: r.verifiedBy, attempts: budget.attempts };
+    } catch (err) {
+      if (!(err instanceof SerialOnly)) throw err;
+      st.serial = true;
+    }
+  }
   const src = await openSource(d.http, d.cdn, entry, d.naming, d.signer, signal);
   const dl: Download = { body: src.body };
   let digests: Digests | undefined;
@@ -198,12 +216,6 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
   } finally {
     destroyBody(dl.body);
   }
-}
-
-function destroyBody(body: SourceResponse['body']): void {
-  if (body.destroyed) return;
-  body.on('error', () => undefined); // destroying an unread undici body emits an AbortError
-  body.destroy();
 }
 
 /**

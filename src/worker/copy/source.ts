@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { cdnPath } from '../../common/naming.js';
 import type { Config } from '../../common/config/schema.js';
 import { TransferError } from '../../common/errors.js';
+import { archivedAnswer } from '../../common/source/unmigratable.js';
 import { HttpStatusError, errorText, header } from './http.js';
 import { unquoteEtag } from '../../common/source/etag.js';
 import type { UrlSigner } from './signer.js';
@@ -82,6 +83,13 @@ export class RangeIgnoredError extends TransferError {
   }
 }
 
+/** Drops a response body we will not read (a broken, refused or abandoned download). */
+export function destroyBody(body: SourceResponse['body']): void {
+  if (body.destroyed) return;
+  body.on('error', () => undefined); // destroying an unread undici body emits an AbortError
+  body.destroy();
+}
+
 /** S3's `<Code>` in an XML error body, if it has one. */
 export function errorCode(body: string): string | undefined {
   return /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1];
@@ -94,33 +102,36 @@ export function errorCode(body: string): string | undefined {
  * tells them apart (its ETag is no MD5 of the bytes). An answer without an ETag, or a listing without
  * one, is taken on size (an S3 origin always sends one; CloudFront passes it through).
  */
-export async function openSource(http: Dispatcher, base: CdnBase, want: Expected, naming: Pick<Config, 'replace_key_parts'>, signer: UrlSigner, signal: AbortSignal, startByte = 0): Promise<SourceResponse> {
+export async function openSource(http: Dispatcher, base: CdnBase, want: Expected, naming: Pick<Config, 'replace_key_parts'>, signer: UrlSigner, signal: AbortSignal, startByte = 0, endByte?: number): Promise<SourceResponse> {
   const { key } = want;
   // The policy covers the CDN path of s3_root_prefix only; replace_key_parts could map a key elsewhere.
   if (signer.signed && !cdnPath(key, naming).startsWith(signer.scopePath)) {
     throw new TransferError(`the CDN URL of ${JSON.stringify(key)} is outside the signed policy's path ${JSON.stringify(signer.scopePath)}* (replace_key_parts maps it away from s3_root_prefix's CDN path); not requested`, false);
   }
+  // A part of the object (endByte, inclusive: a parallel copy's range) or the rest of it from startByte.
+  const ranged = startByte > 0 || endByte !== undefined;
   const res = await http.request({
     origin: base.origin,
     path: cdnRequestPath(base, key, naming, signer.query()),
     method: 'GET',
     // identity: the bytes must be the object's bytes, never a CDN-compressed rendition of them.
-    headers: { 'accept-encoding': 'identity', ...(startByte > 0 ? { range: `bytes=${startByte}-` } : {}) },
+    headers: { 'accept-encoding': 'identity', ...(ranged ? { range: `bytes=${startByte}-${endByte ?? ''}` } : {}) },
     signal,
   });
-  if (startByte > 0 && res.statusCode === 200) {
+  if (ranged && res.statusCode === 200) {
     res.body.destroy();
     throw new RangeIgnoredError(key, startByte);
   }
-  if (res.statusCode !== (startByte > 0 ? 206 : 200)) throw await refusal(res, key, signer.signed);
+  if (res.statusCode !== (ranged ? 206 : 200)) throw await refusal(res, key, signer.signed);
   const len = Number(header(res, 'content-length'));
   const etag = header(res, 'etag');
+  const wantLen = endByte === undefined ? want.size - startByte : endByte - startByte + 1;
   const problem = !Number.isFinite(len)
     ? 'CDN GET: no Content-Length (a chunked or transcoded response cannot be size-checked up front)'
     : etag !== undefined && unquoteEtag(want.etag) !== '' && unquoteEtag(etag) !== unquoteEtag(want.etag)
       ? `CDN served ETag ${unquoteEtag(etag)} for ${JSON.stringify(key)}, the listing says ${unquoteEtag(want.etag)}: a stale CDN copy, or the object changed since it was listed`
-      : len !== want.size - startByte
-        ? `CDN serves ${len} bytes from byte ${startByte} of ${JSON.stringify(key)}, the listing says ${want.size} in all: changed since listed, or a stale CDN cache`
+      : len !== wantLen
+        ? `CDN serves ${len} bytes from byte ${startByte} (${wantLen} asked) of ${JSON.stringify(key)}, the listing says ${want.size} in all: changed since listed, or a stale CDN cache`
         : undefined;
   if (problem) {
     res.body.on('error', () => undefined);
@@ -138,6 +149,9 @@ export async function openSource(http: Dispatcher, base: CdnBase, want: Expected
  */
 async function refusal(res: Dispatcher.ResponseData, key: string, signed: boolean): Promise<Error> {
   const detail = await errorText(res.body);
+  // S3's answer for an archived object, passed through by CloudFront: its own outcome, never retried.
+  const archived = archivedAnswer(res.statusCode, detail);
+  if (archived) return new TransferError(archived, false);
   const code = errorCode(detail);
   const edge = /cloudfront/i.test(header(res, 'server') ?? '');
   if (res.statusCode === 403 && signed && edge) {

@@ -80,6 +80,11 @@ export function createCdnEngine(ctx: Ctx): RsyncEngine {
             if (opts.dryRun && item.gcs) opts.print(`keep   ${item.gcs.name} (its source is out of scope: ${item.why})`);
             continue;
           }
+          // Archived or not storable in GCS: recorded by the re-measure, never fetched (S3 would refuse it).
+          if (item.kind === 'excluded') {
+            if (opts.dryRun) opts.print(`skip   ${item.s3.key} (${item.exclusion.kind}: ${item.exclusion.why})`);
+            continue;
+          }
           if (item.kind === 'extra') {
             if (!work.config.delete_unmatched) {
               if (opts.dryRun) opts.print(`keep   ${item.gcs.name} (not in S3; delete_unmatched is off)`);

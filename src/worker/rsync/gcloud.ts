@@ -1,5 +1,5 @@
 // The reference's engine: `gcloud storage rsync --recursive s3://BUCKET/DIR gs://BUCKET/DIR` as a child
-// process. An argument array, never a shell, so no key can inject anything; AWS credentials reach gcloud
+// process (the root row without --recursive). An argument array, never a shell, so no key can inject anything; AWS credentials reach gcloud
 // through its environment only (never argv, which any user can read in /proc); a private CLOUDSDK_CONFIG
 // per run, so concurrent gcloud processes never fight over one config dir's lock; a timeout that kills
 // the whole process group (gcloud forks Python workers); the redacted tail of stderr kept for rsync_error.
@@ -13,6 +13,7 @@ import type { Ctx } from '../../common/context.js';
 import { childProcessEnv } from '../../common/config/env.js';
 import { ConfigError } from '../../common/config/validate.js';
 import { gcsPrefix } from '../../common/naming.js';
+import { isRootDir } from '../../common/source/rootDir.js';
 import { redact } from '../../common/redact.js';
 import { emptyResult, type EngineResult, type RsyncEngine, type SyncOptions } from './engine.js';
 
@@ -31,7 +32,10 @@ export interface GcloudRun {
 export function gcloudArgs(ctx: Ctx, dirKey: string, dryRun: boolean): string[] {
   const src = `s3://${ctx.config.s3_bucket}/${dirKey}`;
   const dst = `gs://${ctx.config.gcs_bucket}/${gcsPrefix(dirKey, ctx.config)}`;
-  return ['storage', 'rsync', '--recursive', ...(ctx.config.delete_unmatched ? ['--delete-unmatched-destination-objects'] : []), ...(dryRun ? ['--dry-run'] : []), src, dst];
+  // The root row holds only the objects directly under the root: without --recursive, gcloud syncs (and
+  // with delete_unmatched deletes) the top level only, never the subfolders other rows own.
+  const recursive = isRootDir(dirKey, ctx.config) ? [] : ['--recursive'];
+  return ['storage', 'rsync', ...recursive, ...(ctx.config.delete_unmatched ? ['--delete-unmatched-destination-objects'] : []), ...(dryRun ? ['--dry-run'] : []), src, dst];
 }
 
 export function gcloudEnv(ctx: Ctx, configDir: string): NodeJS.ProcessEnv {
