@@ -88,12 +88,13 @@ export function classify(thrown: unknown): Classification {
 
 /**
  * The kind of a final failure's reason, for the failed-object ledger (`ott status --failed --reason R`):
- * `archived` (S3 InvalidObjectState: restore it first), `not-found`, `access-denied` (403: the CDN's
+ * `archived` (S3 InvalidObjectState: restore it first), `unmigratable` (set aside by the publisher's
+ * listing: a name GCS refuses, over 5 TiB; never from a reason string), `not-found`, `access-denied` (403: the CDN's
  * signature or the origin's policy), `changed` (the object changed since it was listed, or a stale CDN
  * copy), `corrupt` (hashes or sizes differ after every attempt), `throttled` (429), `unavailable` (5xx,
  * resets, timeouts after every attempt), `config` (no fix but the config), else `other`.
  */
-export const REASON_CLASSES = ['archived', 'not-found', 'access-denied', 'changed', 'corrupt', 'throttled', 'unavailable', 'config', 'other'] as const;
+export const REASON_CLASSES = ['archived', 'unmigratable', 'not-found', 'access-denied', 'changed', 'corrupt', 'throttled', 'unavailable', 'config', 'other'] as const;
 export type ReasonClass = (typeof REASON_CLASSES)[number];
 
 const REASON_PATTERNS: [ReasonClass, RegExp][] = [

@@ -2,7 +2,8 @@
 // objects-list messages on pubsub_topic_id (the publishers' topic and packer), for cdnTransfer to copy.
 // A page of the ledger at a time (index order): its keys are packed per subfolder, published, and marked
 // retried once Pub/Sub acknowledged every message of the page. Entries stay open: only a verified copy
-// resolves them, so one that fails again is still there, with its new reason and attempts.
+// resolves them, so one that fails again is still there, with its new reason and attempts. Unmigratable
+// entries (set aside by the publisher: GCS cannot hold them as they are) only with --reason unmigratable.
 import type { Ctx } from '../common/context.js';
 import { ObjectsPacker, type ObjectEntry, type PackedMessage } from '../common/messages.js';
 import { dirKeyHash, openTopic } from '../publisher/topic.js';
@@ -35,7 +36,8 @@ export async function run(ctx: Ctx, args: RetryArgs = {}): Promise<RetrySummary>
   let after: Buffer | undefined;
   for (;;) {
     if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
-    const page = await openEntries(ctx.db, table, { reasonClass: args.reason, limit: args.pageSize ?? 1000, after });
+    // Unmigratable objects (names GCS refuses, over 5 TiB) cannot be copied as they are: only on request.
+    const page = await openEntries(ctx.db, table, { reasonClass: args.reason, notReasonClass: args.reason ? undefined : 'unmigratable', limit: args.pageSize ?? 1000, after });
     if (!page.entries.length) break;
     after = page.after;
     const byDir = new Map<string, ObjectEntry[]>();

@@ -114,12 +114,16 @@ export async function openByReason(db: Db, table: string): Promise<Record<string
  * Open entries (of one reason class, if given), a page at a time in key-hash order: pass the last page's
  * `after` to go on. Newest first would need a filesort over millions; a page in index order needs none.
  */
-export async function openEntries(db: Db, table: string, opts: { reasonClass?: string; limit: number; after?: Buffer }): Promise<{ entries: OpenEntry[]; after?: Buffer }> {
+export async function openEntries(db: Db, table: string, opts: { reasonClass?: string; notReasonClass?: string; limit: number; after?: Buffer }): Promise<{ entries: OpenEntry[]; after?: Buffer }> {
   const where = ['state_table = ?', 'resolved_at IS NULL'];
   const args: unknown[] = [table];
   if (opts.reasonClass) {
     where.push('reason_class = ?');
     args.push(opts.reasonClass);
+  }
+  if (opts.notReasonClass) {
+    where.push('reason_class <> ?');
+    args.push(opts.notReasonClass);
   }
   if (opts.after) {
     where.push('key_sha > ?');
