@@ -12,6 +12,7 @@ import { statusCommand } from './status.js';
 import { estimateCommand } from './estimate.js';
 import { resetCommand } from './reset.js';
 import { cdnTransferCommand } from './cdnTransfer.js';
+import { retryCommand } from './retry.js';
 
 export const commands: CommandModule<GlobalArgs, GlobalArgs>[] = [
   migrateCommand,
@@ -25,6 +26,7 @@ export const commands: CommandModule<GlobalArgs, GlobalArgs>[] = [
   estimateCommand,
   resetCommand,
   cdnTransferCommand,
+  retryCommand,
 ];
 
 /** The options every command takes; the reference design's spellings (main.py's flags) work as aliases. */

@@ -2,20 +2,31 @@ import type { Argv, CommandModule } from 'yargs';
 import { closeContext, createContext, type Ctx } from '../common/context.js';
 import { ConfigError } from '../common/config/validate.js';
 import { run } from '../ops/status.js';
+import { run as runFailed } from '../ops/failed.js';
+import { REASON_CLASSES } from '../common/errors.js';
 import { reportFailure, type GlobalArgs } from './runMode.js';
 
 export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'status',
   describe:
     'Where is the migration: subfolders by phase (new, published, transferred, checked equal, mismatched, rsynced, failed), bytes and ' +
-    'objects in S3 vs GCS with % done, live and stale syncCheck/rsync claims, the most recent errors. Indexed queries only. --json for scripts.',
-  builder: (y: Argv<GlobalArgs>) => y.option('json', { type: 'boolean', default: false, describe: 'print the status as JSON' }) as Argv<GlobalArgs>,
+    'objects in S3 vs GCS with % done, live and stale syncCheck/rsync claims, the most recent errors, the last hour\'s throughput and an ETA. ' +
+    'Indexed queries only. --failed lists the objects that failed and are not resolved yet (the failed-object ledger). --json for scripts.',
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .option('json', { type: 'boolean', default: false, describe: 'print the status as JSON' })
+      .option('failed', { type: 'boolean', default: false, describe: 'list the open entries of the failed-object ledger instead (counts per reason, then one line each)' })
+      .option('reason', { choices: REASON_CLASSES, describe: 'with --failed: only this reason class' })
+      .option('limit', { type: 'number', default: 100, describe: 'with --failed: at most this many entries' }) as unknown as Argv<GlobalArgs>,
   // Not runMode: its closing summary log line would follow the screen (and break --json for scripts).
   handler: async (argv) => {
     let ctx: Ctx | undefined;
     try {
       ctx = await createContext({ mode: 'status', file: argv.config, configKey: argv.configKey, gcpProject: argv.gcpProject });
-      await run(ctx, { json: (argv as { json?: boolean }).json });
+      const a = argv as { json?: boolean; failed?: boolean; reason?: string; limit?: number };
+      if (a.reason && !a.failed) throw new Error('--reason applies to --failed');
+      if (a.failed) await runFailed(ctx, { json: a.json, reason: a.reason, limit: a.limit });
+      else await run(ctx, { json: a.json });
     } catch (err) {
       reportFailure('status', err, ctx);
       process.exitCode = err instanceof ConfigError ? 78 : 1;

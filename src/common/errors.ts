@@ -85,3 +85,30 @@ export function classify(thrown: unknown): Classification {
   }
   return { retryable: false, reason: err.message };
 }
+
+/**
+ * The kind of a final failure's reason, for the failed-object ledger (`ott status --failed --reason R`):
+ * `archived` (S3 InvalidObjectState: restore it first), `unmigratable` (set aside by the publisher's
+ * listing: a name GCS refuses, over 5 TiB; never from a reason string), `not-found`, `access-denied` (403: the CDN's
+ * signature or the origin's policy), `changed` (the object changed since it was listed, or a stale CDN
+ * copy), `corrupt` (hashes or sizes differ after every attempt), `throttled` (429), `unavailable` (5xx,
+ * resets, timeouts after every attempt), `config` (no fix but the config), else `other`.
+ */
+export const REASON_CLASSES = ['archived', 'unmigratable', 'not-found', 'access-denied', 'changed', 'corrupt', 'throttled', 'unavailable', 'config', 'other'] as const;
+export type ReasonClass = (typeof REASON_CLASSES)[number];
+
+const REASON_PATTERNS: [ReasonClass, RegExp][] = [
+  ['archived', /InvalidObjectState|archived/i],
+  ['not-found', /HTTP 404|NoSuchKey|not found/i],
+  ['access-denied', /HTTP 403|AccessDenied|refused the signed URL/i],
+  ['changed', /changed since it was listed|stale CDN|changed meanwhile/i],
+  ['corrupt', /hashes differ|sizes differ|corrupt|checksum/i],
+  ['throttled', /HTTP 429|throttl/i],
+  ['config', /outside the signed policy|outside s3_root_prefix|needs s3_bucket|cannot sign|url_signer/i],
+  ['unavailable', /HTTP 5\d\d|E[A-Z]+: |UND_ERR|socket hang up|other side closed|terminated|premature close|timed? ?out|gRPC/i],
+];
+
+export function reasonClass(reason: string): ReasonClass {
+  for (const [cls, re] of REASON_PATTERNS) if (re.test(reason)) return cls;
+  return 'other';
+}

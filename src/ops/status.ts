@@ -6,6 +6,8 @@ import { printable } from '../common/printable.js';
 import type { Db } from '../common/db.js';
 import type { WorkMode } from '../state/leases.js';
 import { fleetPace, renderPace, type FleetPace } from './statusPace.js';
+import { renderThroughput, throughput, type Throughput } from './statusHistory.js';
+import { openByReason } from '../state/ledger.js';
 import { claimInfo, emptyTotals, goneFromS3, phaseTotals, PHASES, recentErrors, VERIFIED_PHASE, type ClaimInfo, type GoneFromS3, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
 import { exclusionTotals, type ExclusionTotals } from '../state/exclusions.js';
 import { EXCLUSION_ADVICE, type ExclusionKind } from '../common/source/unmigratable.js';
@@ -27,13 +29,17 @@ export interface Status {
   recentErrors: RecentError[];
   /** The fleet's pace and why a publisher holds back (sql/011), when there is one. */
   pace: FleetPace;
+  /** Rates over the last hour and the ETA, from the workers' per-minute history (sql/012). */
+  throughput: Throughput;
+  /** The failed-object ledger's open entries per reason class (`ott status --failed` lists them). */
+  failedObjects: Record<string, number>;
   queryMs: number;
 }
 
 export async function queryStatus(db: Db, table: string, opts: { sample?: number } = {}): Promise<Status> {
   const sample = opts.sample ?? 5;
   const started = performance.now();
-  const [phases, syncCheck, rsync, gone, errors, pace, archived, unmigratable] = await Promise.all([
+  const [phases, syncCheck, rsync, gone, errors, pace, archived, unmigratable, failedObjects] = await Promise.all([
     phaseTotals(db, table),
     claimInfo(db, table, 'syncCheck', sample),
     claimInfo(db, table, 'rsync', sample),
@@ -42,11 +48,14 @@ export async function queryStatus(db: Db, table: string, opts: { sample?: number
     fleetPace(db, table),
     exclusionTotals(db, table, 'archived', sample),
     exclusionTotals(db, table, 'unmigratable', sample),
+    openByReason(db, table),
   ]);
   const total = emptyTotals();
   for (const p of Object.values(phases)) for (const k of Object.keys(total) as (keyof Totals)[]) total[k] += p[k];
   // Excluded objects are in scope and not in GCS: never done. Floored, so one of a billion keeps it under 100%.
   const notDone = { bytes: archived.bytes + unmigratable.bytes, objects: archived.objects + unmigratable.objects };
+  // What copies still have to move: the S3 bytes known and not in GCS (set-aside objects count on neither side).
+  const rates = await throughput(db, table, Math.max(0, total.s3Bytes - total.gcsBytes));
   return {
     table,
     phases,
@@ -56,6 +65,8 @@ export async function queryStatus(db: Db, table: string, opts: { sample?: number
     goneFromS3: gone,
     recentErrors: errors,
     pace,
+    throughput: rates,
+    failedObjects,
     queryMs: Math.round(performance.now() - started),
   };
 }
@@ -120,7 +131,13 @@ export function renderStatus(s: Status, now = new Date()): string {
   out.push(s.recentErrors.length ? 'recent errors (newest first):' : 'recent errors: none');
   // Keys and errors (which quote keys) escaped: a key holding a newline or ESC cannot forge a line.
   for (const e of s.recentErrors) out.push(`  ${iso(e.at)} ${e.mode} ${printable(e.dirKey)}: ${printable(e.error.replace(/[ \t\r\n]+/g, ' ')).slice(0, 160)}`);
+  const failed = Object.entries(s.failedObjects);
+  if (failed.length) {
+    const n = failed.reduce((a, [, v]) => a + v, 0);
+    out.push('', `failed objects not resolved since: ${int(n)} (${failed.map(([c, v]) => `${c} ${int(v)}`).join(', ')}); \`ott status --failed\` lists them, \`ott retry --failed\` retries them`);
+  }
   out.push(...renderPace(s.pace));
+  out.push(...renderThroughput(s.throughput, humanBytes));
   return out.join('\n') + '\n';
 }
 

@@ -18,6 +18,7 @@ import { withRetry } from '../common/retry.js';
 import { isRootDir } from '../common/source/rootDir.js';
 import { Exclusions, logExclusions, sourceScope, type ScopeVerdict } from '../common/source/unmigratable.js';
 import { recordPublishExclusions } from '../state/exclusions.js';
+import { recordFailures, type LedgerFailure } from '../state/ledger.js';
 import { s3Lister, type ObjectLister } from '../common/source/s3List.js';
 import { addFindings, deltaEntries, noDeltaSummary, noFindings, type DeltaFindings, type DeltaSummary } from './delta.js';
 import { GroupCommit } from './groupCommit.js';
@@ -31,6 +32,8 @@ import { dirKeyHash, openTopic, type PublishTopic } from './topic.js';
 import { inventoryLister } from './inventoryLister.js';
 
 const MODE = 'publishObjectsList';
+/** Objects set aside (archived, unmigratable) written to the failed-object ledger per statement. */
+const SET_ASIDE_BATCH = 1000;
 /**
  * Subfolders being listed, packed and handed to Pub/Sub at once by one publisher. Each holds a listing
  * page and a message being filled; more of them only keeps more objects alive for the garbage collector.
@@ -122,13 +125,20 @@ interface Sent {
   window: InflightWindow;
 }
 
-/** A first publish: every object of the subfolder the filters keep and GCS can take (the others into `exclusions`). */
+/**
+ * A first publish: every object of the subfolder the filters keep and GCS can take (the others into
+ * `exclusions`, and each one set aside into the failed-object ledger, a batch at a time; not in a dry run).
+ */
 async function* inScope(ctx: Ctx, row: PendingRow, p: Publishing, exclusions: Exclusions): AsyncGenerator<ObjectEntry> {
+  const setAside: LedgerFailure[] = [];
+  const record = (): Promise<number> => recordFailures(ctx.db, ctx.config.mysql_table, setAside.splice(0));
   for await (const o of p.lister(row.dirKey, ctx.signal, isRootDir(row.dirKey, ctx.config))) {
     const f = p.scope(o);
     if (!f.keep && 'excluded' in f) {
       exclusions.add(o, f.excluded);
       p.summary.excluded[f.excluded.kind]++;
+      if (p.topic) setAside.push({ entry: o, dirKey: row.dirKey, mode: MODE, reasonClass: f.excluded.kind, message: f.excluded.why, attempts: 0, failures: 1 });
+      if (setAside.length >= SET_ASIDE_BATCH) await record();
       continue;
     }
     if (!f.keep) {
@@ -138,6 +148,7 @@ async function* inScope(ctx: Ctx, row: PendingRow, p: Publishing, exclusions: Ex
     }
     yield o;
   }
+  if (setAside.length) await record();
 }
 
 /**

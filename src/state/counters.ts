@@ -8,6 +8,7 @@ import type { PoolConnection } from 'mysql2/promise';
 import type { Db } from '../common/db.js';
 import { tableName } from '../common/db.js';
 import { BY_KEY } from './leases.js';
+import { mergeLedger, recordFailures, resolveVerified, type LedgerFailure } from './ledger.js';
 
 export interface DirCounts {
   copied_objects: number;
@@ -23,6 +24,10 @@ export interface MessageCounts {
   messageId: string;
   dirKey: string;
   counts: DirCounts;
+  /** The message's failed objects, for the ledger (sql/012 failed_objects). */
+  failures?: LedgerFailure[];
+  /** Its keys verified in GCS (copied or found the same): they leave the ledger if they are in it. */
+  verified?: string[];
 }
 
 export interface AddedCounts {
@@ -32,6 +37,8 @@ export interface AddedCounts {
   alreadyCounted: number;
   /** Subfolders not in the table: their counts are dropped. */
   unknownDirs: string[];
+  /** Ledger entries resolved by this batch's verified keys. */
+  resolved: number;
 }
 
 /** Pub/Sub keeps a message at most 7 days: an id older than this can never be delivered again. */
@@ -39,18 +46,20 @@ export const COUNTED_RETENTION_DAYS = 8;
 
 /**
  * published -> counters grow, once per message: records each message id, then adds the counts of the
- * messages not recorded before to their subfolders, in one transaction (all or nothing). No old state to
+ * messages not recorded before to their subfolders, and their failures and verified keys to the ledger
+ * (ledger.ts recordFailures, resolveVerified), in one transaction (all or nothing). No old state to
  * expect on the subfolder: counters only grow, in any state; the message id is the expected old state
  * (absent). Throws on a MySQL error, with nothing added.
  */
 export async function addMessageCounts(db: Db, table: string, messages: MessageCounts[]): Promise<AddedCounts> {
-  const r: AddedCounts = { counted: 0, alreadyCounted: 0, unknownDirs: [] };
+  const r: AddedCounts = { counted: 0, alreadyCounted: 0, unknownDirs: [], resolved: 0 };
   if (!messages.length) return r;
   const conn = await db.getConnection();
   try {
     await conn.beginTransaction();
     try {
       const sums = new Map<string, DirCounts>();
+      const counted: MessageCounts[] = [];
       for (const m of messages) {
         const [ins] = await conn.query<ResultSetHeader>('INSERT IGNORE INTO counted_messages (state_table, message_id, counted_at) VALUES (?, ?, UTC_TIMESTAMP())', [table, m.messageId]);
         if (ins.affectedRows !== 1) {
@@ -58,11 +67,15 @@ export async function addMessageCounts(db: Db, table: string, messages: MessageC
           continue;
         }
         r.counted++;
+        counted.push(m);
         const s = sums.get(m.dirKey) ?? { copied_objects: 0, copied_bytes: 0, skipped_objects: 0, failed_objects: 0, size_only_objects: 0 };
         for (const k of Object.keys(s) as (keyof DirCounts)[]) s[k] += m.counts[k];
         sums.set(m.dirKey, s);
       }
       for (const [dirKey, c] of sums) if ((await addTransferCounts(conn, table, dirKey, c)) === 0) r.unknownDirs.push(dirKey);
+      const ledger = mergeLedger(counted);
+      await recordFailures(conn, table, ledger.failures);
+      r.resolved = await resolveVerified(conn, table, ledger.verified);
       await conn.commit();
     } catch (err) {
       await conn.rollback().catch(() => undefined);

@@ -15,8 +15,12 @@ import { startCounters } from './transferCounters.js';
 import { consume, type Delivery, type Settle } from './consume.js';
 import { reportError } from './errorTopic.js';
 import { paceSettings, startPacer, type Pacer } from './pace.js';
+import { startHistory, type History } from './history.js';
 import { parseBwlimit, type BwSlot } from './bandwidth.js';
 import { ConfigError } from '../common/config/validate.js';
+import { reasonClass } from '../common/errors.js';
+import { redact } from '../common/redact.js';
+import type { LedgerFailure } from '../state/ledger.js';
 
 /** --bwlimit / config bwlimit parsed; a bad one is a config error (exit 78), not a failure per object. */
 function bandwidthSchedule(text: string | undefined): BwSlot[] | undefined {
@@ -64,10 +68,12 @@ export async function run(ctx: Ctx, args: CdnTransferArgs = {}): Promise<CdnTran
   requireFields(config, MODE, ['pubsub_subscription_id', 'gcs_bucket', 'cloudfront_url_host_pre']);
   const started = Date.now();
   const bwlimit = bandwidthSchedule(args.bwlimit ?? config.bwlimit);
-  const pacer = await startPacer(ctx, MODE, paceSettings(ctx));
+  // The per-minute throughput history rides on the pacer's heartbeat.
+  const history = startHistory(ctx, MODE);
+  const pacer = await startPacer(ctx, MODE, paceSettings(ctx), () => history.flush());
   const copier = createCopier(ctx, { ...args.tunables, concurrency: config.transfer_concurrency, bwlimit, onGcsStatus: (status) => (status === 429 || status === 503) && pacer.throttled() });
   const limiter = createLimiter(config.transfer_concurrency);
-  const rec = startRecording(ctx, limiter, pacer);
+  const rec = startRecording(ctx, limiter, pacer, history);
   // A message is acked only when its last key is done, so keys wait behind its slowest copy: keep about
   // four keys in hand per copy slot (plus two messages) so the limiter never starves; num_messages is a floor.
   const maxMessages = Math.max(config.num_messages, Math.ceil((4 * config.transfer_concurrency) / config.num_single_message) + 2);
@@ -124,7 +130,7 @@ async function copyMessage(ctx: Ctx, copier: Copier, limiter: Limiter, pacer: Pa
   }
   if (!handedOver || outcomes.some((o) => o.status === 'aborted')) return 'nack';
   // Counted only now, once per message id: a nacked delivery counts nothing, a redelivery of one counted does not count again.
-  rec.countMessage(d.id, msg.dir_key, outcomes);
+  rec.countMessage(d.id, msg, outcomes);
   return 'ack';
 }
 
@@ -132,16 +138,19 @@ interface Recording {
   summary: CdnTransferSummary;
   /** One outcome as it comes: progress, the summary, the skip log (this process's activity). */
   record(dirKey: string, o: CopyOutcome): void;
-  /** An acked message's outcomes into the state table's counters (facts: once per message). */
-  countMessage(messageId: string, dirKey: string, outcomes: CopyOutcome[]): void;
+  /** An acked message's outcomes into the state table's counters and the failed-object ledger (facts: once per message). */
+  countMessage(messageId: string, msg: ObjectsListMessage, outcomes: CopyOutcome[]): void;
   /** Stops the throughput log and flushes the counters. */
   stop(): Promise<void>;
 }
 
-/** What cdnTransfer records: counters (MySQL), progress and throughput lines, skip reasons, the summary. */
-function startRecording(ctx: Ctx, limiter: Limiter, pacer: Pacer): Recording {
+/**
+ * What cdnTransfer records: counters and the failed-object ledger (MySQL, per acked message), the
+ * per-minute throughput history (MySQL, on the heartbeat), progress and throughput lines, skip reasons, the summary.
+ */
+function startRecording(ctx: Ctx, limiter: Limiter, pacer: Pacer, history: History): Recording {
   const { log } = ctx;
-  const counters = startCounters(ctx.db, ctx.config.mysql_table, log, { stopTimeoutMs: ctx.config.grace_period_seconds * 1000 });
+  const counters = startCounters(ctx.db, ctx.config.mysql_table, log, { stopTimeoutMs: ctx.config.grace_period_seconds * 1000, ledgerMaxRows: ctx.config.failed_ledger_max_rows });
   // The shared progress logger gives the totals line at the end; the windowed rates are ours, below.
   const progress = startProgress(log, MODE, { rateKey: 'objects', intervalMs: 10 * 60_000 });
   const s: CdnTransferSummary = { messages: 0, acked: 0, nacked: 0, deadLettered: 0, copied: 0, copiedBytes: 0, skipped: 0, skippedWhy: {}, failed: 0, sizeOnly: 0, verifiedBy: { md5: 0, 'multipart-etag': 0, crc: 0, 'size-only': 0 }, seconds: 0 };
@@ -169,29 +178,41 @@ function startRecording(ctx: Ctx, limiter: Limiter, pacer: Pacer): Recording {
     if (o.status !== 'aborted') pacer.done(o.status === 'copied' ? o.bytes : 0);
     progress.add({ objects: o.status === 'aborted' ? 0 : 1, [o.status]: 1, ...(o.status === 'copied' ? { bytes: o.bytes } : {}) });
     if (o.status === 'copied') {
+      history.add({ copiedObjects: 1, copiedBytes: o.bytes });
       s.copied++;
       s.copiedBytes += o.bytes;
       s.verifiedBy[o.verifiedBy]++;
       if (o.verifiedBy === 'size-only') s.sizeOnly++;
     } else if (o.status === 'skipped') {
+      history.add({ skippedObjects: 1, skippedBytes: o.bytes });
       s.skipped++;
       s.skippedWhy[o.why] = (s.skippedWhy[o.why] ?? 0) + 1;
       log.debug(`${MODE}: skipped`, { dir_key: dirKey, key: o.key, why: o.why });
     } else if (o.status === 'failed') {
+      history.add({ failedObjects: 1, archivedObjects: reasonClass(o.reason) === 'archived' ? 1 : 0 });
       s.failed++;
     }
   };
-  const countMessage = (messageId: string, dirKey: string, outcomes: CopyOutcome[]): void => {
+  const countMessage = (messageId: string, msg: ObjectsListMessage, outcomes: CopyOutcome[]): void => {
     const c = { copied_objects: 0, copied_bytes: 0, skipped_objects: 0, failed_objects: 0, size_only_objects: 0 };
-    for (const o of outcomes) {
+    // The ledger: failed objects with their listing (so `ott retry --failed` can publish them again), and
+    // every verified key, which resolves it if it is in the ledger (one index lookup each, in the flush).
+    const ledger = { failures: [] as LedgerFailure[], verified: [] as string[] };
+    outcomes.forEach((o, i) => {
       if (o.status === 'copied') {
         c.copied_objects++;
         c.copied_bytes += o.bytes;
         if (o.verifiedBy === 'size-only') c.size_only_objects++;
-      } else if (o.status === 'skipped') c.skipped_objects++;
-      else if (o.status === 'failed') c.failed_objects++;
-    }
-    counters.addMessage(messageId, dirKey, c);
+        ledger.verified.push(o.key);
+      } else if (o.status === 'skipped') {
+        c.skipped_objects++;
+        ledger.verified.push(o.key);
+      } else if (o.status === 'failed') {
+        c.failed_objects++;
+        ledger.failures.push({ entry: msg.objects[i], dirKey: msg.dir_key, mode: MODE, reasonClass: reasonClass(o.reason), message: redact(o.reason).slice(0, 4000), attempts: o.attempts, failures: 1 });
+      }
+    });
+    counters.addMessage(messageId, msg.dir_key, c, ledger);
   };
   const stop = async (): Promise<void> => {
     clearInterval(timer);

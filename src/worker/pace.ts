@@ -42,7 +42,8 @@ export function paceSettings(ctx: Ctx): PaceSettings {
   };
 }
 
-export async function startPacer(ctx: Ctx, mode: string, s: PaceSettings): Promise<Pacer> {
+/** `onBeat`: also done on every heartbeat (the throughput history's write rides on it); must not throw. */
+export async function startPacer(ctx: Ctx, mode: string, s: PaceSettings, onBeat?: () => Promise<void>): Promise<Pacer> {
   const { db, log } = ctx;
   const table = ctx.config.mysql_table;
   const host = hostname();
@@ -68,6 +69,7 @@ export async function startPacer(ctx: Ctx, mode: string, s: PaceSettings): Promi
     const next = view.pausedForMs > 0 ? perSecond : Math.min(fleetShare, hostShare);
     if (next !== perSecond) log.info(`${mode}: pace`, { objects_per_s: Number.isFinite(next) ? Math.round(next * 100) / 100 : 'unlimited', fleet_rate: s.ramp ? view.ratePerSecond : 'off', live_workers: view.liveWorkers, on_host: view.liveOnHost });
     perSecond = next;
+    await onBeat?.();
   };
 
   if (s.ramp) await startPace(db, table, s.ramp);
@@ -124,6 +126,7 @@ export async function startPacer(ctx: Ctx, mode: string, s: PaceSettings): Promi
     },
     async stop() {
       clearInterval(timer);
+      await onBeat?.();
       await deregister(db, table, ctx.workerId).catch(() => undefined); // a stale row ages out by itself
     },
   };

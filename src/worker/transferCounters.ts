@@ -12,10 +12,11 @@ import type { Db } from '../common/db.js';
 import type { Logger } from '../common/log.js';
 import { withRetry } from '../common/retry.js';
 import { addMessageCounts, pruneCountedMessages, type DirCounts, type MessageCounts } from '../state/counters.js';
+import { pruneResolved, type LedgerFailure } from '../state/ledger.js';
 
 export interface Counters {
-  /** One acked message's outcomes, under its Pub/Sub id. */
-  addMessage(messageId: string, dirKey: string, c: Partial<DirCounts>): void;
+  /** One acked message's outcomes, under its Pub/Sub id, with its failed and verified keys for the ledger. */
+  addMessage(messageId: string, dirKey: string, c: Partial<DirCounts>, ledger?: { failures: LedgerFailure[]; verified: string[] }): void;
   /** Starts a flush, or returns the one in flight (counts added since then go with the next). */
   flush(): Promise<void>;
   /** Stops the timer and flushes what is left, for at most stopTimeoutMs; logs what it could not write. */
@@ -29,6 +30,8 @@ export interface CounterOptions {
   retryBudgetMs?: number;
   /** How long stop() may try to write what is left (e.g. the grace period). */
   stopTimeoutMs?: number;
+  /** The failed-object ledger's bound (config failed_ledger_max_rows). */
+  ledgerMaxRows?: number;
 }
 
 const zero = (): DirCounts => ({ copied_objects: 0, copied_bytes: 0, skipped_objects: 0, failed_objects: 0, size_only_objects: 0 });
@@ -77,6 +80,7 @@ export function startCounters(db: Db, table: string, log: Logger, opts: CounterO
     if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
       prunedAt = Date.now();
       await pruneCountedMessages(db, table, PRUNE_BATCH).catch((err: unknown) => log.warn('cdnTransfer: pruning counted message ids failed; tried again later', { error: err }));
+      await pruneResolved(db, table, opts.ledgerMaxRows ?? 1_000_000, PRUNE_BATCH).catch((err: unknown) => log.warn('cdnTransfer: pruning the failed-object ledger failed; tried again later', { error: err }));
     }
   };
   const flush = (): Promise<void> => {
@@ -85,9 +89,9 @@ export function startCounters(db: Db, table: string, log: Logger, opts: CounterO
     inFlight = flushOnce().finally(() => (inFlight = undefined));
     return inFlight;
   };
-  const addMessage = (messageId: string, dirKey: string, c: Partial<DirCounts>): void => {
+  const addMessage = (messageId: string, dirKey: string, c: Partial<DirCounts>, ledger?: { failures: LedgerFailure[]; verified: string[] }): void => {
     const counts = { ...zero(), ...c };
-    pending.set(messageId, { messageId, dirKey, counts });
+    pending.set(messageId, { messageId, dirKey, counts, ...ledger });
     pendingObjects += counts.copied_objects + counts.skipped_objects + counts.failed_objects;
     if (pendingObjects >= (opts.flushObjects ?? 1000)) void flush();
   };

@@ -46,6 +46,12 @@ async function row(dirKey: string): Promise<RowDataPacket> {
   return r[0];
 }
 
+/** The failed-object ledger (sql/012): key -> [mode, reason class, open]. */
+async function ledger(): Promise<Record<string, [string, string, boolean]>> {
+  const [rows] = await ctx.db.query<RowDataPacket[]>('SELECT object_key, mode, reason_class, resolved_at FROM failed_objects');
+  return Object.fromEntries(rows.map((r) => [r.object_key as string, [r.mode as string, r.reason_class as string, r.resolved_at === null]]));
+}
+
 const sampleKeys = (json: string | null): string[] => (json ? (JSON.parse(json) as { key: string }[]).map((k) => k.key).sort() : []);
 
 beforeAll(async () => {
@@ -90,6 +96,14 @@ describe('archived and unmigratable objects', () => {
     expect(sampleKeys((await row('data/cold/')).archived_sample)).toEqual([COLD.deep, COLD.glacier]);
     expect(await row('data/odd/')).toMatchObject({ published_objects: 1, unmigratable_objects: 2, unmigratable_bytes: 50 });
     expect(sampleKeys((await row('data/odd/')).unmigratable_sample)).toEqual([LF_KEY, LONG_KEY].sort());
+    // Each one set aside is in the failed-object ledger, open, with its class.
+    const setAside = {
+      [COLD.glacier]: ['publishObjectsList', 'archived', true],
+      [COLD.deep]: ['publishObjectsList', 'archived', true],
+      [LF_KEY]: ['publishObjectsList', 'unmigratable', true],
+      [LONG_KEY]: ['publishObjectsList', 'unmigratable', true],
+    };
+    expect(await ledger()).toEqual(setAside);
 
     // The Intelligent-Tiering object in an archive tier: one GET, the 403 recognised, not retried.
     const t = await cdnTransfer(ctx, { exitWhenIdleMs: 1500 });
@@ -97,6 +111,7 @@ describe('archived and unmigratable objects', () => {
     const errors = (await drain(w.errorSub, 1, 5000)).map((m) => decodeMessage(errorMessageSchema, m.data));
     expect(errors.map((e) => e.ok && { key: e.message.key, attempts: e.message.attempts })).toEqual([{ key: COLD.itArchived, attempts: 1 }]);
     expect(errors[0].ok && errors[0].message.reason).toMatch(/archived in S3 \(403 InvalidObjectState, INTELLIGENT_TIERING DEEP_ARCHIVE_ACCESS\)/);
+    expect(await ledger()).toEqual({ ...setAside, [COLD.itArchived]: ['cdnTransfer', 'archived', true] });
 
     // syncCheck: the archived and unmigratable objects count on neither side (so the rest is equal), and are recorded.
     expect(await checkSubfolder(ctx, 'data/cold/')).toBe('equal');
@@ -134,6 +149,8 @@ describe('archived and unmigratable objects', () => {
     expect(await rsyncSubfolder(rerun, createEngine(rerun, 'cdn'), 'data/cold/')).toBe('equal');
     expect(await row('data/cold/')).toMatchObject({ s3_objects: 4, gcs_objects: 4, archived_objects: 1, rsync_error: null });
     expect(sampleKeys((await row('data/cold/')).archived_sample)).toEqual([COLD.deep]);
+    // The rsync that copied the restored ones resolved their ledger entries; the rest stay open.
+    expect(await ledger()).toEqual({ ...setAside, [COLD.glacier]: ['publishObjectsList', 'archived', false], [COLD.itArchived]: ['cdnTransfer', 'archived', false] });
     const after = await compareCopies({ s3Bucket: w.s3Bucket, s3Prefix: 'data/cold/', gcsBucket: w.gcsBucket, gcsPrefix: `${GCS_ROOT}cold/`, skip: (k) => k === COLD.deep });
     expect(after).toMatchObject({ objects: 4, missing: [], different: [], extra: [] });
     await engine.close();

@@ -129,7 +129,9 @@ export const configSchema = z
     prices_file: z.string().min(1).optional(),
     /** The subscription's message retention: publishing holds while the backlog would outlast half of it. */
     pubsub_retention_seconds: positiveInt(31 * 24 * 3600).default(7 * 24 * 3600),
-    /** How often workers heartbeat (register, read the fleet's pace). */
+    /** The failed-object ledger's bound per state table: past it, the oldest resolved entries are pruned (open ones never). */
+    failed_ledger_max_rows: positiveInt(1_000_000_000).default(1_000_000),
+    /** How often workers heartbeat (register, read the fleet's pace, write their per-minute throughput). */
     heartbeat_seconds: z.number().min(0.1).max(300).default(5),
   })
   .strict()

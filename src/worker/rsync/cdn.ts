@@ -2,9 +2,11 @@
 // objects through the CDN with cdnTransfer's verified copy path (no S3 egress), and, only when
 // delete_unmatched is on, delete GCS objects S3 no longer has (that generation only, so an object
 // rewritten meanwhile survives). A dry run prints the plan and changes nothing. Objects the copy path
-// skips are logged at DEBUG and counted per reason (skippedWhy), as cdnTransfer does.
+// skips are logged at DEBUG and counted per reason (skippedWhy), as cdnTransfer does. Like cdnTransfer it
+// keeps the failed-object ledger: each object it fails is recorded, each it copies or finds the same
+// resolves its entry (a batch at a time, looked up only if the subfolder has open entries).
 import type { Ctx } from '../../common/context.js';
-import { classify } from '../../common/errors.js';
+import { classify, reasonClass } from '../../common/errors.js';
 import { createLimiter, type Limiter } from '../../common/limit.js';
 import type { ObjectEntry } from '../../common/messages.js';
 import { redact } from '../../common/redact.js';
@@ -13,13 +15,17 @@ import { createCopier, type Copier } from '../copy/index.js';
 import { diffSubfolder } from '../diff.js';
 import { deleteGcsGeneration } from '../listing.js';
 import { emptyResult, type EngineResult, type RsyncEngine, type SyncOptions } from './engine.js';
+import { recordFailures, resolveVerified, type LedgerFailure } from '../../state/ledger.js';
 
 const FAILURE_SAMPLE = 5;
+/** Ledger events written per statement. */
+const LEDGER_BATCH = 1000;
 
 /** One subfolder's repair: its result, and the work started for it (at most `concurrency` at once). */
 class Repair {
   readonly r = emptyResult();
   private readonly failures: string[] = [];
+  private ledger = { failures: [] as LedgerFailure[], verified: [] as { key: string; dirKey: string }[] };
 
   constructor(
     private readonly work: Ctx,
@@ -54,7 +60,26 @@ class Repair {
         this.r.skippedWhy[o.why]++;
         this.work.log.debug('rsync: skipped', { dir_key: this.dirKey, key: o.key, why: o.why });
       } else if (o.status === 'failed') this.note(`${o.key}: ${o.reason}`);
+      if (o.status === 'copied' || o.status === 'skipped') this.ledger.verified.push({ key: o.key, dirKey: this.dirKey });
+      if (o.status === 'failed') {
+        const message = redact(o.reason).slice(0, 4000);
+        this.ledger.failures.push({ entry, dirKey: this.dirKey, mode: 'rsync', reasonClass: reasonClass(o.reason), message, attempts: o.attempts, failures: 1 });
+      }
+      if (this.ledger.failures.length + this.ledger.verified.length >= LEDGER_BATCH) await this.writeLedger();
     });
+  }
+
+  /** The ledger's events so far; a MySQL failure is logged, never fails the repair (the subfolder's own error says what failed). */
+  async writeLedger(): Promise<void> {
+    const { failures, verified } = this.ledger;
+    this.ledger = { failures: [], verified: [] };
+    const table = this.work.config.mysql_table;
+    try {
+      await recordFailures(this.work.db, table, failures);
+      await resolveVerified(this.work.db, table, verified);
+    } catch (err) {
+      this.work.log.warn('rsync: cannot write the failed-object ledger', { dir_key: this.dirKey, failures: failures.length, verified: verified.length, error: classify(err).reason });
+    }
   }
 
   result(): EngineResult {
@@ -97,6 +122,7 @@ export function createCdnEngine(ctx: Ctx): RsyncEngine {
         }
       } finally {
         await repair.tasks.idle();
+        await repair.writeLedger();
       }
       if (work.signal.aborted) throw work.signal.reason ?? new Error('aborted');
       return repair.result();

@@ -1,0 +1,96 @@
+// Throughput history (sql/012 throughput_history): what each worker did per minute, written on its
+// heartbeat (src/worker/history.ts), rolled up per hour after a day, read by `ott status` for rates and an
+// ETA that survive restarts. The clock is the database's: a sample lands in the minute MySQL says it is.
+import type { ResultSetHeader, RowDataPacket } from 'mysql2';
+import type { Db } from '../common/db.js';
+
+export interface Activity {
+  copiedObjects: number;
+  copiedBytes: number;
+  skippedObjects: number;
+  skippedBytes: number;
+  failedObjects: number;
+  /** Of the failed, objects archived in S3 (reason class `archived`). */
+  archivedObjects: number;
+}
+
+export const ACTIVITY_COLUMNS = ['copied_objects', 'copied_bytes', 'skipped_objects', 'skipped_bytes', 'failed_objects', 'archived_objects'] as const;
+const FIELDS = ['copiedObjects', 'copiedBytes', 'skippedObjects', 'skippedBytes', 'failedObjects', 'archivedObjects'] as const satisfies readonly (keyof Activity)[];
+
+export const noActivity = (): Activity => ({ copiedObjects: 0, copiedBytes: 0, skippedObjects: 0, skippedBytes: 0, failedObjects: 0, archivedObjects: 0 });
+
+/** The minutes after which samples are rolled up per hour. */
+export const MINUTE_SAMPLES_KEPT_SECONDS = 24 * 3600;
+
+/**
+ * (absent | this minute's sample) -> the sample grown by `a`: one worker's activity since its last
+ * sample, added to the current minute's row (span 60 s, the database's minute).
+ */
+export async function addSample(db: Db, table: string, w: { mode: string; workerId: string; host: string }, a: Activity): Promise<void> {
+  await db.query(
+    `INSERT INTO throughput_history (state_table, span_seconds, bucket_at, mode, worker_id, host, ${ACTIVITY_COLUMNS.join(', ')})
+     VALUES (?, 60, DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:%i:00'), ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON DUPLICATE KEY UPDATE ${ACTIVITY_COLUMNS.map((c) => `${c} = ${c} + VALUES(${c})`).join(', ')}`,
+    [table, w.mode, w.workerId, w.host, ...FIELDS.map((f) => a[f])],
+  );
+}
+
+/**
+ * minute samples older than a day -> one hour row per (hour, mode, worker), summed into any hour row already
+ * there (a late minute is added, not lost); then those minutes are deleted. One transaction: a concurrent
+ * roll-up deadlocks or waits and finds nothing left, so nothing is counted twice. The cut is a whole hour,
+ * so an hour is rolled up from all its minutes. Returns the minute rows rolled up.
+ */
+export async function rollUpHistory(db: Db, table: string): Promise<number> {
+  const conn = await db.getConnection();
+  try {
+    await conn.beginTransaction();
+    try {
+      const cut = `DATE_FORMAT(UTC_TIMESTAMP() - INTERVAL ${MINUTE_SAMPLES_KEPT_SECONDS} SECOND, '%Y-%m-%d %H:00:00')`;
+      await conn.query(
+        `INSERT INTO throughput_history (state_table, span_seconds, bucket_at, mode, worker_id, host, ${ACTIVITY_COLUMNS.join(', ')})
+         SELECT state_table, 3600, DATE_FORMAT(bucket_at, '%Y-%m-%d %H:00:00') AS hour_at, mode, worker_id, MAX(host), ${ACTIVITY_COLUMNS.map((c) => `SUM(${c})`).join(', ')}
+         FROM throughput_history WHERE state_table = ? AND span_seconds = 60 AND bucket_at < ${cut} GROUP BY state_table, hour_at, mode, worker_id
+         ON DUPLICATE KEY UPDATE ${ACTIVITY_COLUMNS.map((c) => `${c} = ${c} + VALUES(${c})`).join(', ')}`,
+        [table],
+      );
+      const [del] = await conn.query<ResultSetHeader>(`DELETE FROM throughput_history WHERE state_table = ? AND span_seconds = 60 AND bucket_at < ${cut}`, [table]);
+      await conn.commit();
+      return del.affectedRows;
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    conn.release();
+  }
+}
+
+export interface WindowActivity extends Activity {
+  mode: string;
+  workerId?: string;
+  host?: string;
+  /** The seconds the activity covers: from the window's first sample to now, at least a minute, at most the window. */
+  seconds: number;
+}
+
+/**
+ * What was done in the last `windowSeconds` (minute samples), per mode, and per worker when `perWorker`.
+ * The span is measured from the first sample in the window: a fleet that started ten minutes ago is not
+ * averaged over an hour.
+ */
+export async function recentActivity(db: Db, table: string, windowSeconds: number, perWorker = false): Promise<WindowActivity[]> {
+  const by = perWorker ? 'mode, worker_id' : 'mode';
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT ${by}, MAX(host) AS host, ${ACTIVITY_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(', ')},
+       TIMESTAMPDIFF(SECOND, MIN(bucket_at), UTC_TIMESTAMP()) AS seconds
+     FROM throughput_history FORCE INDEX (ix_history_at)
+     WHERE state_table = ? AND bucket_at >= UTC_TIMESTAMP() - INTERVAL ? SECOND AND span_seconds = 60 GROUP BY ${by} ORDER BY ${by}`,
+    [table, windowSeconds],
+  );
+  return rows.map((r) => {
+    const a = noActivity();
+    FIELDS.forEach((f, i) => (a[f] = Number(r[ACTIVITY_COLUMNS[i]] ?? 0)));
+    return { mode: r.mode as string, ...(perWorker ? { workerId: r.worker_id as string, host: r.host as string } : {}), ...a, seconds: Math.min(windowSeconds, Math.max(60, Number(r.seconds))) };
+  });
+}
