@@ -68,6 +68,12 @@ export function bandwidthLimiter(slots: BwSlot[], now: () => number = Date.now):
   };
 }
 
+/**
+ * A body pauses only once it is this far ahead: pausing for every chunk's millisecond (64 KiB chunks at
+ * 64 MiB/s) costs a timer and a socket pause/resume per chunk, several times the copy's own CPU.
+ */
+const MIN_PAUSE_MS = 25;
+
 /** The interceptor: every response body's bytes draw from `limiter`; a body ahead of it pauses. */
 export function bandwidthInterceptor(limiter: BandwidthLimiter): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
@@ -79,7 +85,7 @@ export function bandwidthInterceptor(limiter: BandwidthLimiter): Dispatcher.Disp
       onResponseData: (c, chunk) => {
         h.onResponseData?.(c, chunk);
         const waitMs = limiter.consume(chunk.length);
-        if (waitMs >= 1 && !c.aborted) {
+        if (waitMs >= MIN_PAUSE_MS && !c.aborted) {
           c.pause();
           setTimeout(() => c.resume(), waitMs);
         }

@@ -61,6 +61,19 @@ async function hits(endpoint: string, bucket: string): Promise<number[]> {
 const go = new AbortController().signal;
 
 describe('large objects in parallel parts', () => {
+  it('parallel_objects (1 by default): while one object goes in parts, another large one goes as one stream', async () => {
+    const a = await putObject(w, 'data/slots/a.bin', 3 * PART);
+    const b = await putObject(w, 'data/slots/b.bin', 3 * PART);
+    const { c, close } = await copier();
+    const outcomes = await Promise.all([c.copy(a, go), c.copy(b, go)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['copied', 'copied']);
+    // Exactly one composite (assembled from parts); the other uploaded whole, with GCS's own MD5.
+    const composite = await Promise.all([a, b].map(async (e) => (await gcsResource(e.key))!.componentCount !== undefined));
+    expect(composite.filter(Boolean)).toHaveLength(1);
+    expect(await judge('data/slots/')).toMatchObject({ objects: 2, missing: [], different: [], extra: [] });
+    await close();
+  });
+
   it('a single-part source goes in parallel_part_bytes ranges, verified by its MD5 computed in order, the CRC32C combined from the parts', async () => {
     const e = await putObject(w, 'data/single/a.bin', 3 * PART + 12_345, { ContentType: 'video/mp4', Metadata: { origin: 'cam-1' } });
     const { c, said, close } = await copier();

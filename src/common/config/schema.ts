@@ -91,6 +91,8 @@ export const configSchema = z
     parallel_part_bytes: z.number().int().min(5 * 1024 * 1024).max(5 * 1024 ** 3).default(16 * 1024 * 1024),
     /** Parts of one object in flight at once (each one ranged GET streaming into one part upload). */
     parallel_parts: positiveInt(32).default(4),
+    /** Objects one process copies in parallel parts at once; other large objects meanwhile go as one stream each (memory: parallel_objects x parallel_parts parts). */
+    parallel_objects: positiveInt(64).default(1),
     lease_seconds: positiveInt(7 * 24 * 3600).default(900),
     grace_period_seconds: positiveInt(3600).default(600),
     rsync_engine: z.enum(['cdn', 'gcloud']).default('cdn'),

@@ -40,6 +40,12 @@ export interface CopyDeps extends CopyTunables {
   parallelThresholdBytes: number;
   parallelPartBytes: number;
   parallelParts: number;
+  /**
+   * Objects copied in parallel parts at once in this process (parallel_objects); a large object that finds
+   * none free goes as one stream. Parallel parts fill the pipe for one object: with several large objects
+   * in flight the streams are parallel already, and each parallel copy holds up to parallelParts parts.
+   */
+  parallelSlots: { free: number };
   s3: () => S3Client;
   s3Bucket?: string;
   signer: UrlSigner;
@@ -88,6 +94,7 @@ export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurren
     parallelThresholdBytes: config.parallel_threshold_bytes,
     parallelPartBytes: config.parallel_part_bytes,
     parallelParts: config.parallel_parts,
+    parallelSlots: { free: config.parallel_objects },
     s3: () => ctx.clients.s3(),
     s3Bucket: config.s3_bucket,
     signer,

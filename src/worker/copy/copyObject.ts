@@ -153,9 +153,10 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
   // Large objects in parallel parts (parallel.ts): ETags that are MD5s (whole or of parts) only; SSE-KMS
   // (no MD5 to check the parts against) and whatever the first GET finds encrypted go as one stream.
   const layout = st.layout;
-  if (looked && !st.serial && entry.size >= d.parallelThresholdBytes && listed.kind !== 'opaque' && !layout?.encrypted) {
+  if (looked && !st.serial && entry.size >= d.parallelThresholdBytes && listed.kind !== 'opaque' && !layout?.encrypted && d.parallelSlots.free > 0) {
     const plan = planParts(entry.size, d.parallelPartBytes, layout && !layout.encrypted ? layout.partSizes : undefined);
     const metadata = (m: SourceMeta): UploadMetadata => uploadMetadata(name, entry, m, listed, d.storageClass);
+    d.parallelSlots.free--;
     try {
       const r = await copyParallel(d, { entry, name, etag: listed, plan, precondition, metadata, same: (o) => sameBy(o, entry) !== undefined }, budget, signal);
       if (r.status === 'written-meanwhile') return skipped(entry, 'written-meanwhile');
@@ -163,6 +164,8 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
     } catch (err) {
       if (!(err instanceof SerialOnly)) throw err;
       st.serial = true;
+    } finally {
+      d.parallelSlots.free++;
     }
   }
   const src = await openSource(d.http, d.cdn, entry, d.naming, d.signer, signal);
