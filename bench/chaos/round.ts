@@ -1,0 +1,50 @@
+// One round of the pipeline after the chaos, and THE place that lists its commands: the operator's loop of
+// dump -> publish -> copy -> check -> repair -> re-check, each a real `ott` process (or a pool of them).
+// The run repeats rounds until `ott status` says done, at most maxRounds times.
+// To add a pass (e.g. issue 14's delta pass for new and changed objects in published subfolders, from
+// h/delta14), add its step here, in the order the operator would run it.
+import type { Pipeline } from '../../demo/index.js';
+import { once, workerPool, type ChaosCtx } from './procs.js';
+
+export type Step =
+  /** A one-shot command, run to completion. */
+  | { kind: 'once'; pipeline: Pipeline; argv: string[] }
+  /** A worker mode, run as a pool until every worker went idle. */
+  | { kind: 'workers'; pipeline: Pipeline; argv: string[] };
+
+export const ROUND: readonly Step[] = [
+  // New subfolders (and, once the tool has them, objects directly under the root) into the state table.
+  { kind: 'once', pipeline: 'objects', argv: ['dump'] },
+  // Object lists of subfolders not yet published.
+  { kind: 'once', pipeline: 'objects', argv: ['publishObjectsList'] },
+  { kind: 'workers', pipeline: 'objects', argv: ['cdnTransfer', '--processes', '1'] },
+  // Every subfolder checked again, per object (a same-size overwrite is found only by its checksum).
+  { kind: 'once', pipeline: 'syncCheck', argv: ['publishDirList', '--purpose', 'syncCheck', '--recheck'] },
+  { kind: 'workers', pipeline: 'syncCheck', argv: ['syncCheck', '--deep'] },
+  // Repair what the check found, then check what was repaired.
+  { kind: 'once', pipeline: 'rsync', argv: ['publishDirList', '--purpose', 'rsync'] },
+  { kind: 'workers', pipeline: 'rsync', argv: ['rsync'] },
+  { kind: 'once', pipeline: 'syncCheck', argv: ['publishDirList', '--purpose', 'syncCheck'] },
+  { kind: 'workers', pipeline: 'syncCheck', argv: ['syncCheck', '--deep'] },
+];
+
+export interface RoundOptions {
+  workers: number;
+  /** Idle time after which a round's worker exits (no message for this long). */
+  idleExitSeconds: number;
+  stageTimeoutMs: number;
+}
+
+/** Runs the steps of one round in order; a failing command is recorded (ctx.exits) and the round goes on. */
+export async function runRound(c: ChaosCtx, round: number, o: RoundOptions, steps: readonly Step[] = ROUND): Promise<void> {
+  for (const [i, s] of steps.entries()) {
+    const label = `r${round}.${i + 1}-${s.argv[0]}${s.argv.includes('--purpose') ? `-${s.argv[s.argv.indexOf('--purpose') + 1]}` : ''}`;
+    const started = Date.now();
+    if (s.kind === 'once') await once(c, label, s.pipeline, s.argv);
+    else {
+      const r = await workerPool(c, { stage: label, pipeline: s.pipeline, argv: s.argv, count: o.workers, idleExitSeconds: o.idleExitSeconds, timeoutMs: o.stageTimeoutMs }).done;
+      if (r.timedOut) c.say(`  ${label}: TIMED OUT`);
+    }
+    c.say(`  ${label} (${s.argv.join(' ')}): ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+}
