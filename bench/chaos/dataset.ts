@@ -34,6 +34,8 @@ export const setDir = (root: string, i: number): string => `${root}set-${String(
  */
 export function buildChaosDataset(objects: number, root: string): ChaosObject[] {
   const full = objects >= 10_000;
+  // Small runs (the test's): the same shapes with the fewest bytes S3's 5 MiB minimum part allows.
+  const small = objects < 1000;
   const rnd = prng(14);
   const out: ChaosObject[] = [];
   const add = (o: ChaosObject): void => void out.push(o);
@@ -53,10 +55,13 @@ export function buildChaosDataset(objects: number, root: string): ChaosObject[] 
 
   // The big tail: multipart with uniform parts (lib-storage's 5 MiB) and exact non-uniform parts.
   const big = `${root}big/`;
-  add({ key: `${big}uniform.bin`, sizeBytes: (full ? 64 * MiB : 16 * MiB) + 1, multipart: true, contentType: 'application/x-chaos', metadata: { shape: 'uniform' } });
-  add({ key: `${big}non-uniform-a.bin`, sizeBytes: 17 * MiB + 1024, multipart: true, partBytes: [5 * MiB, 7 * MiB, 5 * MiB, 1024] });
-  add({ key: `${big}non-uniform-b.bin`, sizeBytes: 23 * MiB, multipart: true, partBytes: [6 * MiB, 5 * MiB, 9 * MiB, 3 * MiB] });
-  add({ key: `${big}single-put.bin`, sizeBytes: (full ? 20 : 6) * MiB + 3, multipart: false });
+  add({ key: `${big}uniform.bin`, sizeBytes: (full ? 64 : small ? 10 : 16) * MiB + 1, multipart: true, contentType: 'application/x-chaos', metadata: { shape: 'uniform' } });
+  const partsA = small ? [5 * MiB, 6 * MiB, 1024] : [5 * MiB, 7 * MiB, 5 * MiB, 1024];
+  const partsB = small ? [6 * MiB, 5 * MiB, 2 * MiB] : [6 * MiB, 5 * MiB, 9 * MiB, 3 * MiB];
+  const sum = (parts: number[]): number => parts.reduce((a, b) => a + b, 0);
+  add({ key: `${big}non-uniform-a.bin`, sizeBytes: sum(partsA), multipart: true, partBytes: partsA });
+  add({ key: `${big}non-uniform-b.bin`, sizeBytes: sum(partsB), multipart: true, partBytes: partsB });
+  add({ key: `${big}single-put.bin`, sizeBytes: (full ? 20 : small ? 3 : 6) * MiB + 3, multipart: false });
 
   // Storage classes: served ones are in scope; archived ones are not (reported, never fetched in a loop).
   const classes = `${root}classes/`;
@@ -65,7 +70,7 @@ export function buildChaosDataset(objects: number, root: string): ChaosObject[] 
   add({ key: `${classes}archived-deep.bin`, sizeBytes: 6000, multipart: false, storageClass: 'DEEP_ARCHIVE' });
   add({ key: `${classes}archived-it-archive.bin`, sizeBytes: 7000, multipart: false, storageClass: 'INTELLIGENT_TIERING', accessTier: 'ARCHIVE_ACCESS' });
   add({ key: `${classes}archived-it-deep.bin`, sizeBytes: 8000, multipart: false, storageClass: 'INTELLIGENT_TIERING', accessTier: 'DEEP_ARCHIVE_ACCESS' });
-  add({ key: `${classes}archived-multipart.bin`, sizeBytes: 10 * MiB, multipart: true, partBytes: [5 * MiB, 5 * MiB], storageClass: 'GLACIER' });
+  add({ key: `${classes}archived-multipart.bin`, sizeBytes: 5 * MiB + 1024, multipart: true, partBytes: [5 * MiB, 1024], storageClass: 'GLACIER' });
 
   // The bulk: subfolders of ~25 objects (some nested), sizes from 0 B up, a few of several MiB.
   for (let i = 0; out.length < objects; i++) {

@@ -3,7 +3,7 @@
 // The run repeats rounds until `ott status` says done, at most maxRounds times.
 // To add a pass (e.g. issue 14's delta pass for new and changed objects in published subfolders, from
 // h/delta14), add its step here, in the order the operator would run it.
-import type { Pipeline } from '../../demo/index.js';
+import { jsonLines, type Pipeline } from '../../demo/index.js';
 import { once, workerPool, type ChaosCtx } from './procs.js';
 
 export type Step =
@@ -35,13 +35,34 @@ export interface RoundOptions {
   stageTimeoutMs: number;
 }
 
-/** Runs the steps of one round in order; a failing command is recorded (ctx.exits) and the round goes on. */
+/**
+ * What a publisher's closing summary says it sent: the sum of its counts named like published, messages,
+ * objects or keys (so a new pass with other field names still counts); undefined without a summary.
+ */
+function publishedBy(lines: string[]): number | undefined {
+  const hit = jsonLines({ lines }).find((l) => typeof l.message === 'string' && / finished$/.test(l.message));
+  const summary = hit?.summary as Record<string, unknown> | undefined;
+  if (!summary) return undefined;
+  return Object.entries(summary).reduce((a, [k, v]) => a + (typeof v === 'number' && /published|messages|objects|keys/.test(k) && !/fail|lost/.test(k) ? v : 0), 0);
+}
+
+/**
+ * Runs the steps of one round in order; a failing command is recorded (ctx.exits) and the round goes on.
+ * A worker pool right after a publisher that exited 0 having published nothing is skipped: its queue is
+ * empty (the previous pool ran until idle), and each pool costs process starts and an idle wait.
+ */
 export async function runRound(c: ChaosCtx, round: number, o: RoundOptions, steps: readonly Step[] = ROUND): Promise<void> {
+  let published: number | undefined;
   for (const [i, s] of steps.entries()) {
     const label = `r${round}.${i + 1}-${s.argv[0]}${s.argv.includes('--purpose') ? `-${s.argv[s.argv.indexOf('--purpose') + 1]}` : ''}`;
     const started = Date.now();
-    if (s.kind === 'once') await once(c, label, s.pipeline, s.argv);
-    else {
+    if (s.kind === 'once') {
+      const p = await once(c, label, s.pipeline, s.argv);
+      published = (await p.exited).code === 0 ? publishedBy(p.lines) : undefined;
+    } else if (published === 0) {
+      c.say(`  ${label} (${s.argv.join(' ')}): skipped, nothing published`);
+      continue;
+    } else {
       const r = await workerPool(c, { stage: label, pipeline: s.pipeline, argv: s.argv, count: o.workers, idleExitSeconds: o.idleExitSeconds, timeoutMs: o.stageTimeoutMs }).done;
       if (r.timedOut) c.say(`  ${label}: TIMED OUT`);
     }
