@@ -8,7 +8,7 @@ export type { OttProcess } from './cli.js';
 export type { PipelineControl, PipelineHooks } from './pipeline.js';
 export { runPipeline, type PipelineRun, type RunPipelineOptions } from './runPipeline.js';
 // For the chaos run (bench/chaos): the same CLI processes, set-up and seeding, driven by its own script.
-export { spawnOtt, jsonLines, type CliOptions } from './cli.js';
+export { commandOptions, spawnOtt, jsonLines, type CliOptions } from './cli.js';
 export { prepareCloud, type Prepared } from './prepare.js';
 export { putOne } from './seed.js';
 export { PROJECT } from './setupCloud.js';

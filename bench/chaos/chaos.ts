@@ -35,6 +35,10 @@ export interface ChaosOptions {
   /** cdnTransfer, syncCheck and rsync workers per stage. */
   workers?: number;
   outageSeconds?: number;
+  /** Pub/Sub ack deadline: how soon a SIGKILLed worker's messages come back (default 10 s). */
+  ackDeadlineSeconds?: number;
+  /** Idle time after which a round's worker exits (default 6 s; the chaos phase waits the ack deadline + 10 s). */
+  roundIdleExitSeconds?: number;
   say: (text: string) => void;
   echo?: (label: string, text: string) => void;
 }
@@ -72,7 +76,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const dataset = buildChaosDataset(o.objects, names.root);
   const lines: string[] = [];
   const cli: CliOptions = { env, logDir: o.logDir, allLines: lines, echo: o.echo };
-  const ackDeadlineSeconds = 10;
+  const ackDeadlineSeconds = o.ackDeadlineSeconds ?? 10;
   const workers = o.workers ?? 2;
   const full = o.objects >= 10_000;
   const prepared = await prepareCloud({ names, env, dataset, cli, tuning: TUNING, ackDeadlineSeconds, say });
@@ -100,7 +104,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       argv: ['cdnTransfer', '--processes', '1'],
       count: workers,
       // Longer than the ack deadline: a killed worker's messages come back to the others.
-      idleExitSeconds: ackDeadlineSeconds + 10,
+      idleExitSeconds: ackDeadlineSeconds + Math.min(10, ackDeadlineSeconds),
       timeoutMs: (full ? 40 : 8) * 60_000,
     });
     const publisher = (async () => {
@@ -118,8 +122,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     let notDone: string | undefined = 'not checked';
     while (rounds < o.maxRounds) {
       rounds++;
-      say(`== round ${rounds}: ${ROUND.map((s) => s.argv[0] + (s.argv.includes('--recheck') ? ' --recheck' : '')).join(' -> ')}`);
-      await runRound(c, rounds, { workers, idleExitSeconds: 6, stageTimeoutMs: (full ? 30 : 4) * 60_000 });
+      say(`== round ${rounds}: ${ROUND.map((s) => [s.argv[0], ...s.argv.filter((a) => /^--(recheck|delta|deep)$/.test(a))].join(' ')).join(' -> ')}`);
+      await runRound(c, rounds, { workers, idleExitSeconds: o.roundIdleExitSeconds ?? 6, stageTimeoutMs: (full ? 30 : 4) * 60_000 });
       lastStatus = await readStatus(c, `r${rounds}-status`);
       notDone = notDoneReason(lastStatus);
       say(`== round ${rounds} done: status ${notDone ? `NOT done (${notDone})` : 'done'}: ${statusLine(lastStatus)}`);

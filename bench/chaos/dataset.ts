@@ -57,10 +57,10 @@ export function buildChaosDataset(objects: number, root: string): ChaosObject[] 
   const big = `${root}big/`;
   add({ key: `${big}uniform.bin`, sizeBytes: (full ? 64 : small ? 10 : 16) * MiB + 1, multipart: true, contentType: 'application/x-chaos', metadata: { shape: 'uniform' } });
   const partsA = small ? [5 * MiB, 6 * MiB, 1024] : [5 * MiB, 7 * MiB, 5 * MiB, 1024];
-  const partsB = small ? [6 * MiB, 5 * MiB, 2 * MiB] : [6 * MiB, 5 * MiB, 9 * MiB, 3 * MiB];
+  const partsB = [6 * MiB, 5 * MiB, 9 * MiB, 3 * MiB];
   const sum = (parts: number[]): number => parts.reduce((a, b) => a + b, 0);
   add({ key: `${big}non-uniform-a.bin`, sizeBytes: sum(partsA), multipart: true, partBytes: partsA });
-  add({ key: `${big}non-uniform-b.bin`, sizeBytes: sum(partsB), multipart: true, partBytes: partsB });
+  if (!small) add({ key: `${big}non-uniform-b.bin`, sizeBytes: sum(partsB), multipart: true, partBytes: partsB });
   add({ key: `${big}single-put.bin`, sizeBytes: (full ? 20 : small ? 3 : 6) * MiB + 3, multipart: false });
 
   // Storage classes: served ones are in scope; archived ones are not (reported, never fetched in a loop).

@@ -32,7 +32,7 @@ describe('the chaos run, small', () => {
     const say = (t: string): void => void progress.push(`[${new Date().toISOString().slice(11, 19)}] ${t}`);
     let r: ChaosReport;
     try {
-      r = await runChaos({ objects: 120, env: { ...(process.env as Record<string, string>), ...stack.env }, prefix: uniqueName('chaos'), logDir, maxRounds: 2, workers: 1, outageSeconds: 6, say });
+      r = await runChaos({ objects: 120, env: { ...(process.env as Record<string, string>), ...stack.env }, prefix: uniqueName('chaos'), logDir, maxRounds: 2, workers: 1, outageSeconds: 5, ackDeadlineSeconds: 6, roundIdleExitSeconds: 3, say });
     } finally {
       if (process.env.OTT_CHAOS_VERBOSE) console.log(progress.join('\n'));
     }
