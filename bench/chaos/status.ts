@@ -31,8 +31,8 @@ export async function readStatus(c: ChaosCtx, label: string): Promise<StatusJson
 }
 
 /**
- * Done as `ott status` tells it: every subfolder checked equal, 100% of bytes and objects, and, if the
- * status has a `done` field, that field true. Returns why not, or undefined when done.
+ * Done as `ott status` tells it: its own `done` field when it has one (the verifier judges the rest);
+ * without one, every subfolder checked equal and 100% of bytes and objects. Returns why not, or undefined.
  */
 export function notDoneReason(s: StatusJson | undefined): string | undefined {
   if (!s?.phases || !s.total) return 'no status';
@@ -40,7 +40,7 @@ export function notDoneReason(s: StatusJson | undefined): string | undefined {
   const why: string[] = [];
   if (busy.length) why.push(busy.map(([name, p]) => `${p.subfolders} ${name}`).join(', '));
   if (s.total.bytesPercentDone !== 100 || s.total.objectsPercentDone !== 100) why.push(`${s.total.bytesPercentDone}% of bytes, ${s.total.objectsPercentDone}% of objects`);
-  if (s.done === false) why.push('status.done is false');
+  if (typeof s.done === 'boolean') return s.done ? undefined : `status.done is false${why.length ? ` (${why.join('; ')})` : ''}`;
   return why.length ? why.join('; ') : undefined;
 }
 
