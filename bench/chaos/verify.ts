@@ -22,6 +22,8 @@ export interface RcloneReport {
   differ: string[];
   errors: string[];
   matched: number;
+  /** Every path rclone reported on, whatever the outcome (its --combined report). */
+  seen: string[];
 }
 
 export interface Verdict {
@@ -29,6 +31,11 @@ export interface Verdict {
   rclone: RcloneReport;
   /** Where rclone and the MD5 pass disagree (each line says how). */
   disagreements: string[];
+  /**
+   * S3 objects rclone never reported on: rclone 1.60 cannot name some keys S3 holds (e.g. an empty path
+   * segment, `a//b`). The MD5 pass covers them; they are listed so the second opinion's reach is known.
+   */
+  rcloneUnseen: string[];
 }
 
 const readLines = (file: string): string[] => {
@@ -67,6 +74,7 @@ export async function rcloneCheck(o: { s3Endpoint: string; gcsEndpoint: string; 
     '--differ', f('differ'),
     '--error', f('error'),
     '--match', f('match'),
+    '--combined', f('combined'),
     '--checkers', '8',
     '--config', f('rclone.conf'),
   ];
@@ -86,6 +94,7 @@ export async function rcloneCheck(o: { s3Endpoint: string; gcsEndpoint: string; 
       differ: readLines(f('differ')).sort(),
       errors: readLines(f('error')).sort(),
       matched: readLines(f('match')).length,
+      seen: readLines(f('combined')).map((l) => l.slice(2)),
     };
     if (!r.ran) r.error = `rclone check exited ${code}: ${stderr.slice(-1500)}`;
     return r;
@@ -103,6 +112,11 @@ export async function verify(o: { s3: S3Client; storage: Storage; s3Endpoint: st
   ]);
   const rel = (keys: string[]): string[] => keys.map((k) => k.slice(o.root.length)).sort();
   const disagreements: string[] = [];
+  const seen = new Set(rclone.seen);
+  // rclone's reach over S3's objects: the bad ones by name, the identical ones (not named by the MD5 pass) by count.
+  const rcloneUnseen = [...rel(md5.missing), ...rel(md5.different), ...rel(md5.archived), ...rel(md5.metadataLost)].filter((k) => !seen.has(k));
+  const unseenCount = md5.s3Objects + md5.archived.length - (seen.size - rclone.missingOnS3.length);
+  if (rclone.ran && unseenCount > rcloneUnseen.length) rcloneUnseen.push(`(${unseenCount - rcloneUnseen.length} more, found identical by the MD5 pass)`);
   if (!rclone.ran) disagreements.push(`rclone did not run: ${rclone.error}`);
   else {
     const expectMissing = [...rel(md5.missing), ...rel(md5.archived)].sort();
@@ -113,5 +127,5 @@ export async function verify(o: { s3: S3Client; storage: Storage; s3Endpoint: st
     if (notInMd5.length) disagreements.push(`rclone finds different what the MD5 pass finds identical: ${JSON.stringify(notInMd5.slice(0, 20))}`);
     if (rclone.errors.length) disagreements.push(`rclone errors on ${JSON.stringify(rclone.errors.slice(0, 20))}`);
   }
-  return { md5, rclone, disagreements };
+  return { md5, rclone, disagreements, rcloneUnseen };
 }
