@@ -56,6 +56,7 @@ describe('compareCopies', () => {
       metadataLost: ['src/owner-lost.txt', 'src/type-lost.txt'],
       extra: ['dst/extra.txt'],
       archived: ['src/cold/glacier.bin', 'src/cold/tiered.bin'],
+      archivedBytes: 'frozen'.length + 'tiered'.length,
       s3Objects: inS3.length,
       s3Bytes: inS3.join('').length,
       gcsObjects: inGcs.length,

@@ -26,6 +26,7 @@ export interface CopyReport {
   extra: string[];
   /** S3 keys S3 cannot serve until restored (archived storage class or access tier): not compared. */
   archived: string[];
+  archivedBytes: number;
   /** In-scope S3 objects (not archived) and their bytes, from S3's listing. */
   s3Objects: number;
   s3Bytes: number;
@@ -106,13 +107,17 @@ export async function compareCopies(o: CompareOptions): Promise<CopyReport> {
   const [files] = await bucket.getFiles({ prefix: o.gcsPrefix, autoPaginate: true });
   const inGcs = new Set(files.map((f) => f.name));
   const gcsName = (key: string): string => o.gcsPrefix + key.slice(o.s3Prefix.length);
-  const r: CopyReport = { objects: 0, bytes: 0, missing: [], different: [], metadataLost: [], extra: [], archived: [], s3Objects: 0, s3Bytes: 0, gcsObjects: files.length, gcsBytes: 0 };
+  const r: CopyReport = { objects: 0, bytes: 0, missing: [], different: [], metadataLost: [], extra: [], archived: [], archivedBytes: 0, s3Objects: 0, s3Bytes: 0, gcsObjects: files.length, gcsBytes: 0 };
   for (const f of files) r.gcsBytes += Number(f.metadata.size ?? 0);
   const limit = pLimit(o.concurrency ?? 6);
   const archived = await Promise.all(listed.map((obj) => limit(() => isArchived(s3, o.s3Bucket, obj))));
   const keys: string[] = [];
   listed.forEach((obj, i) => {
-    if (archived[i]) return void r.archived.push(obj.Key!);
+    if (archived[i]) {
+      r.archived.push(obj.Key!);
+      r.archivedBytes += obj.Size ?? 0;
+      return;
+    }
     keys.push(obj.Key!);
     r.s3Objects++;
     r.s3Bytes += obj.Size ?? 0;
