@@ -75,7 +75,8 @@ export function buildChaosDataset(objects: number, root: string): ChaosObject[] 
   // The bulk: subfolders of ~25 objects (some nested), sizes from 0 B up, a few of several MiB.
   for (let i = 0; out.length < objects; i++) {
     const dir = setDir(root, i);
-    const n = Math.min(15 + Math.floor(rnd() * 21), objects - out.length);
+    // Small runs get small subfolders, so there are enough of them for the S3 changes.
+    const n = Math.min(small ? 6 + Math.floor(rnd() * 7) : 15 + Math.floor(rnd() * 21), objects - out.length);
     for (let j = 0; j < n; j++) {
       const r = rnd();
       const size = r < 0.05 ? 0 : r < 0.9 ? Math.floor(rnd() * 64 * 1024) : r < 0.995 ? Math.floor(rnd() * MiB) : MiB + Math.floor(rnd() * 5 * MiB);

@@ -53,11 +53,12 @@ export async function chaosEvents(c: ChaosCtx, pool: WorkerPool, o: EventOptions
     c.say(`CHAOS: MariaDB up again after ${o.outageSeconds} s`);
     log.outage = { atInGcs: at, seconds: o.outageSeconds, late };
   };
-  const change = async (): Promise<void> => {
-    const changes = await changeSource(o.s3, names.s3Bucket, names.root, o.dataset, inGcs);
-    if (changes) {
-      log.changes = changes;
-      c.say(`CHAOS: S3 changed: ${changes.map((x) => `${x.kind} ${x.key}`).join('; ')}`);
+  const change = async (force = false): Promise<void> => {
+    const r = await changeSource(o.s3, names.s3Bucket, names.root, o.dataset, inGcs, force);
+    if (r) {
+      log.changes = r.changes;
+      if (r.unfinished.length) log.notDone.push(`S3 changes in subfolders copied whole: ${r.unfinished.join(', ')} still lacked objects when changed`);
+      c.say(`CHAOS: S3 changed${force ? ' (late)' : ''}: ${r.changes.map((x) => `${x.kind} ${x.key}`).join('; ')}`);
     }
   };
 
@@ -92,7 +93,7 @@ export async function chaosEvents(c: ChaosCtx, pool: WorkerPool, o: EventOptions
   if (!outageDone) await outage(true);
   if (log.changes.length === 0) {
     log.changesLate = true;
-    await change();
+    await change(true);
     if (log.changes.length === 0) log.notDone.push('the S3 changes: fewer than 4 subfolders were ever fully copied');
   }
   return log;

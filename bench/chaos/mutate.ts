@@ -18,13 +18,27 @@ export interface Change {
 /**
  * Picks subfolders whose every object is in GCS (`inGcs`: the GCS names listed now) and changes them.
  * Returns the changes, or undefined if fewer than four such subfolders exist yet (call again later).
+ * With `force`, takes the subfolders with the most objects in GCS instead (the copy left some behind);
+ * `unfinished` then names those that were not whole.
  */
-export async function changeSource(s3: S3Client, bucket: string, root: string, dataset: ChaosObject[], inGcs: ReadonlySet<string>): Promise<Change[] | undefined> {
+export async function changeSource(
+  s3: S3Client,
+  bucket: string,
+  root: string,
+  dataset: ChaosObject[],
+  inGcs: ReadonlySet<string>,
+  force = false,
+): Promise<{ changes: Change[]; unfinished: string[] } | undefined> {
   const byDir = new Map<string, ChaosObject[]>();
-  for (const o of dataset) if (o.key.startsWith(`${root}set-`)) byDir.set(dirOf(o.key, root), [...(byDir.get(dirOf(o.key, root)) ?? []), o]);
-  const finished = [...byDir.entries()]
-    .filter(([, list]) => list.length >= 4 && list.every((o) => !isArchived(o) && inGcs.has(o.key)) && list.some((o) => o.sizeBytes > 0 && !o.multipart))
-    .sort(([a], [b]) => (a < b ? -1 : 1));
+  for (const o of dataset) if (o.key.startsWith(`${root}set-`) && !isArchived(o)) byDir.set(dirOf(o.key, root), [...(byDir.get(dirOf(o.key, root)) ?? []), o]);
+  const copied = (list: ChaosObject[]): number => list.filter((o) => inGcs.has(o.key)).length;
+  const candidates = [...byDir.entries()].filter(([, list]) => list.length >= 4 && list.some((o) => o.sizeBytes > 0 && !o.multipart));
+  let finished = candidates.filter(([, list]) => copied(list) === list.length).sort(([a], [b]) => (a < b ? -1 : 1));
+  const unfinished: string[] = [];
+  if (finished.length < 4 && force) {
+    finished = [...candidates].sort(([, a], [, b]) => copied(b) / b.length - copied(a) / a.length).slice(0, 4);
+    for (const [d, list] of finished) if (copied(list) < list.length) unfinished.push(d);
+  }
   if (finished.length < 4) return undefined;
   const step = Math.floor(finished.length / 4);
   const [addTo, resize, sameSize, del] = [0, 1, 2, 3].map((i) => finished[i * step]);
@@ -46,5 +60,5 @@ export async function changeSource(s3: S3Client, bucket: string, root: string, d
   }
   await put('added-root', { key: `${root}root-late-arrival.txt`, sizeBytes: 2222, multipart: false });
   for (let i = 0; i < 3; i++) await put('added-new-subfolder', { key: `${root}late-subfolder/obj-${i}.bin`, sizeBytes: 1000 * (i + 1), multipart: false });
-  return changes;
+  return { changes, unfinished };
 }
