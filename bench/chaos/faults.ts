@@ -72,15 +72,20 @@ export interface FaultCount {
   total: number;
   /** Rules planned but never reached (e.g. a small run made fewer requests than their `after`). */
   unfired: number;
+  /** Which, as `where name (match)`. */
+  unfiredRules: string[];
 }
 
 export async function countFaults(e: Endpoints, buckets: { s3Bucket: string; gcsBucket: string }, programmed: Map<string, Planned>): Promise<FaultCount> {
-  const out: FaultCount = { byName: {}, total: 0, unfired: 0 };
+  const out: FaultCount = { byName: {}, total: 0, unfired: 0, unfiredRules: [] };
   for (const [where, bucket] of [['cdn', buckets.s3Bucket], ['gcs', buckets.gcsBucket]] as const) {
     for (const r of await listFaults(e[where], bucket)) {
       const p = programmed.get(`${where}:${r.id}`);
       if (!p?.counts) continue;
-      if (r.hits === 0) out.unfired++;
+      if (r.hits === 0) {
+        out.unfired++;
+        out.unfiredRules.push(`${where} ${p.name} (${JSON.stringify({ ...r.match, bucket: undefined, after: r.after })})`);
+      }
       out.byName[p.name] = (out.byName[p.name] ?? 0) + r.hits;
       out.total += r.hits;
     }

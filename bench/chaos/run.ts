@@ -40,7 +40,7 @@ async function main(): Promise<number> {
     out.push(`status after ${r.rounds} round(s): ${r.converged ? 'done' : 'NOT done'}`);
     out.push(`error topic: ${r.errorTopic.messages} message(s)${r.errorTopic.sample.length ? `: ${r.errorTopic.sample.join(' | ')}` : ''}`);
     if (r.verdict?.rcloneUnseen.length) out.push(`rclone check did not report on ${r.verdict.rcloneUnseen.length > 1 ? 'these S3 objects' : 'this S3 object'} (keys rclone 1.60 cannot name; the MD5 pass covers them): ${r.verdict.rcloneUnseen.slice(0, 10).join(', ')}`);
-    if (r.faults.unfired) out.push(`${r.faults.unfired} planned fault rule(s) never fired (the run made fewer matching requests than their place in the plan)`);
+    if (r.faults.unfired) out.push(`${r.faults.unfired} planned fault rule(s) never fired (the run made fewer matching requests than their place in the plan): ${r.faults.unfiredRules.join('; ')}`);
     if (r.events.notDone.length) out.push(`planned but not done: ${r.events.notDone.join('; ')}`);
     if (r.failedExits.length) {
       out.push(`processes that failed on their own (${r.failedExits.length}):`);
