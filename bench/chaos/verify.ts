@@ -38,9 +38,17 @@ export interface Verdict {
   rcloneUnseen: string[];
 }
 
+/**
+ * The paths of one rclone report file. rclone prints a control character in a name as its Unicode control
+ * picture (\x01 as U+2401): mapped back, so its paths compare with S3's keys (the dataset holds no real
+ * control pictures).
+ */
 const readLines = (file: string): string[] => {
   try {
-    return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => l.replace(/[\u2400-\u241f]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) - 0x2400)));
   } catch {
     return [];
   }
