@@ -21,7 +21,18 @@ function arg(name: string, fallback: number): number {
 const t0 = Date.now();
 const say = (text: string): void => void process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(7)}s] ${text}\n`);
 
+const USAGE = `npm run chaos -- [--objects N] [--rounds N] [--keep] [--no-record]
+  --objects N   objects in the source (default 10000; from 10000 the big tail holds a 64 MiB + 1 B object)
+  --rounds N    rounds of dump/publish/copy/check/repair at most, until ott status says done (default 6)
+  --keep        keep every process's log and report.json even on PASS (always kept on FAIL)
+  --no-record   print the closing line only, never write it to bench/RESULTS.md
+  env OTT_CHAOS_VERBOSE=1 echoes the processes' interesting log lines`;
+
 async function main(): Promise<number> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const objects = arg('--objects', 10_000);
   const maxRounds = arg('--rounds', 6);
   const keep = process.argv.includes('--keep');
