@@ -137,7 +137,8 @@ async function dirRound(
       rc.say(`${stage}: published ${await publish(`publishDirList-${purpose}`)}`);
     },
     onStarted,
-    // A worker that finds a row busy gives it back unpublished; the publisher (a timer on the VMs) sends it again.
+    // A worker that finds a row busy has its message redelivered later (and after a few deliveries gives the
+    // row back unpublished); the publisher (a timer on the VMs) sends what was given back again.
     republish: async () => void (await publish(`publishDirList-${purpose}-again`)),
   });
   return { targets: wanted.size, rows };
@@ -166,6 +167,14 @@ export function pipelineStages(o: PipelineOptions): Stage[] {
       run: async (rc, st) => {
         await st.sourceReady;
         return summaryText(await runOnce(rc, 'dump', 'objects', ['dump']));
+      },
+    },
+    {
+      // What the operator would read before a byte moves: cost by route, time, what will not arrive as it is.
+      name: 'estimate',
+      run: async (rc) => {
+        const p = await runOnce(rc, 'estimate', 'objects', ['estimate', '--sample', '1000', '--vms', String(o.cdnWorkers)]);
+        return `\n${p.lines.filter((l) => !l.startsWith('{')).map((l) => `    ${l}`).join('\n')}`;
       },
     },
     {

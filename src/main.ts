@@ -2,14 +2,14 @@
 // ott: parses arguments and dispatches to a mode. Nothing else lives here.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { commands } from './commands/index.js';
+import { commands, globalOptions } from './commands/index.js';
+import { guardStdio } from './common/log.js';
 
-const cli = yargs(hideBin(process.argv))
+guardStdio(); // a full disk or a closed pipe on stdout/stderr loses log lines, never the process
+
+const cli = globalOptions(yargs(hideBin(process.argv)))
   .scriptName('ott')
   .usage('$0 <command> [options]\n\nMoves objects from S3 to GCS through CloudFront, with the state of every subfolder in MySQL.')
-  .option('gcp-project', { type: 'string', describe: 'GCP project of the Datastore config entity, Secret Manager and Pub/Sub' })
-  .option('config-key', { type: 'string', describe: 'Datastore entity holding the config, as KIND/NAME' })
-  .option('config', { type: 'string', describe: 'local JSON config file instead of Datastore (development)' })
   .demandCommand(1, 'name a command (ott --help lists them)')
   .strict()
   .wrap(Math.min(110, process.stdout.columns || 110));

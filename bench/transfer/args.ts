@@ -11,7 +11,7 @@ const DEFAULT_WORKLOADS: Workload[] = ['small', 'parallel', 'large'];
 export interface Args {
   workloads: Set<Workload>;
   small: { count: number; bytes: number };
-  large: { count: number; bytes: number };
+  large: { count: number; bytes: number; bwlimitBytesPerS: number };
   parallel: { bytes: number; capBytesPerS: number; partBytes: number; streams: number[]; cutoffs: number[]; sweepBytes: number };
   rounds: number;
   concurrency: number;
@@ -28,6 +28,7 @@ export const USAGE = `Usage: npx tsx bench/transfer/run.bench.ts [${WORKLOADS.jo
   (no workload: ${DEFAULT_WORKLOADS.join(', ')})
   --objects N            small: object count (20000)          --small-bytes S   small: object size (16KiB)
   --large-count N        large: object count (8)              --large-bytes S   large: object size (256MiB)
+  --bwlimit S            large: the --bwlimit run's bytes/s (64MiB)
   --bytes S              parallel: the one object's size (5GiB)
   --cap S                parallel: CDN bytes/s per connection (50MiB)
   --part-bytes S         parallel: the bare loop's part size (16MiB)
@@ -77,14 +78,14 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     } else if ((WORKLOADS as readonly string[]).includes(a)) workloads.add(a as Workload);
     else throw new Error(`Expected a workload (${WORKLOADS.join(', ')}) or a flag, got \`${a}\`\n${USAGE}`);
   }
-  const known = ['objects', 'small-bytes', 'large-count', 'large-bytes', 'bytes', 'cap', 'part-bytes', 'streams', 'cutoffs', 'sweep-bytes', 'rounds', 'concurrency', 'transfers', 'sweep-objects', 'ott-config', 'ott-single-config', 'no-build'];
+  const known = ['objects', 'small-bytes', 'large-count', 'large-bytes', 'bwlimit', 'bytes', 'cap', 'part-bytes', 'streams', 'cutoffs', 'sweep-bytes', 'rounds', 'concurrency', 'transfers', 'sweep-objects', 'ott-config', 'ott-single-config', 'no-build'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`Unknown flag \`--${k}\`\n${USAGE}`);
   const take = <T>(name: string, dflt: T, parse: (s: string, what: string) => T): T => (flags.has(name) ? parse(flags.get(name)!, `--${name}`) : dflt);
   const list = (parse: (s: string, what: string) => number) => (s: string, what: string): number[] => s.split(',').map((x) => parse(x, what));
   return {
     workloads: workloads.size ? workloads : new Set(DEFAULT_WORKLOADS),
     small: { count: take('objects', 20_000, integer), bytes: take('small-bytes', 16 * 1024, parseSize) },
-    large: { count: take('large-count', 8, integer), bytes: take('large-bytes', 256 * MiB, parseSize) },
+    large: { count: take('large-count', 8, integer), bytes: take('large-bytes', 256 * MiB, parseSize), bwlimitBytesPerS: take('bwlimit', 64 * MiB, parseSize) },
     parallel: {
       bytes: take('bytes', 5 * GiB, parseSize),
       capBytesPerS: take('cap', 50 * MiB, parseSize),

@@ -14,7 +14,7 @@ describe('transfer benchmark arguments', () => {
     expect([...a.workloads]).toEqual(['small', 'parallel', 'large']);
     expect(a.small).toEqual({ count: 20_000, bytes: 16 * 1024 });
     expect(a.parallel).toMatchObject({ bytes: 5 * 1024 * MiB, capBytesPerS: 50 * MiB });
-    expect(a.large).toEqual({ count: 8, bytes: 256 * MiB });
+    expect(a.large).toEqual({ count: 8, bytes: 256 * MiB, bwlimitBytesPerS: 64 * MiB });
     expect((['small', 'parallel', 'large'] as const).every((w) => fullSize(a, w))).toBe(true);
   });
 

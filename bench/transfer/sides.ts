@@ -38,10 +38,14 @@ export interface OursOptions {
   minBytesPerS?: number;
 }
 
+/**
+ * One run of the real worker. The GCS write ramp (a new bucket's pace, config gcs_ramp_*) is off: the
+ * benchmark measures the copy path against the bare loops, which have no ramp; --ott-config can turn it on.
+ */
 export async function ours(c: Ctx, what: string, objects: ObjectEntry[], o: OursOptions = {}): Promise<Run> {
   const bucket = await freshBucket(c.w, what);
   const processes = o.processes ?? 1;
-  const run = { entry: c.entry, name: bucket, bucket, processes, concurrency: c.args.concurrency, timeoutMs: timeoutFor(objects, o.minBytesPerS), extraConfig: { ...c.args.ottConfig, ...o.extraConfig } };
+  const run = { entry: c.entry, name: bucket, bucket, processes, concurrency: c.args.concurrency, timeoutMs: timeoutFor(objects, o.minBytesPerS), extraConfig: { gcs_ramp_enabled: false, ...c.args.ottConfig, ...o.extraConfig } };
   return measured(c.w, `ours ${what} (${processes} proc)`, bucket, objects, () => runWorker(c.w, run, objects));
 }
 

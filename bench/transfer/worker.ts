@@ -139,7 +139,9 @@ export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry
   const [topic] = await w.pubsub.createTopic(topicName);
   await topic.createSubscription(`${topicName}-sub`, { ackDeadlineSeconds: 60 });
   const cfg = await prepare(w, o, objects, topicName);
-  const child = spawn(process.execPath, [o.entry, '--config', cfg, 'cdnTransfer', '--processes', String(o.processes)], {
+  // BENCH_WORKER_NODE_ARGS: node flags for the worker alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, o.entry, '--config', cfg, 'cdnTransfer', '--processes', String(o.processes)], {
     env: { ...process.env, ...w.env, OTT_LOG_LEVEL: 'INFO' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

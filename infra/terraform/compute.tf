@@ -10,17 +10,32 @@
 # worker killed anyway are redelivered after the ack deadline: work is never lost, only repeated.
 
 locals {
+  # grace_period_seconds (variables.tf) is the one source: the config entity gets it from the
+  # ott_configs output, the unit's TimeoutStopSec from the startup script's drop-in, and the VM's graceful
+  # shutdown from the template below.
   graceful_shutdown_seconds = var.grace_period_seconds + 120
+  stop_timeout_seconds      = var.grace_period_seconds + 60
+
+  # The stage of the ramp (replica_cap) caps max_replicas; min_replicas never exceeds the cap.
+  stage_max_replicas = { for mode in keys(local.modes) : mode => min(var.max_replicas[mode], lookup(var.replica_cap, mode, var.max_replicas[mode])) }
+  stage_min_replicas = { for mode in keys(local.modes) : mode => min(var.min_replicas[mode], local.stage_max_replicas[mode]) }
+
+  # Flags per mode: --processes from worker_processes (cdnTransfer forks that many workers; the other
+  # modes run one), then worker_args.
+  worker_flags = { for mode in keys(local.modes) : mode => trimspace("${mode == "cdnTransfer" ? "--processes ${var.worker_processes[mode]}" : ""} ${lookup(var.worker_args, mode, "")}") }
 
   startup_script = {
     for mode in keys(local.modes) : mode => <<-EOT
       #!/bin/bash
       # The image carries ott, its launcher and units; this VM runs one mode. The launcher reads
-      # ott-gcp-project and ott-config-key-${mode} from the metadata below. The drop-in keeps the unit's
-      # stop timeout at grace_period_seconds + 60 whatever grace period this deployment uses.
-      set -e
+      # ott-gcp-project and ott-config-key-${mode} from the metadata. The drop-in sizes the unit from
+      # this deployment: the stop timeout is grace_period_seconds + 60, each process's heap is its share
+      # of 80% of the VM's memory (MemoryMax in the unit is 90%).
+      set -euo pipefail
+      mem_mib=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
+      heap_mib=$((mem_mib * 8 / 10 / ${var.worker_processes[mode]}))
       mkdir -p /etc/systemd/system/ott@${mode}.service.d
-      printf '[Service]\nTimeoutStopSec=%s\n' ${var.grace_period_seconds + 60} >/etc/systemd/system/ott@${mode}.service.d/stop-timeout.conf
+      printf '[Service]\nTimeoutStopSec=%s\nEnvironment=NODE_OPTIONS=--max-old-space-size=%s\n' ${local.stop_timeout_seconds} "$heap_mib" >/etc/systemd/system/ott@${mode}.service.d/sizing.conf
       systemctl daemon-reload
       systemctl enable --now ott@${mode}.service
     EOT
@@ -33,11 +48,12 @@ resource "google_compute_region_instance_template" "worker" {
   name_prefix  = "${var.name_prefix}-${each.value.slug}-"
   region       = var.region
   machine_type = var.machine_types[each.key]
-  tags         = ["ott", "ott-${each.value.slug}"]
-  labels       = merge(var.labels, { ott-mode = each.value.slug })
+  tags         = concat(["ott", "ott-${each.value.slug}"], var.ssh_to_workers ? ["ott-ssh"] : [])
+  labels       = merge(var.labels, { ott-mode = each.value.slug, ott-image = data.google_compute_image.ott[each.key].name })
 
   disk {
-    source_image = local.worker_image
+    # The exact image (self link), never a family URL: a new image is a new template and a rollout.
+    source_image = data.google_compute_image.ott[each.key].self_link
     boot         = true
     auto_delete  = true
     disk_type    = "pd-balanced"
@@ -46,9 +62,10 @@ resource "google_compute_region_instance_template" "worker" {
 
   network_interface {
     subnetwork = google_compute_subnetwork.workers.id
-    # No external IP unless asked for (worker_external_ip): egress goes through Cloud NAT.
+    # An ephemeral external IP for the modes that carry CDN bytes (network.tf): no NAT charge per GiB.
+    # Nothing can connect in: the firewall allows no ingress but IAP SSH to VMs tagged ott-ssh.
     dynamic "access_config" {
-      for_each = var.worker_external_ip ? [1] : []
+      for_each = var.worker_external_ip && each.value.external_ip ? [1] : []
       content {
         network_tier = "PREMIUM"
       }
@@ -63,7 +80,7 @@ resource "google_compute_region_instance_template" "worker" {
   metadata = {
     "ott-gcp-project"            = var.project_id
     "ott-config-key-${each.key}" = local.name[each.key].config_key
-    "ott-args-${each.key}"       = lookup(var.worker_args, each.key, "")
+    "ott-args-${each.key}"       = local.worker_flags[each.key]
     "enable-oslogin"             = "TRUE"
     "startup-script"             = local.startup_script[each.key]
   }
@@ -104,15 +121,19 @@ resource "google_compute_region_instance_group_manager" "worker" {
     instance_template = google_compute_region_instance_template.worker[each.key].id
   }
 
-  # A new template (a new image) is picked up by VMs created from now on; replacing running workers is
-  # an operator's decision (infra/README.md, "Roll out a new image"), never a side effect of apply.
-  # No redistribution across zones either: it would delete busy workers to rebalance.
+  # A new template (a new image or setting) rolls out at apply: a new VM comes up first (surge), then an
+  # old one is stopped through its graceful shutdown, finishing its in-flight objects; never fewer VMs
+  # than before. Pilot a new image on one mode (worker_image_by_mode), then all; roll back by pinning the
+  # previous image name (infra/README.md, "Roll out a new version"). No redistribution across zones:
+  # it would delete busy workers to rebalance.
   update_policy {
-    type                         = "OPPORTUNISTIC"
-    minimal_action               = "REPLACE"
-    instance_redistribution_type = "NONE"
-    max_surge_fixed              = length(local.zones)
-    max_unavailable_fixed        = 0
+    type                           = "PROACTIVE"
+    minimal_action                 = "REPLACE"
+    most_disruptive_allowed_action = "REPLACE"
+    replacement_method             = "SUBSTITUTE"
+    instance_redistribution_type   = "NONE"
+    max_surge_fixed                = length(local.zones)
+    max_unavailable_fixed          = 0
   }
 }
 
@@ -124,8 +145,8 @@ resource "google_compute_region_autoscaler" "worker" {
 
   autoscaling_policy {
     mode            = "ON"
-    min_replicas    = var.min_replicas[each.key]
-    max_replicas    = var.max_replicas[each.key]
+    min_replicas    = local.stage_min_replicas[each.key]
+    max_replicas    = local.stage_max_replicas[each.key]
     cooldown_period = var.autoscaler_cooldown_seconds
 
     # Scale on the backlog of this mode's subscription: one VM per backlog_per_vm undelivered messages.
@@ -152,18 +173,19 @@ resource "google_compute_instance" "publisher" {
   name                      = "${var.name_prefix}-publisher"
   zone                      = local.zones[0]
   machine_type              = var.publisher_machine_type
-  tags                      = ["ott", "ott-publisher"]
+  tags                      = ["ott", "ott-publisher", "ott-ssh"]
   labels                    = merge(var.labels, { ott-mode = "publisher" })
   allow_stopping_for_update = true
 
   boot_disk {
     initialize_params {
-      image = local.worker_image
+      image = data.google_compute_image.ott["publisher"].self_link
       size  = 50
       type  = "pd-balanced"
     }
   }
 
+  # No external IP: its S3 listing goes through Cloud NAT (small), SSH through IAP.
   network_interface {
     subnetwork = google_compute_subnetwork.workers.id
   }

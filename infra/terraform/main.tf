@@ -10,16 +10,23 @@ locals {
       bucket_role = "roles/storage.objectUser"
       # Signs CloudFront URLs.
       needs_signing_key = true
+      # Carries the CDN bytes: an external IP keeps them off Cloud NAT's per-GiB charge (network.tf).
+      external_ip = true
+      resettable  = false # `ott reset` takes syncCheck or rsync
     }
     syncCheck = {
       slug              = "sync-check"
       bucket_role       = "roles/storage.objectViewer"
       needs_signing_key = false
+      external_ip       = false # lists S3 and GCS only: a few KiB per subfolder through NAT
+      resettable        = true
     }
     rsync = {
       slug              = "rsync"
       bucket_role       = "roles/storage.objectUser"
       needs_signing_key = true # the default rsync_engine (cdn) fetches through CloudFront
+      external_ip       = true
+      resettable        = true
     }
   }
 
@@ -36,10 +43,17 @@ locals {
     }
   }
 
-  zones        = length(var.zones) > 0 ? var.zones : slice(data.google_compute_zones.available.names, 0, 3)
-  worker_image = var.worker_image != "" ? var.worker_image : "projects/${var.project_id}/global/images/family/ott-worker"
+  zones = length(var.zones) > 0 ? var.zones : slice(data.google_compute_zones.available.names, 0, 3)
+
+  # The image each VM boots, by name: worker_image for all, worker_image_by_mode to pilot a new image on
+  # one mode first. Empty means the newest image of worker_image_family, resolved at plan time, so a new
+  # build shows up as a diff (a new template) instead of going live silently at the next scale-out.
+  image_name = { for k in concat(keys(local.modes), ["publisher"]) : k => lookup(var.worker_image_by_mode, k, var.worker_image) }
 
   apis = [
+    "cloudresourcemanager.googleapis.com", # the project data source and project IAM grants
+    "serviceusage.googleapis.com",
+    "billingbudgets.googleapis.com", # monitoring.tf: the budget
     "compute.googleapis.com",
     "sqladmin.googleapis.com",
     "servicenetworking.googleapis.com",
@@ -56,6 +70,14 @@ locals {
 
 data "google_project" "this" {
   project_id = var.project_id
+}
+
+# Pinned by self link: the templates name the exact image; rollback is pinning the previous one.
+data "google_compute_image" "ott" {
+  for_each = local.image_name
+  project  = var.project_id
+  name     = each.value != "" ? each.value : null
+  family   = each.value != "" ? null : var.worker_image_family
 }
 
 data "google_compute_zones" "available" {

@@ -1,6 +1,14 @@
-# A VPC of our own: one subnet, no ingress but SSH through IAP, egress through Cloud NAT (workers fetch
-# from CloudFront on the internet) and Private Google Access (GCS, Pub/Sub, Datastore and Secret Manager
-# traffic stays on Google's network and never pays Cloud NAT's per-GiB processing).
+# A VPC of our own: one subnet, no ingress but SSH through IAP to the VMs that need it, and three egress
+# paths priced differently:
+#   - Google APIs (GCS, Pub/Sub, Datastore, Secret Manager) stay on Google's network and are not billed
+#     as egress: through Private Google Access for VMs without an external IP, directly for the others;
+#   - an external IP on the cdnTransfer and rsync workers (worker_external_ip, the default): the CDN bytes
+#     from CloudFront arrive as plain internet ingress, which Google does not bill;
+#   - Cloud NAT for everything else (the publisher listing S3, syncCheck, and all workers when an
+#     organisation policy forbids external IPs: worker_external_ip = false). NAT bills every GiB it
+#     processes (~$0.045/GiB): for 1 PB through NAT that is ~$42,000, more than the CDN saves.
+# Ingress is closed either way: the only allow rule is IAP's range on port 22 to VMs tagged ott-ssh, and
+# an explicit deny-all below it (the VPC's implied deny, made visible and logged).
 
 resource "google_compute_network" "vpc" {
   name                    = "${var.name_prefix}-vpc"
@@ -22,6 +30,8 @@ resource "google_compute_router" "nat" {
   region  = var.region
 }
 
+# Applies only to VMs without an external IP (Cloud NAT never handles a VM's traffic when its interface
+# has an external address).
 resource "google_compute_router_nat" "nat" {
   name                               = "${var.name_prefix}-nat"
   router                             = google_compute_router.nat.name
@@ -45,12 +55,30 @@ resource "google_compute_firewall" "ssh_iap" {
   name          = "${var.name_prefix}-allow-ssh-iap"
   network       = google_compute_network.vpc.id
   direction     = "INGRESS"
+  priority      = 1000
   source_ranges = var.ssh_source_ranges
-  target_tags   = ["ott"]
+  # The publisher always; workers only with ssh_to_workers = true (their logs are in Cloud Logging).
+  target_tags = ["ott-ssh"]
 
   allow {
     protocol = "tcp"
     ports    = ["22"]
+  }
+}
+
+resource "google_compute_firewall" "deny_ingress" {
+  name          = "${var.name_prefix}-deny-ingress"
+  network       = google_compute_network.vpc.id
+  direction     = "INGRESS"
+  priority      = 65000
+  source_ranges = ["0.0.0.0/0"]
+
+  deny {
+    protocol = "all"
+  }
+
+  log_config {
+    metadata = "EXCLUDE_ALL_METADATA"
   }
 }
 
@@ -67,4 +95,8 @@ resource "google_service_networking_connection" "sql" {
   network                 = google_compute_network.vpc.id
   service                 = "servicenetworking.googleapis.com"
   reserved_peering_ranges = [google_compute_global_address.sql_peering.name]
+  # Deleting the peering fails while the service producer still holds the range (Cloud SQL releases it
+  # some time after the instance is gone), which used to fail `terraform destroy`. ABANDON removes it
+  # from the state only; deleting the VPC then removes the peering with it.
+  deletion_policy = "ABANDON"
 }

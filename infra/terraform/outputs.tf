@@ -94,3 +94,32 @@ output "publisher_ssh" {
   description = "Command that opens a shell on the publisher VM through IAP."
   value       = var.create_publisher_vm ? "gcloud compute ssh ${google_compute_instance.publisher[0].name} --zone ${google_compute_instance.publisher[0].zone} --project ${var.project_id} --tunnel-through-iap" : ""
 }
+
+output "grace_period_seconds" {
+  description = "The grace period every layer uses (config entity, unit stop timeout, VM graceful shutdown): compare it with the config before `ott config put`."
+  value       = var.grace_period_seconds
+}
+
+output "sql_max_connections" {
+  description = "Cloud SQL max_connections as computed from max_replicas x worker_processes x the per-process pool, plus the publisher and headroom."
+  value       = local.sql_max_connections
+}
+
+locals {
+  vcpus = { for k, t in merge(var.machine_types, { publisher = var.publisher_machine_type }) : k => try(tonumber(regex("custom-([0-9]+)-", t)[0]), tonumber(regex("-([0-9]+)$", t)[0])) }
+  # Known at plan time even before the zones data source can be read (it waits for the APIs).
+  zone_count = length(var.zones) > 0 ? length(var.zones) : 3
+  # What the deployment may hold at once in the region at max_replicas, plus one surge VM per zone and mode
+  # during a rollout. infra/quota-preflight.sh compares it with the region's free quota before apply.
+  quota_needs = {
+    CPUS             = sum([for m in keys(local.modes) : (var.max_replicas[m] + local.zone_count) * local.vcpus[m]]) + local.vcpus.publisher
+    INSTANCES        = sum([for m in keys(local.modes) : var.max_replicas[m] + local.zone_count]) + 1
+    SSD_TOTAL_GB     = sum([for m in keys(local.modes) : (var.max_replicas[m] + local.zone_count) * var.boot_disk_size_gb[m]]) + 50
+    IN_USE_ADDRESSES = (var.worker_external_ip ? sum([for m, x in local.modes : var.max_replicas[m] + local.zone_count if x.external_ip]) : 0) + 2
+  }
+}
+
+output "quota_needs" {
+  description = "Regional Compute Engine quota this deployment needs at max_replicas (metric => amount), for infra/quota-preflight.sh; known at plan time (terraform show -json plan)."
+  value       = local.quota_needs
+}

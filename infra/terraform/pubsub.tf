@@ -2,12 +2,18 @@
 # a dead-letter topic for messages that failed max_delivery_attempts times, and the error topic the
 # workers report per-object failures to. Dead-letter and error topics each get a "hold" subscription:
 # a topic without a subscription drops what is published to it.
+#
+# Retention: a subscription keeps an unacked message at most 7 days (Pub/Sub's limit, the default of
+# message_retention_duration), so a backlog the fleet cannot drain within a week would be dropped. Three
+# guards: the oldest-unacked alert fires at 2 days (monitoring.tf), the topics keep every message for 31
+# days (topic_retention_duration) so a dropped one can be replayed with a seek, and the runbook ramps
+# the fleet to drain the backlog in days, not weeks (infra/README.md, "Staged ramp").
 
 resource "google_pubsub_topic" "work" {
   for_each                   = local.modes
   name                       = local.name[each.key].topic
   labels                     = var.labels
-  message_retention_duration = var.message_retention_duration
+  message_retention_duration = var.topic_retention_duration
   depends_on                 = [google_project_service.api]
 }
 
@@ -15,7 +21,7 @@ resource "google_pubsub_topic" "dead_letter" {
   for_each                   = local.modes
   name                       = local.name[each.key].dead_letter_topic
   labels                     = var.labels
-  message_retention_duration = var.message_retention_duration
+  message_retention_duration = var.topic_retention_duration
   depends_on                 = [google_project_service.api]
 }
 
@@ -23,7 +29,7 @@ resource "google_pubsub_topic" "errors" {
   for_each                   = local.modes
   name                       = local.name[each.key].error_topic
   labels                     = var.labels
-  message_retention_duration = var.message_retention_duration
+  message_retention_duration = var.topic_retention_duration
   depends_on                 = [google_project_service.api]
 }
 
@@ -94,9 +100,17 @@ resource "google_pubsub_subscription" "dead_letter_hold" {
 }
 
 # Dead-lettering is done by the Pub/Sub service agent: it must publish to the dead-letter topic and
-# acknowledge on the source subscription.
+# acknowledge on the source subscription. The agent exists only once Google creates it (lazily, on first
+# use of the API): google_project_service_identity creates it before it is granted anything.
+resource "google_project_service_identity" "pubsub" {
+  provider   = google-beta
+  project    = var.project_id
+  service    = "pubsub.googleapis.com"
+  depends_on = [google_project_service.api]
+}
+
 locals {
-  pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  pubsub_service_agent = "serviceAccount:${google_project_service_identity.pubsub.email}"
 }
 
 resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {

@@ -73,7 +73,13 @@ variable "nat_max_ports_per_vm" {
 }
 
 variable "worker_external_ip" {
-  description = "Give workers an ephemeral external IP instead of going through Cloud NAT. Cloud NAT bills every GiB it processes (about $0.045/GiB, i.e. ~$46k per PiB); an external IP does not. Ingress stays closed by the VPC firewall either way."
+  description = "Give the cdnTransfer and rsync workers an ephemeral external IP so the CDN bytes skip Cloud NAT, which bills every GiB it processes (about $0.045/GiB, ~$42k for 1 PB). Ingress stays closed by the firewall. Set false only where an organisation policy (compute.vmExternalIpAccess) forbids external IPs: everything then goes through NAT."
+  type        = bool
+  default     = true
+}
+
+variable "ssh_to_workers" {
+  description = "Allow IAP SSH to the worker VMs too (tag ott-ssh). Off by default: their logs and metrics are in Cloud Logging and Monitoring, and only the publisher VM needs a shell."
   type        = bool
   default     = false
 }
@@ -107,10 +113,16 @@ variable "sql_availability_type" {
   }
 }
 
-variable "sql_max_connections" {
-  description = "MySQL max_connections. Each ott process keeps a small pool; size it for max workers x processes x pool size, plus the publishers."
+variable "publisher_processes" {
+  description = "ott processes that may run at once on the publisher VM (publishObjectsList, publishDirList, status, reset, migrate): each holds a MySQL pool, so they count towards max_connections."
   type        = number
-  default     = 2000
+  default     = 6
+}
+
+variable "sql_connection_headroom" {
+  description = "MySQL connections kept free beyond every worker and publisher process's pool: operators, Cloud SQL's own, a surge of replacement VMs during a rollout."
+  type        = number
+  default     = 100
 }
 
 variable "sql_database_name" {
@@ -232,16 +244,38 @@ variable "retry_maximum_backoff" {
 }
 
 variable "message_retention_duration" {
-  description = "How long unacked messages (and dead letters, errors) are kept: up to 7 days (604800s)."
+  description = "How long a subscription keeps unacked messages (work, dead letters, errors). 7 days (604800s) is Pub/Sub's maximum for a subscription and the default here: a message older than that is dropped, so the oldest-unacked alert (alert_oldest_unacked_seconds) fires well before."
   type        = string
   default     = "604800s"
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.message_retention_duration)) && tonumber(trimsuffix(var.message_retention_duration, "s")) <= 604800
+    error_message = "The message_retention_duration must be seconds like \"604800s\", at most 7 days (Pub/Sub's limit for a subscription)."
+  }
+}
+
+variable "topic_retention_duration" {
+  description = "How long the work topics keep every published message, acked or not, up to 31 days (2678400s): a message a subscription dropped after 7 days can still be replayed with `gcloud pubsub subscriptions seek --time`. Costs Pub/Sub storage for the retained bytes (~0.4 TB for 1 PB of objects)."
+  type        = string
+  default     = "2678400s"
 }
 
 # --- Workers ----------------------------------------------------------------------------------------------
 variable "worker_image" {
-  description = "Boot image of every VM, built by infra/image/build-image.sh. Empty means the newest image of family ott-worker in this project."
+  description = "Name of the boot image of every VM (built by infra/image/build-image.sh, e.g. ott-worker-20261130-1200-1a2b3c4d5e6f). Pin it in production: the templates then name that exact image, a new one rolls out only when this changes, and rollback is setting the previous name. Empty means the newest image of worker_image_family at plan time."
   type        = string
   default     = ""
+}
+
+variable "worker_image_by_mode" {
+  description = "Per mode (or publisher), an image name overriding worker_image: pilot a new image on one mode first, e.g. { syncCheck = \"ott-worker-20261201-0900-abc\" }."
+  type        = map(string)
+  default     = {}
+}
+
+variable "worker_image_family" {
+  description = "Image family searched when worker_image is empty."
+  type        = string
+  default     = "ott-worker"
 }
 
 variable "machine_types" {
@@ -275,12 +309,28 @@ variable "min_replicas" {
 }
 
 variable "max_replicas" {
-  description = "Autoscaler maximum VMs per worker mode: the cost ceiling. Mind CloudFront's default 150 Gbps / 250k requests/s per distribution and a new GCS bucket's ~1,000 writes/s ramp."
+  description = "Planned maximum VMs per worker mode: the cost ceiling, and what Cloud SQL max_connections and the quota preflight are sized for. Reach it in stages with replica_cap. Mind CloudFront's default 150 Gbps / 250k requests/s per distribution and a new GCS bucket's ~1,000 writes/s ramp."
   type        = map(number)
   default = {
     cdnTransfer = 40
     syncCheck   = 10
     rsync       = 10
+  }
+}
+
+variable "replica_cap" {
+  description = "The current stage of the ramp: caps max_replicas per mode (e.g. { cdnTransfer = 1 } for the pilot, then 4, 8, 16, 40). Empty = no cap. Changing it changes only the autoscalers: Cloud SQL is already sized for max_replicas, so no restart."
+  type        = map(number)
+  default     = {}
+}
+
+variable "worker_processes" {
+  description = "ott processes per VM and mode: cdnTransfer --processes (one per ~2 vCPUs leaves room for TLS and checksums); syncCheck and rsync run one. Sizes Cloud SQL max_connections (each process holds a pool) and each process's heap."
+  type        = map(number)
+  default = {
+    cdnTransfer = 8
+    syncCheck   = 1
+    rsync       = 1
   }
 }
 
@@ -313,13 +363,13 @@ variable "scale_in_window_seconds" {
 }
 
 variable "worker_args" {
-  description = "Extra flags per worker mode, e.g. { cdnTransfer = \"--processes 8\" } (instance metadata ott-args-MODE)."
+  description = "Extra flags per worker mode, after --processes (worker_processes), e.g. { syncCheck = \"--deep\" } (instance metadata ott-args-MODE)."
   type        = map(string)
   default     = {}
 }
 
 variable "grace_period_seconds" {
-  description = "Config field grace_period_seconds: how long a stopping worker finishes in-flight objects. The VMs get this plus 120 s of graceful shutdown; the systemd unit's TimeoutStopSec (660 = 600 + 60) must be raised with it."
+  description = "How long a stopping worker finishes in-flight objects: the one source for config field grace_period_seconds (ott_configs output), the unit's TimeoutStopSec (+ 60 s, startup script) and the VM's graceful shutdown (+ 120 s)."
   type        = number
   default     = 600
   validation {
@@ -339,4 +389,101 @@ variable "publisher_machine_type" {
   description = "Machine type of the publisher VM. Listing billions of keys is mostly waiting on S3; memory holds one subfolder's listing at a time."
   type        = string
   default     = "e2-standard-8"
+}
+
+# --- Cloud Storage ------------------------------------------------------------------------------------------
+variable "gcs_soft_delete_retention_days" {
+  description = "Soft-delete retention of the destination bucket when create_gcs_bucket is true, in days (0 = off, at most 90). Objects deleted or replaced during rsync repairs are kept and billed this long."
+  type        = number
+  default     = 7
+}
+
+# --- Secrets (write-only: never in the plan or the state) ---------------------------------------------------
+variable "credentials_version" {
+  description = "Bump to write a new credentials secret version and MySQL password (secrets.tf). 0 = Terraform writes neither: add the secret version yourself."
+  type        = number
+  default     = 0
+}
+
+variable "aws_key_id" {
+  description = "Credentials payload aws_key_id, read when credentials_version changes. Ephemeral: pass it as TF_VAR_aws_key_id, never on a command line."
+  type        = string
+  default     = null
+  ephemeral   = true
+  validation {
+    condition     = var.credentials_version == 0 || try(length(var.aws_key_id) > 0, false)
+    error_message = "The credentials_version is set: export TF_VAR_aws_key_id (infra/README.md, Secrets)."
+  }
+}
+
+variable "aws_key_secret" {
+  description = "Credentials payload aws_key_secret (TF_VAR_aws_key_secret). Ephemeral: never in the plan or the state."
+  type        = string
+  default     = null
+  sensitive   = true
+  ephemeral   = true
+  validation {
+    condition     = var.credentials_version == 0 || try(length(var.aws_key_secret) > 0, false)
+    error_message = "The credentials_version is set: export TF_VAR_aws_key_secret (infra/README.md, Secrets)."
+  }
+}
+
+variable "mysql_password" {
+  description = "Password of the MySQL user ott, written to Cloud SQL and into the credentials secret when credentials_version changes (TF_VAR_mysql_password, e.g. from openssl rand). Ephemeral."
+  type        = string
+  default     = null
+  sensitive   = true
+  ephemeral   = true
+  # A user without a password would be created otherwise.
+  validation {
+    condition     = var.credentials_version == 0 || try(length(var.mysql_password) >= 16, false)
+    error_message = "The credentials_version is set: export TF_VAR_mysql_password, at least 16 characters (infra/README.md, Secrets)."
+  }
+}
+
+variable "cloudfront_key_version" {
+  description = "Bump to write a new version of the CloudFront signing key secret from cloudfront_private_key_file. 0 = not managed here."
+  type        = number
+  default     = 0
+}
+
+variable "cloudfront_private_key_file" {
+  description = "Path of the CloudFront signing key (PEM) read when cloudfront_key_version changes; its content goes through a write-only argument."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.cloudfront_key_version == 0 || fileexists(var.cloudfront_private_key_file)
+    error_message = "The cloudfront_key_version is set: cloudfront_private_key_file must name the PEM file."
+  }
+}
+
+# --- Alerts and budget --------------------------------------------------------------------------------------
+variable "alert_emails" {
+  description = "E-mail addresses notified by every alert policy and the budget (monitoring.tf)."
+  type        = list(string)
+  default     = []
+}
+
+variable "alert_oldest_unacked_seconds" {
+  description = "Alert when a work subscription's oldest unacked message is older than this: 2 days leaves 5 to act before the 7-day retention drops it."
+  type        = number
+  default     = 172800
+}
+
+variable "alert_sql_connections_percent" {
+  description = "Alert when Cloud SQL connections pass this percentage of max_connections."
+  type        = number
+  default     = 85
+}
+
+variable "billing_account" {
+  description = "Billing account id (XXXXXX-XXXXXX-XXXXXX) for the budget; empty = no budget. Creating it needs billing.budgets.create on the account."
+  type        = string
+  default     = ""
+}
+
+variable "budget_usd" {
+  description = "Monthly budget of the project in USD; alerts at 50, 90 and 100 % of actual spend and 100 % forecast."
+  type        = number
+  default     = 60000
 }

@@ -6,18 +6,21 @@ interface CdnTransferCliArgs extends GlobalArgs {
   processes: number;
   idleExitSeconds: number;
   exitWhenIdleSeconds?: number;
+  bwlimit?: string;
 }
 
 export const cdnTransferCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'cdnTransfer',
   describe:
     'Copy objects S3 -> CloudFront -> GCS: pulls object-list messages from pubsub_subscription_id, downloads each object through ' +
-    'a signed CloudFront URL and streams it into gcs_bucket, verified (size, MD5 or the multipart ETag, else size + CRC32C). ' +
+    'a signed CloudFront URL and streams it into gcs_bucket, verified (size, and the MD5 or the multipart ETag; for SSE-KMS objects ' +
+    "S3's full-object checksum, else size only, counted). " +
     'Objects already copied are skipped; failures go to error_pubsub_topic_id after retries; malformed messages to ' +
     'dead_letter_topic_id. SIGTERM: stops pulling, finishes in-flight objects within grace_period_seconds, nacks the rest.',
   builder: (y: Argv<GlobalArgs>) =>
     y
       .option('processes', { type: 'number', default: availableParallelism(), describe: 'worker processes (each runs transfer_concurrency copies); default: CPU count' })
+      .option('bwlimit', { type: 'string', describe: 'bytes/s each process reads from the CDN: 50M, 512K, off, or a daily schedule "08:00,50M 18:00,off" (local time); overrides config bwlimit' })
       .option('idle-exit-seconds', { type: 'number', default: 0, describe: 'exit after this long with no message (0: run until SIGTERM)' })
       // The old name keeps working for existing scripts. Not a yargs alias: help lists every alias, and this
       // one should stay out of it.
@@ -38,7 +41,7 @@ export const cdnTransferCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     if (process.connected) process.once('disconnect', orphaned);
     await runMode('cdnTransfer', argv, async (ctx) => {
       const { run } = await import('../worker/cdnTransfer.js');
-      return run(ctx, { exitWhenIdleMs: idleExitSeconds > 0 ? idleExitSeconds * 1000 : undefined });
+      return run(ctx, { exitWhenIdleMs: idleExitSeconds > 0 ? idleExitSeconds * 1000 : undefined, bwlimit: a.bwlimit });
     });
     process.off('disconnect', orphaned);
     return exitNow();

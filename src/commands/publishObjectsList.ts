@@ -5,6 +5,8 @@ import { runMode, type GlobalArgs } from './runMode.js';
 interface PublishObjectsCliArgs extends GlobalArgs {
   follow?: boolean;
   dryRun?: boolean;
+  delta?: boolean;
+  deleteUnmatched?: boolean;
 }
 
 export const publishObjectsListCommand: CommandModule<GlobalArgs, GlobalArgs> = {
@@ -14,15 +16,23 @@ export const publishObjectsListCommand: CommandModule<GlobalArgs, GlobalArgs> = 
     '(a lease, so any number of publishers share the work), listed from S3 recursively, filtered by last_modified_after/before ' +
     'and storage_class, and sent in messages of num_single_message keys (key, size, ETag, last-modified). A subfolder is flagged ' +
     'published only after Pub/Sub acknowledged all its messages; a failure releases it with the reason on its row, retried later. ' +
-    'Runs until no work is left (exit 1 if any subfolder failed), or with --follow keeps polling.',
+    'Runs until no work is left (exit 1 if any subfolder failed), or with --follow keeps polling. ' +
+    'With --delta: the subfolders already published instead, each once per run, listed again on both sides: only objects missing ' +
+    'in GCS or whose size or source ETag differ from what GCS holds are published; GCS objects whose S3 source was deleted are ' +
+    'reported (count and sample, on the row and in `ott status`) and removed only with --delete-unmatched (or config delete_unmatched).',
   builder: (y: Argv<GlobalArgs>) =>
     y
       .option('follow', { type: 'boolean', default: false, describe: 'keep running: poll for new subfolders with backoff (the publisher VM service)' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'list and count what would be published; publish, claim and flag nothing' }) as Argv<GlobalArgs>,
+      .option('delta', { type: 'boolean', default: false, describe: 'publish only what is new or changed in subfolders already published (once per run); report objects deleted from S3' })
+      .option('delete-unmatched', {
+        type: 'boolean',
+        describe: 'with --delta: remove from GCS the objects whose S3 source was deleted (default: config delete_unmatched, false)',
+      })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'list and count what would be published; publish, claim, flag and remove nothing' }) as Argv<GlobalArgs>,
   handler: (argv) =>
     runMode('publishObjectsList', argv, async (ctx) => {
       const a = argv as PublishObjectsCliArgs;
-      const summary = await run(ctx, { follow: a.follow, dryRun: a.dryRun });
+      const summary = await run(ctx, { follow: a.follow, dryRun: a.dryRun, delta: a.delta, deleteUnmatched: a.deleteUnmatched });
       if (summary.subfolders_failed > 0) {
         ctx.log.error(`publishObjectsList: ${summary.subfolders_failed} subfolder(s) not published; released with the reason on their rows, retried by a later run`, {
           failures: summary.failures,

@@ -9,6 +9,8 @@ import { loadConfig, type ConfigSource } from './config/load.js';
 import { createLogger, type Logger } from './log.js';
 import { loadSecrets, type Secrets } from './secrets.js';
 import { createDb, type Db } from './db.js';
+import { checkTls } from './mysqlConfig.js';
+import { connectCloudSql, type CloudSqlLink } from './cloudSql.js';
 import { createClients, type Clients } from './clients.js';
 
 export interface Ctx {
@@ -22,6 +24,8 @@ export interface Ctx {
   workerId: string;
   project: string | undefined;
   endpoints: Readonly<Endpoints>;
+  /** The Cloud SQL connector, when mysql_config names an instance: closed after the pool. */
+  cloudSql?: CloudSqlLink;
 }
 
 export function newWorkerId(): string {
@@ -58,15 +62,21 @@ export async function createContext(opts: CreateContextOptions): Promise<Ctx> {
   const workerId = newWorkerId();
   const log = createLogger({ labels: { logger_name: config.logger_name, mode: opts.mode, worker: workerId }, level: env.logLevel, write: opts.writeLog });
   const secrets = opts.secrets ?? (await loadSecrets(config, project, env.endpoints));
-  const db = createDb(secrets.mysql_config);
+  const cloudSql = await connectCloudSql(secrets.mysql_config, { sqlAdminEndpoint: env.endpoints.sqlAdmin });
+  const db = createDb(secrets.mysql_config, cloudSql?.poolOptions);
+  await checkTls(() => db.query('SELECT 1'), secrets.mysql_config).catch(async (err: unknown) => {
+    await db.end();
+    cloudSql?.close();
+    throw err;
+  });
   const clients = createClients(config, secrets, project, env.endpoints);
   const signal = opts.signal ?? shutdownSignal();
   // Every in-flight request, sleep and loop listens to this one signal (bounded by the modes' concurrency
   // limits), so Node's default of 10 listeners would warn about a leak that is not one.
   setMaxListeners(10_000, signal);
-  return { config, secrets, log, db, clients, signal, workerId, project, endpoints: env.endpoints };
+  return { config, secrets, log, db, clients, signal, workerId, project, endpoints: env.endpoints, cloudSql };
 }
 
 export async function closeContext(ctx: Ctx): Promise<void> {
-  await Promise.allSettled([ctx.db.end(), ctx.clients.close()]);
+  await Promise.allSettled([ctx.db.end().finally(() => ctx.cloudSql?.close()), ctx.clients.close()]);
 }

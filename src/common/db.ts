@@ -2,6 +2,7 @@
 // 8 PiB of bytes in one subfolder) and as a string beyond, never silently rounded.
 import { createPool, type Pool, type PoolOptions } from 'mysql2/promise';
 import type { Secrets } from './secrets.js';
+import { tlsPoolOptions } from './mysqlConfig.js';
 
 export type Db = Pool;
 
@@ -19,7 +20,7 @@ export function createDb(mysql: Secrets['mysql_config'], extra: Partial<PoolOpti
     connectionLimit: 8,
     connectTimeout: 10_000,
     enableKeepAlive: true,
-    ...(mysql.ssl_disabled ? {} : { ssl: { rejectUnauthorized: true } }),
+    ...tlsPoolOptions(mysql),
     ...extra,
   });
   // Leases compare NOW()/UTC_TIMESTAMP() and DATETIME columns written by many VMs: every session runs in

@@ -25,6 +25,16 @@ export class TransferError extends Error {
   }
 }
 
+/**
+ * A Google client's error in one readable line: google-gax appends every earlier attempt's error
+ * (" : Previous errors : [...]") after a retried call runs out of time, a wall of repeats.
+ */
+export function googleErrorMessage(err: unknown): string {
+  const e = toError(err) as Error & { details?: unknown };
+  const text = e.message || String(e.details ?? '');
+  return text.split(' : Previous errors')[0].replace(/\s+/g, ' ').trim();
+}
+
 /** Coerces anything thrown into an Error, once, keeping the original as cause. */
 export function toError(err: unknown): Error {
   if (err instanceof Error) return err;

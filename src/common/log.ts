@@ -1,5 +1,7 @@
 // Structured JSON lines on stdout, in the shape Cloud Logging (Ops Agent) parses: `severity`, `message`,
-// `time`, `logging.googleapis.com/labels`, plus the fields of the event. Everything passes redact().
+// `time`, `logging.googleapis.com/labels`, plus the fields of the event. Everything passes redact(); the
+// message text, which log viewers show as text, also printable() (a key in it cannot forge a line).
+import { printable } from './printable.js';
 import { redact } from './redact.js';
 
 export type Severity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
@@ -28,12 +30,26 @@ function errorFields(err: unknown): unknown {
   return out;
 }
 
+let stdioGuarded = false;
+
+/**
+ * A line that cannot be written (a full disk under a redirected stdout, a closed pipe) is dropped, never a
+ * crash: without a listener, the stream's 'error' event would kill the process mid-copy, and a restarted
+ * worker would die the same way (a crash loop). Once a stream failed, Node closes it: later lines are
+ * dropped until the process restarts; the work and the exit code are unaffected.
+ */
+export function guardStdio(): void {
+  if (stdioGuarded) return;
+  stdioGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+}
+
 export function createLogger(opts: LoggerOptions): Logger {
   const min = RANK[(opts.level as Severity) in RANK ? (opts.level as Severity) : 'INFO'];
   const write = opts.write ?? ((line: string) => process.stdout.write(line));
   const emit = (severity: Severity, message: string, fields?: Record<string, unknown>): void => {
     if (RANK[severity] < min) return;
-    const entry: Record<string, unknown> = { severity, message, time: new Date().toISOString(), 'logging.googleapis.com/labels': opts.labels };
+    const entry: Record<string, unknown> = { severity, message: printable(message), time: new Date().toISOString(), 'logging.googleapis.com/labels': opts.labels };
     for (const [k, v] of Object.entries(fields ?? {})) entry[k] = v instanceof Error ? errorFields(v) : v;
     let line: string;
     try {

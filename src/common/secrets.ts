@@ -6,20 +6,16 @@ import { createRequire } from 'node:module';
 import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { z } from 'zod';
 import type { Config } from './config/schema.js';
-import type { Endpoints } from './config/env.js';
+import { readEnv, type Endpoints } from './config/env.js';
 import { registerSecret } from './redact.js';
+import { googleErrorMessage } from './errors.js';
+import { ConfigError } from './config/validate.js';
+import { mysqlConfigSchema, resolveSslCa } from './mysqlConfig.js';
 
 export const secretsSchema = z.object({
   aws_key_id: z.string().optional(),
   aws_key_secret: z.string().optional(),
-  mysql_config: z.object({
-    host: z.string().min(1),
-    port: z.coerce.number().int().min(1).max(65535).default(3306),
-    user: z.string().min(1),
-    password: z.string(),
-    database: z.string().min(1),
-    ssl_disabled: z.boolean().default(true),
-  }),
+  mysql_config: mysqlConfigSchema,
 });
 export type Secrets = z.infer<typeof secretsSchema> & { url_signer_private_key?: string };
 
@@ -36,16 +32,18 @@ export function secretClient(endpoints: Endpoints): SecretManagerServiceClient {
   return new SecretManagerServiceClient();
 }
 
-async function accessSecret(client: SecretManagerServiceClient, project: string, id: string): Promise<string> {
-  const name = `projects/${project}/secrets/${id}/versions/latest`;
+/** `id` is a secret id in `project`, or a full name `projects/P/secrets/S[/versions/V]` (latest by default). */
+async function accessSecret(client: SecretManagerServiceClient, project: string | undefined, id: string): Promise<string> {
+  const full = id.startsWith('projects/') ? id : `projects/${project}/secrets/${id}`;
+  const name = /\/versions\/[^/]+$/.test(full) ? full : `${full}/versions/latest`;
   try {
-    const [res] = await client.accessSecretVersion({ name });
+    const [res] = await client.accessSecretVersion({ name }, { timeout: readEnv().startupTimeoutMs });
     const data = res.payload?.data;
     if (!data) throw new Error('empty payload');
     return Buffer.from(data as Uint8Array).toString('utf8');
   } catch (err) {
     // The message names the secret, never its value.
-    throw new Error(`cannot read secret ${name}: ${(err as { details?: string }).details ?? (err as Error).message}`, { cause: err });
+    throw new Error(`cannot read secret ${name}: ${(err as { details?: string }).details || googleErrorMessage(err)}`, { cause: err });
   }
 }
 
@@ -54,12 +52,12 @@ function parsePayload(text: string, source: string): z.infer<typeof secretsSchem
   try {
     json = JSON.parse(text);
   } catch {
-    throw new Error(`credentials from ${source} are not valid JSON`); // no parser message: it may quote the secret
+    throw new ConfigError(`credentials from ${source} are not valid JSON`, []); // no parser message: it may quote the secret
   }
   const r = secretsSchema.safeParse(json);
   if (!r.success) {
     const fields = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`credentials from ${source} are invalid: ${fields}`);
+    throw new ConfigError(`credentials from ${source} are invalid: ${fields}`, []);
   }
   return r.data;
 }
@@ -70,16 +68,27 @@ export async function loadSecrets(config: Readonly<Config>, project: string | un
   try {
     let payload: z.infer<typeof secretsSchema>;
     if (config.credentials_file) {
-      payload = parsePayload(await readFile(config.credentials_file, 'utf8'), config.credentials_file);
+      const text = await readFile(config.credentials_file, 'utf8').catch((err: Error) => {
+        throw new ConfigError(`cannot read credentials_file ${config.credentials_file}: ${err.message}`, []);
+      });
+      payload = parsePayload(text, config.credentials_file);
     } else if (config.credentials_secret_id) {
-      if (!project) throw new Error('credentials_secret_id needs a project: give --gcp-project or gcp_project');
+      if (!project) throw new ConfigError('credentials_secret_id needs a project: give --gcp-project or gcp_project', []);
       payload = parsePayload(await accessSecret(sm(), project, config.credentials_secret_id), `secret ${config.credentials_secret_id}`);
     } else {
-      throw new Error('config has neither credentials_secret_id nor credentials_file');
+      throw new ConfigError('config has neither credentials_secret_id nor credentials_file', []);
     }
     const secrets: Secrets = { ...payload };
+    secrets.mysql_config = await resolveSslCa(payload.mysql_config, (id) => {
+      if (!project && !id.startsWith('projects/')) throw new ConfigError('mysql_config.ssl_ca names a secret: give --gcp-project or gcp_project', []);
+      return accessSecret(sm(), project, id);
+    });
     if (config.url_signer_private_key_file) secrets.url_signer_private_key = await readFile(config.url_signer_private_key_file, 'utf8');
-    else if (config.url_signer_private_key_secret_id && project) secrets.url_signer_private_key = await accessSecret(sm(), project, config.url_signer_private_key_secret_id);
+    else if (config.url_signer_private_key_secret_id) {
+      // Configured means required: a key that cannot be read is an error, never a fall back to unsigned URLs.
+      if (!project) throw new ConfigError('url_signer_private_key_secret_id needs a project: give --gcp-project or gcp_project', []);
+      secrets.url_signer_private_key = await accessSecret(sm(), project, config.url_signer_private_key_secret_id);
+    }
     for (const v of [secrets.aws_key_id, secrets.aws_key_secret, secrets.mysql_config.password, secrets.url_signer_private_key]) registerSecret(v);
     return Object.freeze(secrets);
   } finally {

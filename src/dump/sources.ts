@@ -14,8 +14,44 @@ const PRE_LINE = /^\s*PRE (.+\/)$/;
 // An object line: date, time, size, name. Objects directly under the root are not subfolders.
 const OBJECT_LINE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\s+\d+ .+$/;
 
-/** Parses `aws s3 ls` output: `PRE name/` lines are subfolders of rootPrefix; anything unparseable is reported. */
+/** Items held back while the file may still be an `aws s3 ls s3://BUCKET/ROOT` listing (no trailing slash). */
+const HOLD_MAX = 10_000;
+
+/**
+ * Parses `aws s3 ls` output: `PRE name/` lines are subfolders of rootPrefix; anything unparseable is reported.
+ * A listing made without the trailing slash (`aws s3 ls s3://BUCKET/data`) lists `PRE data/` and its
+ * siblings starting with "data", not the subfolders: loaded, it would record `data/data/`. Such a file is
+ * refused with that explanation before anything is loaded; the items are held back only while every
+ * subfolder so far starts with the root's own name (at most HOLD_MAX), so a real listing streams as before.
+ */
 export async function* readDumpFile(path: string, rootPrefix: string): AsyncGenerator<SourceItem[]> {
+  const rootName = rootPrefix.split('/').at(-2) ?? '';
+  let held: SourceItem[] | undefined = rootName ? [] : undefined;
+  const pass = (items: SourceItem[]): SourceItem[] => {
+    if (!held) return items;
+    const real = items.some((i) => 'dirKey' in i && !i.dirKey.slice(rootPrefix.length).startsWith(rootName));
+    held.push(...items);
+    if (!real && held.length < HOLD_MAX) return [];
+    const out = held;
+    held = undefined;
+    return out;
+  };
+  for await (const items of parseDumpFile(path, rootPrefix)) {
+    const out = pass(items);
+    if (out.length) yield out;
+  }
+  if (held?.some((i) => 'dirKey' in i && i.dirKey === `${rootPrefix}${rootName}/`)) {
+    const root = rootPrefix.slice(0, -1);
+    throw new Error(
+      `dump file ${path} looks like \`aws s3 ls s3://BUCKET/${root}\` (no trailing slash): it lists the root folder itself ` +
+        `("PRE ${rootName}/") and its siblings, not the subfolders under ${rootPrefix}; loaded, it would record ${rootPrefix}${rootName}/ ` +
+        `as a subfolder. Nothing was loaded. List the subfolders with the trailing slash: aws s3 ls s3://BUCKET/${rootPrefix} > ${path}`,
+    );
+  }
+  if (held?.length) yield held;
+}
+
+async function* parseDumpFile(path: string, rootPrefix: string): AsyncGenerator<SourceItem[]> {
   // utf8 decoding keeps a character split across two chunks whole; lines end with \n (a \r before it is dropped).
   // 64 KiB chunks: strings that size die young; bigger ones are born in V8's old generation and pile up there.
   const input = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });

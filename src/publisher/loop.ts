@@ -48,18 +48,22 @@ export interface ClaimLoopOptions {
   handle(row: PendingRow): Promise<Finishing | undefined | void>;
   /** Gives back a row claimed but not started (shutdown). */
   giveBack(row: PendingRow): Promise<void>;
+  /** Asked before every claim: go on, wait and ask again, or stop claiming (publisher/gate.ts). */
+  gate?: () => Promise<'go' | 'wait' | 'stop'>;
 }
 
 /** Claims in a row that lost every candidate to other publishers before we back off as if idle. */
 const MAX_COLLISIONS = 10;
 /** Longest pause between polls when following and nothing is left to publish. */
 const FOLLOW_MAX_IDLE_MS = 30_000;
+/** Pause before asking a gate that said wait again. */
+const GATE_WAIT_MS = 5_000;
 
 export function runClaimLoop(o: ClaimLoopOptions): Promise<void> {
   return new ClaimLoop(o).run();
 }
 
-export interface PublishLoopOptions extends Pick<ClaimLoopOptions, 'concurrency' | 'maxFinishing' | 'claimBatch' | 'follow' | 'handle'> {
+export interface PublishLoopOptions extends Pick<ClaimLoopOptions, 'concurrency' | 'maxFinishing' | 'claimBatch' | 'follow' | 'handle' | 'gate'> {
   /** Claim in id order from where the last claim ended (the dir lists); else random candidates (objects lists). */
   walk: boolean;
   recheck?: Recheck;
@@ -74,6 +78,7 @@ export function runPublishLoop(ctx: Ctx, kind: PublishKind, o: PublishLoopOption
     claimBatch: o.claimBatch,
     follow: o.follow,
     handle: o.handle,
+    gate: o.gate,
     leaseSeconds: ctx.config.lease_seconds,
     signal: ctx.signal,
     log: ctx.log,
@@ -121,6 +126,12 @@ class ClaimLoop {
     const o = this.o;
     let collisions = 0;
     while (!o.signal.aborted) {
+      const verdict = await this.ask();
+      if (verdict === 'stop') {
+        this.exhausted = true;
+        return;
+      }
+      if (verdict === 'wait') continue;
       this.claimSize = Math.min(o.claimBatch, Math.max(o.concurrency, 2 * this.taken));
       this.taken = 0;
       const from = this.cursor;
@@ -165,12 +176,27 @@ class ClaimLoop {
       .finally(() => (this.refilling = undefined)));
   }
 
+  /** The gate's verdict (go without one); after a wait, the pause is taken here. */
+  private async ask(): Promise<'go' | 'wait' | 'stop'> {
+    if (!this.o.gate) return 'go';
+    const verdict = await withRetry(() => this.o.gate!(), this.retry);
+    if (verdict === 'wait') await sleep(GATE_WAIT_MS, this.o.signal).catch(() => undefined);
+    return verdict;
+  }
+
   private async next(): Promise<PendingRow | undefined> {
     while (!this.o.signal.aborted) {
       if (this.failure) throw this.failure.err;
       // The next claim starts while half the last one is still queued, so handlers rarely wait on it.
       if (this.queue.length <= this.claimSize / 2 && !this.exhausted) void this.startRefill();
       if (this.queue.length) {
+        // Asked per row, not only per claim: a claim may take many rows, and a hold must stop the next one.
+        const verdict = await this.ask();
+        if (verdict === 'stop') {
+          this.exhausted = true;
+          return undefined; // rows still queued are given back when the loop ends
+        }
+        if (verdict === 'wait' || !this.queue.length) continue;
         this.taken++;
         return this.queue.shift();
       }

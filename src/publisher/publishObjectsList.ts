@@ -3,21 +3,25 @@
 // subfolder is flagged published only after Pub/Sub acknowledged every one of its messages; a failure
 // releases it with the reason on its row, to be retried later. At-least-once: a crash re-publishes the
 // subfolder after its lease, and the transfer workers skip objects already copied.
+// With --delta it takes the subfolders already published instead (once per run), and publishes only the
+// objects new or changed since (delta.ts); objects gone from S3 are reported, and removed only on opt-in.
 import { setMaxListeners } from 'node:events';
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { classify } from '../common/errors.js';
-import { ObjectsPacker, type PackedMessage } from '../common/messages.js';
+import { ObjectsPacker, type ObjectEntry, type PackedMessage } from '../common/messages.js';
 import { startProgress, type Progress } from '../common/progress.js';
 import { withRetry } from '../common/retry.js';
 import { objectFilter, type ObjectFilter } from '../common/source/filter.js';
 import { s3Lister, type ObjectLister } from '../common/source/s3List.js';
+import { addFindings, deltaEntries, noDeltaSummary, noFindings, type DeltaFindings, type DeltaSummary } from './delta.js';
 import { GroupCommit } from './groupCommit.js';
 import { InflightWindow, PublishBudget } from './inflight.js';
+import { publishGate } from './gate.js';
 import { claimableRows, releaseFailed, runPublishLoop, type Finishing } from './loop.js';
-import { holderOf } from '../state/leases.js';
-import { markObjectsPublished, type PublishedObjects } from '../state/publish.js';
-import { claimablePage, countClaimable, type PendingRow } from '../state/publishable.js';
+import { holderOf, type Holder } from '../state/leases.js';
+import { markDeltaPublished, markObjectsPublished, type PublishedDelta, type PublishedObjects } from '../state/publish.js';
+import { claimablePage, countClaimable, startRecheck, type PendingRow, type Recheck } from '../state/publishable.js';
 import { dirKeyHash, openTopic, type PublishTopic } from './topic.js';
 
 const MODE = 'publishObjectsList';
@@ -48,9 +52,15 @@ const SAMPLE = 10;
 export interface PublishObjectsArgs {
   follow?: boolean;
   dryRun?: boolean;
+  /** Subfolders already published, once per run: publish only the objects new or changed since (delta.ts). */
+  delta?: boolean;
+  /** With `delta`: remove from GCS the objects whose S3 source is gone (default: config delete_unmatched). */
+  deleteUnmatched?: boolean;
   /** Replaces the S3 listing (the benchmark's fixture). */
   lister?: ObjectLister;
   retryAfterSeconds?: number;
+  /** How often the publish gate (spend cap, backlog) re-reads the table; 30 s by default. */
+  gateCheckEveryMs?: number;
 }
 
 export interface PublishObjectsSummary {
@@ -65,6 +75,8 @@ export interface PublishObjectsSummary {
   messages: number;
   filtered: Record<'last_modified_after' | 'last_modified_before' | 'storage_class', number>;
   failures: { dir_key: string; reason: string }[];
+  /** A delta run's findings over its subfolders (objects/bytes/messages above are what it published). */
+  delta?: DeltaSummary;
   seconds: number;
 }
 
@@ -77,6 +89,8 @@ interface SubfolderStats {
 /** What every subfolder of a run is published with. */
 interface Publishing {
   filter: ObjectFilter;
+  /** A delta run: its start (once per run) and whether gone objects are removed. */
+  delta?: { run: Recheck; remove: boolean };
   lister: ObjectLister;
   /** Absent in a dry run: nothing is sent. */
   topic?: PublishTopic;
@@ -84,22 +98,42 @@ interface Publishing {
   summary: PublishObjectsSummary;
   progress: Progress;
   onMessage(objects: number): void;
+  /** Sent for subfolders not yet flagged (their counts are not in the table yet): what the gate adds. */
+  unflagged: { objects: number; bytes: number };
 }
 
 interface Sent {
   stats: SubfolderStats;
+  /** A delta run: what the subfolder's diff found. */
+  findings?: DeltaFindings;
   /** Settles once Pub/Sub acknowledged (or refused) every message handed over. */
   window: InflightWindow;
 }
 
+/** A first publish: every object of the subfolder the filters keep. */
+async function* inScope(ctx: Ctx, row: PendingRow, p: Publishing): AsyncGenerator<ObjectEntry> {
+  for await (const o of p.lister(row.dirKey, ctx.signal)) {
+    const f = p.filter(o);
+    if (!f.keep) {
+      p.summary.filtered[f.why]++;
+      ctx.log.debug('publishObjectsList: object filtered out', { key: o.key, why: f.why, last_modified: o.last_modified, storage_class: o.storage_class });
+      continue;
+    }
+    yield o;
+  }
+}
+
 /**
- * Lists, filters, packs and hands one subfolder's messages to Pub/Sub; resolves once the last is handed
- * over, with the window to wait on for their acknowledgements. A failure throws only once every publish
- * handed over has settled: only then is the outcome of this attempt known and the row safe to release.
+ * Lists (a first publish: the filtered listing; a delta: what the diff finds new or changed), packs and
+ * hands one subfolder's messages to Pub/Sub; resolves once the last is handed over, with the window to
+ * wait on for their acknowledgements. A failure throws only once every publish handed over has settled:
+ * only then is the outcome of this attempt known and the row safe to release.
  */
 async function sendSubfolder(ctx: Ctx, row: PendingRow, p: Publishing): Promise<Sent> {
   const stats: SubfolderStats = { objects: 0, bytes: 0, messages: 0 };
-  const { filter, topic, summary: s } = p;
+  const { topic } = p;
+  const findings = p.delta ? noFindings() : undefined;
+  const entries = p.delta ? deltaEntries(ctx, row.dirKey, findings!, { remove: p.delta.remove }) : inScope(ctx, row, p);
   const window = new InflightWindow(p.budget);
   const packer = new ObjectsPacker(row.dirKey, ctx.config.num_single_message);
   const dirKeySha = dirKeyHash(row.dirKey);
@@ -108,17 +142,13 @@ async function sendSubfolder(ctx: Ctx, row: PendingRow, p: Publishing): Promise<
     stats.objects += msg.objects;
     stats.bytes += msg.bytes;
     stats.messages++;
+    p.unflagged.objects += msg.objects;
+    p.unflagged.bytes += msg.bytes;
     if (topic) await window.add(() => topic.publish(msg.data, { v: '1', kind: 'objects', dir_key_sha: dirKeySha, objects: String(msg.objects) }), msg.data.length);
     p.onMessage(msg.objects);
   };
   try {
-    for await (const o of p.lister(row.dirKey, ctx.signal)) {
-      const f = filter(o);
-      if (!f.keep) {
-        s.filtered[f.why]++;
-        ctx.log.debug('publishObjectsList: object filtered out', { key: o.key, why: f.why, last_modified: o.last_modified, storage_class: o.storage_class });
-        continue;
-      }
+    for await (const o of entries) {
       const full = packer.add(o);
       if (full) await send(full);
     }
@@ -127,9 +157,17 @@ async function sendSubfolder(ctx: Ctx, row: PendingRow, p: Publishing): Promise<
   } catch (err) {
     // We MUST wait for every publish already handed over before the row is released.
     await window.drain().catch(() => undefined);
+    unflag(p, stats);
     throw err;
   }
-  return { stats, window };
+  if (findings) addFindings(ctx.log, p.summary.delta!, p.summary.filtered, row.dirKey, findings);
+  return { stats, window, findings };
+}
+
+/** A subfolder's counts leave `unflagged` once its row is flagged (they are in the table) or released. */
+function unflag(p: Publishing, st: SubfolderStats): void {
+  p.unflagged.objects -= st.objects;
+  p.unflagged.bytes -= st.bytes;
 }
 
 function newSummary(dryRun: boolean): PublishObjectsSummary {
@@ -156,7 +194,11 @@ function countSent(s: PublishObjectsSummary, st: SubfolderStats): void {
 export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<PublishObjectsSummary> {
   const { config, log } = ctx;
   const retry = { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms };
-  if (!args.lister) requireFields(config, MODE, ['s3_bucket']);
+  if (args.deleteUnmatched && !args.delta) throw new Error('publishObjectsList: --delete-unmatched applies to --delta only (it removes objects gone from S3 since their copy)');
+  // A delta is one pass (each subfolder once per run); run it again, e.g. from a timer, for the next one.
+  if (args.delta && args.follow) throw new Error('publishObjectsList: --delta is one pass over the published subfolders; it takes no --follow (run it again for the next pass)');
+  if (args.delta && args.lister) throw new Error('publishObjectsList: --delta lists both sides itself; a replacement lister is not supported');
+  if (!args.lister) requireFields(config, MODE, args.delta ? ['s3_bucket', 'gcs_bucket'] : ['s3_bucket']);
   // Every concurrent listing and backoff listens on the one shutdown signal: bounded, not a leak.
   setMaxListeners(LISTING_CONCURRENCY * 4 + 16, ctx.signal);
   const started = Date.now();
@@ -170,7 +212,10 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
     summary: s,
     progress,
     onMessage: (n) => progress.add({ objects: n, messages: 1 }),
+    unflagged: { objects: 0, bytes: 0 },
+    ...(args.delta ? { delta: { run: await startRecheck(ctx.db), remove: args.deleteUnmatched ?? config.delete_unmatched } } : {}),
   };
+  if (publishing.delta) s.delta = noDeltaSummary(publishing.delta.remove);
   if (args.dryRun) await dryRun(ctx, publishing);
   else await publishAll(ctx, args, publishing);
   progress.stop();
@@ -182,12 +227,16 @@ export async function run(ctx: Ctx, args: PublishObjectsArgs = {}): Promise<Publ
 async function dryRun(ctx: Ctx, p: Publishing): Promise<void> {
   const { db, config } = ctx;
   const retry = { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms, signal: ctx.signal };
-  for await (const row of claimableRows((afterId) => claimablePage(db, config.mysql_table, 'cdn', afterId, CLAIM_BATCH), retry)) {
-    const { stats: st } = await sendSubfolder(ctx, row, p);
+  // A dry delta diffs and reports, but never removes anything.
+  if (p.delta) p.delta = { ...p.delta, remove: false };
+  if (p.summary.delta) p.summary.delta.remove_gone = false;
+  const kind = p.delta ? 'delta' : 'cdn';
+  for await (const row of claimableRows((afterId) => claimablePage(db, config.mysql_table, kind, afterId, CLAIM_BATCH, p.delta?.run), retry)) {
+    const { stats: st, findings } = await sendSubfolder(ctx, row, p);
     countSent(p.summary, st);
     p.summary.subfolders_published++;
     p.progress.add({ subfolders: 1 });
-    ctx.log.info('publishObjectsList (dry run): would publish', { dir_key: row.dirKey, ...st });
+    ctx.log.info('publishObjectsList (dry run): would publish', { dir_key: row.dirKey, ...st, ...(findings ? { findings } : {}) });
   }
 }
 
@@ -197,17 +246,23 @@ async function publishAll(ctx: Ctx, args: PublishObjectsArgs, p: Publishing): Pr
   const retry = { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms };
   const topic = await openTopic(ctx, MODE);
   p.topic = topic;
-  const claimable = await countClaimable(db, config.mysql_table, 'cdn');
+  const kind = p.delta ? 'delta' : 'cdn';
+  const claimable = await countClaimable(db, config.mysql_table, kind, p.delta?.run);
   if (!args.follow) p.progress.setTotal(claimable);
-  log.info('publishObjectsList: starting', { table: config.mysql_table, topic: topic.name, subfolders_claimable: claimable, follow: !!args.follow });
+  log.info('publishObjectsList: starting', {
+    table: config.mysql_table,
+    topic: topic.name,
+    subfolders_claimable: claimable,
+    follow: !!args.follow,
+    ...(p.delta ? { delta: true, delta_run_start: p.delta.run.runStart.toISOString(), remove_gone: p.delta.remove } : {}),
+  });
   const retryAfter = args.retryAfterSeconds ?? RETRY_AFTER_SECONDS;
-  const holder = holderOf(ctx);
-  const flags = new GroupCommit<PublishedObjects>((rows) => markObjectsPublished(holder, rows), FLAG_BATCH);
+  const flag = flagger(holderOf(ctx));
 
   const failed = async (row: PendingRow, err: unknown): Promise<void> => {
     const { reason } = classify(err);
     const shuttingDown = ctx.signal.aborted;
-    await releaseFailed(ctx, 'cdn', row, shuttingDown ? null : reason, retryAfter);
+    await releaseFailed(ctx, kind, row, shuttingDown ? null : reason, retryAfter);
     if (shuttingDown) return;
     s.subfolders_failed++;
     if (s.failures.length < SAMPLE) s.failures.push({ dir_key: row.dirKey, reason });
@@ -215,14 +270,16 @@ async function publishAll(ctx: Ctx, args: PublishObjectsArgs, p: Publishing): Pr
   };
 
   // Waits for every acknowledgement of a subfolder handed over, then flags it (or releases it).
-  const finish = async (row: PendingRow, { stats: st, window }: Sent): Promise<void> => {
+  const finish = async (row: PendingRow, { stats: st, window, findings }: Sent): Promise<void> => {
     try {
       await window.drain();
     } catch (err) {
+      unflag(p, st);
       return failed(row, err);
     }
     countSent(s, st);
-    if (await withRetry(() => flags.submit({ id: row.id, objects: st.objects, bytes: st.bytes }), retry)) {
+    const flagged = await withRetry(() => flag(row, st, findings), retry).finally(() => unflag(p, st));
+    if (flagged) {
       s.subfolders_published++;
       p.progress.add({ subfolders: 1 });
       log.debug('publishObjectsList: subfolder published', { dir_key: row.dirKey, ...st });
@@ -241,5 +298,33 @@ async function publishAll(ctx: Ctx, args: PublishObjectsArgs, p: Publishing): Pr
     }
   };
 
-  await runPublishLoop(ctx, 'cdn', { concurrency: LISTING_CONCURRENCY, maxFinishing: MAX_FINISHING, claimBatch: CLAIM_BATCH, follow: !!args.follow, walk: false, handle });
+  // A delta walks the table in id order (most published rows are due: a walk reads each once).
+  await runPublishLoop(ctx, kind, {
+    concurrency: LISTING_CONCURRENCY,
+    maxFinishing: MAX_FINISHING,
+    claimBatch: CLAIM_BATCH,
+    follow: !!args.follow,
+    walk: !!p.delta,
+    recheck: p.delta?.run,
+    handle,
+    gate: publishGate(ctx, 'cdn', { follow: !!args.follow, checkEveryMs: args.gateCheckEveryMs, unflagged: () => p.unflagged }),
+  });
+}
+
+/** Flags a subfolder published, with what was sent (and, for a delta, found); false if its lease was lost. */
+function flagger(holder: Holder): (row: PendingRow, st: SubfolderStats, findings?: DeltaFindings) => Promise<boolean> {
+  const first = new GroupCommit<PublishedObjects>((rows) => markObjectsPublished(holder, rows), FLAG_BATCH);
+  const delta = new GroupCommit<PublishedDelta>((rows) => markDeltaPublished(holder, rows), FLAG_BATCH);
+  return (row, st, f) =>
+    f
+      ? delta.submit({
+          id: row.id,
+          newObjects: f.newObjects,
+          changedObjects: f.changedObjects,
+          bytes: st.bytes,
+          goneObjects: f.goneObjects,
+          goneRemoved: f.goneRemoved,
+          goneSample: f.goneSample,
+        })
+      : first.submit({ id: row.id, objects: st.objects, bytes: st.bytes });
 }

@@ -1,5 +1,5 @@
-// The one lease model of the state table (sql/README.md, "The life of a subfolder"). Five claims take
-// rows: three publishers (objects lists for cdnTransfer, dir lists for syncCheck and rsync), which claim
+// The one lease model of the state table (sql/README.md, "The life of a subfolder"). Six claims take
+// rows: four publishers (objects lists for cdnTransfer, first and delta, dir lists for syncCheck and rsync), which claim
 // rows in batches by id, and two workers (syncCheck, rsync), which claim one subfolder by dir_key. Every
 // lease is an owner and an expiry on the row, read and written against one clock, the database's
 // UTC_TIMESTAMP() (every session runs in UTC: src/common/db.ts), never a VM's. A lease is free when it
@@ -9,8 +9,11 @@
 import type { Ctx } from '../common/context.js';
 import type { Db } from '../common/db.js';
 
-/** What a publisher publishes: objects lists for cdnTransfer, or subfolders for syncCheck / rsync. */
-export type PublishKind = 'cdn' | 'syncCheck' | 'rsync';
+/**
+ * What a publisher publishes: objects lists for cdnTransfer (`cdn`: a subfolder's first; `delta`: what is
+ * new or changed in a subfolder already published), or subfolders for syncCheck / rsync.
+ */
+export type PublishKind = 'cdn' | 'delta' | 'syncCheck' | 'rsync';
 /** A worker mode that claims one subfolder at a time. */
 export type WorkMode = 'syncCheck' | 'rsync';
 
@@ -39,6 +42,7 @@ export interface WorkLeaseColumns extends LeaseColumns {
 
 export const LEASES = {
   cdnPublish: { owner: 'cdn_publish_owner', until: 'cdn_publish_lease_until', published: 'cdn_transfer_published', error: 'cdn_publish_error' },
+  deltaPublish: { owner: 'delta_publish_owner', until: 'delta_publish_lease_until', published: 'delta_published', error: 'delta_publish_error' },
   syncCheckPublish: { owner: 'sync_check_publish_owner', until: 'sync_check_publish_lease_until', published: 'sync_check_published', error: 'sync_check_publish_error' },
   rsyncPublish: { owner: 'rsync_publish_owner', until: 'rsync_publish_lease_until', published: 'rsync_published', error: 'rsync_publish_error' },
   syncCheck: {
@@ -49,9 +53,9 @@ export const LEASES = {
     inProgress: 'rsync_in_progress', owner: 'rsync_owner', until: 'rsync_lease_until', published: 'rsync_published', error: 'rsync_error',
     lastStart: 'rsync_last_start', lastEnd: 'rsync_last_end', frequency: 'rsync_frequency',
   },
-} as const satisfies Record<'cdnPublish' | 'syncCheckPublish' | 'rsyncPublish', LeaseColumns> & Record<WorkMode, WorkLeaseColumns>;
+} as const satisfies Record<'cdnPublish' | 'deltaPublish' | 'syncCheckPublish' | 'rsyncPublish', LeaseColumns> & Record<WorkMode, WorkLeaseColumns>;
 
-const PUBLISH_LEASES = { cdn: LEASES.cdnPublish, syncCheck: LEASES.syncCheckPublish, rsync: LEASES.rsyncPublish } as const;
+const PUBLISH_LEASES = { cdn: LEASES.cdnPublish, delta: LEASES.deltaPublish, syncCheck: LEASES.syncCheckPublish, rsync: LEASES.rsyncPublish } as const;
 
 export function publishLease(kind: PublishKind): LeaseColumns {
   return PUBLISH_LEASES[kind];

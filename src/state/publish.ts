@@ -27,25 +27,23 @@ export interface ClaimResult {
  * With `afterId` the candidates are read in id order from there (a walk): for the dir lists, whose
  * claimable rows no index narrows down (most rows are unpublished for rsync and fine), a read from the
  * start each time would pass over every row already looked at again, making a run quadratic in the table.
- * A recheck claim also turns a consumed published flag off: the row is in hand again, as after a worker's
- * unpublishDir, so the renewal, flag and release below hold it by the same `published = FALSE`.
+ * A recheck or delta claim also turns a consumed published flag off: the row is in hand again, as after a
+ * worker's unpublishDir, so the renewal, flag and release below hold it by the same `published = FALSE`.
  */
-export async function claimForPublish(h: Holder, kind: PublishKind, limit: number, recheck?: Recheck, afterId?: number): Promise<ClaimResult> {
+export async function claimForPublish(h: Holder, kind: PublishKind, limit: number, recheck?: Recheck, afterId?: number, random: () => number = Math.random): Promise<ClaimResult> {
   const c = publishLease(kind);
   const t = tableName(h.table);
   const cond = claimable(kind, recheck);
-  // From the start: more candidates than needed, a random subset claimed, so publishers starting together
-  // rarely collide. A walk takes exactly what it reads: publishers that collide once move on past each
+  // From a random point of the table (spreadCandidates): more candidates than needed, a random subset
+  // claimed, so publishers starting together rarely collide and writes spread over the key space. A walk takes exactly what it reads: publishers that collide once move on past each
   // other's rows, and nothing is read twice.
   const walking = afterId !== undefined;
-  const [candidates] = await h.db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where}${walking ? ' AND id > ? ORDER BY id' : ''} LIMIT ?`, [
-    ...cond.params,
-    ...(walking ? [afterId] : []),
-    walking ? limit : limit * 4,
-  ]);
+  const candidates = walking
+    ? (await h.db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where} AND id > ? ORDER BY id LIMIT ?`, [...cond.params, afterId, limit]))[0]
+    : await spreadCandidates(h, t, cond, limit * 4, random);
   if (!candidates.length) return { seen: 0, rows: [], next: afterId };
   const rows = toRows(candidates);
-  const chosen = walking ? rows : shuffledIndexes(rows.length).slice(0, limit).sort((a, b) => a - b).map((i) => rows[i]);
+  const chosen = walking ? rows : shuffledIndexes(rows.length).slice(0, limit).map((i) => rows[i]).sort((a, b) => a.id - b.id);
   const next = walking ? rows[rows.length - 1].id : undefined;
   const ids = chosen.map((r) => r.id);
   const unflag = recheck ? `, ${c.published} = FALSE` : '';
@@ -58,6 +56,24 @@ export async function claimForPublish(h: Holder, kind: PublishKind, limit: numbe
   if (r.affectedRows === chosen.length) return { seen: candidates.length, rows: chosen, next };
   if (r.affectedRows === 0) return { seen: candidates.length, rows: [], next };
   return { seen: candidates.length, rows: await heldAmong(h, kind, ids), next };
+}
+
+/**
+ * Candidates read from a random point of the id range on, then from the start up to it if that is not
+ * enough. Dump inserts subfolders in S3's key order, so ids follow the keys: publishers that took the
+ * first claimable rows would publish, and the workers write, one narrow stretch of names after another,
+ * which GCS serves from one hot key range (its guidance: spread writes over the key space). Two
+ * primary-key range reads, no sort.
+ */
+async function spreadCandidates(h: Holder, t: string, cond: { where: string; params: unknown[] }, want: number, random: () => number): Promise<RowDataPacket[]> {
+  const [[range]] = await h.db.query<RowDataPacket[]>(`SELECT MIN(id) AS lo, MAX(id) AS hi FROM ${t}`);
+  if (range.lo === null) return [];
+  const lo = Number(range.lo);
+  const start = lo + Math.floor(random() * (Number(range.hi) - lo + 1));
+  const [after] = await h.db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where} AND id >= ? LIMIT ?`, [...cond.params, start, want]);
+  if (after.length >= want || start === lo) return after;
+  const [before] = await h.db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where} AND id < ? LIMIT ?`, [...cond.params, start, want - after.length]);
+  return [...after, ...before];
 }
 
 function shuffledIndexes(n: number): number[] {
@@ -124,11 +140,54 @@ export async function markObjectsPublished(h: Holder, rows: PublishedObjects[]):
   return r.affectedRows === rows.length ? new Set(ids) : flaggedBy(h, 'cdn', ids);
 }
 
+/** What one subfolder's delta pass published and found: recorded on its row when it is flagged. */
+export interface PublishedDelta {
+  id: number;
+  newObjects: number;
+  changedObjects: number;
+  /** Bytes of the new and changed objects published. */
+  bytes: number;
+  /** GCS objects whose S3 source is gone (deleted after its copy). */
+  goneObjects: number;
+  /** Of those, how many this pass removed from GCS (opt-in). */
+  goneRemoved: number;
+  /** Up to 10 of their GCS names. */
+  goneSample: string[];
+}
+
+/**
+ * delta publishing -> delta published for many rows at once, each with what its delta pass published and
+ * found, and `delta_published_at` (once per run: publishable.ts). Returns the ids `h.owner` flagged, as
+ * markObjectsPublished does (and for the same reason, one statement per group). The first publish's
+ * columns (published_*, cdn_transfer_published) are left as they are.
+ */
+export async function markDeltaPublished(h: Holder, rows: PublishedDelta[]): Promise<Set<number>> {
+  if (!rows.length) return new Set();
+  const c = LEASES.deltaPublish;
+  const ids = rows.map((r) => r.id);
+  const cols: [string, (r: PublishedDelta) => unknown][] = [
+    ['delta_new_objects', (r) => r.newObjects],
+    ['delta_changed_objects', (r) => r.changedObjects],
+    ['delta_bytes', (r) => r.bytes],
+    ['delta_gone_objects', (r) => r.goneObjects],
+    ['delta_gone_removed', (r) => r.goneRemoved],
+    ['delta_gone_sample', (r) => (r.goneSample.length ? JSON.stringify(r.goneSample) : null)],
+  ];
+  const whens = rows.map(() => 'WHEN ? THEN ?').join(' ');
+  const [r] = await h.db.query<ResultSetHeader>(
+    `UPDATE ${tableName(h.table)} SET ${c.published} = TRUE, delta_published_at = UTC_TIMESTAMP(), ${c.until} = NULL, ${c.error} = NULL,
+       ${cols.map(([col]) => `${col} = CASE id ${whens} END`).join(', ')}
+     WHERE id IN (?) AND ${heldBy(c)}`,
+    [...cols.flatMap(([, v]) => rows.flatMap((x) => [x.id, v(x)])), ids, h.owner],
+  );
+  return r.affectedRows === rows.length ? new Set(ids) : flaggedBy(h, 'delta', ids);
+}
+
 /**
  * publishing -> published for many dir-list rows at once (syncCheck: with sync_check_published_at, which
  * keeps a recheck run from taking the row again); returns the ids `h.owner` flagged, as above.
  */
-export async function markDirPublished(h: Holder, kind: Exclude<PublishKind, 'cdn'>, ids: number[]): Promise<Set<number>> {
+export async function markDirPublished(h: Holder, kind: Exclude<PublishKind, 'cdn' | 'delta'>, ids: number[]): Promise<Set<number>> {
   if (!ids.length) return new Set();
   const c = publishLease(kind);
   const at = kind === 'syncCheck' ? ', sync_check_published_at = UTC_TIMESTAMP()' : '';

@@ -14,14 +14,19 @@ export interface PendingRow {
 
 export const toRows = (rows: RowDataPacket[]): PendingRow[] => rows.map((r) => ({ id: Number(r.id), dirKey: r.dir_key as string }));
 
-// Which unpublished rows each kind wants, besides the published flag and the lease.
-const ELIGIBLE: Record<PublishKind, string> = {
+// Which unpublished rows each kind wants, besides the published flag and the lease (delta: DELTA_DUE).
+const ELIGIBLE: Record<Exclude<PublishKind, 'delta'>, string> = {
   cdn: 'initial_transfer = TRUE',
   // The reference's condition, minus subfolders still waiting for their objects list to be published,
   // plus subfolders rsynced since their last check: a repair is confirmed by a check, never assumed.
+  // Both ends are whole seconds: within one, last_ended_mode says which came last (sql/008).
   syncCheck:
-    '(gcs_size = 0 OR sync_check_frequency = 0 OR rsync_last_end > sync_check_last_end) AND (initial_transfer = FALSE OR cdn_transfer_published = TRUE)',
-  rsync: 'sync_check_frequency > 0 AND (s3_size <> gcs_size OR s3_objects <> gcs_objects)',
+    `(gcs_size = 0 OR sync_check_frequency = 0 OR rsync_last_end > sync_check_last_end OR (rsync_last_end = sync_check_last_end AND last_ended_mode <=> 'rsync'))
+      AND (initial_transfer = FALSE OR cdn_transfer_published = TRUE)`,
+  // Checked and mismatched (phase 4: sizes, counts, or a --deep finding differ; not rsynced since the
+  // check, not failed), and the backoff since its last rsync has passed. Past max_rsync_attempts the check
+  // records the subfolder failed (phase 6), so the cap needs no condition here.
+  rsync: 'phase = 4 AND (rsync_next_at IS NULL OR rsync_next_at <= UTC_TIMESTAMP())',
 };
 
 /**
@@ -59,9 +64,25 @@ const RECHECK_DUE = `cdn_transfer_published = TRUE AND sync_check_last_end <= ?
   AND ${leaseFree(LEASES.syncCheck)}
   AND ${leaseFree(LEASES.rsync)}`;
 
-/** The claimable condition and its parameters: the kind's own rows, plus (recheck) the re-check-due ones. */
+// A delta-due row (publishObjectsList --delta): its first objects list was published and is no longer
+// being copied (phase 1, "published", is a first copy still under way: a delta then would publish again
+// everything not copied yet; the row becomes due once cdnTransfer counted its objects or a check measured
+// it), and no delta run flagged it since this run started (delta_published_at, 009_delta.sql: the guard
+// that makes it once per run; a row released after a failure keeps its old stamp and is retried by the
+// same run after the delay). Its flag (delta_published) is not part of it: the claim turns it off, as a
+// recheck claim does.
+const DELTA_DUE = 'initial_transfer = FALSE AND cdn_transfer_published = TRUE AND phase <> 1 AND (delta_published_at IS NULL OR delta_published_at < ?)';
+
+/**
+ * The claimable condition and its parameters: the kind's own rows, plus (recheck) the re-check-due ones.
+ * A delta claim always has a run: its start is `recheck.runStart` (startRecheck), `before` is unused.
+ */
 export function claimable(kind: PublishKind, recheck?: Recheck): { where: string; params: unknown[] } {
   const c = publishLease(kind);
+  if (kind === 'delta') {
+    if (!recheck) throw new Error("a delta claim needs its run's start (startRecheck)");
+    return { where: `${DELTA_DUE} AND ${leaseFree(c)}`, params: [recheck.runStart] };
+  }
   if (!recheck) return { where: `${c.published} = FALSE AND ${ELIGIBLE[kind]} AND ${leaseFree(c)}`, params: [] };
   if (kind !== 'syncCheck') throw new Error(`--recheck applies to --purpose syncCheck only, got ${JSON.stringify(kind)}`);
   const before = recheck.before < recheck.runStart ? recheck.before : recheck.runStart;

@@ -10,6 +10,8 @@ import { leaseFree, workLease, type WorkMode } from './leases.js';
 /** Phase numbers as stored by the generated column `phase` (sql/004_status_phase.sql). */
 export const PHASES = ['new', 'published', 'transferred', 'checked equal', 'mismatched', 'rsynced', 'failed'] as const;
 export const FAILED_PHASE = 6;
+/** The phase whose subfolders a check found equal (sizes, counts and any --deep diff): what "done" counts. */
+export const VERIFIED_PHASE = 'checked equal' satisfies (typeof PHASES)[number];
 
 export interface Totals {
   subfolders: number;
@@ -35,6 +37,17 @@ export interface RecentError {
   error: string;
 }
 
+/** What the last delta pass of each subfolder found in GCS whose S3 source is gone (publishObjectsList --delta). */
+export interface GoneFromS3 {
+  /** Subfolders where the last delta found any. */
+  subfolders: number;
+  objects: number;
+  /** Of those, removed from GCS by that delta (opt-in). */
+  removed: number;
+  /** A few subfolders still holding some, with the GCS names their delta sampled. */
+  sample: { dirKey: string; names: string[] }[];
+}
+
 /** SUM() of BIGINT comes back as a DECIMAL string; exact while < 2^53, which covers 8 PiB. */
 const n = (v: unknown): number => Number(v ?? 0);
 
@@ -45,16 +58,18 @@ export function emptyTotals(): Totals {
 /**
  * Per phase, a subfolder counts by what is best known about it: once measured (syncCheck or rsync wrote
  * counts), its measured S3 and GCS sides; before that, the publisher's listing (S3) and what cdnTransfer
- * copied or found already there (GCS; skipped objects carry no byte count).
+ * copied or found already there (GCS; skipped objects carry no byte count), never more than was published:
+ * counters count deliveries of objects, and an objects list published twice (a publisher that died
+ * between publishing and flagging) is copied and counted twice, so they may run ahead of the subfolder.
  */
 export async function phaseTotals(db: Db, table: string): Promise<PhaseTotals> {
   const measured = '(s3_objects + gcs_objects > 0)';
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT phase, COUNT(*) AS subfolders,
        SUM(IF(${measured}, s3_size, published_bytes)) AS s3_bytes,
-       SUM(IF(${measured}, gcs_size, copied_bytes)) AS gcs_bytes,
+       SUM(IF(${measured}, gcs_size, LEAST(copied_bytes, published_bytes))) AS gcs_bytes,
        SUM(IF(${measured}, s3_objects, published_objects)) AS s3_objects,
-       SUM(IF(${measured}, gcs_objects, copied_objects + skipped_objects)) AS gcs_objects
+       SUM(IF(${measured}, gcs_objects, LEAST(copied_objects + skipped_objects, published_objects))) AS gcs_objects
      FROM ${tableName(table)} FORCE INDEX (ix_status_phase) GROUP BY phase`,
   );
   const phases = Object.fromEntries(PHASES.map((p) => [p, emptyTotals()])) as PhaseTotals;
@@ -84,17 +99,47 @@ export async function claimInfo(db: Db, table: string, mode: WorkMode, sampleSiz
   };
 }
 
+/** Objects deleted from S3 after their copy, as the delta passes recorded them (through ix_delta_gone, sql/009). */
+export async function goneFromS3(db: Db, table: string, sampleSize: number): Promise<GoneFromS3> {
+  const t = tableName(table);
+  const [[sums]] = await db.query<RowDataPacket[]>(
+    `SELECT COUNT(*) AS subfolders, SUM(delta_gone_objects) AS objects, SUM(delta_gone_removed) AS removed FROM ${t} FORCE INDEX (ix_delta_gone) WHERE delta_gone_objects > 0`,
+  );
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT dir_key, delta_gone_sample FROM ${t} FORCE INDEX (ix_delta_gone) WHERE delta_gone_objects > 0 AND delta_gone_objects > delta_gone_removed LIMIT ?`,
+    [sampleSize],
+  );
+  const names = (v: unknown): string[] => {
+    try {
+      return typeof v === 'string' ? (JSON.parse(v) as string[]) : [];
+    } catch {
+      return [];
+    }
+  };
+  return {
+    subfolders: n(sums.subfolders),
+    objects: n(sums.objects),
+    removed: n(sums.removed),
+    sample: rows.map((r) => ({ dirKey: r.dir_key as string, names: names(r.delta_gone_sample) })),
+  };
+}
+
 /** The newest failed subfolders, with the mode whose error column says why. */
 export async function recentErrors(db: Db, table: string, limit: number): Promise<RecentError[]> {
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT dir_key, updated_at, sync_check_error, rsync_error, cdn_publish_error, sync_check_publish_error, rsync_publish_error FROM ${tableName(table)} FORCE INDEX (ix_phase_updated)
+    `SELECT dir_key, updated_at, sync_check_error, rsync_error, cdn_publish_error, sync_check_publish_error, rsync_publish_error, last_ended_mode FROM ${tableName(table)} FORCE INDEX (ix_phase_updated)
      WHERE phase = ? ORDER BY updated_at DESC LIMIT ?`,
     [FAILED_PHASE, limit],
   );
   return rows.map((r) => {
-    const sources: [string, unknown][] = [
+    // The worker that ended last tells the story: a check past max_rsync_attempts says why beside the last rsync's error.
+    const workers: [string, unknown][] = [
       ['rsync', r.rsync_error],
       ['syncCheck', r.sync_check_error],
+    ];
+    if (r.last_ended_mode === 'syncCheck') workers.reverse();
+    const sources: [string, unknown][] = [
+      ...workers,
       ['publishObjectsList', r.cdn_publish_error],
       ['publishDirList syncCheck', r.sync_check_publish_error],
       ['publishDirList rsync', r.rsync_publish_error],

@@ -6,7 +6,7 @@ import type { Ctx } from '../common/context.js';
 import { classify, toError } from '../common/errors.js';
 import { redact } from '../common/redact.js';
 import { holderOf, type Holder, type WorkMode } from './leases.js';
-import { claimDir, failDir, finishDir, releaseDir, renewDirLease, unpublishDir, type DeepResult, type Measured } from './work.js';
+import { claimDir, dirExists, failDir, finishDir, releaseDir, renewDirLease, unpublishDir, type DeepResult, type Measured } from './work.js';
 
 /** What the work measured, recorded by finishDir. */
 export interface Finished {
@@ -25,15 +25,23 @@ export interface Finished {
  * - `equal` / `mismatched`: recorded; equal when sizes, object counts and (deep) every object match;
  * - `failed`: recorded in `*_error` (the work threw, or returned Finished.failed);
  * - `unknown`: no such row, nothing recorded;
- * - `busy`: the other mode or a live lease holds the row; its published flag is cleared, so it is
- *   published again;
+ * - `busy`: the other mode or a live lease holds the row; nothing is recorded, the caller has the message
+ *   redelivered later (its published flag stays as the publisher set it);
+ * - `requeued`: busy, and the message had already come back UNPUBLISH_AFTER_DELIVERIES times: its published
+ *   flag is cleared instead (unpublishDir), so the publisher sends the row again, and the message can go;
  * - `lost`: the lease expired and was taken over; the new holder's result stands, nothing recorded;
  * - `released`: shutdown mid-work; the row is given back untouched, to be published again.
  */
 export type ClaimOutcome =
   | { outcome: 'equal' | 'mismatched'; measured: Measured; deep: DeepResult | null }
   | { outcome: 'failed' | 'unknown'; reason: string }
-  | { outcome: 'busy' | 'lost' | 'released' };
+  | { outcome: 'busy' | 'requeued' | 'lost' | 'released' };
+
+/**
+ * A busy subfolder's message is deferred (redelivered later) this many times, then handed back to the
+ * publisher: Pub/Sub's smallest max_delivery_attempts is 5, so a dead-letter policy never takes it.
+ */
+export const UNPUBLISH_AFTER_DELIVERIES = 4;
 
 export interface ClaimedWork {
   mode: WorkMode;
@@ -46,11 +54,14 @@ export interface ClaimedWork {
   work(ctx: Ctx): Promise<Finished>;
   /** The reason recorded when the work throws (default: `listing failed: <classified reason>`); redacted. */
   failure?(err: unknown): string;
+  /** Pub/Sub's delivery attempt of the message (0: unknown, no dead-letter policy). */
+  deliveryAttempt?: number;
 }
 
 /**
  * claim -> hold -> work -> finish | fail | release, for one subfolder row of `job.mode`.
- * - Not claimable: `busy` (row held: unpublishDir clears its flag) or `unknown` (no such row).
+ * - Not claimable: `busy` (row held: the caller defers the message), `requeued` (held, and the message came
+ *   back often enough: unpublishDir gives the row back to the publisher) or `unknown` (no such row).
  * - While the work runs the lease is renewed every lease_seconds / 3. A failed renewal is logged and tried
  *   again at the next tick (the lease outlives two misses); a renewal that finds the row taken over aborts
  *   the work's signal, and the outcome is `lost`.
@@ -63,8 +74,12 @@ export async function withClaim(ctx: Ctx, job: ClaimedWork): Promise<ClaimOutcom
   const h = holderOf(ctx);
   const { mode, dirKey } = job;
   if (!(await claimDir(h, mode, dirKey))) {
-    if (await unpublishDir(h, mode, dirKey)) return { outcome: 'busy' };
-    return { outcome: 'unknown', reason: `subfolder ${dirKey} is not in table ${h.table}: message dropped` };
+    if (!(await dirExists(h, dirKey))) return { outcome: 'unknown', reason: `subfolder ${dirKey} is not in table ${h.table}: message dropped` };
+    // Busy. The flag is not cleared here on a first delivery: that raced the publisher, which flags a row
+    // only after Pub/Sub took its message (a fast worker's clear landed first, the flag after it, and the
+    // acked message was gone while the row stayed flagged). A flag off (not flagged yet) keeps the message.
+    if ((job.deliveryAttempt ?? 0) >= UNPUBLISH_AFTER_DELIVERIES && (await unpublishDir(h, mode, dirKey))) return { outcome: 'requeued' };
+    return { outcome: 'busy' };
   }
   // We MUST end the claim once we have taken it: finish, fail or release below; if MySQL itself is gone,
   // the lease expires and another worker takes the row over.
@@ -81,17 +96,22 @@ export async function withClaim(ctx: Ctx, job: ClaimedWork): Promise<ClaimOutcom
       }
       const reason = redact(job.failure ? job.failure(err) : `listing failed: ${classify(err).reason}`);
       ctx.log.error(`${mode}: ${dirKey} ${reason}`, { dir_key: dirKey, error: toError(err) });
-      await failDir(h, mode, dirKey, reason);
+      await failDir(h, mode, dirKey, reason, ctx.config.rsync_backoff_seconds);
       return { outcome: 'failed', reason };
     }
     const { measured: m, deep = null, failed } = done;
-    if (!(await finishDir(h, mode, dirKey, m, failed?.error ?? null, deep))) return { outcome: 'lost' };
+    const equal = !failed && isEqual(m, deep);
+    if (!(await finishDir(h, mode, dirKey, m, failed?.error ?? null, deep, { equal, rsyncBackoffSeconds: ctx.config.rsync_backoff_seconds }))) return { outcome: 'lost' };
     if (failed) return { outcome: 'failed', reason: failed.reason };
-    const equal = m.s3Bytes === m.gcsBytes && m.s3Objects === m.gcsObjects && (!deep || deep.missing + deep.different + deep.extra === 0);
     return { outcome: equal ? 'equal' : 'mismatched', measured: m, deep };
   } finally {
     lease.end();
   }
+}
+
+/** Equal: sizes and object counts match, and a deep diff (if any) found nothing missing, different or extra. */
+export function isEqual(m: Measured, deep: DeepResult | null): boolean {
+  return m.s3Bytes === m.gcsBytes && m.s3Objects === m.gcsObjects && (!deep || deep.missing + deep.different + deep.extra === 0);
 }
 
 interface HeldLease {

@@ -9,15 +9,31 @@ import { objectsListMessageSchema, type ObjectsListMessage } from '../common/mes
 import { startProgress } from '../common/progress.js';
 import { createCopier, type Copier, type CopyTunables } from './copy/index.js';
 import type { CopyOutcome } from './copy/copyObject.js';
+import type { VerifiedBy } from './copy/verify.js';
 import { createLimiter, type Limiter } from '../common/limit.js';
 import { startCounters } from './transferCounters.js';
 import { consume, type Delivery, type Settle } from './consume.js';
 import { reportError } from './errorTopic.js';
+import { paceSettings, startPacer, type Pacer } from './pace.js';
+import { parseBwlimit, type BwSlot } from './bandwidth.js';
+import { ConfigError } from '../common/config/validate.js';
+
+/** --bwlimit / config bwlimit parsed; a bad one is a config error (exit 78), not a failure per object. */
+function bandwidthSchedule(text: string | undefined): BwSlot[] | undefined {
+  if (!text) return undefined;
+  try {
+    return parseBwlimit(text);
+  } catch (err) {
+    throw new ConfigError((err as Error).message, ['bwlimit']);
+  }
+}
 
 export interface CdnTransferArgs {
   /** Stop (as on SIGTERM) once nothing has arrived or been in flight for this long (batch runs, tests). */
   exitWhenIdleMs?: number;
   tunables?: Partial<CopyTunables>;
+  /** --bwlimit: overrides config bwlimit. */
+  bwlimit?: string;
 }
 
 export interface CdnTransferSummary {
@@ -31,7 +47,10 @@ export interface CdnTransferSummary {
   /** Skipped objects per reason (the copy path's `why`). */
   skippedWhy: Record<string, number>;
   failed: number;
+  /** Copied objects verified by size only (none of S3's hashes applied): also `size_only_objects`. */
   sizeOnly: number;
+  /** Copied objects by how they were verified (`md5`, `multipart-etag`, `crc`, `size-only`). */
+  verifiedBy: Record<VerifiedBy, number>;
   seconds: number;
 }
 
@@ -44,9 +63,11 @@ export async function run(ctx: Ctx, args: CdnTransferArgs = {}): Promise<CdnTran
   const { config } = ctx;
   requireFields(config, MODE, ['pubsub_subscription_id', 'gcs_bucket', 'cloudfront_url_host_pre']);
   const started = Date.now();
-  const copier = createCopier(ctx, { ...args.tunables, concurrency: config.transfer_concurrency });
+  const bwlimit = bandwidthSchedule(args.bwlimit ?? config.bwlimit);
+  const pacer = await startPacer(ctx, MODE, paceSettings(ctx));
+  const copier = createCopier(ctx, { ...args.tunables, concurrency: config.transfer_concurrency, bwlimit, onGcsStatus: (status) => (status === 429 || status === 503) && pacer.throttled() });
   const limiter = createLimiter(config.transfer_concurrency);
-  const rec = startRecording(ctx, limiter);
+  const rec = startRecording(ctx, limiter, pacer);
   // A message is acked only when its last key is done, so keys wait behind its slowest copy: keep about
   // four keys in hand per copy slot (plus two messages) so the limiter never starves; num_messages is a floor.
   const maxMessages = Math.max(config.num_messages, Math.ceil((4 * config.transfer_concurrency) / config.num_single_message) + 2);
@@ -59,12 +80,13 @@ export async function run(ctx: Ctx, args: CdnTransferArgs = {}): Promise<CdnTran
       maxExtensionMs: 24 * 3600_000,
       idleExitMs: args.exitWhenIdleMs,
       graceMs: config.grace_period_seconds * 1000,
-      handle: (d) => copyMessage(ctx, copier, limiter, rec, d),
-      logFields: { concurrency: config.transfer_concurrency, max_messages: maxMessages, signed_urls: copier.deps.signer.signed },
+      handle: (d) => copyMessage(ctx, copier, limiter, pacer, rec, d),
+      logFields: { concurrency: config.transfer_concurrency, max_messages: maxMessages, signed_urls: copier.deps.signer.signed, bwlimit: args.bwlimit ?? config.bwlimit ?? 'off' },
     });
     Object.assign(rec.summary, { messages: stats.received, acked: stats.acked, nacked: stats.nacked, deadLettered: stats.malformed });
   } finally {
     await rec.stop();
+    await pacer.stop();
     await copier.close();
   }
   rec.summary.seconds = Math.round((Date.now() - started) / 100) / 10;
@@ -76,13 +98,19 @@ export async function run(ctx: Ctx, args: CdnTransferArgs = {}): Promise<CdnTran
  * comes. We MUST settle the message: ack only when every key is verified or handed to the error topic.
  * Throws when the error topic refuses a failure, so consume() nacks the message and it comes back.
  */
-async function copyMessage(ctx: Ctx, copier: Copier, limiter: Limiter, rec: Recording, d: Delivery<ObjectsListMessage>): Promise<Settle> {
+async function copyMessage(ctx: Ctx, copier: Copier, limiter: Limiter, pacer: Pacer, rec: Recording, d: Delivery<ObjectsListMessage>): Promise<Settle> {
   const msg = d.message;
   const outcomes = await Promise.all(
     msg.objects.map((entry) =>
       limiter.run(async (): Promise<CopyOutcome> => {
         // Keys not started before shutdown are left for the redelivery.
         if (d.stopping()) return { status: 'aborted', key: entry.key, bytes: entry.size };
+        // The fleet's pace (GCS's write ramp, max_objects_per_second, a throttle pause) gates every start.
+        try {
+          await pacer.take(d.signal);
+        } catch {
+          return { status: 'aborted', key: entry.key, bytes: entry.size };
+        }
         const o = await copier.copy(entry, d.signal);
         rec.record(msg.dir_key, o);
         return o;
@@ -94,23 +122,29 @@ async function copyMessage(ctx: Ctx, copier: Copier, limiter: Limiter, rec: Reco
     if (o.status !== 'failed') continue;
     if (!(await reportError(ctx, MODE, msg.dir_key, o.reason, { key: o.key, attempts: o.attempts }))) handedOver = false;
   }
-  return handedOver && outcomes.every((o) => o.status !== 'aborted') ? 'ack' : 'nack';
+  if (!handedOver || outcomes.some((o) => o.status === 'aborted')) return 'nack';
+  // Counted only now, once per message id: a nacked delivery counts nothing, a redelivery of one counted does not count again.
+  rec.countMessage(d.id, msg.dir_key, outcomes);
+  return 'ack';
 }
 
 interface Recording {
   summary: CdnTransferSummary;
+  /** One outcome as it comes: progress, the summary, the skip log (this process's activity). */
   record(dirKey: string, o: CopyOutcome): void;
+  /** An acked message's outcomes into the state table's counters (facts: once per message). */
+  countMessage(messageId: string, dirKey: string, outcomes: CopyOutcome[]): void;
   /** Stops the throughput log and flushes the counters. */
   stop(): Promise<void>;
 }
 
 /** What cdnTransfer records: counters (MySQL), progress and throughput lines, skip reasons, the summary. */
-function startRecording(ctx: Ctx, limiter: Limiter): Recording {
+function startRecording(ctx: Ctx, limiter: Limiter, pacer: Pacer): Recording {
   const { log } = ctx;
   const counters = startCounters(ctx.db, ctx.config.mysql_table, log, { stopTimeoutMs: ctx.config.grace_period_seconds * 1000 });
   // The shared progress logger gives the totals line at the end; the windowed rates are ours, below.
   const progress = startProgress(log, MODE, { rateKey: 'objects', intervalMs: 10 * 60_000 });
-  const s: CdnTransferSummary = { messages: 0, acked: 0, nacked: 0, deadLettered: 0, copied: 0, copiedBytes: 0, skipped: 0, skippedWhy: {}, failed: 0, sizeOnly: 0, seconds: 0 };
+  const s: CdnTransferSummary = { messages: 0, acked: 0, nacked: 0, deadLettered: 0, copied: 0, copiedBytes: 0, skipped: 0, skippedWhy: {}, failed: 0, sizeOnly: 0, verifiedBy: { md5: 0, 'multipart-etag': 0, crc: 0, 'size-only': 0 }, seconds: 0 };
   // Every few seconds: objects/s and MiB/s over the last window, in flight, skipped, failed.
   let window = { at: Date.now(), objects: 0, bytes: 0 };
   const tick = (): void => {
@@ -122,6 +156,7 @@ function startRecording(ctx: Ctx, limiter: Limiter): Recording {
       objects_per_s: rate(objects - window.objects),
       mib_per_s: rate((bytes - window.bytes) / 1048576),
       in_flight: limiter.active,
+      pace_objects_per_s: Number.isFinite(pacer.perSecond) ? Math.round(pacer.perSecond * 100) / 100 : 'unlimited',
       queued: limiter.queued,
       copied: s.copied,
       skipped: s.skipped,
@@ -131,26 +166,37 @@ function startRecording(ctx: Ctx, limiter: Limiter): Recording {
   };
   const timer = setInterval(tick, PROGRESS_MS);
   const record = (dirKey: string, o: CopyOutcome): void => {
+    if (o.status !== 'aborted') pacer.done(o.status === 'copied' ? o.bytes : 0);
     progress.add({ objects: o.status === 'aborted' ? 0 : 1, [o.status]: 1, ...(o.status === 'copied' ? { bytes: o.bytes } : {}) });
     if (o.status === 'copied') {
       s.copied++;
       s.copiedBytes += o.bytes;
-      if (o.verifiedBy === 'size+crc32c') s.sizeOnly++;
-      counters.add(dirKey, { copied_objects: 1, copied_bytes: o.bytes, size_only_objects: o.verifiedBy === 'size+crc32c' ? 1 : 0 });
+      s.verifiedBy[o.verifiedBy]++;
+      if (o.verifiedBy === 'size-only') s.sizeOnly++;
     } else if (o.status === 'skipped') {
       s.skipped++;
       s.skippedWhy[o.why] = (s.skippedWhy[o.why] ?? 0) + 1;
       log.debug(`${MODE}: skipped`, { dir_key: dirKey, key: o.key, why: o.why });
-      counters.add(dirKey, { skipped_objects: 1 });
     } else if (o.status === 'failed') {
       s.failed++;
-      counters.add(dirKey, { failed_objects: 1 });
     }
+  };
+  const countMessage = (messageId: string, dirKey: string, outcomes: CopyOutcome[]): void => {
+    const c = { copied_objects: 0, copied_bytes: 0, skipped_objects: 0, failed_objects: 0, size_only_objects: 0 };
+    for (const o of outcomes) {
+      if (o.status === 'copied') {
+        c.copied_objects++;
+        c.copied_bytes += o.bytes;
+        if (o.verifiedBy === 'size-only') c.size_only_objects++;
+      } else if (o.status === 'skipped') c.skipped_objects++;
+      else if (o.status === 'failed') c.failed_objects++;
+    }
+    counters.addMessage(messageId, dirKey, c);
   };
   const stop = async (): Promise<void> => {
     clearInterval(timer);
     await counters.stop();
     progress.stop();
   };
-  return { summary: s, record, stop };
+  return { summary: s, record, countMessage, stop };
 }

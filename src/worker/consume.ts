@@ -9,7 +9,7 @@ import { setMaxListeners } from 'node:events';
 import type { Message, Subscription } from '@google-cloud/pubsub';
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
-import { toError } from '../common/errors.js';
+import { googleErrorMessage, toError } from '../common/errors.js';
 import { createDispatcher, type ConsumeStats, type Dispatcher, type DispatchOptions } from './delivery.js';
 
 export type { ConsumeStats, Delivery, Handler, Settle } from './delivery.js';
@@ -43,6 +43,7 @@ export interface ConsumeOptions<T> extends ConsumeSettings, DispatchOptions<T> {
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 const DEFAULT_HARD_STOP_WAIT_MS = 10_000;
+const STREAM_WARN_EVERY_MS = 60_000;
 
 export async function consume<T extends { dir_key: string }>(ctx: Ctx, opts: ConsumeOptions<T>): Promise<ConsumeStats> {
   requireFields(ctx.config, opts.mode, ['pubsub_subscription_id']);
@@ -112,7 +113,16 @@ function feedMessages(ctx: Ctx, opts: ConsumeSettings, sub: Subscription, d: Dis
     fatal ??= new Error(`subscription ${ctx.config.pubsub_subscription_id} failed: ${err.message}`, { cause: err });
     halt('subscription error');
   };
+  // The client reopens a broken stream by itself, forever: say so (once a minute at most), or an unreachable
+  // Pub/Sub would look like an empty subscription.
+  let streamWarnedAt = 0;
+  const onDebug = (msg: { message?: string; error?: unknown }): void => {
+    if (Date.now() - streamWarnedAt < STREAM_WARN_EVERY_MS) return;
+    streamWarnedAt = Date.now();
+    ctx.log.warn(`${opts.mode}: Pub/Sub stream broke; the client reconnects`, { subscription: ctx.config.pubsub_subscription_id, detail: msg.message, reason: msg.error ? googleErrorMessage(msg.error) : undefined });
+  };
   const onAbort = (): void => halt('shutdown signal');
+  sub.on('debug', onDebug);
   sub.on('message', onMessage);
   sub.on('error', onError); // stays attached: an 'error' with no listener would crash the process
   if (ctx.signal.aborted) onAbort();
@@ -126,6 +136,7 @@ function feedMessages(ctx: Ctx, opts: ConsumeSettings, sub: Subscription, d: Dis
       clearInterval(idle);
       ctx.signal.removeEventListener('abort', onAbort);
       sub.removeListener('message', onMessage);
+      sub.removeListener('debug', onDebug);
     },
   };
 }

@@ -12,7 +12,12 @@ import { decodeMessage, MAX_MESSAGE_BYTES } from '../common/messages.js';
 import { backoffMs, sleep } from '../common/retry.js';
 import { deadLetter, reportError } from './errorTopic.js';
 
-export type Settle = 'ack' | 'nack';
+/**
+ * `ack`, `nack` (redelivered at once, or after the subscription's retry backoff), or `later`: redelivered
+ * no sooner than `seconds` from now (at most 600, Pub/Sub's longest ack deadline), for work that cannot
+ * start yet (a subfolder another worker holds) and must neither be dropped nor come straight back.
+ */
+export type Settle = 'ack' | 'nack' | { later: { seconds: number } };
 
 /** What a handler gets for one message. */
 export interface Delivery<T> {
@@ -23,6 +28,8 @@ export interface Delivery<T> {
   signal: AbortSignal;
   /** True once the consumer is stopping: work not started yet is better left to the redelivery. */
   stopping(): boolean;
+  /** Pub/Sub's delivery attempt (1 for the first) when the subscription has a dead-letter policy; 0 otherwise. */
+  deliveryAttempt: number;
 }
 
 /** Resolves 'ack' once the message's work is done or recorded, 'nack' to have it redelivered. */
@@ -40,6 +47,8 @@ export interface ConsumeStats {
   received: number;
   acked: number;
   nacked: number;
+  /** Settled `later` (counted apart from nacked). */
+  deferred: number;
   malformed: number;
   /** Handler throws (each nacked). */
   threw: number;
@@ -95,11 +104,30 @@ function settler(m: Message, stats: ConsumeStats): (s: Settle) => void {
     if (s === 'ack') {
       stats.acked++;
       m.ack();
-    } else {
+    } else if (s === 'nack') {
       stats.nacked++;
       m.nack();
+    } else {
+      stats.deferred++;
+      redeliverLater(m, s.later.seconds);
     }
   };
+}
+
+export const MAX_LATER_SECONDS = 600;
+
+/**
+ * A nack that takes effect later: the message's ack deadline is set to `seconds` (so Pub/Sub redelivers it
+ * then, to whichever worker pulls) and the client stops leasing it. @google-cloud/pubsub 5.x has nack() (a
+ * deadline of 0) but no public way to stop leasing a message after a modAck, so this reaches into its
+ * inventory as releaseUndelivered() in consume.ts does; if that changes shape the message is nacked at once
+ * (redelivered sooner, never lost).
+ */
+function redeliverLater(m: Message, seconds: number): void {
+  const inventory = (m as unknown as { _subscriber?: { _inventory?: { remove?: (m: Message) => void } } })._subscriber?._inventory;
+  if (typeof inventory?.remove !== 'function' || typeof m.modAck !== 'function') return m.nack();
+  m.modAck(Math.max(1, Math.min(MAX_LATER_SECONDS, Math.round(seconds))));
+  inventory.remove(m);
 }
 
 /** deadLetter()'s verdict: ack once a topic holds the message, nack otherwise (it comes back). */
@@ -114,7 +142,7 @@ async function malformed(ctx: Ctx, mode: string, m: Message, reason: string): Pr
 
 export function createDispatcher<T extends { dir_key: string }>(ctx: Ctx, opts: DispatchOptions<T>, stops: Stops): Dispatcher {
   const { log } = ctx;
-  const stats: ConsumeStats = { received: 0, acked: 0, nacked: 0, malformed: 0, threw: 0, seconds: 0 };
+  const stats: ConsumeStats = { received: 0, acked: 0, nacked: 0, deferred: 0, malformed: 0, threw: 0, seconds: 0 };
   const running = new Map<Message, { settle: (s: Settle) => void; done: Promise<void> }>();
   let throwsInARow = 0;
 
@@ -140,7 +168,7 @@ export function createDispatcher<T extends { dir_key: string }>(ctx: Ctx, opts: 
     }
     const link = linkedSignal(stops.hard);
     try {
-      const verdict = await opts.handle({ message: decoded.message, id: m.id, signal: link.signal, stopping: () => stops.soft.aborted });
+      const verdict = await opts.handle({ message: decoded.message, id: m.id, signal: link.signal, stopping: () => stops.soft.aborted, deliveryAttempt: m.deliveryAttempt ?? 0 });
       throwsInARow = 0;
       settle(verdict);
     } catch (err) {

@@ -1,18 +1,23 @@
 // Per-object diff of one subfolder: a streaming merge of the two sorted listings (O(1) memory however
 // big the subfolder), each listing read one page ahead so S3 and GCS are listed in parallel. Like
-// rclone's NeedTransfer, every verdict says why: missing, sizes differ, hashes differ, extra.
+// rclone's NeedTransfer, every verdict says why: missing, sizes differ, hashes differ, extra. The same
+// decision as the copy path's (copy/same.ts), so what the diff calls different the copy path copies.
+// S3 is listed unfiltered: an object the config's filters leave out (storage_class, last_modified_*) is
+// `out-of-scope`, neither missing nor, when GCS holds a copy, extra: a filter never drives a deletion.
 import type { Ctx } from '../common/context.js';
 import type { ObjectEntry } from '../common/messages.js';
-import { parseEtag } from '../common/source/etag.js';
-import { META_SOURCE_ETAG } from './copy/index.js';
-import { listGcs, listS3, type GcsEntry } from './listing.js';
+import type { FilterReason } from '../common/source/filter.js';
+import { compareWithGcs } from './copy/index.js';
+import { listGcs, listS3Scoped, type GcsEntry, type ScopedEntry } from './listing.js';
 import type { DeepResult, Measured } from '../state/work.js';
 
 export type DiffItem =
   | { kind: 'same'; s3: ObjectEntry; gcs: GcsEntry }
   | { kind: 'missing'; s3: ObjectEntry }
   | { kind: 'different'; s3: ObjectEntry; gcs: GcsEntry; why: string }
-  | { kind: 'extra'; gcs: GcsEntry };
+  | { kind: 'extra'; gcs: GcsEntry }
+  /** In S3 but left out by a filter (`why`): not to copy, and its GCS copy (if any) not to delete. */
+  | { kind: 'out-of-scope'; s3: ObjectEntry; gcs?: GcsEntry; why: FilterReason };
 
 /**
  * Reads up to `ahead` items of `it` in the background, so two merged listings overlap their round trips.
@@ -55,21 +60,10 @@ async function* readAhead<T>(it: AsyncIterator<T>, ahead = 1000): AsyncGenerator
   }
 }
 
-/**
- * The verdict on an object present on both sides; undefined when they match. The strongest evidence
- * first: the source ETag our copy path verified against and recorded (ott-source-etag), then the MD5
- * of a single-part ETag against GCS's md5Hash; multipart and SSE ETags without a record prove the size only.
- */
+/** The verdict on an object present on both sides (copy/same.ts); undefined when they match. */
 export function differs(s3: ObjectEntry, gcs: GcsEntry): string | undefined {
-  if (s3.size !== gcs.size) return `sizes differ (S3 ${s3.size}, GCS ${gcs.size})`;
-  const recorded = gcs.metadata[META_SOURCE_ETAG];
-  if (recorded !== undefined) return recorded === s3.etag ? undefined : `source ETag differs (S3 ${s3.etag}, copied from ${recorded})`;
-  const etag = parseEtag(s3.etag);
-  if (etag.kind === 'md5' && gcs.md5Hash) {
-    const gcsHex = Buffer.from(gcs.md5Hash, 'base64').toString('hex');
-    if (gcsHex !== etag.md5Hex) return `hashes differ (S3 ETag ${etag.md5Hex}, GCS MD5 ${gcsHex})`;
-  }
-  return undefined;
+  const v = compareWithGcs(s3, gcs);
+  return v.same ? undefined : v.why;
 }
 
 /** UTF-8 byte order, the order both S3 and GCS list in (JS string order differs beyond the BMP). */
@@ -92,24 +86,25 @@ function ordered<T>(it: AsyncIterable<T>, side: string, nameOf: (e: T) => string
 
 /** Streams the merge of both sides of `dirKey`: S3 keys relative to dirKey against GCS names relative to its mirror. */
 export async function* diffSubfolder(ctx: Ctx, dirKey: string): AsyncGenerator<DiffItem> {
-  const relOf = (e: ObjectEntry): string => e.key.slice(dirKey.length);
-  const a = readAhead(ordered(listS3(ctx, dirKey), 'S3', relOf)[Symbol.asyncIterator]());
+  const relOf = (e: ScopedEntry): string => e.o.key.slice(dirKey.length);
+  const a = readAhead(ordered(listS3Scoped(ctx, dirKey), 'S3', relOf)[Symbol.asyncIterator]());
   const b = readAhead(ordered(listGcs(ctx, dirKey), 'GCS', (e) => e.rel)[Symbol.asyncIterator]());
   let x = await a.next();
   let y = await b.next();
   while (!x.done || !y.done) {
     const c = x.done ? 1 : y.done ? -1 : cmp(relOf(x.value), y.value.rel);
     if (c < 0) {
-      yield { kind: 'missing', s3: x.value as ObjectEntry };
+      const { o, outOfScope } = x.value as ScopedEntry;
+      yield outOfScope ? { kind: 'out-of-scope', s3: o, why: outOfScope } : { kind: 'missing', s3: o };
       x = await a.next();
     } else if (c > 0) {
       yield { kind: 'extra', gcs: y.value as GcsEntry };
       y = await b.next();
     } else {
-      const s3 = x.value as ObjectEntry;
+      const { o: s3, outOfScope } = x.value as ScopedEntry;
       const gcs = y.value as GcsEntry;
-      const why = differs(s3, gcs);
-      yield why ? { kind: 'different', s3, gcs, why } : { kind: 'same', s3, gcs };
+      const why = outOfScope ? undefined : differs(s3, gcs);
+      yield outOfScope ? { kind: 'out-of-scope', s3, gcs, why: outOfScope } : why ? { kind: 'different', s3, gcs, why } : { kind: 'same', s3, gcs };
       x = await a.next();
       y = await b.next();
     }
@@ -117,6 +112,21 @@ export async function* diffSubfolder(ctx: Ctx, dirKey: string): AsyncGenerator<D
 }
 
 export const DEEP_SAMPLE = 10;
+
+export interface SideTotals {
+  bytes: number;
+  objects: number;
+}
+
+/**
+ * Both sides' bytes and object counts, as every check counts them (deepCheck below): S3 in scope; GCS
+ * everything under the mirrored prefix except the copies of S3 objects a filter leaves out of scope (they
+ * are neither expected nor extra: counting them would leave the subfolder mismatched for good).
+ */
+export async function measure(ctx: Ctx, dirKey: string): Promise<{ s3: SideTotals; gcs: SideTotals }> {
+  const { measured: m } = await deepCheck(ctx, dirKey);
+  return { s3: { bytes: m.s3Bytes, objects: m.s3Objects }, gcs: { bytes: m.gcsBytes, objects: m.gcsObjects } };
+}
 
 /** Sizes, counts and the per-object diff of one subfolder, in one pass over both listings. */
 export async function deepCheck(ctx: Ctx, dirKey: string): Promise<{ measured: Measured; deep: DeepResult }> {
@@ -126,6 +136,8 @@ export async function deepCheck(ctx: Ctx, dirKey: string): Promise<{ measured: M
     if (list.length < DEEP_SAMPLE) list.push(key);
   };
   for await (const item of diffSubfolder(ctx, dirKey)) {
+    // Out of scope: on neither side (see measure).
+    if (item.kind === 'out-of-scope') continue;
     if (item.kind !== 'extra') {
       m.s3Bytes += item.s3.size;
       m.s3Objects++;

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import type { Ctx } from '../common/context.js';
 import { dirMessageSchema, type DirMessage } from '../common/messages.js';
 import type { WorkMode } from '../state/leases.js';
-import type { ConsumeOptions, ConsumeStats } from './consume.js';
+import type { ConsumeOptions, ConsumeStats, Settle } from './consume.js';
+import { MAX_LATER_SECONDS } from './delivery.js';
 
 /** What a mode did with one subfolder; counted into the summary. */
 export type Outcome = string;
@@ -13,6 +14,8 @@ export type Outcome = string;
 export interface DirWorkerSummary {
   received: number;
   malformed: number;
+  /** Messages to come back later (busy subfolders). */
+  deferred: number;
   outcomes: Record<string, number>;
   seconds: number;
 }
@@ -26,14 +29,43 @@ export interface SubfolderRunArgs {
   maxMessages?: number;
 }
 
+/** What a mode's work learns about the message beside the subfolder. */
+export interface DirDelivery {
+  /** Pub/Sub's delivery attempt (0: unknown, the subscription has no dead-letter policy). */
+  deliveryAttempt: number;
+}
+
+/**
+ * How long a busy subfolder's message waits before it comes back: a third of a lease (how often a holder
+ * renews), at least 10 s, at most Pub/Sub's 600 s.
+ */
+export function busyRetrySeconds(ctx: Ctx): number {
+  return Math.max(10, Math.min(MAX_LATER_SECONDS, Math.round(ctx.config.lease_seconds / 3)));
+}
+
+/** The settle rule of the subfolder modes, from the outcome of the work on one message. */
+export function settleFor(ctx: Ctx, outcome: Outcome): Settle {
+  if (outcome === 'released') return 'nack';
+  if (outcome === 'busy') return { later: { seconds: busyRetrySeconds(ctx) } };
+  return 'ack';
+}
+
 /**
  * consume() options for a subfolder mode, and its summary. Only this purpose's dir messages are accepted
  * (another purpose is malformed here). `work` gets a context whose signal is the message's own (aborted at
  * the hard stop only). `released` (the hard stop gave the row back untouched) is nacked for redelivery;
- * every other outcome is recorded in the row and acked; a throw (the outcome could not be recorded,
- * e.g. MySQL is down) counts as `failed` and reaches consume(), which nacks the message.
+ * `busy` (another worker holds the row) is redelivered later (busyRetrySeconds), its flag untouched; every
+ * other outcome is recorded in the row (or, `requeued`, handed back to the publisher) and acked; a throw
+ * (the outcome could not be recorded, e.g. MySQL is down) counts as `failed` and reaches consume(), which
+ * nacks the message.
  */
-export function subfolderConsumer(ctx: Ctx, purpose: WorkMode, args: SubfolderRunArgs, maxExtensionMs: number, work: (ctx: Ctx, dirKey: string) => Promise<Outcome>) {
+export function subfolderConsumer(
+  ctx: Ctx,
+  purpose: WorkMode,
+  args: SubfolderRunArgs,
+  maxExtensionMs: number,
+  work: (ctx: Ctx, dirKey: string, delivery: DirDelivery) => Promise<Outcome>,
+) {
   const outcomes: Record<string, number> = {};
   const count = (o: Outcome): void => void (outcomes[o] = (outcomes[o] ?? 0) + 1);
   const options: ConsumeOptions<DirMessage> = {
@@ -47,15 +79,15 @@ export function subfolderConsumer(ctx: Ctx, purpose: WorkMode, args: SubfolderRu
     handle: async (d) => {
       let outcome: Outcome;
       try {
-        outcome = await work({ ...ctx, signal: d.signal }, d.message.dir_key);
+        outcome = await work({ ...ctx, signal: d.signal }, d.message.dir_key, { deliveryAttempt: d.deliveryAttempt });
       } catch (err) {
         count('failed');
         throw err;
       }
       count(outcome);
-      return outcome === 'released' ? 'nack' : 'ack';
+      return settleFor(ctx, outcome);
     },
   };
-  const summary = (s: ConsumeStats): DirWorkerSummary => ({ received: s.received, malformed: s.malformed, outcomes, seconds: s.seconds });
+  const summary = (s: ConsumeStats): DirWorkerSummary => ({ received: s.received, malformed: s.malformed, deferred: s.deferred, outcomes, seconds: s.seconds });
   return { options, summary };
 }

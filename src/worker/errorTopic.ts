@@ -54,7 +54,7 @@ export async function deadLetter(ctx: Ctx, mode: string, m: Message, reason: str
   const { dead_letter_topic_id: dead, error_pubsub_topic_id: errors, pubsub_subscription_id: subscription } = ctx.config;
   ctx.log.error(`${mode}: malformed message`, { message_id: m.id, bytes: m.data.length, reason, to: dead ?? errors ?? 'nack (no dead_letter_topic_id or error_pubsub_topic_id)' });
   if (dead) {
-    await topic(ctx, dead).publishMessage({ data: m.data, attributes: { reason: reason.slice(0, 1000), subscription: subscription ?? '', original_message_id: m.id } });
+    await topic(ctx, dead).publishMessage({ data: m.data, attributes: { reason: redact(reason).slice(0, 1000), subscription: subscription ?? '', original_message_id: m.id } });
     return true;
   }
   if (!errors) return false;

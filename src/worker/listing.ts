@@ -1,12 +1,14 @@
 // Both sides of one subfolder, listed page by page (never a whole listing in memory): S3 through the
 // common lister and object filter (last-modified window, storage classes: what the publisher publishes),
 // GCS under the mirrored prefix. Both services list in UTF-8 byte order, which the merge in diff.ts relies
-// on (and checks).
+// on (and checks). The diff lists S3 unfiltered (listS3Scoped): an object the filters leave out is out of
+// scope, not gone, and its GCS copy must never look like an extra to delete. And the one way an object is
+// removed from GCS (deleteGcsGeneration), for the rsync cdn engine and the publisher's delta pass.
 import type { Ctx } from '../common/context.js';
 import type { ObjectEntry } from '../common/messages.js';
 import { gcsPrefix } from '../common/naming.js';
 import { withRetry, type RetryLimits } from '../common/retry.js';
-import { objectFilter } from '../common/source/filter.js';
+import { objectFilter, type FilterReason } from '../common/source/filter.js';
 import { s3Lister } from '../common/source/s3List.js';
 
 export interface GcsEntry {
@@ -26,10 +28,24 @@ function retryLimits(ctx: Ctx): RetryLimits {
   return { maxAttempts: ctx.config.max_attempts, budgetMs: ctx.config.retry_budget_ms };
 }
 
+/** An S3 object and, when a filter leaves it out of scope, which one. */
+export interface ScopedEntry {
+  o: ObjectEntry;
+  outOfScope?: FilterReason;
+}
+
+/** Every object under s3://s3_bucket/dirKey, in key order, each marked in or out of scope. */
+export async function* listS3Scoped(ctx: Ctx, dirKey: string): AsyncGenerator<ScopedEntry> {
+  const inScope = objectFilter(ctx.config);
+  for await (const o of s3Lister(ctx.clients.s3(), ctx.config.s3_bucket!, retryLimits(ctx))(dirKey, ctx.signal)) {
+    const f = inScope(o);
+    yield f.keep ? { o } : { o, outOfScope: f.why };
+  }
+}
+
 /** The in-scope objects under s3://s3_bucket/dirKey, in key order. */
 export async function* listS3(ctx: Ctx, dirKey: string): AsyncGenerator<ObjectEntry> {
-  const inScope = objectFilter(ctx.config);
-  for await (const o of s3Lister(ctx.clients.s3(), ctx.config.s3_bucket!, retryLimits(ctx))(dirKey, ctx.signal)) if (inScope(o).keep) yield o;
+  for await (const e of listS3Scoped(ctx, dirKey)) if (!e.outOfScope) yield e.o;
 }
 
 /** The objects under gs://gcs_bucket/<dirKey mapped by gcsPrefix>, in name order. */
@@ -48,22 +64,11 @@ export async function* listGcs(ctx: Ctx, dirKey: string): AsyncGenerator<GcsEntr
   } while (pageToken);
 }
 
-export interface SideTotals {
-  bytes: number;
-  objects: number;
-}
-
-async function total<T extends { size: number }>(it: AsyncIterable<T>): Promise<SideTotals> {
-  const t = { bytes: 0, objects: 0 };
-  for await (const e of it) {
-    t.bytes += e.size;
-    t.objects++;
-  }
-  return t;
-}
-
-/** Both sides' bytes and object counts, listed in parallel. */
-export async function measure(ctx: Ctx, dirKey: string): Promise<{ s3: SideTotals; gcs: SideTotals }> {
-  const [s3, gcs] = await Promise.all([total(listS3(ctx, dirKey)), total(listGcs(ctx, dirKey))]);
-  return { s3, gcs };
+/**
+ * Deletes exactly this generation of a GCS object (one that is rewritten meanwhile survives), retried by
+ * our one layer (the Storage client's own retries are off: common/clients.ts). Throws when it gives up.
+ */
+export async function deleteGcsGeneration(ctx: Ctx, name: string, generation: string | undefined): Promise<void> {
+  const file = ctx.clients.gcs().bucket(ctx.config.gcs_bucket!).file(name);
+  await withRetry(() => file.delete(generation ? { ifGenerationMatch: Number(generation) } : {}), { ...retryLimits(ctx), signal: ctx.signal });
 }

@@ -6,9 +6,11 @@
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { classify } from '../common/errors.js';
+import { printable } from '../common/printable.js';
+import { redact } from '../common/redact.js';
 import { withClaim, type Finished } from '../state/withClaim.js';
-import { measure } from './listing.js';
-import { subfolderConsumer, type DirWorkerSummary, type SubfolderRunArgs } from './dirWorker.js';
+import { measure } from './diff.js';
+import { subfolderConsumer, type DirDelivery, type DirWorkerSummary, type SubfolderRunArgs } from './dirWorker.js';
 import { consume } from './consume.js';
 import { reportError } from './errorTopic.js';
 import { createCdnEngine } from './rsync/cdn.js';
@@ -42,11 +44,12 @@ export function createEngine(ctx: Ctx, name: 'cdn' | 'gcloud'): RsyncEngine {
 
 /**
  * Repairs one subfolder under a claim (src/state/withClaim.ts). Outcomes: `equal` / `mismatched` (after
- * the repair; recorded), `busy` (held by another worker: left to be published again), `unknown`, `failed`
+ * the repair; recorded), `busy` (held by another worker: the message comes back later), `requeued` (busy
+ * on a late redelivery: left to be published again), `unknown`, `failed`
  * (engine or listing failed: recorded in rsync_error, sent to the error topic), `lost` (lease taken
  * over), `released` (shutdown).
  */
-export async function rsyncSubfolder(ctx: Ctx, engine: RsyncEngine, dirKey: string, totals?: EngineResult): Promise<string> {
+export async function rsyncSubfolder(ctx: Ctx, engine: RsyncEngine, dirKey: string, totals?: EngineResult, delivery?: DirDelivery): Promise<string> {
   let engineError: string | undefined;
   // The repair, then both sides measured again: an engine error is recorded beside the new sizes.
   const repair = async (work: Ctx): Promise<Finished> => {
@@ -62,6 +65,7 @@ export async function rsyncSubfolder(ctx: Ctx, engine: RsyncEngine, dirKey: stri
     dirKey,
     work: repair,
     failure: (err) => `${engineError ? `${engineError}; then ` : ''}listing failed: ${classify(err).reason}`,
+    deliveryAttempt: delivery?.deliveryAttempt,
   });
   if (r.outcome === 'failed' || r.outcome === 'unknown') await reportError(ctx, MODE, dirKey, r.reason);
   if (r.outcome === 'equal' || r.outcome === 'mismatched') ctx.log.info(`${MODE}: ${dirKey} ${r.outcome} after ${engine.name} rsync`, { dir_key: dirKey, ...r.measured });
@@ -77,7 +81,7 @@ export async function run(ctx: Ctx, args: RsyncArgs = {}): Promise<RsyncSummary>
     if (args.dryRun || args.dirs?.length) {
       s = await namedDirs(ctx, engine, args, totals);
     } else {
-      const c = subfolderConsumer(ctx, MODE, args, (ctx.config.rsync_timeout_seconds + 600) * 1000, (work, dirKey) => rsyncSubfolder(work, engine, dirKey, totals));
+      const c = subfolderConsumer(ctx, MODE, args, (ctx.config.rsync_timeout_seconds + 600) * 1000, (work, dirKey, delivery) => rsyncSubfolder(work, engine, dirKey, totals, delivery));
       s = c.summary(await consume(ctx, c.options));
     }
     return { ...s, engine: engine.name, copied: totals.copied, skipped: totals.skipped, skippedWhy: totals.skippedWhy, deleted: totals.deleted, failedObjects: totals.failed };
@@ -89,9 +93,12 @@ export async function run(ctx: Ctx, args: RsyncArgs = {}): Promise<RsyncSummary>
 /** `--dir KEY`: the named subfolders one after the other, repaired, or with --dry-run only planned (printed). */
 async function namedDirs(ctx: Ctx, engine: RsyncEngine, args: RsyncArgs, totals: EngineResult): Promise<DirWorkerSummary> {
   if (!args.dirs?.length) throw new Error('--dry-run needs the subfolders to plan: give --dir KEY (repeatable); it never consumes queued messages');
-  const print = args.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const out = args.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // Every plan line (ours, or gcloud's output in its dry run) redacted and escaped: keys may hold newlines
+  // or escape sequences, and gcloud may echo a URL with credentials.
+  const print = (line: string): void => out(printable(redact(line)));
   const started = Date.now();
-  const s: DirWorkerSummary = { received: 0, malformed: 0, outcomes: {}, seconds: 0 };
+  const s: DirWorkerSummary = { received: 0, malformed: 0, deferred: 0, outcomes: {}, seconds: 0 };
   for (const dirKey of args.dirs) {
     let outcome: string;
     if (args.dryRun) {

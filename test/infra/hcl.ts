@@ -1,6 +1,8 @@
 // Loads infra/terraform/*.tf through @cdktf/hcl2json (Terraform's own HCL parser compiled to wasm) and
 // merges the files into one document, as Terraform does with a module's files.
-import { readdir, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from '@cdktf/hcl2json';
 
@@ -80,4 +82,21 @@ export function allKeys(v: unknown, out: string[] = []): string[] {
     }
   }
   return out;
+}
+
+/**
+ * Loads a copy of infra/terraform with one edit (`from` replaced by `to` in `file`; `from` must be there,
+ * so a case cannot silently stop breaking anything) and hands it to `use`.
+ */
+export async function withEditedCopy<T>(file: string, from: string, to: string, use: (tf: TfModule) => T | Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'ott-tf-'));
+  try {
+    await cp(TF_DIR, dir, { recursive: true });
+    const text = await readFile(join(dir, file), 'utf8');
+    if (!text.includes(from)) throw new Error(`${file} no longer contains the text this case changes: ${from.slice(0, 80)}`);
+    await writeFile(join(dir, file), text.replace(from, to));
+    return await use(await loadTerraform(`${dir}/`));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

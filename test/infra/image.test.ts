@@ -61,6 +61,26 @@ describe('infra/image/build-image.sh --app-only', () => {
     await expect(stat(`${prefix}.staging`)).rejects.toThrow(); // swapped in, nothing left behind
   });
 
+  it('records the commit it was built from (git archive carries it) for the image label', async () => {
+    const info = JSON.parse(await readFile(join(prefix, 'BUILD_INFO.json'), 'utf8')) as { git_sha: string; node: string };
+    const { stdout } = await run('git', ['-C', REPO, 'rev-parse', 'HEAD']);
+    expect(info.git_sha).toBe(stdout.trim());
+    expect(info.node).toBe(process.versions.node);
+    expect(buildLog).toContain(`(${stdout.trim()})`);
+  });
+
+  it('pins Node 24 LTS and the Google Cloud CLI for the image (the system part)', async () => {
+    const script = await readFile(`${INFRA_DIR}image/build-image.sh`, 'utf8');
+    const node = /^readonly node_pinned=(\d+)\.(\d+)\.(\d+)$/m.exec(script);
+    expect(node?.[1]).toBe('24');
+    // The same Node 24 release CI runs the suite on.
+    const ci = await readFile(join(REPO, '.ci/run'), 'utf8');
+    expect(ci).toContain(`node@${node![1]}.${node![2]}.${node![3]}`);
+    expect(script).toMatch(/^readonly gcloud_cli_version=\d+\.\d+\.\d+-\d+$/m);
+    expect(script).toContain('apt_install --allow-downgrades "nodejs=${node_deb_version}"');
+    expect(script).toContain('apt_install --allow-downgrades "google-cloud-cli=${gcloud_cli_version}"');
+  });
+
   it('runs `ott --help` from the installed copy through the wrapper', async () => {
     const wrapper = join(binDir, 'ott');
     await access(wrapper, constants.X_OK);

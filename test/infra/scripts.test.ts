@@ -89,6 +89,30 @@ describe('systemd unit ott@.service', () => {
     expect(setting('User')).toBe('ott');
     expect(setting('StartLimitIntervalSec')).toBe('0');
   });
+
+  it('caps the unit\'s memory and lets it log in bursts without journald dropping lines', async () => {
+    const unit = await readFile(UNIT, 'utf8');
+    const setting = (k: string): string | undefined => new RegExp(`^${k}=(.*)$`, 'm').exec(unit)?.[1];
+    // 16 processes x 4 GiB of heap would exceed a 64 GiB VM: the unit as a whole stops at 90 %.
+    expect(setting('MemoryMax')).toBe('90%');
+    expect(setting('LogRateLimitIntervalSec')).toBe('30s');
+    expect(Number(setting('LogRateLimitBurst'))).toBeGreaterThanOrEqual(100_000);
+  });
+});
+
+describe('Ops Agent config (infra/image/ops-agent.yaml)', () => {
+  it('parses ott\'s JSON lines from the journal and maps their severity and mode label onto the entry', async () => {
+    const yaml = await readFile(`${INFRA_DIR}image/ops-agent.yaml`, 'utf8');
+    expect(yaml).toMatch(/ott_journal:\n\s+type: systemd_journald/);
+    expect(yaml).toMatch(/ott_json:\n\s+type: parse_json\n\s+field: MESSAGE/);
+    expect(yaml).toMatch(/ott_severity:\n\s+type: modify_fields\n\s+fields:\n\s+severity:\n\s+move_from: jsonPayload\.severity/);
+    expect(yaml).toContain('copy_from: jsonPayload."logging.googleapis.com/labels".mode');
+    // In this order: only ott's units, then the JSON, then the fields it produced.
+    expect(yaml).toMatch(/processors: \[ott_only, ott_json, ott_severity\]/);
+    // The failed-units alert matches systemd's lines about ott@ units: the filter must keep them.
+    expect(yaml).toContain('jsonPayload.UNIT =~ "^ott@"');
+    expect(yaml).not.toMatch(/\t/);
+  });
 });
 
 describe('launcher ott-worker', () => {
@@ -184,5 +208,64 @@ describe('launcher ott-worker', () => {
     expect(r.code).toBe(1);
     const line = JSON.parse(r.stdout.split('\n').find((l) => l.includes('cannot reach'))!) as { message: string };
     expect(line.message).toContain('cannot reach the metadata server for instance/attributes/ott-config-key-cdnTransfer');
+  });
+});
+
+describe('quota-preflight.sh', () => {
+  const PREFLIGHT = `${INFRA_DIR}quota-preflight.sh`;
+  let dir: string;
+  let fakeGcloud: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmp, 'preflight-'));
+    // gcloud as far as the script uses it: the enabled APIs and the region's quotas, from files.
+    fakeGcloud = join(dir, 'gcloud');
+    await writeFile(
+      fakeGcloud,
+      '#!/bin/sh\necho "$*" >>"$FAKE_DIR/calls"\ncase "$1 $2" in\n  "services list") cat "$FAKE_DIR/apis" ;;\n  "compute regions") cat "$FAKE_DIR/region.json" ;;\n  *) echo "unexpected: $*" >&2; exit 3 ;;\nesac\n',
+    );
+    await chmod(fakeGcloud, 0o755);
+  });
+
+  const region = (quotas: Record<string, [number, number]>): string =>
+    JSON.stringify({ name: 'us-central1', quotas: Object.entries(quotas).map(([metric, [limit, usage]]) => ({ metric, limit, usage })) });
+  async function preflight(needs: unknown, quotas: Record<string, [number, number]>, apis = 'serviceusage.googleapis.com\ncloudresourcemanager.googleapis.com\ncompute.googleapis.com\n'): Promise<{ code: number; out: string }> {
+    await writeFile(join(dir, 'apis'), apis);
+    await writeFile(join(dir, 'region.json'), region(quotas));
+    await writeFile(join(dir, 'needs.json'), typeof needs === 'string' ? needs : JSON.stringify(needs));
+    const r = await run('bash', [PREFLIGHT, '--project', 'p', '--region', 'us-central1', '--needs', join(dir, 'needs.json')], { env: { ...process.env, OTT_GCLOUD: fakeGcloud, FAKE_DIR: dir } }).then(
+      (x) => ({ code: 0, out: x.stdout + x.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+    );
+    return r;
+  }
+
+  it('passes when every needed metric has room, and skips a metric the region does not list', async () => {
+    const r = await preflight({ CPUS: 700, SSD_TOTAL_GB: 1500, IN_USE_ADDRESSES: 56, E2_CPUS: 700 }, { CPUS: [1000, 100], SSD_TOTAL_GB: [4096, 0], IN_USE_ADDRESSES: [69, 8] });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/^quota\s+CPUS\s+700\s+900\s+1000\s+ok$/m);
+    expect(r.out).toMatch(/^quota\s+IN_USE_ADDRESSES\s+56\s+61\s+69\s+ok$/m);
+    expect(r.out).toMatch(/E2_CPUS.*not listed for us-central1: skipped/);
+    expect(await readFile(join(dir, 'calls'), 'utf8')).toContain('compute regions describe us-central1 --project p --format=json');
+  });
+
+  it('fails naming the short metric and what to request', async () => {
+    const r = await preflight({ CPUS: 704, INSTANCES: 70 }, { CPUS: [500, 24], INSTANCES: [1000, 0] });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^quota\s+CPUS\s+704\s+476\s+500\s+SHORT by 228: request CPUS >= 728 in us-central1$/m);
+    expect(r.out).toMatch(/INSTANCES.*ok/);
+    expect(r.out).toContain('not enough quota in us-central1');
+  });
+
+  it('fails when the APIs Terraform needs to start are off', async () => {
+    const r = await preflight({ CPUS: 1 }, { CPUS: [10, 0] }, 'serviceusage.googleapis.com\n');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('gcloud services enable cloudresourcemanager.googleapis.com --project p');
+    expect(r.out).toContain('gcloud services enable compute.googleapis.com --project p');
+  });
+
+  it('refuses needs that are not the quota_needs output', async () => {
+    const r = await preflight('{"CPUS": "many"}', { CPUS: [10, 0] });
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('expected an object of metric => number');
   });
 });

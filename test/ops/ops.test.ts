@@ -68,7 +68,9 @@ describe('status', () => {
     expect(s.phases.transferred).toMatchObject({ s3Bytes: 1000, gcsBytes: 800, s3Objects: 10, gcsObjects: 10 });
     expect(s.phases.mismatched).toMatchObject({ s3Bytes: 3000, gcsBytes: 1000, s3Objects: 3, gcsObjects: 1 });
     expect(s.total).toMatchObject({ subfolders: 10, s3Bytes: 1010 + 1000 + 5000 + 3000 + 7, gcsBytes: 400 + 800 + 5000 + 1000 + 7 });
-    expect(s.total.bytesPercentDone).toBe(Math.floor(((400 + 800 + 5000 + 1000 + 7) / (1010 + 1000 + 5000 + 3000 + 7)) * 1000) / 10);
+    // Done is what checks verified: d/equal/ only (issue 14, point 8), never GCS totals or copy counters.
+    expect(s.total.bytesPercentDone).toBe(Math.floor((5000 / (1010 + 1000 + 5000 + 3000 + 7)) * 1000) / 10);
+    expect(s.total.objectsPercentDone).toBe(Math.floor((5 / (11 + 10 + 5 + 3 + 1)) * 1000) / 10);
     expect(s.claims.syncCheck).toMatchObject({ live: 1, stale: 1 });
     expect(s.claims.syncCheck.sample.map((c) => [c.dirKey, c.stale])).toEqual([['d/mismatch/', true], ['d/live/', false]]);
     expect(s.claims.rsync).toMatchObject({ live: 0, stale: 1 });

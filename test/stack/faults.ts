@@ -30,7 +30,15 @@ export type FaultAction =
    * half of the chunk's new bytes, or all but the last `dropBytes` of them (64 KiB when the chunk's length
    * is not declared). A client must resend from the acknowledged offset.
    */
-  | { shortAck: true; dropBytes?: number };
+  | { shortAck: true; dropBytes?: number }
+  /**
+   * CDN fixture only: serve another key of the same bucket in this one's place, its bytes and headers (ETag
+   * included), as an edge still holding an overwritten object's old copy does. Keep the old version under
+   * that key to make a stale cache.
+   */
+  | { serveKey: string }
+  /** CDN fixture only: drop the viewer's Range and answer 200 with the whole object, as some proxies do. */
+  | { ignoreRange: true };
 
 export interface FaultMatch {
   /** HTTP method, e.g. GET. */
@@ -137,6 +145,8 @@ function validateRule(r: unknown): FaultRule {
       a.truncate === true ||
       a.corrupt === true ||
       a.storeCorrupt === true ||
+      (typeof a.serveKey === 'string' && a.serveKey !== '') ||
+      a.ignoreRange === true ||
       (a.shortAck === true && (a.dropBytes === undefined || (Number.isInteger(a.dropBytes) && (a.dropBytes as number) > 0))) ||
       (typeof a.delayMs === 'number' && a.delayMs >= 0));
   if (!ok) throw new Error(`fault rule: unknown action ${JSON.stringify(rule.action)}`);

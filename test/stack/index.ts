@@ -28,8 +28,14 @@ export interface StartedService {
 type Starter = (ctx: StackContext) => Promise<StartedService>;
 
 /** Every service, in start order, loaded lazily so one missing tool names itself clearly. */
-const SERVICES: ReadonlyArray<{ name: string; load: () => Promise<Starter> }> = [
-  { name: 'mariadb', load: async () => (await import('./mariadb.js')).startMariadb },
+const SERVICES: ReadonlyArray<{ name: string; load: (opts: StackOptions) => Promise<Starter> }> = [
+  {
+    name: 'mariadb',
+    load: async (opts) => {
+      const { startMariadb } = await import('./mariadb.js');
+      return (ctx) => startMariadb(ctx, { tls: opts.mariadbTls });
+    },
+  },
   { name: 'pubsub', load: async () => (await import('./pubsub.js')).startPubsub },
   { name: 'datastore', load: async () => (await import('./datastore.js')).startDatastore },
   { name: 's3', load: async () => (await import('./s3.js')).startS3 },
@@ -39,6 +45,7 @@ const SERVICES: ReadonlyArray<{ name: string; load: () => Promise<Starter> }> = 
 ];
 
 import { startControl } from './control.js';
+import type { MariadbTls } from './mariadb.js';
 import { onLivePidsChange } from './proc.js';
 import { reapOrphans } from './reap.js';
 
@@ -60,6 +67,8 @@ export interface StackOptions {
   only?: string[];
   /** Keep the temp dirs after stop (logs survive anyway under rootDir/logs until stop). */
   keepDirs?: boolean;
+  /** MariaDB with TLS (its own CA, made by the test): the TLS tests start a private one this way. */
+  mariadbTls?: MariadbTls;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -92,7 +101,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       if (only && !only.includes(svc.name)) continue;
       const dir = join(rootDir, svc.name);
       mkdirSync(dir);
-      const starter = await svc.load();
+      const starter = await svc.load(opts);
       const s = await starter({ dir, logDir, env: { ...env } });
       started.push(s);
       Object.assign(env, s.env);

@@ -20,7 +20,18 @@ function findBinary(names: string[]): string {
   throw new Error(`${names[0]} not found: install the Debian package mariadb-server (apt-get install -y mariadb-server)`);
 }
 
-export async function startMariadb(ctx: StackContext): Promise<StartedService> {
+/** Server TLS material (PEM files): MariaDB then offers TLS with this certificate; plain connections still work. */
+export interface MariadbTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+export interface MariadbOptions {
+  tls?: MariadbTls;
+}
+
+export async function startMariadb(ctx: StackContext, opts: MariadbOptions = {}): Promise<StartedService> {
   const mariadbd = findBinary(['mariadbd', 'mysqld']);
   const installDb = findBinary(['mariadb-install-db', 'mysql_install_db']);
   const datadir = join(ctx.dir, 'data');
@@ -51,6 +62,7 @@ export async function startMariadb(ctx: StackContext): Promise<StartedService> {
     '--innodb-doublewrite=0',
     '--innodb-buffer-pool-size=256M',
     '--skip-log-bin',
+    ...(opts.tls ? [`--ssl-cert=${opts.tls.certFile}`, `--ssl-key=${opts.tls.keyFile}`, `--ssl-ca=${opts.tls.caFile}`] : []),
   ];
   const launch = (): Promise<Service> =>
     spawnService({

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEventListeners } from 'node:events';
 import type { RowDataPacket } from 'mysql2';
-import { withClaim, type Finished } from '../../src/state/withClaim.js';
+import { UNPUBLISH_AFTER_DELIVERIES, withClaim, type Finished } from '../../src/state/withClaim.js';
 import { testContext, type TestCtx } from '../helpers/context.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -52,7 +52,7 @@ describe('withClaim outcomes', () => {
     expect(await row('o/engine/')).toMatchObject({ rsync_error: 'engine exited 1', s3_size: 10, rsync_frequency: 1, rsync_in_progress: 0 });
   });
 
-  it('busy clears the published flag without running the work; an unknown subfolder says so', async () => {
+  it('busy leaves the published flag alone (the message comes back later) without running the work; an unknown subfolder says so', async () => {
     await addRows(['o/busy/']);
     let ran = false;
     const work = async (): Promise<Finished> => {
@@ -61,8 +61,15 @@ describe('withClaim outcomes', () => {
     };
     const holding = withClaim(ctx, { mode: 'rsync', dirKey: 'o/busy/', work: async (c) => untilAborted(c.signal) });
     await waitFor('the rsync claim', async () => (await row('o/busy/')).rsync_in_progress === 1);
-    expect(await withClaim(ctx, { mode: 'syncCheck', dirKey: 'o/busy/', work })).toEqual({ outcome: 'busy' });
-    expect(await row('o/busy/')).toMatchObject({ sync_check_published: 0, sync_check_in_progress: 0, rsync_owner: ctx.workerId });
+    // Flagged by its publisher: a first delivery defers, the flag stays.
+    await ctx.db.query(`UPDATE ${T} SET sync_check_published = TRUE WHERE dir_key = 'o/busy/'`);
+    expect(await withClaim(ctx, { mode: 'syncCheck', dirKey: 'o/busy/', work, deliveryAttempt: 1 })).toEqual({ outcome: 'busy' });
+    expect(await row('o/busy/')).toMatchObject({ sync_check_published: 1, sync_check_in_progress: 0, rsync_owner: ctx.workerId });
+    // Come back UNPUBLISH_AFTER_DELIVERIES times: handed back to the publisher (flag cleared), before a dead-letter policy takes it.
+    expect(await withClaim(ctx, { mode: 'syncCheck', dirKey: 'o/busy/', work, deliveryAttempt: UNPUBLISH_AFTER_DELIVERIES })).toEqual({ outcome: 'requeued' });
+    expect(await row('o/busy/')).toMatchObject({ sync_check_published: 0, sync_check_in_progress: 0 });
+    // Not flagged (yet): the publisher flags after Pub/Sub took the message, so it is kept, however late.
+    expect(await withClaim(ctx, { mode: 'syncCheck', dirKey: 'o/busy/', work, deliveryAttempt: 9 })).toEqual({ outcome: 'busy' });
     expect(await withClaim(ctx, { mode: 'syncCheck', dirKey: 'o/nowhere/', work })).toEqual({ outcome: 'unknown', reason: `subfolder o/nowhere/ is not in table ${T}: message dropped` });
     expect(ran).toBe(false);
     // End the holder: another worker takes the row over, and its renewal finds the lease lost.

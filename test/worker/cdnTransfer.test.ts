@@ -78,24 +78,25 @@ describe('cdnTransfer', () => {
     await ctx.db.end();
   });
 
-  it('replaces a differing object in GCS (generation precondition) and marks opaque ETags as verified by size only', async () => {
+  it('replaces a differing object in GCS (generation precondition); an SSE-KMS ETag (32 hex, no MD5) is verified by S3\'s checksum', async () => {
     const ctx = await worldContext(w);
     const e = await putObject(w, 'data/replace/a.bin', 5000);
     // A stale copy of another version under the same name.
     const stale = await fetch(`${process.env.OTT_GCS_ENDPOINT}/upload/storage/v1/b/${w.gcsBucket}/o?uploadType=media&name=${encodeURIComponent('copy/replace/a.bin')}`, { method: 'POST', body: 'old bytes' });
     expect(stale.ok).toBe(true);
-    const kms = await putObject(w, 'data/replace/kms.bin', 3000);
-    // An SSE-KMS-like ETag: not the MD5 of anything, so only size + CRC32C can vouch for the copy.
-    const opaque = { ...kms, etag: '"kms-opaque-etag-0001"' };
+    // SSE-KMS as S3 serves it: 32 hex digits that are not the MD5, marked only by x-amz-server-side-encryption.
+    const kms = await putObject(w, 'data/replace/kms.bin', 3000, { ServerSideEncryption: 'aws:kms' });
+    expect(kms.etag).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(kms.etag).not.toContain(createHash('md5').update(bytesFor(kms.key, 3000)).digest('hex'));
     await addDirRow(ctx, 'data/replace/');
-    await publish(w, 'data/replace/', [e, opaque]);
+    await publish(w, 'data/replace/', [e, kms]);
     const s = await run(ctx, { exitWhenIdleMs: 1500, tunables });
-    expect(s).toMatchObject({ copied: 2, sizeOnly: 1, failed: 0 });
+    expect(s).toMatchObject({ copied: 2, sizeOnly: 0, failed: 0, verifiedBy: { md5: 1, crc: 1 } });
     expect((await readGcs(w, 'copy/replace/a.bin'))!.data.equals(bytesFor(e.key, 5000))).toBe(true);
     const k = (await readGcs(w, 'copy/replace/kms.bin'))!;
     expect(k.data.equals(bytesFor(kms.key, 3000))).toBe(true);
-    expect(k.meta.metadata?.['ott-verified-by']).toBe('size+crc32c');
-    expect(await dirCounters(ctx, 'data/replace/')).toMatchObject({ copied_objects: 2, size_only_objects: 1 });
+    expect(k.meta.metadata?.['ott-verified-by']).toBe('crc');
+    expect(await dirCounters(ctx, 'data/replace/')).toMatchObject({ copied_objects: 2, size_only_objects: 0 });
     await ctx.db.end();
   });
 });

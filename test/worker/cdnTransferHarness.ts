@@ -80,7 +80,7 @@ export async function putObject(w: World, key: string, size: number, extra: Part
   return { key, size, etag: r.ETag!, last_modified: new Date().toISOString() };
 }
 
-export async function putMultipart(w: World, key: string, partSizes: number[], extra: { ContentType?: string; Metadata?: Record<string, string> } = {}): Promise<ObjectEntry> {
+export async function putMultipart(w: World, key: string, partSizes: number[], extra: { ContentType?: string; Metadata?: Record<string, string>; ServerSideEncryption?: 'aws:kms' } = {}): Promise<ObjectEntry> {
   const data = bytesFor(key, partSizes.reduce((a, b) => a + b, 0));
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: w.s3Bucket, Key: key, ...extra }));
   const parts: { ETag: string; PartNumber: number }[] = [];

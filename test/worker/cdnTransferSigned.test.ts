@@ -54,6 +54,17 @@ describe('cdnTransfer with signed URLs', () => {
     await wrong.db.end();
   });
 
+  it('reports the origin\'s own 403 code (an archived object: InvalidObjectState), not a signing-key problem', async () => {
+    const ctx = await signedCtx(trusted.privateKeyPem, { gcs_root_prefix: 'archived/' });
+    const archived = await putObject(w, 'data/s/archived.bin', 2000, { StorageClass: 'GLACIER' });
+    await publish(w, 'data/s/', [archived]);
+    expect(await run(ctx, { exitWhenIdleMs: 1500 })).toMatchObject({ copied: 0, failed: 1, acked: 1 });
+    const [e] = (await drain(w.errorSub, 1)).map((m) => JSON.parse(m.data.toString()));
+    expect(e).toMatchObject({ key: archived.key, attempts: 1, reason: expect.stringMatching(/CDN GET \(origin InvalidObjectState\): HTTP 403/) });
+    expect(e.reason).not.toMatch(/url_signer_key_pair_id/);
+    await ctx.db.end();
+  });
+
   it('fails at start with a clear error, without the key, when the signing key is unusable', async () => {
     const pem = '-----BEGIN PRIVATE KEY-----\nTk9UIEEgS0VZIEFUIEFMTA==\n-----END PRIVATE KEY-----\n';
     const ctx = await signedCtx(pem);

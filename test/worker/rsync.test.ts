@@ -16,6 +16,8 @@ import { ConfigError } from '../../src/common/config/validate.js';
 import { addRows, closeCtx, errorMessages, gcsNames, makeWorld, publishDirs, putGcs, putS3, row, workerCtx, type World } from './syncCheckFixture.js';
 import { compareCopies, type CopyReport } from '../helpers/compareCopies.js';
 import { addFaults, clearFaults, listFaults } from '../stack/faults.js';
+import { cutoffBetween } from '../helpers/lastModified.js';
+import { s3 } from './syncCheckFixture.js';
 
 let w: World;
 
@@ -169,6 +171,47 @@ describe('rsync engines', () => {
   });
 });
 
+// Issue 14, point 5: deletion is never driven by a filter. A GCS copy whose S3 source still exists but is
+// filtered out (storage_class, last_modified_*) is out of scope, not extra: delete_unmatched removes only
+// what S3 no longer has, and the out-of-scope copies count on neither side, so the subfolder checks equal.
+describe('delete_unmatched with object filters (cdn engine)', () => {
+  let cutoff: string;
+  const dir = 'data/filtered/';
+  const copies = ['mirror/filtered/cold.txt', 'mirror/filtered/early.txt', 'mirror/filtered/late.txt'];
+
+  beforeAll(async () => {
+    await putS3(w, `${dir}early.txt`, 'early');
+    await putS3(w, `${dir}cold.txt`, 'infrequent access', 'STANDARD_IA');
+    cutoff = await cutoffBetween(s3, w.s3Bucket, [`${dir}early.txt`, `${dir}cold.txt`], [`${dir}late.txt`], () => putS3(w, `${dir}late.txt`, 'late'));
+    // Copies of all three (made before the filters were set), and one object S3 no longer has.
+    await putGcs(w, 'mirror/filtered/early.txt', 'early');
+    await putGcs(w, 'mirror/filtered/cold.txt', 'infrequent access');
+    await putGcs(w, 'mirror/filtered/late.txt', 'late');
+    await addRows(w, [dir]);
+  });
+
+  it.each([
+    ['storage_class', () => ({ storage_class: 'STANDARD' }), 'cold.txt', 2],
+    ['last_modified_before', () => ({ last_modified_before: cutoff }), 'late.txt', 2],
+    ['last_modified_after', () => ({ last_modified_after: cutoff }), 'cold.txt', 1],
+  ])('%s: the copies of filtered-out objects stay; only the object gone from S3 is deleted', async (filter, config, outOfScope, inScope) => {
+    await putGcs(w, 'mirror/filtered/zz-gone.txt', 'deleted from S3');
+    const ctx = await workerCtx(w, 'rsync', { delete_unmatched: true, ...config() });
+    const lines: string[] = [];
+    await runRsync(ctx, { dryRun: true, dirs: [dir], print: (l) => lines.push(l) });
+    expect(lines.filter((l) => l.startsWith('delete'))).toEqual(['delete mirror/filtered/zz-gone.txt (not in S3)']);
+    expect(lines).toContain(`keep   mirror/filtered/${outOfScope} (its source is out of scope: ${filter})`);
+
+    expect(await runRsync(ctx, { dirs: [dir] })).toMatchObject({ deleted: 1, copied: 0, failedObjects: 0, outcomes: { equal: 1 } });
+    expect(await gcsNames(w, 'mirror/filtered/')).toEqual(copies);
+    expect(await row(w, dir)).toMatchObject({ s3_objects: inScope, gcs_objects: inScope });
+    // The deep check agrees: nothing extra, nothing missing.
+    expect(await checkSubfolder(ctx, dir, { deep: true })).toBe('equal');
+    expect(await row(w, dir)).toMatchObject({ deep_missing: 0, deep_different: 0, deep_extra: 0 });
+    await closeCtx(ctx);
+  });
+});
+
 describe('two syncCheck workers and one rsync worker racing', () => {
   it('never hold a subfolder at once; every message ends in a recorded outcome', async () => {
     // Any UPDATE that would let both modes hold a row, or take a live lease from its holder, fails.
@@ -202,8 +245,8 @@ describe('two syncCheck workers and one rsync worker racing', () => {
     for (const d of dirs) {
       const r = await row(w, d);
       expect(r).toMatchObject({ sync_check_in_progress: 0, rsync_in_progress: 0, sync_check_owner: null, rsync_owner: null });
-      // A subfolder was checked at least once, or left (published flag cleared) to be published again.
-      expect(r.sync_check_frequency > 0 || r.sync_check_published === 0).toBe(true);
+      // A subfolder was checked at least once, or its message deferred to come back (flag left on).
+      expect(r.sync_check_frequency > 0 || r.sync_check_published === 1).toBe(true);
     }
     // Pub/Sub may hand every message to one subscriber stream: race the three workers head-on as well.
     const engine = createEngine(c, 'cdn');

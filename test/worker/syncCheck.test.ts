@@ -72,7 +72,7 @@ describe('syncCheck measures', () => {
 });
 
 describe('syncCheck from Pub/Sub', () => {
-  it('checks published subfolders; a busy one is left to be published again; unknown and malformed ones go to the error topic', async () => {
+  it('checks published subfolders; a busy one is deferred (its message comes back later); unknown and malformed ones go to the error topic', async () => {
     await putS3(w, 'data/q1/x', 'x');
     await putGcs(w, 'mirror/q1/x', 'x');
     await addRows(w, ['data/q1/', 'data/busy/'], 'syncCheck');
@@ -80,14 +80,19 @@ describe('syncCheck from Pub/Sub', () => {
     expect(await claimDir({ db: w.ctx.db, table: 'transfer_state', owner: 'other-vm', leaseSeconds: 600 }, 'rsync', 'data/busy/')).toBe(true);
     await publishDirs(w, 'syncCheck', ['data/q1/', 'data/busy/', 'data/not-in-table/']);
     await publishRaw(w, 'syncCheck', '{"v":1,"kind":"dir","purpose":"syncCheck"}');
-    const ctx = await workerCtx(w, 'syncCheck');
+    const ctx = await workerCtx(w, 'syncCheck', { lease_seconds: 30 }); // a busy message comes back after 10 s
     const s = await run(ctx, { maxMessages: 4, idleExitSeconds: 60, concurrency: 2 });
     expect(s).toMatchObject({ received: 4, malformed: 1, outcomes: { equal: 1, busy: 1, unknown: 1 } });
     expect(await row(w, 'data/q1/')).toMatchObject({ sync_check_frequency: 1, s3_objects: 1, gcs_objects: 1, sync_check_in_progress: 0 });
-    expect(await row(w, 'data/busy/')).toMatchObject({ sync_check_published: 0, sync_check_in_progress: 0, sync_check_frequency: 0, rsync_owner: 'other-vm' });
+    expect(s.deferred).toBe(1);
+    expect(await row(w, 'data/busy/')).toMatchObject({ sync_check_published: 1, sync_check_in_progress: 0, sync_check_frequency: 0, rsync_owner: 'other-vm' });
     const errors = await errorMessages(w, 2);
     expect(errors.map((e) => e.dir_key).sort()).toEqual(['', 'data/not-in-table/']);
     expect(errors.find((e) => e.dir_key === '')?.reason).toMatch(/malformed message .*dir_key/);
+    // The holder lets go: the deferred message comes back and the check runs.
+    await w.ctx.db.query("UPDATE transfer_state SET rsync_in_progress = FALSE, rsync_owner = NULL, rsync_lease_until = NULL WHERE dir_key = 'data/busy/'");
+    expect(await run(ctx, { maxMessages: 1, idleExitSeconds: 60 })).toMatchObject({ received: 1, outcomes: { equal: 1 } });
+    expect(await row(w, 'data/busy/')).toMatchObject({ sync_check_frequency: 1 });
     await closeCtx(ctx);
   });
   it('with dead_letter_topic_id set, a malformed message goes there with its original bytes and the reason', async () => {

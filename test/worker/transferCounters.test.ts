@@ -22,27 +22,34 @@ afterAll(async () => {
   await ctx.db.end();
 });
 
-/** The real pool, counting the UPDATEs sent and the most ever in flight at once. */
+/** The real pool, counting the counter UPDATEs sent (on the flush's own connection) and the most ever in flight at once. */
 function countingDb(db: Db): { db: Db; attempts: () => number; maxInFlight: () => number } {
   let attempts = 0;
   let inFlight = 0;
   let maxInFlight = 0;
+  const countedConn = (conn: PoolConnection): PoolConnection =>
+    new Proxy(conn, {
+      get(target, prop, receiver) {
+        if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown;
+        return async (sql: string, params?: unknown[]) => {
+          const isUpdate = sql.trimStart().startsWith('UPDATE');
+          if (isUpdate) {
+            attempts++;
+            inFlight++;
+            maxInFlight = Math.max(maxInFlight, inFlight);
+          }
+          try {
+            return await target.query(sql, params);
+          } finally {
+            if (isUpdate) inFlight--;
+          }
+        };
+      },
+    });
   const counted = new Proxy(db, {
     get(target, prop, receiver) {
-      if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown;
-      return async (sql: string, params?: unknown[]) => {
-        const isUpdate = sql.trimStart().startsWith('UPDATE');
-        if (isUpdate) {
-          attempts++;
-          inFlight++;
-          maxInFlight = Math.max(maxInFlight, inFlight);
-        }
-        try {
-          return await target.query(sql, params);
-        } finally {
-          if (isUpdate) inFlight--;
-        }
-      };
+      if (prop !== 'getConnection') return Reflect.get(target, prop, receiver) as unknown;
+      return async () => countedConn(await target.getConnection());
     },
   });
   return { db: counted, attempts: () => attempts, maxInFlight: () => maxInFlight };
@@ -78,7 +85,7 @@ describe('transfer counters during a MySQL outage', () => {
     // A tick every 20 ms and a full batch at every outcome: each would start a flush were one not running.
     const counters = startCounters(c.db, 'transfer_state', ctx.log, { flushMs: 20, flushObjects: 1, stopTimeoutMs: 1500 });
     for (let i = 0; i < 20; i++) {
-      counters.add(DIR, { copied_objects: 1, copied_bytes: 10 });
+      counters.addMessage(`outage-${i}`, DIR, { copied_objects: 1, copied_bytes: 10 });
       await pause(25);
     }
     await waitFor('the first UPDATE sent', async () => c.attempts() >= 1);
@@ -94,10 +101,10 @@ describe('transfer counters during a MySQL outage', () => {
     // Shutdown during an outage: one UPDATE waits on the lock, two more outcomes are only in memory.
     const again = await lockRow();
     const sent = c.attempts();
-    counters.add(DIR, { copied_objects: 1, copied_bytes: 10 });
+    counters.addMessage('stop-1', DIR, { copied_objects: 1, copied_bytes: 10 });
     await waitFor('the UPDATE sent', async () => c.attempts() === sent + 1);
-    counters.add(DIR, { copied_objects: 1, copied_bytes: 10 });
-    counters.add(DIR, { copied_objects: 1, copied_bytes: 10 });
+    counters.addMessage('stop-2', DIR, { copied_objects: 1, copied_bytes: 10 });
+    counters.addMessage('stop-3', DIR, { copied_objects: 1, copied_bytes: 10 });
     const stopped = await Promise.race([counters.stop().then(() => 'returned'), pause(20_000).then(() => 'still waiting')]);
     expect(stopped).toBe('returned');
     const lost = ctx.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'cdnTransfer: counters not written at shutdown (MySQL unavailable); add these to the state table by hand');
@@ -107,4 +114,31 @@ describe('transfer counters during a MySQL outage', () => {
     await waitFor('the in-flight UPDATE landed', async () => (await copiedObjects()) === 21, 30_000);
     expect(c.attempts()).toBe(sent + 1);
   }, 90_000);
+});
+
+describe('transfer counters are facts (issue 14, point 8)', () => {
+  it('count a message once: redelivered to the same process, to another process, or flushed again', async () => {
+    const dir = 'data/once/';
+    await ctx.db.query('INSERT INTO transfer_state (dir_key, dir_key_sha) VALUES (?, UNHEX(SHA2(?, 256)))', [dir, dir]);
+    const read = async (): Promise<Record<string, number>> => {
+      const [rows] = await ctx.db.query<RowDataPacket[]>('SELECT copied_objects, skipped_objects FROM transfer_state WHERE dir_key = ?', [dir]);
+      return { copied: Number(rows[0].copied_objects), skipped: Number(rows[0].skipped_objects) };
+    };
+    const a = startCounters(ctx.db, 'transfer_state', ctx.log, { flushMs: 60_000 });
+    a.addMessage('m-1', dir, { copied_objects: 2, copied_bytes: 20 });
+    a.addMessage('m-1', dir, { skipped_objects: 2 }); // redelivered before the flush: one message
+    await a.flush();
+    expect(await read()).toEqual({ copied: 0, skipped: 2 });
+    a.addMessage('m-1', dir, { skipped_objects: 2 }); // redelivered after the flush
+    a.addMessage('m-2', dir, { copied_objects: 1, copied_bytes: 10 });
+    await a.flush();
+    await a.stop();
+    expect(await read()).toEqual({ copied: 1, skipped: 2 });
+    // Another worker process gets both again (their acks were lost): nothing added.
+    const b = startCounters(ctx.db, 'transfer_state', ctx.log, { flushMs: 60_000 });
+    b.addMessage('m-1', dir, { skipped_objects: 2 });
+    b.addMessage('m-2', dir, { skipped_objects: 1 });
+    await b.stop();
+    expect(await read()).toEqual({ copied: 1, skipped: 2 });
+  });
 });

@@ -10,11 +10,15 @@ export interface Endpoints {
   /** Honoured by the Pub/Sub and Datastore clients themselves; kept for diagnostics and child processes. */
   pubsub?: string;
   datastore?: string;
+  /** SQL Admin API root for the Cloud SQL connector (tests only). */
+  sqlAdmin?: string;
 }
 
 export interface Env {
   endpoints: Readonly<Endpoints>;
   logLevel: string;
+  /** How long a start-time read (the config entity, a secret) may retry an unreachable service. */
+  startupTimeoutMs: number;
   /** Project for the emulators when neither --gcp-project nor config gcp_project says. */
   defaultProject?: string;
 }
@@ -31,11 +35,20 @@ export function readEnv(): Readonly<Env> {
       secretManager: e.OTT_SECRET_MANAGER_ENDPOINT || undefined,
       pubsub: e.PUBSUB_EMULATOR_HOST || undefined,
       datastore: e.DATASTORE_EMULATOR_HOST || undefined,
+      sqlAdmin: e.OTT_SQLADMIN_ENDPOINT || undefined,
     }),
     logLevel: (e.OTT_LOG_LEVEL || 'INFO').toUpperCase(),
+    startupTimeoutMs: startupTimeoutMs(e.OTT_STARTUP_TIMEOUT_SECONDS),
     defaultProject: e.GOOGLE_CLOUD_PROJECT || e.PUBSUB_PROJECT_ID || e.DATASTORE_PROJECT_ID || undefined,
   });
   return cached;
+}
+
+function startupTimeoutMs(v: string | undefined): number {
+  if (v === undefined || v === '') return 60_000;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`OTT_STARTUP_TIMEOUT_SECONDS: got ${JSON.stringify(v)}, expected whole seconds from 1 up`);
+  return n * 1000;
 }
 
 /** The environment for child processes we start (gcloud): the parent's, which only this module may read. */

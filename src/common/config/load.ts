@@ -5,6 +5,9 @@ import { createRequire } from 'node:module';
 import type { Datastore } from '@google-cloud/datastore';
 import type { Config } from './schema.js';
 import { ConfigError, validateConfig } from './validate.js';
+import { readEnv } from './env.js';
+import { googleErrorMessage } from '../errors.js';
+import { fromReference, type Change } from './fromReference.js';
 
 export interface ConfigSource {
   file?: string;
@@ -29,7 +32,12 @@ export function datastoreClient(gcpProject: string | undefined): Datastore {
 /** Reads the raw entity; a missing entity is an error naming the key and project. */
 async function readEntity(ds: Datastore, configKey: string): Promise<Record<string, unknown>> {
   const { kind, name } = parseConfigKey(configKey);
-  const [entity] = await ds.get(ds.key([kind, name]));
+  let entity: unknown;
+  try {
+    [entity] = await ds.get(ds.key([kind, name]), { gaxOptions: { timeout: readEnv().startupTimeoutMs } });
+  } catch (err) {
+    throw new Error(`cannot read config entity ${configKey} from Datastore: ${googleErrorMessage(err)}`, { cause: err });
+  }
   if (!entity) throw new ConfigError(`config entity ${configKey} not found in Datastore (project ${ds.projectId}); write it with: ott config put --config-key ${configKey} --file cfg.json`, []);
   return { ...(entity as Record<string, unknown>) };
 }
@@ -66,4 +74,19 @@ export async function putConfig(configKey: string, raw: unknown, gcpProject: str
   const data = raw as Record<string, unknown>;
   await ds.save({ key: ds.key([kind, name]), data, excludeFromIndexes: Object.keys(data) });
   return config;
+}
+
+/**
+ * `ott config migrate`: reads the reference entity at `configKey`, rewrites it (fromReference.ts), validates
+ * the result and, unless `dryRun`, writes it to `to` (default: the same key). Nothing is written when the
+ * result is invalid: the ConfigError names what is left to fix by hand.
+ */
+export async function migrateConfigEntity(configKey: string, gcpProject: string | undefined, opts: { to?: string; dryRun?: boolean } = {}): Promise<{ changes: Change[]; advice: Change[]; written?: string }> {
+  const ds = datastoreClient(gcpProject);
+  const { config, changes, advice } = fromReference(await readEntity(ds, configKey));
+  const target = opts.to ?? configKey;
+  validateConfig(config, `Datastore entity ${configKey} after migration`);
+  if (opts.dryRun) return { changes, advice };
+  await putConfig(target, config, gcpProject);
+  return { changes, advice, written: target };
 }

@@ -1,6 +1,8 @@
 // The configuration: the reference design's field names and defaults, validated once and frozen.
 // SQL text is refused: every query is built in, so a config can never change what a statement does.
 import { z } from 'zod';
+import { parseBwlimit } from '../../worker/bandwidth.js';
+import { ConfigError } from './validate.js';
 
 /** Fields of the reference design that held SQL text; we refuse them by name with a clear reason. */
 export const REFUSED_SQL_FIELDS = ['pull_query', 'update_query', 'start_query', 'end_query', 'insert_query'] as const;
@@ -13,9 +15,22 @@ const prefix = z
   .string()
   .refine((s) => s === '' || s.endsWith('/'), 'expected a folder prefix ending in "/" (or "" for the bucket root)')
   .refine((s) => !s.startsWith('/'), 'expected no leading "/": S3 and GCS keys do not start with one');
-const isoDate = z
-  .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 date-time such as 2024-01-31T00:00:00Z');
+// A Datastore datetime (the reference stored last_modified_* as such; the client gives a Date) is that instant.
+const isoDate = z.preprocess(
+  (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString() : v),
+  z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 date-time such as 2024-01-31T00:00:00Z'),
+);
+/** https, or http to this machine only (the local stack's CDN fixture). */
+function httpsOrLoopback(s: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return true; // not a URL: .url() says so
+  }
+  if (u.protocol === 'https:') return true;
+  return u.protocol === 'http:' && (/^127(\.\d{1,3}){3}$/.test(u.hostname) || u.hostname === 'localhost' || u.hostname === '[::1]');
+}
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 
 export const STORAGE_CLASSES = ['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'GLACIER_IR', 'DEEP_ARCHIVE', 'OUTPOSTS', 'EXPRESS_ONEZONE'] as const;
@@ -42,13 +57,19 @@ export const configSchema = z
     gcs_root_prefix: prefix.default(''),
     gcs_storage_class: z.enum(GCS_STORAGE_CLASSES).optional(),
 
-    cloudfront_url_host_pre: z.string().url('expected a URL such as https://d111111abcdef8.cloudfront.net/').optional(),
+    cloudfront_url_host_pre: z
+      .string()
+      .url('expected a URL such as https://d111111abcdef8.cloudfront.net/')
+      .refine(httpsOrLoopback, 'expected https: signed URLs must not cross a network in clear (http only for a loopback host: 127.0.0.0/8, localhost, [::1])')
+      .optional(),
     replace_key_parts: z.record(z.string().min(1), z.string()).default({}),
     url_signer_key_pair_id: z.string().min(1).optional(),
     url_signer_private_key_secret_id: resourceId.optional(),
     /** Local development: a PEM file instead of the signing-key secret. */
     url_signer_private_key_file: z.string().min(1).optional(),
-    signed_url_expire_seconds: positiveInt(3600 * 24 * 365).default(3600 * 24 * 7),
+    // Short (the reference: 7 days): CloudFront's logs keep query strings, signatures included; the
+    // signer renews the policy before it expires, so a long run never needs a long life.
+    signed_url_expire_seconds: positiveInt(3600 * 24 * 365).default(3600),
 
     pubsub_topic_id: resourceId.optional(),
     pubsub_subscription_id: resourceId.optional(),
@@ -65,7 +86,42 @@ export const configSchema = z
     grace_period_seconds: positiveInt(3600).default(600),
     rsync_engine: z.enum(['cdn', 'gcloud']).default('cdn'),
     rsync_timeout_seconds: positiveInt(7 * 24 * 3600).default(6 * 3600),
+    /** A subfolder still mismatched after this many rsyncs (with no equal check between) is failed, with the reason. */
+    max_rsync_attempts: positiveInt(1000).default(5),
+    /** The wait before a subfolder's next rsync: this after the first, doubled after each further one (at most a day). */
+    rsync_backoff_seconds: positiveInt(24 * 3600).default(300),
     delete_unmatched: z.boolean().default(false),
+
+    /** The fleet's pace (cdnTransfer): GCS asks a new bucket to start near 1,000 object writes/s and to double at most every 20 minutes. */
+    gcs_ramp_enabled: z.boolean().default(true),
+    gcs_ramp_start_writes_per_second: positiveInt(1_000_000).default(1000),
+    gcs_ramp_doubling_seconds: positiveInt(24 * 3600).default(1200),
+    gcs_ramp_max_writes_per_second: positiveInt(100_000_000).default(1_000_000),
+    /** After a 429/503 from GCS the whole fleet pauses this long, and the rate halves. */
+    gcs_throttle_backoff_seconds: positiveInt(3600).default(30),
+    /** Per worker (VM): a cap on objects started per second, shared by its processes. */
+    max_objects_per_second: z.number().positive().optional(),
+    /** cdnTransfer: bytes/s each process may read from the CDN, e.g. "50M", or a daily schedule "08:00,50M 18:00,off" (local time). */
+    bwlimit: z
+      .string()
+      .min(1)
+      .refine((v) => {
+        try {
+          parseBwlimit(v);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'expected a rate such as 50M or 512K, off, or a schedule such as "08:00,50M 18:00,off"')
+      .optional(),
+    /** publishObjectsList stops when what it published is estimated (ott estimate's prices) to cost this much. */
+    spend_cap_usd: z.number().positive().optional(),
+    /** A price file overriding pricing/list-prices.json (negotiated rates), for the spend cap. */
+    prices_file: z.string().min(1).optional(),
+    /** The subscription's message retention: publishing holds while the backlog would outlast half of it. */
+    pubsub_retention_seconds: positiveInt(31 * 24 * 3600).default(7 * 24 * 3600),
+    /** How often workers heartbeat (register, read the fleet's pace). */
+    heartbeat_seconds: z.number().min(0.1).max(300).default(5),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -85,5 +141,5 @@ export type Config = z.infer<typeof configSchema>;
 /** The fields each mode cannot run without; checked when the mode starts, naming what is missing. */
 export function requireFields<K extends keyof Config>(config: Config, mode: string, fields: K[]): void {
   const missing = fields.filter((f) => config[f] === undefined || config[f] === '');
-  if (missing.length) throw new Error(`config for ${mode} is missing ${missing.join(', ')}: set ${missing.length > 1 ? 'them' : 'it'} with ott config put`);
+  if (missing.length) throw new ConfigError(`config for ${mode} is missing ${missing.join(', ')}: set ${missing.length > 1 ? 'them' : 'it'} with ott config put`, missing.map(String));
 }

@@ -17,7 +17,11 @@ function show(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
-function deepFreeze<T>(o: T): T {
+function kindOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'list' : v instanceof Date ? 'datetime' : typeof v;
+}
+
+export function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object') {
     for (const v of Object.values(o)) deepFreeze(v);
     Object.freeze(o);
@@ -33,7 +37,7 @@ export function validateConfig(raw: unknown, source: string): Readonly<Config> {
   const input = { ...(raw as Record<string, unknown>) };
   for (const f of REFUSED_SQL_FIELDS) {
     if (f in input) {
-      problems.push(`${f}: SQL text in configuration is refused; queries are built in (remove the field)`);
+      problems.push(`${f}: SQL text in configuration is refused; queries are built in (remove the field; \`ott config migrate\` does it for a reference entity)`);
       delete input[f];
     }
   }
@@ -41,13 +45,15 @@ export function validateConfig(raw: unknown, source: string): Readonly<Config> {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (issue.code === 'unrecognized_keys') {
-        for (const k of issue.keys) problems.push(`${k}: unknown field (value ${show(input[k])}); check its spelling against the documented fields`);
+        // Never the value: a secret pasted into a misspelt field must not reach a log or a terminal.
+        for (const k of issue.keys) problems.push(`${k}: unknown field (a ${kindOf(input[k])}; its value is not shown); check its spelling against the documented fields`);
         continue;
       }
       const field = issue.path.join('.') || '(root)';
       let value: unknown = input;
       for (const p of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[p as PropertyKey];
-      problems.push(`${field}: got ${show(value)}, ${issue.message}`);
+      const hint = typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)) && /number/.test(issue.message) ? ' (a number stored as a string: `ott config migrate` converts a reference entity)' : '';
+      problems.push(`${field}: got ${show(value)}, ${issue.message}${hint}`);
     }
   }
   if (problems.length || !parsed.success) {

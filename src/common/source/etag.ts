@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 export type SourceEtag =
   /** Single-part upload: the ETag is the object's MD5, known before the first byte. */
   | { kind: 'md5'; md5Hex: string }
-  /** Multipart upload: md5(concat(part md5s))-N; provable once the part size is known. */
+  /** Multipart upload: md5(concat(part md5s))-N; provable once the part sizes are known (worker/copy/s3Head.ts). */
   | { kind: 'multipart'; digestHex: string; parts: number }
   /** SSE-KMS / SSE-C or anything else: not an MD5 of anything we can compute. */
   | { kind: 'opaque'; etag: string };
@@ -46,10 +46,4 @@ export function parseEtag(raw: string, encrypted = false): SourceEtag {
 /** The S3 multipart ETag of the given part digests. */
 export function multipartEtag(partDigests: Buffer[]): string {
   return `${createHash('md5').update(Buffer.concat(partDigests)).digest('hex')}-${partDigests.length}`;
-}
-
-/** Whether `partBytes` is a plausible uniform part size for `parts` parts of `sizeBytes`. */
-export function partSizeFits(sizeBytes: number, parts: number, partBytes: number): boolean {
-  if (partBytes <= 0) return parts === 1 && sizeBytes === 0;
-  return partBytes * (parts - 1) < sizeBytes && sizeBytes <= partBytes * parts;
 }

@@ -1,16 +1,19 @@
 // Everything one process needs to copy objects, built once from ctx: the HTTP pool, the signer (signed
 // once up front so a bad key fails at start, not per object), the GCS client, the tunables.
-import type { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Ctx } from '../../common/context.js';
 import { requireFields, type Config } from '../../common/config/schema.js';
 import type { Logger } from '../../common/log.js';
 import type { ObjectEntry } from '../../common/messages.js';
+import { cdnPath } from '../../common/naming.js';
 import { createHttp } from './http.js';
 import { createUrlSigner, type UrlSigner } from './signer.js';
 import { cdnBase, type CdnBase } from './source.js';
 import { GcsClient } from './gcsUpload.js';
 import { copyObject, type CopyOutcome } from './copyObject.js';
+import { statusObserver } from '../pace.js';
+import { bandwidthInterceptor, bandwidthLimiter, type BwSlot } from '../bandwidth.js';
 
 const MiB = 1024 * 1024;
 export const GCS_PRODUCTION_ENDPOINT = 'https://storage.googleapis.com';
@@ -27,7 +30,8 @@ export interface CopyTunables {
 export const DEFAULT_TUNABLES: CopyTunables = { singleRequestMaxBytes: 8 * MiB, chunkBytes: 8 * MiB, optimisticMaxBytes: 1 * MiB };
 
 export interface CopyDeps extends CopyTunables {
-  http: Agent;
+  /** The CDN downloads' client (the pool, with --bwlimit's pacing when set). */
+  http: Dispatcher;
   gcs: GcsClient;
   s3: () => S3Client;
   s3Bucket?: string;
@@ -48,26 +52,29 @@ export interface Copier {
   readonly deps: CopyDeps;
 }
 
-export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurrency?: number } = {}): Copier {
+export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurrency?: number; onGcsStatus?: (status: number) => void; bwlimit?: BwSlot[] } = {}): Copier {
   const { config } = ctx;
   requireFields(config, 'cdnTransfer', ['gcs_bucket', 'cloudfront_url_host_pre']);
   const http = createHttp({ connectionsPerOrigin: Math.max(8, opts.concurrency ?? config.transfer_concurrency) });
   const signer = createUrlSigner({
     hostPre: config.cloudfront_url_host_pre!,
+    scopePath: cdnPath(config.s3_root_prefix, config),
     keyPairId: config.url_signer_key_pair_id,
     privateKey: ctx.secrets.url_signer_private_key,
     expireSeconds: config.signed_url_expire_seconds,
   });
-  if (config.url_signer_key_pair_id && !ctx.secrets.url_signer_private_key) throw new Error('url_signer_key_pair_id is set but no signing key was loaded: set url_signer_private_key_secret_id (and a project) or url_signer_private_key_file');
   signer.query(); // sign now: a bad key is a clear error at start, not a failure per object
   const endpoint = ctx.endpoints.gcs ?? GCS_PRODUCTION_ENDPOINT;
   // Local emulators take no auth; production uses the Storage client's credentials (ADC on the VM).
   const token = ctx.endpoints.gcs ? async () => undefined : async () => (await ctx.clients.gcs().authClient.getAccessToken()) ?? undefined;
+  const { onGcsStatus: _observer, bwlimit, ...tunables } = opts;
   const deps: CopyDeps = {
     ...DEFAULT_TUNABLES,
-    ...opts,
-    http,
-    gcs: new GcsClient(http, endpoint, token),
+    ...tunables,
+    // --bwlimit paces the CDN downloads where their bytes arrive (the GCS side follows the stream).
+    http: bwlimit ? http.compose(bandwidthInterceptor(bandwidthLimiter(bwlimit))) : http,
+    // The pacer hears every GCS answer's status (429/503: throttled) through an interceptor.
+    gcs: new GcsClient(opts.onGcsStatus ? http.compose(statusObserver(opts.onGcsStatus)) : http, endpoint, token),
     s3: () => ctx.clients.s3(),
     s3Bucket: config.s3_bucket,
     signer,

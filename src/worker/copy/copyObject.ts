@@ -1,17 +1,19 @@
 // One object, S3 -> CDN -> GCS, verified before it counts. Each attempt: skip check (or an optimistic
-// ifGenerationMatch=0 for small objects), part size for multipart ETags, one streaming pass that hashes
-// while it uploads and refuses to finalize unverified bytes, then GCS's own hashes checked against ours.
-// A bad copy that did get finalized is deleted (that generation only) before the retry.
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+// ifGenerationMatch=0 for small objects), the exact part sizes for multipart ETags, the GET (its ETag and
+// size must be the listing's), S3's full-object checksum when the ETag is no MD5, one streaming pass that
+// hashes while it uploads and refuses to finalize unverified bytes, then GCS's own hashes checked against
+// ours. A bad copy that did get finalized is deleted (that generation only) before the retry.
 import { classify, httpStatus, toError, TransferError } from '../../common/errors.js';
 import { gcsObjectName } from '../../common/naming.js';
 import { RetriesExhaustedError, RetryBudget, withRetry, type RetryInfo } from '../../common/retry.js';
 import type { ObjectEntry } from '../../common/messages.js';
-import { parseEtag, partSizeFits, unquoteEtag, type SourceEtag } from '../../common/source/etag.js';
+import { parseEtag, unquoteEtag, type SourceEtag } from '../../common/source/etag.js';
 import type { CopyDeps } from './copier.js';
 import { openSource, type SourceMeta, type SourceResponse } from './source.js';
 import type { GcsObject, UploadMetadata, UploadRequest } from './gcsUpload.js';
+import { fullObjectChecksum, partLayout, type PartLayout, type S3Head, type SourceChecksum } from './s3Head.js';
 import { StreamHasher, verdict, type Digests, type VerifiedBy } from './verify.js';
+import { compareWithGcs, META_SOURCE_ETAG, META_SOURCE_LAST_MODIFIED, META_VERIFIED_BY, type SameBy } from './same.js';
 
 /**
  * Why an object was not copied, rclone-style (NeedTransfer says why): GCS already holds it, proven by
@@ -19,7 +21,7 @@ import { StreamHasher, verdict, type Digests, type VerifiedBy } from './verify.j
  * (`same-source-etag`); or another writer stored the same object between our look and our write
  * (`written-meanwhile`). An optimistic write (no look first) that meets the object gives its evidence.
  */
-export type SkipReason = 'same-md5' | 'same-source-etag' | 'written-meanwhile';
+export type SkipReason = SameBy | 'written-meanwhile';
 export const SKIP_REASONS: readonly SkipReason[] = ['same-md5', 'same-source-etag', 'written-meanwhile'];
 
 export type CopyOutcome =
@@ -30,30 +32,22 @@ export type CopyOutcome =
   /** Cut short by shutdown: nothing counted, the message must be redelivered. */
   | { status: 'aborted'; key: string; bytes: number };
 
-/** GCS custom metadata keys we own (beside the carried-over x-amz-meta-* ones). */
-export const META_SOURCE_ETAG = 'ott-source-etag';
-export const META_SOURCE_LAST_MODIFIED = 'ott-source-last-modified';
-export const META_VERIFIED_BY = 'ott-verified-by';
+export { META_SOURCE_ETAG, META_SOURCE_LAST_MODIFIED, META_VERIFIED_BY } from './same.js';
 
+/** What one copy learned, kept across its attempts. */
 interface AttemptState {
   optimistic: boolean;
-  partBytes?: number;
+  layout?: PartLayout;
+  /** S3's full-object checksum; null: asked, S3 holds none (or no S3 access is configured). */
+  checksum?: SourceChecksum | null;
 }
 
 const hexToBase64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
 
-/**
- * Already in GCS with the same size and the same content, and by what evidence? For a single-part ETag
- * GCS's own md5Hash decides (our metadata alone could sit on a bad copy whose delete failed); otherwise
- * the source ETag we recorded, which only a verified copy (or one verified by size + CRC32C, for
- * SSE-KMS) carries. Undefined: not the same, copy it.
- */
-export function sameBy(existing: GcsObject, entry: ObjectEntry): Exclude<SkipReason, 'written-meanwhile'> | undefined {
-  if (existing.size !== entry.size) return undefined;
-  const etag = parseEtag(entry.etag);
-  const sizeOnly = existing.metadata?.[META_VERIFIED_BY] === 'size+crc32c'; // SSE-KMS: the ETag is no MD5
-  if (etag.kind === 'md5' && existing.md5Hash !== undefined && !sizeOnly) return existing.md5Hash === hexToBase64(etag.md5Hex) ? 'same-md5' : undefined;
-  return existing.metadata?.[META_SOURCE_ETAG] === unquoteEtag(entry.etag) ? 'same-source-etag' : undefined;
+/** Already in GCS, and by what evidence? The one decision (same.ts) every path shares. Undefined: copy it. */
+export function sameBy(existing: GcsObject, entry: ObjectEntry): SameBy | undefined {
+  const v = compareWithGcs(entry, existing);
+  return v.same ? v.by : undefined;
 }
 
 /** Whether GCS already holds this object (see sameBy). */
@@ -61,8 +55,8 @@ export function sameObject(existing: GcsObject, entry: ObjectEntry): boolean {
   return sameBy(existing, entry) !== undefined;
 }
 
-export function uploadMetadata(name: string, entry: ObjectEntry, src: SourceMeta, etag: SourceEtag, storageClass: string | undefined): UploadMetadata {
-  const verifiedBy: VerifiedBy = etag.kind === 'md5' ? 'md5' : etag.kind === 'multipart' ? 'multipart-etag' : 'size+crc32c';
+export function uploadMetadata(name: string, entry: ObjectEntry, src: SourceMeta, etag: SourceEtag, storageClass: string | undefined, checksum?: SourceChecksum): UploadMetadata {
+  const verifiedBy: VerifiedBy = etag.kind === 'md5' ? 'md5' : etag.kind === 'multipart' ? 'multipart-etag' : checksum ? 'crc' : 'size-only';
   const meta: UploadMetadata = {
     name,
     metadata: { ...src.userMetadata, [META_SOURCE_ETAG]: unquoteEtag(entry.etag), [META_SOURCE_LAST_MODIFIED]: src.lastModified ?? entry.last_modified, [META_VERIFIED_BY]: verifiedBy },
@@ -70,17 +64,31 @@ export function uploadMetadata(name: string, entry: ObjectEntry, src: SourceMeta
   for (const f of ['contentType', 'cacheControl', 'contentDisposition', 'contentLanguage', 'contentEncoding'] as const) if (src[f] !== undefined) meta[f] = src[f];
   // Known before the first byte: GCS itself rejects an upload whose bytes do not hash to it.
   if (etag.kind === 'md5') meta.md5Hash = hexToBase64(etag.md5Hex);
+  // S3's full-object CRC32C is GCS's crc32c: GCS checks it too.
+  if (etag.kind === 'opaque' && checksum?.algorithm === 'CRC32C') meta.crc32c = checksum.base64;
   if (storageClass) meta.storageClass = storageClass;
   return meta;
 }
 
-async function partSize(d: CopyDeps, entry: ObjectEntry, parts: number, signal: AbortSignal): Promise<number> {
-  if (!d.s3Bucket) throw new TransferError('multipart ETag needs s3_bucket to learn the part size (HeadObject PartNumber=1)', false);
-  const head = await d.s3().send(new HeadObjectCommand({ Bucket: d.s3Bucket, Key: entry.key, PartNumber: 1 }), { abortSignal: signal });
-  const p = Number(head.ContentLength);
-  if (head.PartsCount !== undefined && head.PartsCount !== parts) throw new TransferError(`S3 says ${head.PartsCount} parts, the ETag says ${parts}: the object changed since it was listed`, true);
-  if (!partSizeFits(entry.size, parts, p)) throw new TransferError(`part 1 is ${p} bytes, which cannot make ${parts} uniform parts of ${entry.size} bytes`, false);
-  return p;
+function s3Head(d: CopyDeps, why: string): S3Head {
+  if (!d.s3Bucket) throw new TransferError(`${why} needs s3_bucket (S3 HeadObject)`, false);
+  return { s3: d.s3, bucket: d.s3Bucket };
+}
+
+/**
+ * S3's full-object checksum for an object whose ETag proves nothing, or null: none kept, no s3_bucket, or
+ * the key may not HeadObject (403: the copy is then verified by size only, counted, and the log says how
+ * to do better, rather than every SSE-KMS object failing).
+ */
+async function sourceChecksum(d: CopyDeps, entry: ObjectEntry, signal: AbortSignal): Promise<SourceChecksum | null> {
+  if (!d.s3Bucket) return null;
+  try {
+    return (await fullObjectChecksum(s3Head(d, 'a checksum'), entry.key, entry.etag, signal)) ?? null;
+  } catch (err) {
+    if (httpStatus(err) !== 403) throw err;
+    d.log.warn('cdnTransfer: S3 refused HeadObject for the checksum of an object whose ETag is no MD5; verifying it by size only (grant s3:GetObject to the AWS key)', { key: entry.key, error: toError(err).message });
+    return null;
+  }
 }
 
 /** The current response body of a download, and the failure that ends the attempt, if it came from us. */
@@ -111,12 +119,13 @@ async function* resumingBody(d: CopyDeps, entry: ObjectEntry, dl: Download, hash
       } catch (gaveUp) {
         throw (dl.failure = toError(gaveUp));
       }
-      const next = await openSource(d.http, d.cdn, entry.key, d.naming, d.signer, signal, hasher.bytes);
       destroyBody(dl.body);
+      // A resume that is refused, serves another version, or ignores the Range (200: bytes from 0, never
+      // to be appended) fails the attempt; the next one starts over from byte 0.
+      const next = await openSource(d.http, d.cdn, entry, d.naming, d.signer, signal, hasher.bytes).catch((e: unknown) => {
+        throw (dl.failure = toError(e));
+      });
       dl.body = next.body;
-      if (next.contentLength !== entry.size - hasher.bytes || (next.etag !== undefined && unquoteEtag(next.etag) !== unquoteEtag(entry.etag))) {
-        throw new TransferError('the object changed while it was being copied (resumed range differs); starting over', true);
-      }
     }
   }
 }
@@ -137,24 +146,27 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
     if (same) return skipped(entry, same);
     if (existing) precondition = existing.generation;
   }
-  if (listed.kind === 'multipart' && st.partBytes === undefined) st.partBytes = await partSize(d, entry, listed.parts, signal);
-  const src = await openSource(d.http, d.cdn, entry.key, d.naming, d.signer, signal);
+  if (listed.kind === 'multipart') st.layout ??= await partLayout(s3Head(d, 'a multipart ETag'), entry.key, entry.etag, entry.size, listed.parts, signal);
+  const src = await openSource(d.http, d.cdn, entry, d.naming, d.signer, signal);
   const dl: Download = { body: src.body };
   let digests: Digests | undefined;
   try {
-    if (src.contentLength !== entry.size) throw new TransferError(`CDN serves ${src.contentLength} bytes, the listing says ${entry.size}: changed since listed, or a stale CDN cache`, true);
-    const etag = src.meta.encrypted ? parseEtag(entry.etag, true) : listed;
-    const hasher = new StreamHasher({ partBytes: etag.kind === 'multipart' ? st.partBytes : undefined, crc32c: etag.kind === 'opaque' });
+    const etag = src.meta.encrypted || st.layout?.encrypted ? parseEtag(entry.etag, true) : listed;
+    // Only where the ETag proves nothing (SSE-KMS), one HeadObject for S3's checksum (see s3Head.ts).
+    if (etag.kind === 'opaque' && st.checksum === undefined) st.checksum = await sourceChecksum(d, entry, signal);
+    const checksum = etag.kind === 'opaque' ? (st.checksum ?? undefined) : undefined;
+    const partSizes = etag.kind === 'multipart' && st.layout && !st.layout.encrypted ? st.layout.partSizes : undefined;
+    const hasher = new StreamHasher({ partSizes, crc32c: etag.kind === 'opaque', checksum });
     async function* verified(): AsyncGenerator<Buffer> {
       yield* resumingBody(d, entry, dl, hasher, budget, signal);
-      digests = hasher.digest();
+      digests = await hasher.digest();
       const v = verdict(entry.size, etag, digests);
       // Thrown before the final request: unverified bytes are never finalized in GCS.
       if (!v.ok) throw (dl.failure = new TransferError(v.reason, true));
     }
     const req: UploadRequest = {
       bucket: d.gcsBucket,
-      meta: uploadMetadata(name, entry, src.meta, etag, d.storageClass),
+      meta: uploadMetadata(name, entry, src.meta, etag, d.storageClass, checksum),
       ifGenerationMatch: precondition,
       sizeBytes: entry.size,
       body: verified(),

@@ -4,7 +4,7 @@
 // newer object, and the final request carries the hashes, so GCS itself refuses bytes that differ.
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import type { Agent, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { withRetry, type RetryBudget } from '../../common/retry.js';
 import { TransferError } from '../../common/errors.js';
 import { HttpStatusError, errorText, expectStatus, header } from './http.js';
@@ -27,6 +27,8 @@ export interface UploadMetadata {
   contentLanguage?: string;
   contentEncoding?: string;
   md5Hash?: string;
+  /** GCS checks it like md5Hash (S3's full-object CRC32C is the same value). */
+  crc32c?: string;
   storageClass?: string;
   metadata: Record<string, string>;
 }
@@ -46,6 +48,12 @@ export interface UploadRequest {
   retry: RetryBudget;
 }
 
+/**
+ * Short acknowledgements one chunk may get for free (resent as progress); past that each one draws from the
+ * retry budget, so a session that keeps only a sliver per request cannot hold the copy forever.
+ */
+const FREE_SHORT_ACKS_PER_CHUNK = 16;
+
 /** Resumable chunks must be multiples of 256 KiB (except the last). */
 export const CHUNK_ALIGN = 256 * 1024;
 
@@ -64,12 +72,18 @@ async function json(res: Dispatcher.ResponseData): Promise<Record<string, unknow
   return (await res.body.json()) as Record<string, unknown>;
 }
 
+/** The bytes a 308 says the session holds (its Range `bytes=0-N`; none: 0). */
+function ackedBytes(res: Dispatcher.ResponseData): number {
+  const m = /bytes=0-(\d+)/.exec(header(res, 'range') ?? '');
+  return m ? Number(m[1]) + 1 : 0;
+}
+
 export class GcsClient {
   private readonly origin: string;
   private readonly basePath: string;
 
   constructor(
-    private readonly http: Agent,
+    private readonly http: Dispatcher,
     endpoint: string,
     private readonly token: () => Promise<string | undefined>,
   ) {
@@ -203,34 +217,49 @@ export class GcsClient {
   }
 
   /**
-   * Sends bytes [offset, offset+len) of the object, resending what GCS did not persist after a failure.
-   * A session that lost bytes is not this step's to retry: the whole object restarts (the copy's retry).
+   * Sends bytes [offset, offset+len) of the object. GCS may persist fewer bytes than a request carried and
+   * say so in the 308's Range: the rest is sent again from that offset at once (progress, not a failure,
+   * so no retry is drawn, up to FREE_SHORT_ACKS_PER_CHUNK times). A 308 that moves nothing forward is a
+   * failure like any other: retried from what GCS holds, drawing from the copy's budget. Bytes GCS lost
+   * from before this chunk are gone from our buffer too: the whole object restarts (the copy's retry).
    */
   private async putChunk(session: URL, data: Buffer, offset: number, total: number, hash: string | undefined, r: Pick<UploadRequest, 'signal' | 'retry'>): Promise<GcsObject | undefined> {
     const { signal } = r;
+    const end = offset + data.length;
     let from = 0;
+    let shortAcks = 0;
     const sent = await withRetry(
       async (attempt): Promise<GcsObject | undefined | { lostAt: number }> => {
         if (attempt > 1) {
           const persisted = await this.persisted(session, total, signal);
           if (persisted === 'complete') return this.finalObject(session, total, signal);
-          if (persisted < offset || persisted > offset + data.length) return { lostAt: persisted };
+          if (persisted < offset || persisted > end) return { lostAt: persisted };
           from = persisted - offset;
         }
-        const part = data.subarray(from);
-        const last = offset + data.length === total;
-        const range = part.length === 0 ? `bytes */${total}` : `bytes ${offset + from}-${offset + data.length - 1}/${total}`;
-        const res = await this.http.request({
-          origin: session.origin,
-          path: session.pathname + session.search,
-          method: 'PUT',
-          headers: await this.headers({ 'content-range': range, 'content-length': String(part.length), ...(last && hash ? { 'x-goog-hash': hash } : {}) }),
-          body: part,
-          signal,
-        });
-        if (res.statusCode === 308) return void (await res.body.dump());
-        await expectStatus(res, [200, 201], 'GCS resumable chunk');
-        return toObject(await json(res));
+        for (;;) {
+          const part = data.subarray(from);
+          const last = end === total;
+          const range = part.length === 0 ? `bytes */${total}` : `bytes ${offset + from}-${end - 1}/${total}`;
+          const res = await this.http.request({
+            origin: session.origin,
+            path: session.pathname + session.search,
+            method: 'PUT',
+            headers: await this.headers({ 'content-range': range, 'content-length': String(part.length), ...(last && hash ? { 'x-goog-hash': hash } : {}) }),
+            body: part,
+            signal,
+          });
+          if (res.statusCode !== 308) {
+            await expectStatus(res, [200, 201], 'GCS resumable chunk');
+            return toObject(await json(res));
+          }
+          await res.body.dump();
+          const acked = ackedBytes(res);
+          if (acked >= end) return undefined;
+          if (acked < offset) return { lostAt: acked };
+          if (acked <= offset + from) throw new TransferError(`GCS resumable chunk at ${offset + from}: the 308 acknowledged no new bytes (persisted ${acked})`, true);
+          from = acked - offset; // a short acknowledgement: resend the rest
+          if (++shortAcks > FREE_SHORT_ACKS_PER_CHUNK) throw new TransferError(`GCS resumable chunk at ${offset}: ${shortAcks} short acknowledgements (persisted ${acked} of ${end})`, true);
+        }
       },
       { budget: r.retry },
     );
@@ -247,8 +276,7 @@ export class GcsClient {
     }
     if (res.statusCode !== 308) throw new HttpStatusError(res.statusCode, 'GCS resumable status', await errorText(res.body));
     await res.body.dump();
-    const m = /bytes=0-(\d+)/.exec(header(res, 'range') ?? '');
-    return m ? Number(m[1]) + 1 : 0;
+    return ackedBytes(res);
   }
 
   private async finalObject(session: URL, total: number, signal: AbortSignal): Promise<GcsObject> {

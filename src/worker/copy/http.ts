@@ -7,6 +7,8 @@ export class HttpStatusError extends Error {
     readonly statusCode: number,
     what: string,
     detail = '',
+    /** The service's own error code (S3's `<Code>`), when the body named one. */
+    readonly serviceCode?: string,
   ) {
     super(`${what}: HTTP ${statusCode}${detail ? ` ${detail}` : ''}`);
     this.name = 'HttpStatusError';

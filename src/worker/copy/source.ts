@@ -1,10 +1,11 @@
 // The source side: one GET per object through the CDN. The URL is built from our own per-segment
 // encoding and sent as a raw path (never re-parsed by WHATWG URL, which would fold `%2E` segments).
-import type { Agent, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { cdnPath } from '../../common/naming.js';
 import type { Config } from '../../common/config/schema.js';
 import { TransferError } from '../../common/errors.js';
 import { HttpStatusError, errorText, header } from './http.js';
+import { unquoteEtag } from '../../common/source/etag.js';
 import type { UrlSigner } from './signer.js';
 
 export interface CdnBase {
@@ -63,11 +64,42 @@ export function sourceMeta(res: Dispatcher.ResponseData): SourceMeta {
   };
 }
 
+/** The ETag the GET must carry and the size it must have: the listing's, which the copy is verified against. */
+export interface Expected {
+  key: string;
+  etag: string;
+  size: number;
+}
+
 /**
- * GETs the object, or from `startByte` on (a resumed download: 206 expected). The caller checks
- * `contentLength` and, when resuming, `etag` against the listing.
+ * The CDN answered a ranged resume with the whole object (200): some CDN configurations and proxies drop
+ * Range. Its bytes start at 0, so they must never be appended to what was read: the copy starts over.
  */
-export async function openSource(http: Agent, base: CdnBase, key: string, naming: Pick<Config, 'replace_key_parts'>, signer: UrlSigner, signal: AbortSignal, startByte = 0): Promise<SourceResponse> {
+export class RangeIgnoredError extends TransferError {
+  constructor(key: string, startByte: number) {
+    super(`CDN answered 200 (the whole object) to a resume of ${JSON.stringify(key)} from byte ${startByte}: starting over from byte 0`, true);
+    this.name = 'RangeIgnoredError';
+  }
+}
+
+/** S3's `<Code>` in an XML error body, if it has one. */
+export function errorCode(body: string): string | undefined {
+  return /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1];
+}
+
+/**
+ * GETs the object, or from `startByte` on (a resumed download: 206 expected). Every answer, first GET or
+ * resume, must carry the listing's ETag and length: a CDN edge still holding an overwritten object's old
+ * copy (same size, say) serves other bytes under the old ETag, and for an SSE-KMS object only this check
+ * tells them apart (its ETag is no MD5 of the bytes). An answer without an ETag, or a listing without
+ * one, is taken on size (an S3 origin always sends one; CloudFront passes it through).
+ */
+export async function openSource(http: Dispatcher, base: CdnBase, want: Expected, naming: Pick<Config, 'replace_key_parts'>, signer: UrlSigner, signal: AbortSignal, startByte = 0): Promise<SourceResponse> {
+  const { key } = want;
+  // The policy covers the CDN path of s3_root_prefix only; replace_key_parts could map a key elsewhere.
+  if (signer.signed && !cdnPath(key, naming).startsWith(signer.scopePath)) {
+    throw new TransferError(`the CDN URL of ${JSON.stringify(key)} is outside the signed policy's path ${JSON.stringify(signer.scopePath)}* (replace_key_parts maps it away from s3_root_prefix's CDN path); not requested`, false);
+  }
   const res = await http.request({
     origin: base.origin,
     path: cdnRequestPath(base, key, naming, signer.query()),
@@ -76,18 +108,41 @@ export async function openSource(http: Agent, base: CdnBase, key: string, naming
     headers: { 'accept-encoding': 'identity', ...(startByte > 0 ? { range: `bytes=${startByte}-` } : {}) },
     signal,
   });
-  if (res.statusCode !== (startByte > 0 ? 206 : 200)) {
-    const detail = await errorText(res.body);
-    if (res.statusCode === 403 && signer.signed) {
-      throw new TransferError(`CDN refused the signed URL for ${JSON.stringify(key)} (HTTP 403 ${detail}): check url_signer_key_pair_id and the signing key match a trusted key of the distribution`, false);
-    }
-    // The key is named by the caller; the URL (with its signature) is never part of a message.
-    throw new HttpStatusError(res.statusCode, 'CDN GET', detail);
-  }
-  const len = Number(header(res, 'content-length'));
-  if (!Number.isFinite(len)) {
+  if (startByte > 0 && res.statusCode === 200) {
     res.body.destroy();
-    throw new TransferError('CDN GET: no Content-Length (a chunked or transcoded response cannot be size-checked up front)', true);
+    throw new RangeIgnoredError(key, startByte);
   }
-  return { meta: sourceMeta(res), contentLength: len, etag: header(res, 'etag'), body: res.body };
+  if (res.statusCode !== (startByte > 0 ? 206 : 200)) throw await refusal(res, key, signer.signed);
+  const len = Number(header(res, 'content-length'));
+  const etag = header(res, 'etag');
+  const problem = !Number.isFinite(len)
+    ? 'CDN GET: no Content-Length (a chunked or transcoded response cannot be size-checked up front)'
+    : etag !== undefined && unquoteEtag(want.etag) !== '' && unquoteEtag(etag) !== unquoteEtag(want.etag)
+      ? `CDN served ETag ${unquoteEtag(etag)} for ${JSON.stringify(key)}, the listing says ${unquoteEtag(want.etag)}: a stale CDN copy, or the object changed since it was listed`
+      : len !== want.size - startByte
+        ? `CDN serves ${len} bytes from byte ${startByte} of ${JSON.stringify(key)}, the listing says ${want.size} in all: changed since listed, or a stale CDN cache`
+        : undefined;
+  if (problem) {
+    res.body.on('error', () => undefined);
+    res.body.destroy();
+    throw new TransferError(problem, true);
+  }
+  return { meta: sourceMeta(res), contentLength: len, etag, body: res.body };
+}
+
+/**
+ * The error for a refused GET, naming who refused and why. A 403 is CloudFront's own (a signed URL it does
+ * not accept: `Server: CloudFront`) or the origin's, passed through (`Server: AmazonS3`): S3's code says
+ * what is wrong (AccessDenied: the origin access policy; InvalidObjectState: an archived object), and a
+ * signing-key hint there would send the operator the wrong way.
+ */
+async function refusal(res: Dispatcher.ResponseData, key: string, signed: boolean): Promise<Error> {
+  const detail = await errorText(res.body);
+  const code = errorCode(detail);
+  const edge = /cloudfront/i.test(header(res, 'server') ?? '');
+  if (res.statusCode === 403 && signed && edge) {
+    return new TransferError(`CDN refused the signed URL for ${JSON.stringify(key)} (HTTP 403 ${detail}): check url_signer_key_pair_id and the signing key match a trusted key of the distribution`, false);
+  }
+  // The key is named by the caller; the URL (with its signature) is never part of a message.
+  return new HttpStatusError(res.statusCode, `CDN GET${code ? ` (${edge ? 'CloudFront' : 'origin'} ${code})` : ''}`, detail, code);
 }

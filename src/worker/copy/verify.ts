@@ -1,11 +1,21 @@
 // The hashes computed in the one streaming pass, and the verdict on a copy against what its ETag (see
 // common/source/etag.ts) lets us prove. A copy counts only when the strongest check available passes (STYLE rule 6).
 import { createHash, type Hash } from 'node:crypto';
+import { Crc32, Crc64Nvme } from '@aws-sdk/checksums/crc';
 import { multipartEtag, type SourceEtag } from '../../common/source/etag.js';
 import { crc32c, crc32cBase64 } from './crc32c.js';
+import type { SourceChecksum } from './s3Head.js';
 
-/** How an object was verified, as recorded in GCS metadata and the counters. */
-export type VerifiedBy = 'md5' | 'multipart-etag' | 'size+crc32c';
+/**
+ * How an object was verified, as recorded in GCS metadata (`ott-verified-by`) and the summary:
+ * `md5` (single-part ETag), `multipart-etag` (md5 of the exact parts' md5s), `crc` (S3's full-object
+ * checksum, for ETags that are no MD5: SSE-KMS), `size-only` (none of these: size, and CRC32C from our
+ * read to GCS's disk, but nothing ties the bytes to S3's; counted in `size_only_objects`).
+ */
+export type VerifiedBy = 'md5' | 'multipart-etag' | 'crc' | 'size-only';
+export const VERIFIED_BY: readonly VerifiedBy[] = ['md5', 'multipart-etag', 'crc', 'size-only'];
+/** What an earlier version recorded for `size-only`. */
+export const LEGACY_SIZE_ONLY = 'size+crc32c';
 
 export interface Digests {
   bytes: number;
@@ -15,29 +25,55 @@ export interface Digests {
   multipartEtag?: string;
   /** Present when CRC32C was asked for. */
   crc32cBase64?: string;
+  /** S3's checksum to compare with and ours of the same algorithm (base64), when one was given. */
+  checksum?: { want: SourceChecksum; got: string };
 }
 
-/** MD5 of the whole object, per-part MD5s at a part size, and CRC32C, all in one pass. */
+/** CRC64NVME and CRC32 as the AWS SDK computes them (S3's own definitions); CRC32C is ours (also GCS's). */
+function sdkChecksum(algorithm: SourceChecksum['algorithm']): Crc64Nvme | Crc32 | undefined {
+  return algorithm === 'CRC64NVME' ? new Crc64Nvme() : algorithm === 'CRC32' ? new Crc32() : undefined;
+}
+
+export interface HashOptions {
+  /** The multipart upload's part sizes, in order (exact, from S3: they need not be uniform). */
+  partSizes?: readonly number[];
+  crc32c?: boolean;
+  /** S3's full-object checksum: the same algorithm is computed over the bytes. */
+  checksum?: SourceChecksum;
+}
+
+/** MD5 of the whole object, per-part MD5s at the parts' sizes, CRC32C and S3's checksum, all in one pass. */
 export class StreamHasher {
   private readonly md5: Hash = createHash('md5');
   private part: Hash | undefined;
+  private partIndex = 0;
   private partFilled = 0;
   private readonly partDigests: Buffer[] = [];
   private crc = 0;
+  private readonly sdk: Crc64Nvme | Crc32 | undefined;
   bytes = 0;
 
-  constructor(private readonly opts: { partBytes?: number; crc32c?: boolean } = {}) {
-    if (opts.partBytes !== undefined) this.part = createHash('md5');
+  constructor(private readonly opts: HashOptions = {}) {
+    if (opts.partSizes !== undefined) this.part = createHash('md5');
+    if (opts.checksum) this.sdk = sdkChecksum(opts.checksum.algorithm);
+  }
+
+  private get wantCrc32c(): boolean {
+    return this.opts.crc32c === true || this.opts.checksum?.algorithm === 'CRC32C';
   }
 
   update(buf: Buffer): void {
     this.bytes += buf.length;
     this.md5.update(buf);
-    if (this.opts.crc32c) this.crc = crc32c(buf, this.crc);
-    const partBytes = this.opts.partBytes;
-    if (partBytes === undefined || !this.part) return;
+    if (this.wantCrc32c) this.crc = crc32c(buf, this.crc);
+    this.sdk?.update(buf);
+    const sizes = this.opts.partSizes;
+    if (sizes === undefined || !this.part) return;
     let off = 0;
     while (off < buf.length) {
+      // Past the last part (more bytes than the parts add up to): it all goes to one more part, and the
+      // size check fails the copy anyway.
+      const partBytes = sizes[this.partIndex] ?? Infinity;
       const n = Math.min(partBytes - this.partFilled, buf.length - off);
       this.part.update(buf.subarray(off, off + n));
       this.partFilled += n;
@@ -46,11 +82,12 @@ export class StreamHasher {
         this.partDigests.push(this.part.digest());
         this.part = createHash('md5');
         this.partFilled = 0;
+        this.partIndex++;
       }
     }
   }
 
-  digest(): Digests {
+  async digest(): Promise<Digests> {
     const md5 = this.md5.digest();
     const out: Digests = { bytes: this.bytes, md5Hex: md5.toString('hex'), md5Base64: md5.toString('base64') };
     if (this.part) {
@@ -58,7 +95,9 @@ export class StreamHasher {
       if (this.partFilled > 0 || this.partDigests.length === 0) this.partDigests.push(this.part.digest());
       out.multipartEtag = multipartEtag(this.partDigests);
     }
-    if (this.opts.crc32c) out.crc32cBase64 = crc32cBase64(this.crc);
+    if (this.wantCrc32c) out.crc32cBase64 = crc32cBase64(this.crc);
+    const want = this.opts.checksum;
+    if (want) out.checksum = { want, got: this.sdk ? Buffer.from(await this.sdk.digest()).toString('base64') : out.crc32cBase64! };
     return out;
   }
 }
@@ -86,5 +125,10 @@ export function verdict(expectedBytes: number, etag: SourceEtag, got: Digests, s
     return { ok: true, verifiedBy: 'multipart-etag' };
   }
   if (stored && stored.md5Hash === undefined && stored.crc32c === undefined) return { ok: false, reason: 'GCS returned neither md5Hash nor crc32c: cannot verify an opaque-ETag object end to end' };
-  return { ok: true, verifiedBy: 'size+crc32c' };
+  if (got.checksum) {
+    const { want, got: ours } = got.checksum;
+    if (ours !== want.base64) return { ok: false, reason: `corrupted on transfer: hashes differ (${want.algorithm} ${ours}, S3 says ${want.base64})` };
+    return { ok: true, verifiedBy: 'crc' };
+  }
+  return { ok: true, verifiedBy: 'size-only' };
 }

@@ -3,15 +3,15 @@
 // delete_unmatched is on, delete GCS objects S3 no longer has (that generation only, so an object
 // rewritten meanwhile survives). A dry run prints the plan and changes nothing. Objects the copy path
 // skips are logged at DEBUG and counted per reason (skippedWhy), as cdnTransfer does.
-import type { Bucket } from '@google-cloud/storage';
 import type { Ctx } from '../../common/context.js';
 import { classify } from '../../common/errors.js';
 import { createLimiter, type Limiter } from '../../common/limit.js';
 import type { ObjectEntry } from '../../common/messages.js';
 import { redact } from '../../common/redact.js';
-import { RetriesExhaustedError, withRetry } from '../../common/retry.js';
+import { RetriesExhaustedError } from '../../common/retry.js';
 import { createCopier, type Copier } from '../copy/index.js';
 import { diffSubfolder } from '../diff.js';
+import { deleteGcsGeneration } from '../listing.js';
 import { emptyResult, type EngineResult, type RsyncEngine, type SyncOptions } from './engine.js';
 
 const FAILURE_SAMPLE = 5;
@@ -20,15 +20,12 @@ const FAILURE_SAMPLE = 5;
 class Repair {
   readonly r = emptyResult();
   private readonly failures: string[] = [];
-  private readonly bucket: Bucket;
 
   constructor(
     private readonly work: Ctx,
     private readonly dirKey: string,
     readonly tasks: Limiter,
-  ) {
-    this.bucket = work.clients.gcs().bucket(work.config.gcs_bucket!);
-  }
+  ) {}
 
   private note(why: string): void {
     this.r.failed++;
@@ -37,12 +34,9 @@ class Repair {
 
   /** Starts the delete of exactly this generation; returns once it has started (backpressure on the listing). */
   delete(name: string, generation: string | undefined): Promise<void> {
-    const { config, signal } = this.work;
-    const file = this.bucket.file(name);
     return this.tasks.start(async () => {
       try {
-        // The Storage client's own retries are off (common/clients.ts): this is the one layer.
-        await withRetry(() => file.delete(generation ? { ifGenerationMatch: Number(generation) } : {}), { maxAttempts: config.max_attempts, budgetMs: config.retry_budget_ms, signal });
+        await deleteGcsGeneration(this.work, name, generation);
         this.r.deleted++;
       } catch (err) {
         this.note(`delete ${name}: ${err instanceof RetriesExhaustedError ? err.message : classify(err).reason}`);
@@ -81,6 +75,11 @@ export function createCdnEngine(ctx: Ctx): RsyncEngine {
       try {
         for await (const item of diffSubfolder(work, dirKey)) {
           if (item.kind === 'same') continue;
+          // Left out by a filter: neither copied nor, whatever delete_unmatched says, deleted.
+          if (item.kind === 'out-of-scope') {
+            if (opts.dryRun && item.gcs) opts.print(`keep   ${item.gcs.name} (its source is out of scope: ${item.why})`);
+            continue;
+          }
           if (item.kind === 'extra') {
             if (!work.config.delete_unmatched) {
               if (opts.dryRun) opts.print(`keep   ${item.gcs.name} (not in S3; delete_unmatched is off)`);

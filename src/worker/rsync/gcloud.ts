@@ -120,7 +120,7 @@ export function createGcloudEngine(ctx: Ctx): RsyncEngine {
         const args = gcloudArgs(ctx, dirKey, opts.dryRun);
         const timeoutMs = ctx.config.rsync_timeout_seconds * 1000;
         ctx.log.info(`rsync: gcloud ${args.join(' ')}`, { dir_key: dirKey });
-        const r = await runGcloud(args, gcloudEnv(ctx, configDir), timeoutMs, ctx.signal, opts.dryRun ? (s) => s.split('\n').filter(Boolean).forEach((l) => opts.print(l)) : undefined);
+        const r = await runGcloud(args, gcloudEnv(ctx, configDir), timeoutMs, ctx.signal, opts.dryRun ? (s) => s.split('\n').filter(Boolean).forEach((l) => opts.print(redact(l))) : undefined);
         if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
         if (r.timedOut) result.error = `gcloud storage rsync timed out after ${ctx.config.rsync_timeout_seconds} s (rsync_timeout_seconds); stderr: ${redact(r.stderrTail)}`;
         else if (r.code !== 0) result.error = `gcloud storage rsync exited with ${r.code ?? r.signal}: ${redact(r.stderrTail)}`;

@@ -110,6 +110,27 @@ describe('CDN fixture: fault injection', () => {
     expect(await listFaults(cdnEndpoint(), other)).toEqual([]);
   });
 
+  it('serves a stale copy: another key\'s bytes and ETag in place of the asked one', async () => {
+    const old = Buffer.from('the old version');
+    const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'stale/old-copy', Body: old }));
+    await addFaults(cdnEndpoint(), { match: { op: 'get', bucket, prefix: 'f/a' }, action: { serveKey: 'stale/old-copy' } });
+    const r = await get('f/a');
+    expect(r.status).toBe(200);
+    expect(r.body.equals(old)).toBe(true);
+    expect(r.headers.etag).toBe(put.ETag);
+    expect((await get('f/a')).body.equals(body)).toBe(true);
+  });
+
+  it('ignores Range: answers 200 with the whole object to a ranged GET, once', async () => {
+    await addFaults(cdnEndpoint(), { match: { op: 'get', bucket, prefix: 'f/b' }, action: { ignoreRange: true } });
+    const r = await get('f/b', { headers: { range: 'bytes=100-' } });
+    expect(r.status).toBe(200);
+    expect(r.body.equals(body)).toBe(true);
+    const ranged = await get('f/b', { headers: { range: 'bytes=100-' } });
+    expect(ranged.status).toBe(206);
+    expect(ranged.body.equals(body.subarray(100))).toBe(true);
+  });
+
   it('refuses a rule with an unknown action', async () => {
     await expect(addFaults(cdnEndpoint(), { match: { bucket }, action: { explode: true } as never })).rejects.toThrow(/400.*unknown action/);
   });

@@ -56,7 +56,8 @@ async function handleObject(req: IncomingMessage, res: ServerResponse, rawUrl: s
   const q = rawUrl.indexOf('?');
   const target = parseTarget(q === -1 ? rawUrl : rawUrl.slice(0, q));
   if (!target || target.bucket === '') return sendXmlError(res, 400, 'InvalidURI', "Couldn't parse the specified URI.", head);
-  const { bucket, key } = target;
+  const { bucket } = target;
+  let { key } = target;
 
   const keys = trusted.forBucket(bucket);
   if (keys) {
@@ -70,6 +71,7 @@ async function handleObject(req: IncomingMessage, res: ServerResponse, rawUrl: s
 
   const fault = faults.take({ method, op: head ? 'head' : 'get', bucket, key });
   let bodyFault: BodyFault | undefined;
+  let viewer = req.headers;
   if (fault) {
     stats.faultsApplied++;
     if ('delayMs' in fault) await sleep(fault.delayMs);
@@ -81,13 +83,15 @@ async function handleObject(req: IncomingMessage, res: ServerResponse, rawUrl: s
     if ('reset' in fault) bodyFault = 'reset-mid-body';
     if ('truncate' in fault) bodyFault = 'truncate';
     if ('corrupt' in fault) bodyFault = 'corrupt';
+    if ('serveKey' in fault) key = fault.serveKey;
+    if ('ignoreRange' in fault) viewer = { ...req.headers, range: undefined };
   }
 
   const abort = new AbortController();
   res.once('close', () => abort.abort());
   let origin: OriginResponse;
   try {
-    origin = bucket === SYNTHETIC_BUCKET ? await fetchSynthetic(method, key, req.headers.range) : await s3.fetch(method, bucket, key, req.headers, abort.signal);
+    origin = bucket === SYNTHETIC_BUCKET ? await fetchSynthetic(method, key, viewer.range) : await s3.fetch(method, bucket, key, viewer, abort.signal);
   } catch (err) {
     if (res.destroyed) return;
     console.error(`origin fetch failed for ${bucket}/${key}:`, err);

@@ -1,7 +1,7 @@
 // Single-request uploads (uploadType=media and multipart) and what every upload shares at the end:
 // the bytes are checked against any hash the client sent, then become the object, or nothing is stored.
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { crc32c, crc32cBase64 } from '../crc32c.js';
 import { badRequest, GcsError } from './errors.js';
 import type { Exchange } from './exchange.js';
@@ -58,8 +58,16 @@ export async function finalize(ex: Exchange, store: Store, p: PendingObject, wri
         throw badRequest(`Provided ${kind} hash "${String(claimed)}" doesn't match calculated ${kind} hash "${actual}".`);
       }
     }
+    // The bytes are moved into place first: from the precondition check to put() nothing awaits, so two
+    // uploads racing with ifGenerationMatch=0 cannot both pass the check (GCS decides at commit, atomically).
+    const file = await store.adopt(w.tmp);
     const b = store.bucket(p.bucket);
-    checkPreconditions(p.query, b.objects.get(p.name));
+    try {
+      checkPreconditions(p.query, b.objects.get(p.name));
+    } catch (err) {
+      if (file) await unlink(file).catch(() => undefined);
+      throw err;
+    }
     const now = new Date().toISOString();
     const meta: ObjectMeta = {
       bucket: p.bucket,
@@ -75,7 +83,7 @@ export async function finalize(ex: Exchange, store: Store, p: PendingObject, wri
       updated: now,
     };
     applyPatch(meta, p.metadata);
-    meta.file = await store.adopt(w.tmp);
+    meta.file = file;
     store.put(meta);
     store.stats.uploads++;
     store.stats.bytesReceived += w.size;
