@@ -1,7 +1,8 @@
 // How the chaos run drives the real CLI: one `ott` process per command (demo/cli.ts's spawnOtt, the way
 // the VMs run it), every exit recorded. One-shot commands run to completion; worker modes run as a pool
 // with `--idle-exit-seconds` until every worker went idle, and a worker that dies on its own is started
-// again as systemd's Restart=on-failure would, each such exit kept as a finding. A process that fails is
+// again after a pause, as systemd does (infra/systemd/ott@.service: Restart=always, RestartSec=15, never
+// after exit 78), each such exit kept as a finding. A process that fails is
 // never the end of the run: the next round runs its command again, as the operator's timers would.
 import type { Pool } from 'mysql2/promise';
 import { PROJECT, spawnOtt, type CliOptions, type DemoNames, type OttProcess, type Pipeline } from '../../demo/index.js';
@@ -56,8 +57,8 @@ export interface PoolOptions {
   count: number;
   idleExitSeconds: number;
   timeoutMs: number;
-  /** A worker that fails on its own is restarted at most this often per slot. */
-  maxRestarts?: number;
+  /** Pause before a failed worker is started again (systemd's RestartSec; default 5 s to keep runs short). */
+  restartSeconds?: number;
 }
 
 export interface WorkerPool {
@@ -75,16 +76,16 @@ export function workerPool(c: ChaosCtx, o: PoolOptions): WorkerPool {
   const start = (): OttProcess & { onPurpose: boolean } => startOtt(c, `${o.stage}#${++seq}`, o.pipeline, argv);
   const slots = Array.from({ length: o.count }, start);
   let restarts = 0;
-  const slotRestarts = slots.map(() => 0);
   const run = async (i: number): Promise<void> => {
     for (;;) {
       const w = slots[i];
       const { code } = await w.exited;
       if (slots[i] !== w) continue; // replaced by kill(): wait for the replacement
-      if (code === 0 || stopping) return;
-      if (slotRestarts[i]++ >= (o.maxRestarts ?? 3)) return;
+      if (code === 0 || code === 78 || stopping) return;
       restarts++;
-      c.say(`  ${w.label} exited ${code} on its own: restarting it (as systemd would)`);
+      c.say(`  ${w.label} exited ${code} on its own: starting it again in ${o.restartSeconds ?? 5} s (as systemd would)`);
+      await new Promise((r) => setTimeout(r, (o.restartSeconds ?? 5) * 1000));
+      if (stopping) return;
       slots[i] = start();
     }
   };

@@ -14,6 +14,7 @@ import { runChaos, type ChaosReport } from '../../bench/chaos/chaos.js';
 
 let stack: Stack;
 const logDir = mkdtempSync(join(tmpdir(), 'ott-chaos-test-'));
+let passed = false;
 
 beforeAll(async () => {
   stack = await startStack({ only: ['mariadb', 's3', 'gcs', 'cdn'] });
@@ -23,7 +24,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  rmSync(logDir, { recursive: true, force: true });
+  // Every process's log stays for a failed run (the failure message names the directory).
+  if (passed) rmSync(logDir, { recursive: true, force: true });
 });
 
 describe('the chaos run, small', () => {
@@ -36,14 +38,16 @@ describe('the chaos run, small', () => {
     } finally {
       if (process.env.OTT_CHAOS_VERBOSE) console.log(progress.join('\n'));
     }
+    const story = `${r.line}\nlogs: ${logDir}\nprogress:\n${progress.join('\n')}`;
     // The chaos happened: both kills mid-object, the outage, the S3 changes, faults on both fixtures.
-    expect(r.events.kills).toHaveLength(2);
-    expect(r.events.outage).toBeDefined();
-    expect(r.events.changes.map((c) => c.kind)).toContain('overwritten-same-size');
-    expect(r.faults.byName['CDN truncated body']).toBeGreaterThan(0);
-    expect(r.faults.byName['GCS corrupted store']).toBeGreaterThan(0);
+    expect(r.events.kills, story).toHaveLength(2);
+    expect(r.events.outage, story).toBeDefined();
+    expect(r.events.changes.map((c) => c.kind), story).toContain('overwritten-same-size');
+    expect(r.faults.byName['CDN truncated body'], story).toBeGreaterThan(0);
+    expect(r.faults.byName['GCS corrupted store'], story).toBeGreaterThan(0);
     // The verdict, with every bad key and what is known about it in the failure message.
-    expect({ problems: r.problems, badKeys: r.diagnosis }, `${r.line}\nprogress:\n${progress.join('\n')}`).toEqual({ problems: [], badKeys: [] });
+    expect({ problems: r.problems, badKeys: r.diagnosis }, story).toEqual({ problems: [], badKeys: [] });
     expect(r.pass).toBe(true);
+    passed = true;
   });
 });
