@@ -23,8 +23,9 @@ export function faultPlan(o: FaultPlanOptions): Planned[] {
   const plan: Planned[] = [];
   const cdn = (name: string, rule: FaultRule, counts = true): void => void plan.push({ where: 'cdn', name, rule: { ...rule, match: { bucket: o.s3Bucket, ...rule.match } }, counts });
   const gcs = (name: string, rule: FaultRule): void => void plan.push({ where: 'gcs', name, rule: { ...rule, match: { bucket: o.gcsBucket, ...rule.match } }, counts: true });
-  // Spread: k rules of each kind at evenly spaced request numbers over about one GET per object.
-  const k = Math.max(3, Math.round(o.objects / 1000));
+  // Spread: k rules of each kind at evenly spaced request numbers over about one GET per object, one per
+  // 1,000 objects (a small run stays quick: each fault costs a retry's backoff).
+  const k = Math.max(1, Math.round(o.objects / 1000));
   const at = (i: number, of: number, phase: number): number => Math.floor(((i + phase / 6) * o.objects) / (of + 1));
   for (let i = 0; i < k; i++) {
     cdn('CDN 503', { match: { op: 'get' }, after: at(i, k, 1), times: 2, action: { status: 503 } });
