@@ -79,7 +79,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const ackDeadlineSeconds = o.ackDeadlineSeconds ?? 10;
   const workers = o.workers ?? 2;
   const full = o.objects >= 10_000;
-  const prepared = await prepareCloud({ names, env, dataset, cli, tuning: TUNING, ackDeadlineSeconds, say });
+  // Small runs send few keys a message: a SIGKILLed worker holds its messages until their leases lapse,
+  // and with 50 keys a message one worker holds a small run's whole list.
+  const tuning = o.objects < 1000 ? { ...TUNING, num_single_message: 5 } : TUNING;
+  const prepared = await prepareCloud({ names, env, dataset, cli, tuning, ackDeadlineSeconds, say });
   const db = createPool({ host: prepared.mysql.host, port: prepared.mysql.port, user: prepared.mysql.user, password: prepared.mysql.password, database: prepared.mysql.database, connectionLimit: 2 });
   const c: ChaosCtx = { names, env, cli, db, say, procs: [], exits: [] };
   const storage = new Storage({ projectId: 'ott-local', apiEndpoint: env.OTT_GCS_ENDPOINT });
@@ -103,8 +106,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       pipeline: 'objects',
       argv: ['cdnTransfer', '--processes', '1'],
       count: workers,
-      // Longer than the ack deadline: a killed worker's messages come back to the others.
-      idleExitSeconds: ackDeadlineSeconds + Math.min(10, ackDeadlineSeconds),
+      // A killed worker's messages come back once their leases lapse: the client library extends them
+      // beyond the subscription's ack deadline (10 s and up), so the copy waits longer than that for them.
+      idleExitSeconds: Math.max(25, ackDeadlineSeconds + 10),
       timeoutMs: (full ? 40 : 8) * 60_000,
     });
     const publisher = (async () => {
