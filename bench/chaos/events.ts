@@ -64,6 +64,7 @@ export async function chaosEvents(c: ChaosCtx, pool: WorkerPool, o: EventOptions
 
   // The outage runs beside the loop: the copy (and the kills) go on while MariaDB is down.
   let outageDone: Promise<void> | undefined;
+  let getsAtFirstKill = 0;
   let listedAt = 0;
   while (!finished) {
     // A full GCS listing costs the emulator CPU the workers need: about one page per second of interval.
@@ -72,16 +73,19 @@ export async function chaosEvents(c: ChaosCtx, pool: WorkerPool, o: EventOptions
       listedAt = Date.now();
     }
     const s = share();
-    const killAt = log.kills.length === 0 ? 0.1 : 0.45;
-    if (log.kills.length < 2 && s >= killAt) {
-      // Mid-object: only while the CDN is serving someone (checked often: small objects take milliseconds).
-      const inFlight = (await cdnStats(cdn)).inFlight;
+    if (log.kills.length < 2) {
+      // Mid-object: only while the CDN is serving someone (polled often: small objects take milliseconds).
+      // The first at 10% of the objects in GCS; the second at 45%, or once the CDN served another third of
+      // the objects' GETs since the first (a small run's copy finishes in a burst between two listings).
+      const stats = await cdnStats(cdn);
+      const due = log.kills.length === 0 ? s >= 0.1 : s >= 0.45 || stats.get - getsAtFirstKill >= Math.max(5, Math.round(inScope.length / 3));
       const alive = pool.alive();
-      if (inFlight > 0 && alive.length > 0) {
+      if (due && stats.inFlight > 0 && alive.length > 0) {
         const w = alive[log.kills.length % alive.length];
         await pool.kill(w);
-        log.kills.push({ label: w.label, inGcs: inGcs.size, cdnInFlight: inFlight });
-        c.say(`CHAOS: SIGKILLed ${w.label} with ${inFlight} CDN responses in flight (${inGcs.size} objects in GCS); a replacement started`);
+        getsAtFirstKill = stats.get;
+        log.kills.push({ label: w.label, inGcs: inGcs.size, cdnInFlight: stats.inFlight });
+        c.say(`CHAOS: SIGKILLed ${w.label} with ${stats.inFlight} CDN responses in flight (${inGcs.size} objects in GCS); a replacement started`);
       }
     }
     if (!outageDone && s >= 0.25) outageDone = outage(false);
