@@ -5,6 +5,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Storage } from '@google-cloud/storage';
 import { cdnStats } from '../../test/stack/cdn/client.js';
+import { addFaults } from '../../test/stack/faults.js';
 import { serviceOutage } from '../../test/stack/control.js';
 import { isArchived, type ChaosObject } from './dataset.js';
 import { changeSource, type Change } from './mutate.js';
@@ -65,6 +66,7 @@ export async function chaosEvents(c: ChaosCtx, pool: WorkerPool, o: EventOptions
   // The outage runs beside the loop: the copy (and the kills) go on while MariaDB is down.
   let outageDone: Promise<void> | undefined;
   let getsAtFirstKill = 0;
+  const secondAfterGets = Math.max(5, Math.round(inScope.length / 3));
   let listedAt = 0;
   while (!finished) {
     // A full GCS listing costs the emulator CPU the workers need: about one page per second of interval.
@@ -78,12 +80,16 @@ export async function chaosEvents(c: ChaosCtx, pool: WorkerPool, o: EventOptions
       // The first at 10% of the objects in GCS; the second at 45%, or once the CDN served another third of
       // the objects' GETs since the first (a small run's copy finishes in a burst between two listings).
       const stats = await cdnStats(cdn);
-      const due = log.kills.length === 0 ? s >= 0.1 : s >= 0.45 || stats.get - getsAtFirstKill >= Math.max(5, Math.round(inScope.length / 3));
+      const due = log.kills.length === 0 ? s >= 0.1 : s >= 0.45 || stats.get - getsAtFirstKill >= secondAfterGets;
       const alive = pool.alive();
       if (due && stats.inFlight > 0 && alive.length > 0) {
         const w = alive[log.kills.length % alive.length];
         await pool.kill(w);
-        getsAtFirstKill = stats.get;
+        if (log.kills.length === 0) {
+          getsAtFirstKill = stats.get;
+          // Slow answers right where the second kill is due, so it finds the CDN serving (not counted as faults).
+          await addFaults(cdn, { match: { op: 'get', bucket: names.s3Bucket }, after: secondAfterGets, times: 5, action: { delayMs: 3000 } });
+        }
         log.kills.push({ label: w.label, inGcs: inGcs.size, cdnInFlight: stats.inFlight });
         c.say(`CHAOS: SIGKILLed ${w.label} with ${stats.inFlight} CDN responses in flight (${inGcs.size} objects in GCS); a replacement started`);
       }
