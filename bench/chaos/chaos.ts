@@ -106,9 +106,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       pipeline: 'objects',
       argv: ['cdnTransfer', '--processes', '1'],
       count: workers,
-      // A killed worker's messages come back once their leases lapse: the client library extends them
-      // beyond the subscription's ack deadline (10 s and up), so the copy waits longer than that for them.
-      idleExitSeconds: Math.max(25, ackDeadlineSeconds + 10),
+      // Never idle out: events.ts ends the phase (everything copied, or no progress for a while), since a
+      // killed worker's messages come back only when their leases lapse, long after the ack deadline.
+      idleExitSeconds: 3600,
       timeoutMs: (full ? 40 : 8) * 60_000,
     });
     const publisher = (async () => {
@@ -118,7 +118,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         await new Promise((r) => setTimeout(r, 3000));
       }
     })();
-    const [events] = await Promise.all([chaosEvents(c, pool, { storage, s3, dataset, outageSeconds: o.outageSeconds ?? 10 }), pool.done, publisher]);
+    const [events] = await Promise.all([chaosEvents(c, pool, { storage, s3, dataset, outageSeconds: o.outageSeconds ?? 10, stallMs: (full ? 180 : 60) * 1000 }), pool.done, publisher]);
 
     // Rounds until status says done.
     let rounds = 0;

@@ -25,6 +25,8 @@ export interface EventOptions {
   s3: S3Client;
   dataset: ChaosObject[];
   outageSeconds: number;
+  /** The copy phase ends once every in-scope object is in GCS, or after this long without a new one. */
+  stallMs: number;
   pollMs?: number;
 }
 
@@ -68,13 +70,23 @@ export async function chaosEvents(c: ChaosCtx, pool: WorkerPool, o: EventOptions
   let getsAtFirstKill = 0;
   const secondAfterGets = Math.max(5, Math.round(inScope.length / 3));
   let listedAt = 0;
+  let progressAt = Date.now();
+  let stopping: Promise<void> | undefined;
   while (!finished) {
     // A full GCS listing costs the emulator CPU the workers need: about one page per second of interval.
     if (Date.now() - listedAt >= (o.pollMs ?? Math.max(2000, o.dataset.length))) {
+      const before = inGcs.size;
       inGcs = await gcsNames(o.storage, names.gcsBucket, names.root);
       listedAt = Date.now();
+      if (inGcs.size > before) progressAt = Date.now();
     }
     const s = share();
+    // The copy phase is over when everything is copied, or nothing new arrived for stallMs (a SIGKILLed
+    // worker's leased messages come back only when their leases lapse, so idle workers are no sign).
+    if (!stopping && (s >= 1 || Date.now() - progressAt > o.stallMs)) {
+      c.say(`copy phase over: ${s >= 1 ? 'every in-scope object is in GCS' : `no new object in GCS for ${Math.round(o.stallMs / 1000)} s`}; stopping the workers`);
+      stopping = pool.stop();
+    }
     if (log.kills.length < 2) {
       // Mid-object: only while the CDN is serving someone (polled often: small objects take milliseconds).
       // The first at 10% of the objects in GCS; the second at 45%, or once the CDN served another third of
@@ -98,6 +110,7 @@ export async function chaosEvents(c: ChaosCtx, pool: WorkerPool, o: EventOptions
     if (log.changes.length === 0 && s >= 0.6) await change();
     await sleep(150);
   }
+  await stopping;
   await outageDone;
   inGcs = await gcsNames(o.storage, names.gcsBucket, names.root);
   if (log.kills.length < 2) log.notDone.push(`${2 - log.kills.length} of the 2 SIGKILLs: the copy went idle before the CDN was serving at the planned share`);

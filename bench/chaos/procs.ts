@@ -66,7 +66,9 @@ export interface WorkerPool {
   alive(): (OttProcess & { onPurpose: boolean })[];
   /** SIGKILLs one worker (on purpose) and starts its replacement in the same slot. */
   kill(w: OttProcess & { onPurpose: boolean }): Promise<void>;
-  /** Resolves when every slot's worker exited 0 (went idle), or on timeout (then stops them). */
+  /** Ends the pool now: SIGTERM to every worker (a graceful drain), no restarts. */
+  stop(): Promise<void>;
+  /** Resolves when every slot's worker exited 0 (went idle) or the pool was stopped, or on timeout (then stops them). */
   done: Promise<{ timedOut: boolean; restarts: number }>;
 }
 
@@ -107,6 +109,11 @@ export function workerPool(c: ChaosCtx, o: PoolOptions): WorkerPool {
   })();
   return {
     alive: () => slots.filter((w) => !w.done()),
+    stop: async () => {
+      stopping = true;
+      for (const w of slots) w.onPurpose = true;
+      await Promise.all(slots.map((w) => w.stop('SIGTERM', 20_000)));
+    },
     kill: async (w) => {
       const i = slots.indexOf(w);
       w.onPurpose = true;
