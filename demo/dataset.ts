@@ -11,6 +11,12 @@ export interface DemoObject {
   contentType?: string;
   cacheControl?: string;
   metadata?: Record<string, string>;
+  /** Multipart with exactly these part sizes (non-uniform allowed; they must sum to sizeBytes). */
+  partBytes?: number[];
+  /** S3 storage class on upload (`x-amz-storage-class`), e.g. GLACIER for an archived object. */
+  storageClass?: string;
+  /** The bytes are the keystream of this string instead of the key's (an overwrite with new content). */
+  contentSeed?: string;
 }
 
 const MiB = 1024 * 1024;

@@ -7,3 +7,10 @@ export { demoNames, type DemoNames, type Pipeline } from './setupCloud.js';
 export type { OttProcess } from './cli.js';
 export type { PipelineControl, PipelineHooks } from './pipeline.js';
 export { runPipeline, type PipelineRun, type RunPipelineOptions } from './runPipeline.js';
+// For the chaos run (bench/chaos): the same CLI processes, set-up and seeding, driven by its own script.
+export { commandOptions, spawnOtt, jsonLines, type CliOptions } from './cli.js';
+export { prepareCloud, type Prepared } from './prepare.js';
+export { putOne } from './seed.js';
+export { PROJECT } from './setupCloud.js';
+export { dirRows, ErrorTopicAudit, heldClaims, type DirRow } from './state.js';
+export { findLeaks } from './leaks.js';
