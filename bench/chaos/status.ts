@@ -68,7 +68,11 @@ export function notDoneReason(s: StatusJson | undefined): string | undefined {
   if (busy.length) why.push(busy.map(([name, p]) => `${p.subfolders} ${name}`).join(', '));
   const excluded = (archivedInStatus(s) ?? 0) + (countInStatus(s, /^unmigratable/i) ?? 0);
   const full = s.total.bytesPercentDone === 100 && s.total.objectsPercentDone === 100;
-  const shortByExcluded = excluded > 0 && s.total.s3Objects - s.total.gcsObjects === excluded;
+  // Status either counts the excluded objects in its S3 totals (then GCS is short by exactly them) or beside
+  // them (sql/007: in neither total, and in the done percentages' denominator): then GCS holds all the rest.
+  const gap = s.total.s3Objects - s.total.gcsObjects;
+  const beside = typeof (s as { excluded?: unknown }).excluded === 'object';
+  const shortByExcluded = excluded > 0 && gap === (beside ? 0 : excluded);
   if (!full && !shortByExcluded) why.push(`${s.total.bytesPercentDone}% of bytes, ${s.total.objectsPercentDone}% of objects${excluded ? ` (${excluded} excluded)` : ''}`);
   if (typeof s.done === 'boolean') return s.done ? undefined : `status.done is false${why.length ? ` (${why.join('; ')})` : ''}`;
   return why.length ? why.join('; ') : undefined;
