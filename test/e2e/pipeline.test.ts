@@ -55,9 +55,11 @@ beforeAll(async () => {
   storage = new Storage({ projectId: 'ott-local', apiEndpoint: env.OTT_GCS_ENDPOINT });
 });
 
+let passed = false;
 afterAll(async () => {
   for (const s of services.reverse()) await s.stop();
-  rmSync(dir, { recursive: true, force: true });
+  // A failed run keeps its processes' logs (the failure names them); a passing one leaves nothing behind.
+  if (passed) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Subfolders holding a live syncCheck claim, read from the state table as an operator would. */
@@ -175,5 +177,6 @@ describe('the whole pipeline, through the real CLI', () => {
     // No log line of any process carries a secret or a URL signature.
     expect(run.lines.length).toBeGreaterThan(50);
     expect(run.leaks).toEqual([]);
+    passed = true;
   });
 });
