@@ -10,7 +10,7 @@ import type { Dispatcher } from 'undici';
 import { TransferError } from '../../common/errors.js';
 import { HttpStatusError, errorText, header } from './http.js';
 import { errorCode } from './source.js';
-import type { UploadMetadata } from './gcsUpload.js';
+import { GcsHttp, type UploadMetadata } from './gcsUpload.js';
 
 export interface UploadedPart {
   partNumber: number;
@@ -40,25 +40,7 @@ export function initiateHeaders(meta: UploadMetadata): Record<string, string> {
   return h;
 }
 
-export class GcsMultipart {
-  private readonly origin: string;
-  private readonly basePath: string;
-
-  constructor(
-    private readonly http: Dispatcher,
-    endpoint: string,
-    private readonly token: () => Promise<string | undefined>,
-  ) {
-    const u = new URL(endpoint);
-    this.origin = u.origin;
-    this.basePath = u.pathname.replace(/\/+$/, '');
-  }
-
-  private async headers(extra: Record<string, string>): Promise<Record<string, string>> {
-    const t = await this.token();
-    return t ? { authorization: `Bearer ${t}`, ...extra } : extra;
-  }
-
+export class GcsMultipart extends GcsHttp {
   /** Path-style XML API path; each name segment encoded once, so `%`, `+`, `//` and unicode arrive intact. */
   private path(bucket: string, name: string, query: string): string {
     return `${this.basePath}/${encodeURIComponent(bucket)}/${name.split('/').map(encodeURIComponent).join('/')}?${query}`;

@@ -78,12 +78,13 @@ function ackedBytes(res: Dispatcher.ResponseData): number {
   return m ? Number(m[1]) + 1 : 0;
 }
 
-export class GcsClient {
-  private readonly origin: string;
-  private readonly basePath: string;
+/** What both GCS clients of the copy path share: the endpoint split into origin and base path, and auth headers. */
+export abstract class GcsHttp {
+  protected readonly origin: string;
+  protected readonly basePath: string;
 
   constructor(
-    private readonly http: Dispatcher,
+    protected readonly http: Dispatcher,
     endpoint: string,
     private readonly token: () => Promise<string | undefined>,
   ) {
@@ -92,10 +93,13 @@ export class GcsClient {
     this.basePath = u.pathname.replace(/\/+$/, '');
   }
 
-  private async headers(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  protected async headers(extra: Record<string, string> = {}): Promise<Record<string, string>> {
     const t = await this.token();
     return t ? { authorization: `Bearer ${t}`, ...extra } : extra;
   }
+}
+
+export class GcsClient extends GcsHttp {
 
   private objectPath(bucket: string, name: string): string {
     return `${this.basePath}/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(name)}`;
