@@ -73,11 +73,18 @@ export function publishGate(ctx: Ctx, kind: 'cdn', opts: GateOptions): (() => Pr
   };
 
   if (cap === undefined && !config.gcs_ramp_enabled) return undefined;
+  // One check in flight at a time: two interleaved checks could clear a hold the other had just set.
+  let inFlight: Promise<GateVerdict> | undefined;
   return async () => {
     // One pass over the table per check: at most every checkEveryMs, the verdict kept in between.
     if (performance.now() - checkedAt < checkEveryMs) return verdict;
-    checkedAt = performance.now();
-    verdict = await check();
-    return verdict;
+    inFlight ??= check()
+      .then((v) => {
+        verdict = v;
+        checkedAt = performance.now();
+        return v;
+      })
+      .finally(() => (inFlight = undefined));
+    return inFlight;
   };
 }
