@@ -14,13 +14,14 @@
 // No statement ever touches every row.
 // With --inventory the subfolders come from an S3 Inventory (inventory.ts), whose objects are indexed for
 // the publisher and counted per subfolder.
+import { hash } from 'node:crypto';
 import type { Ctx } from '../common/context.js';
 import { requireFields } from '../common/config/schema.js';
 import { startProgress, type Progress } from '../common/progress.js';
 import { listS3Subfolders } from '../common/source/s3List.js';
 import { readDumpFile, subfolderItems, type SourceItem } from './sources.js';
 import { dbNow } from '../state/clock.js';
-import { dirKeysOf, finishDumpRun, forEachMissingKey, keySha, lockDump, markListedAgain, markMissing, previousDumpStart, readKeyPage, startDumpRun, unlockDump } from '../state/dump.js';
+import { dirKeysOf, finishDumpRun, forEachMissingKey, lockDump, markListedAgain, markMissing, previousDumpStart, readKeyPage, startDumpRun, unlockDump } from '../state/dump.js';
 import { Batch, bulkLoader, type BulkLoader } from './bulk.js';
 import { LISTED, MISSING, Spill } from './spill.js';
 import { mergePartition, recordKey, type MergeSink, type PageReader } from './merge.js';
@@ -129,6 +130,9 @@ export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
 
 /** Reads the listing into the spill: nothing is sent to MySQL before the whole listing was read. */
 async function readListing(ctx: Ctx, source: AsyncIterable<SourceItem[]>, spill: Spill, progress: Progress, s: DumpSummary): Promise<void> {
+  // Hashed as hex, decoded into one reused Buffer: a Buffer per key would be an ArrayBuffer per key, and
+  // millions of them between two collections cost more memory than the spill's budget.
+  const sha = Buffer.alloc(32);
   for await (const items of source) {
     if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
     for (const item of items) {
@@ -138,7 +142,8 @@ async function readListing(ctx: Ctx, source: AsyncIterable<SourceItem[]>, spill:
         ctx.log.warn('dump: line not loaded', { line_no: item.lineNo, why: item.why });
         continue;
       }
-      spill.add(LISTED, keySha(item.dirKey), item.dirKey);
+      sha.write(hash('sha256', item.dirKey), 'hex');
+      spill.add(LISTED, sha, item.dirKey);
     }
     progress.add({ scanned: items.length });
   }
