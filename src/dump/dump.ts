@@ -66,8 +66,8 @@ const SAMPLE = 10;
 const MARK_CHUNK = 1000;
 /** Bytes of LOAD DATA text per batch (two batches exist: one loading, one filling). */
 const BATCH_BYTES = 4 << 20;
-/** 16 MiB of records: ~300 k keys in memory; a 10 M listing spills ~550 MB to disk in 256 files of ~2 MB. */
-const SPILL_BYTES = 16 << 20;
+/** 8 MiB of records: ~150 k keys in memory; a 10 M listing spills ~550 MB to disk in 256 files of ~2 MB. */
+const SPILL_BYTES = 8 << 20;
 
 export async function run(ctx: Ctx, args: DumpArgs = {}): Promise<DumpSummary> {
   const { config, log, db } = ctx;
