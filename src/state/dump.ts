@@ -63,7 +63,8 @@ const FORMAT = "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY
 /** LOAD DATA packets: mysql2 sends each chunk of the stream as one. */
 const PACKET_BYTES = 1 << 16;
 
-function chunksOf(text: Buffer): Readable {
+/** A LOAD DATA LOCAL INFILE body: `text` in packet-sized chunks (also the inventory index's loads, inventory.ts). */
+export function chunksOf(text: Buffer): Readable {
   return Readable.from(
     (function* () {
       for (let i = 0; i < text.length; i += PACKET_BYTES) yield text.subarray(i, i + PACKET_BYTES);
