@@ -10,6 +10,7 @@ import { createCopier } from '../../src/worker/copy/index.js';
 import { run } from '../../src/worker/cdnTransfer.js';
 import { addFaults, clearFaults, listFaults } from '../stack/faults.js';
 import { compareCopies } from '../helpers/compareCopies.js';
+import { crc32c, crc32cBase64 } from '../../src/worker/copy/crc32c.js';
 import { waitFor } from '../helpers/wait.js';
 import { addDirRow, bytesFor, cdnEndpoint, createWorld, dirCounters, gcsEndpoint, publish, putMultipart, putObject, readGcs, worldContext, type World } from './cdnTransferHarness.js';
 
@@ -82,6 +83,8 @@ describe('large objects in parallel parts', () => {
     // 4 parts: 3 of 5 MiB and the rest; a composite object has no md5Hash, only a crc32c.
     expect(r).toMatchObject({ componentCount: 4, size: String(e.size), contentType: 'video/mp4', metadata: { 'ott-source-etag': e.etag.replace(/"/g, ''), 'ott-verified-by': 'md5', origin: 'cam-1' } });
     expect(r!.md5Hash).toBeUndefined();
+    // GCS's crc32c of the composite (the emulator's own JavaScript CRC32C) is the native CRC32C of the source bytes.
+    expect(r!.crc32c).toBe(crc32cBase64(crc32c(bytesFor(e.key, e.size))));
     expect(await judge('data/single/')).toMatchObject({ objects: 1, missing: [], different: [], metadataLost: [], extra: [] });
     expect(said('cdnTransfer: retrying part')).toEqual([]);
     // Below the threshold: one stream, as before (not composite, GCS has its MD5).

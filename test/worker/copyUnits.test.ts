@@ -1,10 +1,11 @@
 // Pure parts of the copy path: signing, URL building, ETag math and the one-pass hasher, verdicts,
 // upload metadata, the skip rule and the shared limiter.
 import { describe, expect, it } from 'vitest';
-import { createHash, createVerify, generateKeyPairSync } from 'node:crypto';
+import { createHash, createVerify, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createUrlSigner, customPolicy, refreshMarginMs } from '../../src/worker/copy/signer.js';
 import { cdnBase, cdnRequestPath } from '../../src/worker/copy/source.js';
 import { crc32c, crc32cBase64 } from '../../src/worker/copy/crc32c.js';
+import { crc32c as fixtureCrc32c } from '../stack/crc32c.js';
 import { multipartEtag, parseEtag } from '../../src/common/source/etag.js';
 import { StreamHasher, verdict } from '../../src/worker/copy/verify.js';
 import { sameObject, uploadMetadata, META_SOURCE_ETAG } from '../../src/worker/copy/copyObject.js';
@@ -68,6 +69,29 @@ describe('hashes and verdicts', () => {
     expect(crc32c(Buffer.from('123456789')).toString(16)).toBe('e3069283');
     expect(crc32c(Buffer.from('6789'), crc32c(Buffer.from('12345')))).toBe(0xe3069283);
     expect(crc32cBase64(0xe3069283)).toBe(Buffer.from([0xe3, 0x06, 0x92, 0x83]).toString('base64'));
+  });
+
+  // RFC 3720 (iSCSI) B.4: the CRC32C test vectors, for the tool's native CRC32C and the fixtures' own
+  // JavaScript one (the GCS emulator's), which must agree with each other on any bytes, continued too.
+  const iscsiReadPdu = Buffer.from('01c000000000000000000000000000001400000000000400000000140000001828000000000000000200000000000000', 'hex');
+  it.each([
+    ['32 bytes of zeroes', Buffer.alloc(32), 0x8a9136aa],
+    ['32 bytes of 0xff', Buffer.alloc(32, 0xff), 0x62a8ab43],
+    ['32 ascending bytes 0x00-0x1f', Buffer.from(Array.from({ length: 32 }, (_, i) => i)), 0x46dd794e],
+    ['32 descending bytes 0x1f-0x00', Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i)), 0x113fdb5c],
+    ['an iSCSI SCSI Read (10) command PDU', iscsiReadPdu, 0xd9963a56],
+  ])('CRC32C of %s is RFC 3720\'s, native and fixture alike', (_what, bytes, want) => {
+    expect(crc32c(bytes)).toBe(want);
+    expect(fixtureCrc32c(bytes)).toBe(want);
+  });
+
+  it('the native CRC32C and the fixtures\' JavaScript agree on random bytes, whole and continued at any cut', () => {
+    for (const n of [0, 1, 7, 8, 9, 63, 64, 65, 4095, 65_537, 1024 * 1024 + 3]) {
+      const buf = randomBytes(n);
+      const cut = Math.floor(n / 3);
+      expect(crc32c(buf), `${n} bytes`).toBe(fixtureCrc32c(buf));
+      expect(crc32c(buf.subarray(cut), crc32c(buf.subarray(0, cut))), `${n} bytes cut at ${cut}`).toBe(fixtureCrc32c(buf));
+    }
   });
 
   it('parses ETags: single-part, multipart, opaque (and KMS makes any ETag opaque)', () => {
