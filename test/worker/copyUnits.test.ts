@@ -123,12 +123,26 @@ describe('hashes and verdicts', () => {
     }
   });
 
+  it('a multipart source is hashed by its parts and CRC32C only (one MD5 per byte), GCS\'s crc32c then ties its copy to our read', async () => {
+    const data = randomBytes(3000);
+    const h = new StreamHasher({ partSizes: [1000, 1000, 1000], crc32c: true, wholeMd5: false });
+    h.update(data);
+    const d = await h.digest();
+    expect(d.md5Hex).toBeUndefined();
+    const parts = [0, 1, 2].map((i) => createHash('md5').update(data.subarray(i * 1000, (i + 1) * 1000)).digest());
+    const etag = parseEtag(multipartEtag(parts));
+    const crc = crc32cBase64(crc32c(data));
+    expect(verdict(3000, etag, d, { md5Hash: 'AAAA', crc32c: crc })).toEqual({ ok: true, verifiedBy: 'multipart-etag' });
+    expect(verdict(3000, etag, d, { crc32c: 'AAAAAA==' })).toMatchObject({ ok: false, reason: expect.stringMatching(/crc32c differs/) });
+    expect(verdict(3000, etag, d, { md5Hash: 'AAAA' })).toMatchObject({ ok: false, reason: expect.stringMatching(/no hash we computed/) });
+  });
+
   it('judges size, MD5, multipart ETag, S3 checksums and GCS-stored hashes', async () => {
     const data = Buffer.from('hello world');
     const h = new StreamHasher({ crc32c: true });
     h.update(data);
     const d = await h.digest();
-    const md5 = parseEtag(d.md5Hex);
+    const md5 = parseEtag(d.md5Hex!);
     expect(verdict(11, md5, d, {})).toEqual({ ok: true, verifiedBy: 'md5' });
     expect(verdict(12, md5, d, {})).toMatchObject({ ok: false, reason: expect.stringMatching(/sizes differ/) });
     expect(verdict(11, parseEtag('0'.repeat(32)), d, {})).toMatchObject({ ok: false, reason: expect.stringMatching(/hashes differ/) });
