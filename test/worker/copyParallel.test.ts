@@ -251,6 +251,21 @@ describe('large objects in parallel parts', () => {
     await Promise.allSettled([ctx.db.end(), next.db.end(), ctx.clients.close(), next.clients.close()]);
   });
 
+  it('copy_buffer_bytes of one slab: a copy in parts and a resumable one take turns for it, both copied, none deadlocked', async () => {
+    const a = await putObject(w, 'data/oneslab/a.bin', 3 * PART + 1);
+    const b = await putObject(w, 'data/oneslab/b.bin', 3 * PART + 2);
+    const ctx = await worldContext(w);
+    // One 8 MiB slab in all (the default chunk): the parallel copy's parts ahead share it, the resumable
+    // upload sends and fills one buffer in turn.
+    const c = createCopier({ ...ctx, config: { ...ctx.config, copy_buffer_bytes: 8 * MiB } });
+    expect(c.deps.slabs.slabs).toBe(1);
+    const outcomes = await Promise.all([c.copy(a, go), c.copy(b, go)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['copied', 'copied']);
+    expect(c.deps.slabs.available).toBe(1); // given back
+    expect(await judge('data/oneslab/')).toMatchObject({ objects: 2, missing: [], different: [], extra: [] });
+    await Promise.allSettled([c.close(), ctx.db.end(), ctx.clients.close()]);
+  });
+
   it('an SSE-KMS object (its ETag is no MD5) goes as one stream, not in parts', async () => {
     const e = await putObject(w, 'data/kms/k.bin', 2 * PART, { ServerSideEncryption: 'aws:kms' });
     const { c, close } = await copier();
