@@ -77,7 +77,7 @@ describe('InOrderMd5', () => {
     const seq = new InOrderMd5(parts.length, slabs(1, 600));
     for (let i = 0; i < parts.length; i++) seq.begin(i);
     let part1Held = false;
-    const part1 = seq.update(1, parts[1], go).then(() => (part1Held = true)); // 777 bytes > 600: waits
+    const part1 = Promise.resolve(seq.update(1, parts[1], go)).then(() => (part1Held = true)); // 777 bytes > 600: waits
     await new Promise((r) => setTimeout(r, 20));
     expect(part1Held).toBe(false);
     await seq.update(0, parts[0], go); // the frontier hashes at once, slabs full or not

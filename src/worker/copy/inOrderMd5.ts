@@ -44,31 +44,44 @@ export class InOrderMd5 {
     this.wake();
   }
 
-  /** Feeds part `i`'s next bytes; resolves once they are hashed or held (a part ahead may wait for a slab). */
-  async update(i: number, buf: Buffer, signal: AbortSignal): Promise<void> {
-    const epoch = this.epoch.get(i);
-    let off = 0;
+  /**
+   * Feeds part `i`'s next bytes. Hashed or held at once (the usual case): undefined, no promise per chunk;
+   * a part ahead that must wait for a slab gets a promise that settles once its bytes are held or hashed.
+   */
+  update(i: number, buf: Buffer, signal: AbortSignal): Promise<void> | undefined {
+    const off = this.hold(i, buf, 0);
+    return off === buf.length ? undefined : this.feedWaiting(i, buf, off, signal);
+  }
+
+  /** Hashes (at the frontier) or copies into slabs as much of buf from `off` as it can now; returns where it stopped. */
+  private hold(i: number, buf: Buffer, off: number): number {
     while (off < buf.length) {
-      if (this.epoch.get(i) !== epoch) throw new TransferError(`part ${i + 1} was started over while it waited to be hashed`, true);
       if (i === this.frontier) {
         this.md5.update(off === 0 ? buf : buf.subarray(off));
-        return;
+        return buf.length;
       }
       const list = this.held.get(i) ?? [];
       this.held.set(i, list);
       let last = list[list.length - 1];
       if (!last || last.fill === last.slab.length) {
         const slab = this.spare.pop();
-        if (!slab) {
-          await this.changed(signal);
-          continue;
-        }
+        if (!slab) return off;
         last = { slab, fill: 0 };
         list.push(last);
       }
       const n = buf.copy(last.slab, last.fill, off);
       last.fill += n;
       off += n;
+    }
+    return off;
+  }
+
+  private async feedWaiting(i: number, buf: Buffer, off: number, signal: AbortSignal): Promise<void> {
+    const epoch = this.epoch.get(i);
+    while (off < buf.length) {
+      await this.changed(signal);
+      if (this.epoch.get(i) !== epoch) throw new TransferError(`part ${i + 1} was started over while it waited to be hashed`, true);
+      off = this.hold(i, buf, off);
     }
   }
 

@@ -115,7 +115,8 @@ async function copyPart(d: CopyDeps, job: ParallelJob, t: MultipartTarget, p: Pl
             md5?.update(b);
             crc = crc32c(b, crc);
             bytes += b.length;
-            await seq?.update(p.number - 1, b, signal);
+            const held = seq?.update(p.number - 1, b, signal);
+            if (held) await held; // only a part ahead of the MD5 whose slabs are full waits
             yield b;
           }
         }
