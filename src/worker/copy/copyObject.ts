@@ -206,7 +206,17 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
       d.parallelSlots.free++;
     }
   }
-  const src = await openSource(d.http, d.cdn, entry, d.naming, d.signer, signal);
+  // A resumable upload's chunk buffers come from the process's slabs (slabs.ts), taken before the GET so
+  // no CDN response idles while the copy waits for memory.
+  const resumable = entry.size > d.singleRequestMaxBytes;
+  const buffers = resumable ? await d.slabs.take(2, signal) : [];
+  let src: SourceResponse;
+  try {
+    src = await openSource(d.http, d.cdn, entry, d.naming, d.signer, signal);
+  } catch (err) {
+    d.slabs.give(buffers);
+    throw err;
+  }
   const dl: Download = { body: src.body };
   let digests: Digests | undefined;
   try {
@@ -215,7 +225,9 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
     if (etag.kind === 'opaque' && st.checksum === undefined) st.checksum = await sourceChecksum(d, entry, signal);
     const checksum = etag.kind === 'opaque' ? (st.checksum ?? undefined) : undefined;
     const partSizes = etag.kind === 'multipart' && st.layout && !st.layout.encrypted ? st.layout.partSizes : undefined;
-    const hasher = new StreamHasher({ partSizes, crc32c: etag.kind === 'opaque', checksum });
+    // One MD5 per byte: the whole object's for a single-part ETag (and an opaque one, GCS's md5Hash checks
+    // it), the parts' for a multipart ETag, whose read -> GCS check is then the CRC32C (native, cheap).
+    const hasher = new StreamHasher({ partSizes, crc32c: etag.kind !== 'md5', wholeMd5: etag.kind !== 'multipart', checksum });
     const local = async (): Promise<void> => {
       digests = await hasher.digest();
       const v = verdict(entry.size, etag, digests);
@@ -241,13 +253,14 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
       ifGenerationMatch: precondition,
       sizeBytes: entry.size,
       body,
-      finalHash: () => (digests ? [`md5=${digests.md5Base64}`, ...(digests.crc32cBase64 ? [`crc32c=${digests.crc32cBase64}`] : [])].join(',') : undefined),
+      finalHash: () => (digests ? [...(digests.md5Base64 ? [`md5=${digests.md5Base64}`] : []), ...(digests.crc32cBase64 ? [`crc32c=${digests.crc32cBase64}`] : [])].join(',') || undefined : undefined),
       signal,
       retry: budget,
+      buffers,
     };
     let obj: GcsObject;
     try {
-      obj = entry.size <= d.singleRequestMaxBytes ? await d.gcs.uploadSingle(req) : await d.gcs.uploadResumable(req, d.chunkBytes);
+      obj = resumable ? await d.gcs.uploadResumable(req, d.chunkBytes) : await d.gcs.uploadSingle(req);
     } catch (err) {
       // Our own verdict or a download that gave up, whatever the upload made of the body's error.
       if (dl.failure) throw dl.failure;
@@ -268,6 +281,7 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
     return { status: 'copied', key: entry.key, bytes: entry.size, verifiedBy: v.verifiedBy, attempts: budget.attempts };
   } finally {
     destroyBody(dl.body);
+    d.slabs.give(buffers);
   }
 }
 

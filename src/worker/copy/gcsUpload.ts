@@ -1,7 +1,8 @@
 // The destination side: the GCS JSON API over the shared undici pool. Small objects go in one multipart
 // request, large ones through a resumable session in chunks (one chunk buffered for resends, a second
-// filling while the first is sent). Every write carries ifGenerationMatch, so a retry never clobbers a
-// newer object, and the final request carries the hashes, so GCS itself refuses bytes that differ.
+// filling while the first is sent; the buffers are the process's slabs, see slabs.ts). Every write
+// carries ifGenerationMatch, so a retry never clobbers a newer object, and the final request carries the
+// hashes, so GCS itself refuses bytes that differ.
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { Dispatcher } from 'undici';
@@ -49,6 +50,11 @@ export interface UploadRequest {
   signal: AbortSignal;
   /** The copy's retry budget: a chunk resent draws from it like every other retry of the copy. */
   retry: RetryBudget;
+  /**
+   * Resumable: the chunk buffers, each of the chunk size (the process's slabs, slabs.ts). Two overlap the
+   * send of one chunk with the filling of the next; one sends and fills in turn. None given: two allocated.
+   */
+  buffers?: readonly Buffer[];
 }
 
 /**
@@ -229,8 +235,13 @@ export class GcsClient extends GcsHttp {
 
   private async sendChunks(session: URL, r: UploadRequest, chunkBytes: number): Promise<GcsObject> {
     const total = r.sizeBytes;
-    let buf = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(total, 1)));
-    let spare = Buffer.allocUnsafe(buf.length);
+    const size = Math.min(chunkBytes, Math.max(total, 1));
+    const ring = (r.buffers ?? [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)]).map((b) => {
+      if (b.length < size) throw new Error(`resumable chunk buffers must hold ${size} bytes, got ${b.length}`);
+      return b.subarray(0, size);
+    });
+    let k = 0;
+    let buf = ring[0];
     let fill = 0;
     let offset = 0;
     let pending: Promise<unknown> | undefined;
@@ -241,8 +252,7 @@ export class GcsClient extends GcsHttp {
         let off = 0;
         while (off < chunk.length) {
           if (fill === buf.length) throw new TransferError(`source sent more than the expected ${total} bytes`, true);
-          const n = Math.min(buf.length - fill, chunk.length - off);
-          chunk.copy(buf, fill, off, off + n);
+          const n = chunk.copy(buf, fill, off);
           fill += n;
           off += n;
           // A full buffer is sent only if more bytes follow: the final chunk must wait for the verdict.
@@ -252,8 +262,11 @@ export class GcsClient extends GcsHttp {
             p.catch(() => undefined); // awaited later; this only keeps it from being an unhandled rejection
             pending = p;
             offset += fill;
-            [buf, spare] = [spare, buf];
             fill = 0;
+            k = (k + 1) % ring.length;
+            buf = ring[k];
+            // One buffer: it is the one on the wire, kept for a resend until its chunk is acknowledged.
+            if (ring.length === 1) await pending;
           }
         }
       }
