@@ -111,3 +111,37 @@ export async function recentActivity(db: Db, table: string, windowSeconds: numbe
     return { mode: r.mode as string, ...(perWorker ? { workerId: r.worker_id as string, host: r.host as string } : {}), ...a, seconds: Math.min(windowSeconds, Math.max(60, Number(r.seconds))) };
   });
 }
+
+export interface HistoryBucket extends Activity {
+  /** The bucket's start (UTC), a minute or an hour. */
+  at: Date;
+  mode: string;
+}
+
+/**
+ * The fleet's activity per `spanSeconds` bucket (60: minute samples; 3600: hours, from the rolled-up hour
+ * rows and the minutes not rolled up yet, so an hour reads the same before and after its roll-up) over the
+ * last `windowSeconds`, summed over workers, per mode, oldest first; and the database's clock, which the
+ * charts' right edge and the current bucket's elapsed time come from. One range of ix_history_at: bounded
+ * by workers x buckets, never by objects.
+ */
+export async function historySeries(db: Db, table: string, spanSeconds: 60 | 3600, windowSeconds: number): Promise<{ now: Date; buckets: HistoryBucket[] }> {
+  const at = spanSeconds === 60 ? 'bucket_at' : "DATE_FORMAT(bucket_at, '%Y-%m-%d %H:00:00')";
+  // Minute buckets from minute rows only: an hour row spans minutes it cannot be split into.
+  const spans = spanSeconds === 60 ? 'AND span_seconds = 60' : '';
+  const [[clock], [rows]] = await Promise.all([
+    db.query<RowDataPacket[]>('SELECT UTC_TIMESTAMP() AS now'),
+    db.query<RowDataPacket[]>(
+      `SELECT CAST(${at} AS DATETIME) AS at, mode, ${ACTIVITY_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(', ')}
+       FROM throughput_history FORCE INDEX (ix_history_at)
+       WHERE state_table = ? AND bucket_at >= UTC_TIMESTAMP() - INTERVAL ? SECOND ${spans} GROUP BY 1, mode ORDER BY 1, mode`,
+      [table, windowSeconds],
+    ),
+  ]);
+  const buckets = rows.map((r) => {
+    const a = noActivity();
+    FIELDS.forEach((f, i) => (a[f] = Number(r[ACTIVITY_COLUMNS[i]] ?? 0)));
+    return { at: r.at as Date, mode: r.mode as string, ...a };
+  });
+  return { now: clock[0].now as Date, buckets };
+}
