@@ -138,10 +138,6 @@ export async function historySeries(db: Db, table: string, spanSeconds: 60 | 360
       [table, windowSeconds],
     ),
   ]);
-  const buckets = rows.map((r) => {
-    const a = noActivity();
-    FIELDS.forEach((f, i) => (a[f] = Number(r[ACTIVITY_COLUMNS[i]] ?? 0)));
-    return { at: r.at as Date, mode: r.mode as string, ...a };
-  });
+  const buckets = rows.map((r) => ({ at: r.at as Date, mode: r.mode as string, ...activityOf(r) }));
   return { now: clock[0].now as Date, buckets };
 }
