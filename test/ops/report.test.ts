@@ -51,9 +51,13 @@ afterAll(async () => {
 
 describe('ott report after a migration with odd keys', () => {
   it('CSV re-imports to the keys in MySQL and the totals of ott status --json; md says how copies were verified', { timeout: 300_000 }, async () => {
+    const step = (what: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] report test: ${what}`);
     expect(await dump(ctx)).toMatchObject({ new: ODD_DIRS.length });
+    step('dumped');
     expect(await publishObjects(ctx)).toMatchObject({ subfolders_published: ODD_DIRS.length, subfolders_failed: 0 });
+    step('published');
     const t = await cdnTransfer(ctx, { exitWhenIdleMs: 1500 });
+    step('copied');
     expect(t).toMatchObject({ copied: ODD_DIRS.length * 2 + 1, failed: 0 });
     expect(t.verifiedBy).toMatchObject({ md5: ODD_DIRS.length * 2, 'multipart-etag': 1 });
     // Half the subfolders checked (measured sides), the rest as listed and copied: both kinds in the CSV.
@@ -62,6 +66,7 @@ describe('ott report after a migration with odd keys', () => {
     const judged = await compareCopies({ s3Bucket: w.s3Bucket, s3Prefix: 'data/', gcsBucket: w.gcsBucket, gcsPrefix: 'copy/' });
     expect(judged).toMatchObject({ missing: [], different: [], extra: [] });
 
+    step('checked');
     const status = JSON.parse((await ott('status', '--json')).stdout);
     const out = join(tmp, 'report.csv');
     const cli = await ott('report', '--format', 'csv', '--out', out);

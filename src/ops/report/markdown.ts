@@ -1,7 +1,8 @@
-// `ott report --format md`: the summary for a ticket or a pull request, from reportSummary(). No S3 key is
-// printed (a key could carry Markdown or HTML); config values are escaped. "not recorded" marks what MySQL
+// `ott report --format md`: the summary for a ticket or a pull request, from reportSummary(). The only keys
+// printed are the worst subfolders', escaped (a key could carry Markdown or HTML), as are config values. "not recorded" marks what MySQL
 // does not hold, never an estimate in its place.
 import { humanBytes } from '../status.js';
+import { printable } from '../../common/printable.js';
 import { humanSeconds } from '../statusHistory.js';
 import { PHASES } from '../../state/status.js';
 import type { Peak } from '../../state/report.js';
@@ -70,6 +71,11 @@ export function renderMarkdown(r: ReportSummary): string {
     out.push('', 'Failed-object ledger by reason (each object once; resolved = a later copy verified it):', '', '| reason | objects | still open | tries | failures | re-published by `ott retry` |', '|---|---:|---:|---:|---:|---:|');
     for (const l of r.ledger) out.push(`| ${cell(l.reasonClass)} | ${int(l.objects)} | ${int(l.open)} | ${int(l.attempts)} | ${int(l.failures)} | ${int(l.retries)} |`);
     out.push('');
+  }
+  const top = r.topFailing.topDirs.filter((d) => d.open > 0).slice(0, 5);
+  if (top.length) {
+    // Keys escaped twice: control characters shown as escapes (printable), then Markdown's own characters.
+    out.push(`Subfolders with the most open entries${r.topFailing.topDirsExact ? '' : ' (counted over a capped sample of the ledger)'}: ${top.map((d) => `${cell(printable(d.dirKey))} (${int(d.open)})`).join(', ')}`, '');
   }
 
   out.push('## Archived, excluded and filtered objects', '');

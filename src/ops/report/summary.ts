@@ -1,5 +1,5 @@
-// What `ott report --format md` says about a migration, gathered from MySQL: the status (totals, exclusions,
-// objects deleted from S3), the whole run's throughput history (copies, verification methods, peaks), the
+// What `ott report --format md` says about a migration, gathered from MySQL: the dashboard's overview
+// (src/ops/overview.ts: status's totals, exclusions, objects deleted from S3, the worst subfolders), the whole run's throughput history (copies, verification methods, peaks), the
 // failed-object ledger, the table's checks and rsyncs, and the cost so far priced as `ott estimate` prices
 // it. Every figure is read, never guessed: what MySQL does not hold is `null` and renders as "not recorded".
 import type { Ctx } from '../../common/context.js';
@@ -7,12 +7,16 @@ import { costRoutes, type CostLine } from '../../estimate/cost.js';
 import { loadPrices } from '../../estimate/prices.js';
 import { noActivity, type Activity } from '../../state/history.js';
 import { historySums, ledgerByReason, peakSpan, tableSpan, type HistorySums, type LedgerReason, type Peak, type TableSpan } from '../../state/report.js';
-import { queryStatus, type Status } from '../status.js';
+import type { Status } from '../status.js';
+import { readOverview, type Overview } from '../overview.js';
 
 export interface ReportSummary {
   table: string;
   generatedAt: Date;
+  /** `ott status`'s own Status, as the dashboard's overview read it. */
   status: Status;
+  /** Subfolders with the most open ledger entries (the overview's). */
+  topFailing: Overview['failures'];
   /** cdnTransfer's whole history summed (every worker, every minute and hour kept). */
   copies: Activity & { firstAt: Date | null; lastAt: Date | null };
   /** Other modes in the history, if any wrote it. */
@@ -30,11 +34,11 @@ export interface ReportSummary {
 
 const MODE = 'cdnTransfer';
 
-export async function reportSummary(ctx: Ctx, now = new Date()): Promise<ReportSummary> {
+export async function reportSummary(ctx: Ctx): Promise<ReportSummary> {
   const { db, config } = ctx;
   const table = config.mysql_table;
-  const [status, sums, peakMinute, peakHour, ledger, span] = await Promise.all([
-    queryStatus(db, table),
+  const [overview, sums, peakMinute, peakHour, ledger, span] = await Promise.all([
+    readOverview(db, table),
     historySums(db, table),
     peakSpan(db, table, MODE, 'minute'),
     peakSpan(db, table, MODE, 'hour'),
@@ -49,8 +53,9 @@ export async function reportSummary(ctx: Ctx, now = new Date()): Promise<ReportS
     .map((k) => ({ name: k, value: Array.isArray(config[k]) ? (config[k] as string[]).join(', ') : String(config[k]) }));
   return {
     table,
-    generatedAt: now,
-    status,
+    generatedAt: overview.generatedAt,
+    status: overview.status,
+    topFailing: overview.failures,
     copies: { ...a, firstAt: cdn?.firstAt ?? null, lastAt: cdn?.lastAt ?? null },
     otherModes: sums.filter((s) => s.mode !== MODE),
     verification: { md5: a.verifiedMd5Objects, multipartEtag: a.verifiedMultipartObjects, crc: a.verifiedCrcObjects, sizeOnly: a.verifiedSizeOnlyObjects, notRecorded: Math.max(0, a.copiedObjects - known) },
