@@ -13,6 +13,7 @@ import { estimateCommand } from './estimate.js';
 import { resetCommand } from './reset.js';
 import { cdnTransferCommand } from './cdnTransfer.js';
 import { retryCommand } from './retry.js';
+import { dashboardCommand } from './dashboard.js';
 
 export const commands: CommandModule<GlobalArgs, GlobalArgs>[] = [
   migrateCommand,
@@ -27,6 +28,7 @@ export const commands: CommandModule<GlobalArgs, GlobalArgs>[] = [
   resetCommand,
   cdnTransferCommand,
   retryCommand,
+  dashboardCommand,
 ];
 
 /** The options every command takes; the reference design's spellings (main.py's flags) work as aliases. */
