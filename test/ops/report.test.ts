@@ -22,7 +22,7 @@ import { createWorld, putMultipart, putObject, worldContext, type World } from '
 
 const exec = promisify(execFile);
 const MiB = 1024 * 1024;
-const ODD_DIRS = ['data/a,b/', 'data/say "hi"/', 'data/=HYPERLINK("http://x")/', 'data/+plus/', 'data/-minus/', 'data/@at/', "data/'tick/", 'data/ünï cödé/', 'data/<script>alert(1)</script>/', 'data/plain/'];
+const ODD_DIRS = ['data/a,b/', 'data/say "hi"/', 'data/=HYPERLINK("x")/', 'data/+plus/', 'data/-minus/', 'data/@at/', "data/'tick/", 'data/ünï cödé/', 'data/<script>alert(1)</script>/', 'data/plain/'];
 // Keys S3 tools rarely survive: seeded straight into the table (never dumped), still every CSV's business.
 const SEEDED = ['data/line\nbreak/', 'data/cr\r\nlf,"both"/'];
 
@@ -96,7 +96,7 @@ describe('ott report after a migration with odd keys', () => {
     expect(sum('archived_objects')).toBe(status.excluded.archived.objects);
     expect(status.excluded.archived.objects).toBe(1);
     const byKey = Object.fromEntries(rows.map((r) => [readCsvText(r.dir_key), r]));
-    expect(byKey['data/=HYPERLINK("http://x")/'].dir_key.startsWith("'=")).toBe(true);
+    expect(byKey['data/=HYPERLINK("x")/'].dir_key.startsWith("'=")).toBe(true);
     expect(byKey['data/+plus/']).toMatchObject({ phase: 'checked equal', source: 'measured' });
     expect(byKey['data/a,b/']).toMatchObject({ phase: 'checked equal', source: 'measured', s3_objects: '2', gcs_objects: '2' });
     expect(byKey['data/plain/']).toMatchObject({ phase: 'transferred', source: 'listed', copied_objects: '3', archived_objects: '1' });
