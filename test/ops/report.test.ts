@@ -96,7 +96,8 @@ describe('ott report after a migration with odd keys', () => {
     expect(sum('archived_objects')).toBe(status.excluded.archived.objects);
     expect(status.excluded.archived.objects).toBe(1);
     const byKey = Object.fromEntries(rows.map((r) => [readCsvText(r.dir_key), r]));
-    expect(byKey['data/=HYPERLINK("x")/'].dir_key.startsWith("'=")).toBe(true);
+    // Under the root prefix a key starts with `data/`: no guard needed (reportStream.test.ts covers the guard).
+    expect(byKey['data/=HYPERLINK("x")/'].dir_key).toBe('data/=HYPERLINK("x")/');
     expect(byKey['data/+plus/']).toMatchObject({ phase: 'checked equal', source: 'measured' });
     expect(byKey['data/a,b/']).toMatchObject({ phase: 'checked equal', source: 'measured', s3_objects: '2', gcs_objects: '2' });
     expect(byKey['data/plain/']).toMatchObject({ phase: 'transferred', source: 'listed', copied_objects: '3', archived_objects: '1' });
