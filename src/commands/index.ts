@@ -13,6 +13,8 @@ import { estimateCommand } from './estimate.js';
 import { resetCommand } from './reset.js';
 import { cdnTransferCommand } from './cdnTransfer.js';
 import { retryCommand } from './retry.js';
+import { reportCommand } from './report.js';
+import { dashboardCommand } from './dashboard.js';
 
 export const commands: CommandModule<GlobalArgs, GlobalArgs>[] = [
   migrateCommand,
@@ -27,6 +29,8 @@ export const commands: CommandModule<GlobalArgs, GlobalArgs>[] = [
   resetCommand,
   cdnTransferCommand,
   retryCommand,
+  reportCommand,
+  dashboardCommand,
 ];
 
 /** The options every command takes; the reference design's spellings (main.py's flags) work as aliases. */

@@ -111,6 +111,40 @@ export async function openByReason(db: Db, table: string): Promise<Record<string
 }
 
 /**
+ * The newest open entries of each reason class given, `perClass` each (the dashboard's "most recent
+ * reasons"): per class one ordered range of ix_failed_open (state_table, resolved_at, reason_class,
+ * last_failed_at) read backwards, so it costs `perClass` rows whatever the ledger holds.
+ */
+export async function newestOpenEntries(db: Db, table: string, classes: string[], perClass: number): Promise<Omit<OpenEntry, 'entry'>[]> {
+  if (!classes.length) return [];
+  const one = `(SELECT object_key, dir_key, mode, reason_class, message, attempts, failures, first_failed_at, last_failed_at, retries, retried_at
+     FROM failed_objects FORCE INDEX (ix_failed_open) WHERE state_table = ? AND resolved_at IS NULL AND reason_class = ? ORDER BY last_failed_at DESC LIMIT ?)`;
+  const [rows] = await db.query<RowDataPacket[]>(
+    classes.map(() => one).join(' UNION ALL ') + ' ORDER BY last_failed_at DESC',
+    classes.flatMap((c) => [table, c, perClass]),
+  );
+  return rows.map(entryFields);
+}
+
+/**
+ * The subfolders holding the most open entries, among the first `scanRows` open entries in ix_failed_dir
+ * order (covering: no row is read but one per subfolder returned, for its dir_key). Exact while the ledger
+ * holds at most `scanRows` open entries, which `exact` says; past that a sample, so a dashboard refresh
+ * stays bounded on a ledger of millions.
+ */
+export async function topFailingDirs(db: Db, table: string, limit: number, scanRows: number): Promise<{ exact: boolean; dirs: { dirKey: string; open: number }[] }> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT s.n, s.scanned, (SELECT f.dir_key FROM failed_objects f FORCE INDEX (ix_failed_dir) WHERE f.state_table = ? AND f.dir_sha = s.dir_sha LIMIT 1) AS dir_key
+     FROM (SELECT dir_sha, COUNT(*) AS n, SUM(COUNT(*)) OVER () AS scanned FROM
+            (SELECT dir_sha FROM failed_objects FORCE INDEX (ix_failed_dir) WHERE state_table = ? AND resolved_at IS NULL LIMIT ?) o
+           GROUP BY dir_sha ORDER BY n DESC LIMIT ?) s ORDER BY s.n DESC`,
+    [table, table, scanRows, limit],
+  );
+  const scanned = rows.length ? Number(rows[0].scanned) : 0;
+  return { exact: scanned < scanRows, dirs: rows.map((r) => ({ dirKey: r.dir_key as string, open: Number(r.n) })) };
+}
+
+/**
  * Open entries (of one reason class, if given), a page at a time in key-hash order: pass the last page's
  * `after` to go on. Newest first would need a filesort over millions; a page in index order needs none.
  */
@@ -135,6 +169,15 @@ export async function openEntries(db: Db, table: string, opts: { reasonClass?: s
     [...args, opts.limit],
   );
   const entries = rows.map((r) => ({
+    ...entryFields(r),
+    entry: { key: r.object_key as string, size: Number(r.size), etag: r.etag as string, last_modified: r.last_modified as string, ...(r.storage_class ? { storage_class: r.storage_class as string } : {}) },
+  }));
+  return { entries, after: rows.length ? (rows[rows.length - 1].key_sha as Buffer) : undefined };
+}
+
+/** An open-entry row without its listing: the columns both reads of open entries select. */
+function entryFields(r: RowDataPacket): Omit<OpenEntry, 'entry'> {
+  return {
     key: r.object_key as string,
     dirKey: r.dir_key as string,
     mode: r.mode as string,
@@ -146,9 +189,7 @@ export async function openEntries(db: Db, table: string, opts: { reasonClass?: s
     lastFailedAt: r.last_failed_at as Date,
     retries: Number(r.retries),
     retriedAt: (r.retried_at as Date | null) ?? null,
-    entry: { key: r.object_key as string, size: Number(r.size), etag: r.etag as string, last_modified: r.last_modified as string, ...(r.storage_class ? { storage_class: r.storage_class as string } : {}) },
-  }));
-  return { entries, after: rows.length ? (rows[rows.length - 1].key_sha as Buffer) : undefined };
+  };
 }
 
 /**
