@@ -10,6 +10,7 @@ command -v rclone >/dev/null 2>&1 || need+=(rclone)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus) # promtool: test/metrics checks the /metrics exposition format
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
