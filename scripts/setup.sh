@@ -12,6 +12,7 @@ command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 # The dashboard and HTML report tests drive a real browser (playwright-core, which downloads none).
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus) # promtool: test/metrics checks the /metrics exposition format
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -22,7 +22,11 @@ locals {
 
   # Flags per mode: --processes from worker_processes (cdnTransfer forks that many workers; the other
   # modes run one), then worker_args.
-  worker_flags = { for mode in keys(local.modes) : mode => trimspace("${mode == "cdnTransfer" ? "--processes ${var.worker_processes[mode]}" : ""} ${lookup(var.worker_args, mode, "")}") }
+  worker_flags = { for mode in keys(local.modes) : mode => trimspace("${mode == "cdnTransfer" ? "--processes ${var.worker_processes[mode]}" : ""} ${var.metrics_ports[mode] > 0 ? "--metrics-port ${var.metrics_ports[mode]}" : ""} ${lookup(var.worker_args, mode, "")}") }
+
+  # What the Ops Agent scrapes on a worker VM: each process's metrics port (cdnTransfer's children serve
+  # on --metrics-port + their slot), as a YAML flow list; "" when the mode's metrics are off.
+  metrics_targets = { for mode in keys(local.modes) : mode => var.metrics_ports[mode] > 0 ? jsonencode([for i in range(mode == "cdnTransfer" ? var.worker_processes[mode] : 1) : "localhost:${var.metrics_ports[mode] + i}"]) : "" }
 
   startup_script = {
     for mode in keys(local.modes) : mode => <<-EOT
@@ -38,6 +42,13 @@ locals {
       printf '[Service]\nTimeoutStopSec=%s\nEnvironment=NODE_OPTIONS=--max-old-space-size=%s\n' ${local.stop_timeout_seconds} "$heap_mib" >/etc/systemd/system/ott@${mode}.service.d/sizing.conf
       systemctl daemon-reload
       systemctl enable --now ott@${mode}.service
+      # The Ops Agent's Prometheus receiver (image/ops-agent.yaml) scrapes this mode's processes.
+      targets='${local.metrics_targets[mode]}'
+      ops_config=/etc/google-cloud-ops-agent/config.yaml
+      if [ -n "$targets" ] && [ -f "$ops_config" ]; then
+        sed -i "s|^\( *- targets: \).*# ott-metrics-targets\$|\1$targets # ott-metrics-targets|" "$ops_config"
+        systemctl restart google-cloud-ops-agent
+      fi
     EOT
   }
 }

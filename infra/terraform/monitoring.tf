@@ -156,6 +156,16 @@ resource "google_monitoring_alert_policy" "sql_connections" {
   }
 }
 
+# The fleet view: the charts of `ott dashboard`, from the workers' and publishers' Prometheus metrics
+# (src/common/metrics.ts), which the Ops Agent on each VM scrapes from 127.0.0.1 (infra/image/ops-agent.yaml),
+# queried with PromQL; plus the subscriptions' backlog. test/infra/dashboard.test.ts checks that every metric
+# it charts is one the code exports.
+resource "google_monitoring_dashboard" "fleet" {
+  project        = var.project_id
+  dashboard_json = templatefile("${path.module}/dashboard.json", { name_prefix = var.name_prefix })
+  depends_on     = [google_project_service.api]
+}
+
 resource "google_billing_budget" "project" {
   count           = var.billing_account != "" ? 1 : 0
   billing_account = var.billing_account

@@ -334,6 +334,20 @@ variable "worker_processes" {
   }
 }
 
+variable "metrics_ports" {
+  description = "Per mode, the port each worker serves Prometheus metrics on (--metrics-port, on 127.0.0.1) for the Ops Agent to scrape; cdnTransfer's --processes N children use this port and the N-1 above it. 0 turns a mode's metrics off."
+  type        = map(number)
+  default = {
+    cdnTransfer = 9500
+    syncCheck   = 9464
+    rsync       = 9465
+  }
+  validation {
+    condition     = alltrue([for m, p in var.metrics_ports : p == 0 || (p >= 1024 && p + (m == "cdnTransfer" ? 64 : 0) <= 65535)])
+    error_message = "metrics_ports: 0 (off) or a port from 1024 up, with room above it for cdnTransfer's processes."
+  }
+}
+
 variable "backlog_per_vm" {
   description = "Autoscaling target: undelivered messages on the mode's subscription per VM (single_instance_assignment). A cdnTransfer message holds ~50 object keys; syncCheck and rsync messages hold subfolders."
   type        = map(number)

@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { runMode, type GlobalArgs } from './runMode.js';
+import { metricsOptions, type MetricsCliArgs } from './metricsOptions.js';
 
-interface CdnTransferCliArgs extends GlobalArgs {
+interface CdnTransferCliArgs extends GlobalArgs, MetricsCliArgs {
   processes: number;
   idleExitSeconds: number;
   exitWhenIdleSeconds?: number;
@@ -18,7 +19,9 @@ export const cdnTransferCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     'Objects already copied are skipped; failures go to error_pubsub_topic_id after retries; malformed messages to ' +
     'dead_letter_topic_id. SIGTERM: stops pulling, finishes in-flight objects within grace_period_seconds, nacks the rest.',
   builder: (y: Argv<GlobalArgs>) =>
-    y
+    metricsOptions(y)
+      // With --processes N, each child serves its metrics on --metrics-port + its slot (0..N-1).
+      .option('process-slot', { type: 'number', hidden: true, describe: 'set by the parent of --processes N for each child' })
       .option('processes', { type: 'number', default: availableParallelism(), describe: 'worker processes (each runs transfer_concurrency copies); default: CPU count' })
       .option('bwlimit', { type: 'string', describe: 'bytes/s each process reads from the CDN: 50M, 512K, off, or a daily schedule "08:00,50M 18:00,off" (local time); overrides config bwlimit' })
       .option('idle-exit-seconds', { type: 'number', default: 0, describe: 'exit after this long with no message (0: run until SIGTERM)' })
@@ -33,6 +36,7 @@ export const cdnTransferCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     if (a.processes > 1) {
       const { runProcesses } = await import('../worker/transferProcesses.js');
       const args = process.argv.slice(2).filter((x, i, all) => x !== '--processes' && all[i - 1] !== '--processes' && !x.startsWith('--processes='));
+      // The parent does no work and serves no metrics: each child serves its own on the port + its slot.
       process.exitCode = await runProcesses(a.processes, process.argv[1], [...args, '--processes', '1']);
       return exitNow();
     }
@@ -42,7 +46,7 @@ export const cdnTransferCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     await runMode('cdnTransfer', argv, async (ctx) => {
       const { run } = await import('../worker/cdnTransfer.js');
       return run(ctx, { exitWhenIdleMs: idleExitSeconds > 0 ? idleExitSeconds * 1000 : undefined, bwlimit: a.bwlimit });
-    });
+    }, { metrics: a });
     process.off('disconnect', orphaned);
     return exitNow();
   },

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { PURPOSES, run, type Purpose } from '../publisher/publishDirList.js';
 import { runMode, type GlobalArgs } from './runMode.js';
+import { metricsOptions, type MetricsCliArgs } from './metricsOptions.js';
 
 interface PublishDirCliArgs extends GlobalArgs {
   purpose: Purpose;
@@ -31,7 +32,7 @@ export const publishDirListCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     'Each row is claimed with a lease and flagged only after Pub/Sub acknowledged its message. Runs until no work is left ' +
     '(exit 1 if any failed), or with --follow keeps polling.',
   builder: (y: Argv<GlobalArgs>) =>
-    y
+    metricsOptions(y)
       .option('purpose', { choices: PURPOSES, demandOption: true, describe: 'which workers the subfolders are for' })
       .option('follow', { type: 'boolean', default: false, describe: 'keep running: poll for due subfolders with backoff' })
       .option('recheck', { type: 'boolean', default: false, describe: 'syncCheck: also re-publish subfolders checked before --recheck-before, once per run' })
@@ -51,5 +52,5 @@ export const publishDirListCommand: CommandModule<GlobalArgs, GlobalArgs> = {
         process.exitCode = 1;
       }
       return summary;
-    }),
+    }, { metrics: argv as MetricsCliArgs }),
 };

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { run } from '../publisher/publishObjectsList.js';
 import { runMode, type GlobalArgs } from './runMode.js';
+import { metricsOptions, type MetricsCliArgs } from './metricsOptions.js';
 
 interface PublishObjectsCliArgs extends GlobalArgs {
   follow?: boolean;
@@ -25,7 +26,7 @@ export const publishObjectsListCommand: CommandModule<GlobalArgs, GlobalArgs> = 
     'With --from-inventory: the objects of each claimed subfolder come from the S3 Inventory the latest `ott dump --inventory` indexed, ' +
     'not from listing S3 (no LIST calls); same filters, claims, messages and flags.',
   builder: (y: Argv<GlobalArgs>) =>
-    y
+    metricsOptions(y)
       .option('follow', { type: 'boolean', default: false, describe: 'keep running: poll for new subfolders with backoff (the publisher VM service)' })
       .option('from-inventory', { type: 'boolean', default: false, describe: 'publish from the S3 Inventory indexed by the latest `ott dump --inventory` instead of listing S3' })
       .option('delta', { type: 'boolean', default: false, describe: 'publish only what is new or changed in subfolders already published (once per run); report objects deleted from S3' })
@@ -45,5 +46,5 @@ export const publishObjectsListCommand: CommandModule<GlobalArgs, GlobalArgs> = 
         process.exitCode = 1;
       }
       return summary;
-    }),
+    }, { metrics: argv as MetricsCliArgs }),
 };

@@ -24,6 +24,7 @@ export const rsyncCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     const a = argv as unknown as RsyncCliArgs;
     return runMode('rsync', argv, (ctx) =>
       run(ctx, { engine: a.engine, dryRun: a.dryRun, dirs: a.dir, ...subfolderArgs(a) }),
+      { metrics: a },
     );
   },
 };

@@ -4,6 +4,8 @@ import type { ArgumentsCamelCase } from 'yargs';
 import { closeContext, createContext, type Ctx } from '../common/context.js';
 import { ConfigError } from '../common/config/validate.js';
 import { redact } from '../common/redact.js';
+import { startMetricsServer, type MetricsServer } from '../common/metrics.js';
+import { metricsSettings, type MetricsCliArgs } from './metricsOptions.js';
 
 export interface GlobalArgs {
   gcpProject?: string;
@@ -11,16 +13,21 @@ export interface GlobalArgs {
   config?: string;
 }
 
-export async function runMode<T>(mode: string, argv: ArgumentsCamelCase<GlobalArgs>, fn: (ctx: Ctx) => Promise<T>): Promise<void> {
+/** `metrics`: the mode serves Prometheus metrics when its flags or config give a port (metricsOptions.ts). */
+export async function runMode<T>(mode: string, argv: ArgumentsCamelCase<GlobalArgs>, fn: (ctx: Ctx) => Promise<T>, opts: { metrics?: MetricsCliArgs } = {}): Promise<void> {
   let ctx: Ctx | undefined;
+  let metrics: MetricsServer | undefined;
   try {
     ctx = await createContext({ mode, file: argv.config, configKey: argv.configKey, gcpProject: argv.gcpProject });
+    const served = opts.metrics && metricsSettings(ctx.config, opts.metrics);
+    if (served) metrics = await startMetricsServer(mode, served, ctx.log);
     const summary = await fn(ctx);
     ctx.log.info(`${mode} finished`, { summary });
   } catch (err) {
     reportFailure(mode, err, ctx);
     process.exitCode = err instanceof ConfigError ? 78 : 1; // 78: EX_CONFIG, so systemd units can tell
   } finally {
+    await metrics?.close();
     if (ctx) await closeContext(ctx);
   }
 }

@@ -18,6 +18,6 @@ export const syncCheckCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .option('deep', { type: 'boolean', default: false, describe: 'diff per object: missing, different and extra objects, with a sample of keys' }) as unknown as Argv<GlobalArgs>,
   handler: (argv) => {
     const a = argv as unknown as SyncCheckCliArgs;
-    return runMode('syncCheck', argv, (ctx) => run(ctx, { deep: a.deep, ...subfolderArgs(a) }));
+    return runMode('syncCheck', argv, (ctx) => run(ctx, { deep: a.deep, ...subfolderArgs(a) }), { metrics: a });
   },
 };

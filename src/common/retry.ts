@@ -7,7 +7,8 @@
 // max_attempts² times, and a step that gave up is not retried again by the step around it. The budget
 // counts the backoff sleeps, not the work: a 5 GiB object that streams for ten minutes still gets its
 // attempts. The SDKs' own retries are off where ours wrap their calls (common/clients.ts).
-import { classify, toError } from './errors.js';
+import { classify, reasonClass, toError } from './errors.js';
+import { m as metrics } from './metrics.js';
 
 /** How much one operation may retry. */
 export interface RetryLimits {
@@ -96,6 +97,7 @@ export class RetryBudget {
     }
     this.retries++;
     this.waited += delayMs;
+    metrics.retries.inc({ reason: reasonClass(reason) });
     onRetry?.({ attempt, delayMs, reason });
     await sleep(delayMs, this.opts.signal);
   }

@@ -8,6 +8,7 @@ import type { Ctx } from '../common/context.js';
 import { createLimiter, type Limiter } from '../common/limit.js';
 import type { Logger } from '../common/log.js';
 import { backoffMs, sleep, withRetry, type RetryOptions } from '../common/retry.js';
+import { m as metrics } from '../common/metrics.js';
 import { holderOf, type PublishKind } from '../state/leases.js';
 import { claimForPublish, releasePublish, renewPublishLeases, type ClaimResult } from '../state/publish.js';
 import type { PendingRow, Recheck } from '../state/publishable.js';
@@ -136,6 +137,7 @@ class ClaimLoop {
       this.taken = 0;
       const from = this.cursor;
       const { seen, rows, next } = await withRetry(() => o.claim(this.claimSize, from), this.retry);
+      if (rows.length) metrics.claims.inc({ lease: 'publish' }, rows.length);
       if (next !== undefined) {
         // A walk: at the end of the table, start again from its beginning before calling it exhausted
         // (rows behind the cursor may have become claimable since, e.g. a check's lease expired).
@@ -215,8 +217,14 @@ class ClaimLoop {
         o.renew(ids).then(
           // Fewer than asked is usually a row flagged meanwhile; a real takeover is reported by the handler,
           // whose flag then matches nothing.
-          (still) => o.log.debug('publisher: leases renewed', { asked: ids.length, renewed: still }),
-          (err: unknown) => o.log.warn('publisher: lease renewal failed (will retry)', { error: err }),
+          (still) => {
+            metrics.leaseRenewals.inc({ lease: 'publish', result: 'renewed' });
+            o.log.debug('publisher: leases renewed', { asked: ids.length, renewed: still });
+          },
+          (err: unknown) => {
+            metrics.leaseRenewals.inc({ lease: 'publish', result: 'failed' });
+            o.log.warn('publisher: lease renewal failed (will retry)', { error: err });
+          },
         );
       },
       Math.max(250, (o.leaseSeconds * 1000) / 3),

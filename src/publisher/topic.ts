@@ -7,6 +7,7 @@ import { requireFields } from '../common/config/schema.js';
 import { withRetry } from '../common/retry.js';
 import { TransferError } from '../common/errors.js';
 import { MAX_MESSAGE_BYTES } from '../common/messages.js';
+import { m as metrics } from '../common/metrics.js';
 
 export interface PublishTopic {
   /** projects/P/topics/T */
@@ -56,7 +57,14 @@ export async function openTopic(ctx: Ctx, mode: string): Promise<PublishTopic> {
   if (!exists) throw new TransferError(`${mode}: Pub/Sub topic ${topic.name} does not exist: create it, or fix pubsub_topic_id; nothing was claimed`, false);
   return {
     name: topic.name,
-    publish: (data, attributes) => topic.publishMessage({ data, attributes }),
+    // Counted once Pub/Sub has the message: keys are its objects (objects lists) or its one subfolder (dir).
+    publish: async (data, attributes) => {
+      const id = await topic.publishMessage({ data, attributes });
+      const kind = attributes.kind === 'objects' ? 'objects' : 'dir';
+      metrics.publishedMessages.inc({ kind });
+      metrics.publishedKeys.inc({ kind }, kind === 'objects' ? Number(attributes.objects) || 0 : 1);
+      return id;
+    },
     flush: () => topic.flush(),
   };
 }

@@ -5,6 +5,7 @@
 import type { Ctx } from '../common/context.js';
 import { classify, toError } from '../common/errors.js';
 import { redact } from '../common/redact.js';
+import { m as metrics } from '../common/metrics.js';
 import { holderOf, type Holder, type WorkMode } from './leases.js';
 import { claimDir, dirExists, failDir, finishDir, releaseDir, renewDirLease, unpublishDir, type DeepResult, type Measured } from './work.js';
 
@@ -83,6 +84,7 @@ export async function withClaim(ctx: Ctx, job: ClaimedWork): Promise<ClaimOutcom
   }
   // We MUST end the claim once we have taken it: finish, fail or release below; if MySQL itself is gone,
   // the lease expires and another worker takes the row over.
+  metrics.claims.inc({ lease: 'subfolder' });
   const lease = holdLease(ctx, h, mode, dirKey);
   try {
     let done: Finished;
@@ -138,12 +140,16 @@ function holdLease(ctx: Ctx, h: Holder, mode: WorkMode, dirKey: string): HeldLea
   const timer = setInterval(() => {
     renewDirLease(h, mode, dirKey).then(
       (held) => {
+        metrics.leaseRenewals.inc({ lease: 'subfolder', result: held ? 'renewed' : 'lost' });
         if (held || ended) return;
         lost = true;
         ctl.abort(new Error(`lease on ${dirKey} lost: another worker took it over after it expired`));
       },
       // A failed renewal is not a lost lease: the next tick tries again before the lease runs out.
-      (err) => ctx.log.warn(`${mode}: lease renewal failed for ${dirKey}`, { error: toError(err) }),
+      (err) => {
+        metrics.leaseRenewals.inc({ lease: 'subfolder', result: 'failed' });
+        ctx.log.warn(`${mode}: lease renewal failed for ${dirKey}`, { error: toError(err) });
+      },
     );
   }, Math.max(1000, (h.leaseSeconds * 1000) / 3));
   return {

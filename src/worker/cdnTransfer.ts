@@ -197,7 +197,8 @@ function startRecording(ctx: Ctx, limiter: Limiter, pacer: Pacer, history: Histo
       s.skippedWhy[o.why] = (s.skippedWhy[o.why] ?? 0) + 1;
       log.debug(`${MODE}: skipped`, { dir_key: dirKey, key: o.key, why: o.why });
     } else if (o.status === 'failed') {
-      history.add({ failedObjects: 1, archivedObjects: reasonClass(o.reason) === 'archived' ? 1 : 0 });
+      const why = reasonClass(o.reason);
+      history.add({ failedObjects: 1, archivedObjects: why === 'archived' ? 1 : 0 }, why);
       s.failed++;
     }
   };

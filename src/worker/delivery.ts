@@ -10,6 +10,7 @@ import type { Ctx } from '../common/context.js';
 import { classify, toError } from '../common/errors.js';
 import { decodeMessage, MAX_MESSAGE_BYTES } from '../common/messages.js';
 import { backoffMs, sleep } from '../common/retry.js';
+import { m as metrics } from '../common/metrics.js';
 import { deadLetter, reportError } from './errorTopic.js';
 
 /**
@@ -94,7 +95,8 @@ export function linkedSignal(parent: AbortSignal): { signal: AbortSignal; releas
 
 /**
  * We MUST settle every message we were handed, and only once: a late handler must not ack what the hard
- * stop already nacked.
+ * stop already nacked. Every settle is counted here (stats and metrics); an ack's latency is from the
+ * client's receipt of the message.
  */
 function settler(m: Message, stats: ConsumeStats): (s: Settle) => void {
   let done = false;
@@ -103,12 +105,16 @@ function settler(m: Message, stats: ConsumeStats): (s: Settle) => void {
     done = true;
     if (s === 'ack') {
       stats.acked++;
+      metrics.messages.inc({ result: 'acked' });
+      if (m.received > 0) metrics.ackSeconds.observe(Math.max(0, Date.now() - m.received) / 1000);
       m.ack();
     } else if (s === 'nack') {
       stats.nacked++;
+      metrics.messages.inc({ result: 'nacked' });
       m.nack();
     } else {
       stats.deferred++;
+      metrics.messages.inc({ result: 'deferred' });
       redeliverLater(m, s.later.seconds);
     }
   };
@@ -188,8 +194,12 @@ export function createDispatcher<T extends { dir_key: string }>(ctx: Ctx, opts: 
           log.error(`${opts.mode}: message ${m.id} not handled; nacked`, { message_id: m.id, error: toError(err) });
           settle('nack');
         })
-        .finally(() => running.delete(m));
+        .finally(() => {
+          running.delete(m);
+          metrics.messagesInFlight.dec();
+        });
       running.set(m, { settle, done });
+      metrics.messagesInFlight.inc();
       return done;
     },
     nack: (m) => settler(m, stats)('nack'),

@@ -7,6 +7,7 @@ import { dirMessageSchema, type DirMessage } from '../common/messages.js';
 import type { WorkMode } from '../state/leases.js';
 import type { ConsumeOptions, ConsumeStats, Settle } from './consume.js';
 import { MAX_LATER_SECONDS } from './delivery.js';
+import { m as metrics } from '../common/metrics.js';
 
 /** What a mode did with one subfolder; counted into the summary. */
 export type Outcome = string;
@@ -67,7 +68,10 @@ export function subfolderConsumer(
   work: (ctx: Ctx, dirKey: string, delivery: DirDelivery) => Promise<Outcome>,
 ) {
   const outcomes: Record<string, number> = {};
-  const count = (o: Outcome): void => void (outcomes[o] = (outcomes[o] ?? 0) + 1);
+  const count = (o: Outcome): void => {
+    outcomes[o] = (outcomes[o] ?? 0) + 1;
+    metrics.subfolders.inc({ outcome: o });
+  };
   const options: ConsumeOptions<DirMessage> = {
     mode: purpose,
     schema: dirMessageSchema.extend({ purpose: z.literal(purpose) }),

@@ -2,13 +2,17 @@
 // summed in memory and written on the pacer's heartbeat, one upsert per beat into the current minute's row,
 // so the small-object path pays nothing per object. A failed write keeps its sums for the next beat (an
 // outage moves them to a later minute, never drops them while the process lives). Every ten minutes a beat
-// also rolls samples older than a day up per hour, which bounds the table.
+// also rolls samples older than a day up per hour, which bounds the table. Each outcome added here is also
+// counted in the Prometheus metrics at once (common/metrics.ts), so the two always agree.
 import { hostname } from 'node:os';
 import type { Ctx } from '../common/context.js';
+import type { ReasonClass } from '../common/errors.js';
+import { recordActivity } from '../common/metrics.js';
 import { addSample, noActivity, rollUpHistory, type Activity } from '../state/history.js';
 
 export interface History {
-  add(a: Partial<Activity>): void;
+  /** Outcomes to add; `failedReason`: the reason class of the failed objects among them (the metrics' label). */
+  add(a: Partial<Activity>, failedReason?: ReasonClass): void;
   /** Writes what was added since the last write (the heartbeat calls it); never throws. */
   flush(): Promise<void>;
 }
@@ -25,7 +29,10 @@ export function startHistory(ctx: Ctx, mode: string): History {
     for (const k of Object.keys(a) as (keyof Activity)[]) pending[k] += a[k] ?? 0;
   };
   return {
-    add,
+    add(a, failedReason) {
+      add(a);
+      recordActivity(a, failedReason);
+    },
     async flush() {
       const batch = pending;
       pending = noActivity();

@@ -35,7 +35,8 @@ export function runProcesses(n: number, entry: string, args: string[]): Promise<
       for (const c of children) c.kill('SIGTERM');
     };
     const start = (slot: number): void => {
-      const child = fork(entry, args, { execArgv: process.execArgv, stdio: 'inherit', detached: true });
+      // Its slot: a child serving metrics listens on the metrics port + slot (src/commands/metricsOptions.ts).
+      const child = fork(entry, [...args, '--process-slot', String(slot)], { execArgv: process.execArgv, stdio: 'inherit', detached: true });
       children.add(child);
       say('cdnTransfer: worker process started', { slot, pid: child.pid });
       child.on('exit', (code, signal) => {

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INFRA_DIR, loadTerraform, type TfModule } from './hcl.js';
+import { exportedNames } from '../../src/common/metrics.js';
 
 let readme: string;
 let tf: TfModule;
@@ -63,7 +64,7 @@ describe('infra/README.md', () => {
     for (const o of named) expect(tf.outputs[o], `output ${o}`).toBeDefined();
   });
 
-  it('only tells the operator to set variables that exist', () => {
+  it('only tells the operator to set variables that exist', async () => {
     const named = [...readme.matchAll(/`([a-z][a-z0-9_]+)( = [^`]+)?`/g)].map((m) => m[1]).filter((n) => n.includes('_'));
     const configFields = ['grace_period_seconds', 'max_rsync_attempts', 'pubsub_retention_seconds', 'transfer_concurrency', 'rsync_engine', 's3_bucket', 'pubsub_topic_id', 'pubsub_subscription_id', 'error_pubsub_topic_id', 'url_signer_key_pair_id', 'num_single_message', 'max_replicas', 'min_replicas'];
     const known = new Set([
@@ -71,6 +72,8 @@ describe('infra/README.md', () => {
       'dead_letter_topic_id', 'aws_key_id', 'aws_key_secret', 'mysql_config', 'rate_per_s', // config, secret payload and log fields
       'update_policy', 'force_destroy', 'deletion_policy', 'max_unavailable_fixed', 'secret_data_wo', 'password_wo', // Terraform arguments
       'num_undelivered_messages', 'oldest_unacked_message_age', 'dropped_sent_packets_count', 'max_connections',
+      'metrics_port', 'metrics_bind', 'ott_prometheus', 'prometheus_target', // config fields, the Ops Agent's receiver and its resource
+      ...(await exportedNames()), // the metrics the runbook lists are those the code exports
     ]);
     const unknown = [...new Set(named)].filter((n) => !known.has(n));
     expect(unknown, 'names in backticks that are neither variables, outputs nor config fields').toEqual([]);

@@ -348,7 +348,8 @@ describe('terraform: worker VMs', () => {
         .join('\n')
         .replaceAll('${mode}', mode)
         .replaceAll('${var.worker_processes[mode]}', String((defaultOf('worker_processes') as Record<string, number>)[mode]))
-        .replaceAll('${local.stop_timeout_seconds}', String((defaultOf('grace_period_seconds') as number) + 60));
+        .replaceAll('${local.stop_timeout_seconds}', String((defaultOf('grace_period_seconds') as number) + 60))
+        .replaceAll('${local.metrics_targets[mode]}', '["localhost:9464"]');
       expect(script).not.toContain('${');
       expect(script.startsWith('#!/bin/bash\n')).toBe(true);
       const r = await run('shellcheck', ['-'], { input: script });

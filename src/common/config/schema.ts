@@ -1,5 +1,6 @@
 // The configuration: the reference design's field names and defaults, validated once and frozen.
 // SQL text is refused: every query is built in, so a config can never change what a statement does.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseBwlimit } from '../../worker/bandwidth.js';
 import { ConfigError } from './validate.js';
@@ -146,6 +147,13 @@ export const configSchema = z
     failed_ledger_max_rows: positiveInt(1_000_000_000).default(1_000_000),
     /** How often workers heartbeat (register, read the fleet's pace, write their per-minute throughput). */
     heartbeat_seconds: z.number().min(0.1).max(300).default(5),
+    /**
+     * Workers and publishers: serve Prometheus metrics on this port (unset: no server; --metrics-port
+     * overrides). cdnTransfer --processes N uses this port and the N-1 above it, one per process.
+     */
+    metrics_port: z.number().int().min(1).max(65535).optional(),
+    /** The address the metrics server listens on (--metrics-bind overrides); the Ops Agent scrapes 127.0.0.1. */
+    metrics_bind: z.string().refine((v) => isIP(v) !== 0, 'expected an IP address to listen on, such as 127.0.0.1 (0.0.0.0 opens the metrics to the network)').default('127.0.0.1'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -7,6 +7,7 @@ import { requireFields, type Config } from '../../common/config/schema.js';
 import type { Logger } from '../../common/log.js';
 import type { ObjectEntry } from '../../common/messages.js';
 import { cdnPath } from '../../common/naming.js';
+import { timedCopy } from '../../common/metrics.js';
 import { createHttp } from './http.js';
 import { createUrlSigner, type UrlSigner } from './signer.js';
 import { cdnBase, type CdnBase } from './source.js';
@@ -119,7 +120,7 @@ export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurren
   };
   return {
     deps,
-    copy: (entry, signal) => copyObject(deps, entry, signal),
+    copy: (entry, signal) => timedCopy(() => copyObject(deps, entry, signal)),
     close: () => http.close(),
   };
 }
