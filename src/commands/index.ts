@@ -14,6 +14,7 @@ import { resetCommand } from './reset.js';
 import { cdnTransferCommand } from './cdnTransfer.js';
 import { retryCommand } from './retry.js';
 import { dashboardCommand } from './dashboard.js';
+import { reportCommand } from './report.js';
 
 export const commands: CommandModule<GlobalArgs, GlobalArgs>[] = [
   migrateCommand,
@@ -29,6 +30,7 @@ export const commands: CommandModule<GlobalArgs, GlobalArgs>[] = [
   cdnTransferCommand,
   retryCommand,
   dashboardCommand,
+  reportCommand,
 ];
 
 /** The options every command takes; the reference design's spellings (main.py's flags) work as aliases. */

@@ -12,12 +12,30 @@ export interface Activity {
   failedObjects: number;
   /** Of the failed, objects archived in S3 (reason class `archived`). */
   archivedObjects: number;
+  /** Of the copied, by how the copy was verified (sql/014; VerifiedBy in src/worker/copy/verify.ts). */
+  verifiedMd5Objects: number;
+  verifiedMultipartObjects: number;
+  verifiedCrcObjects: number;
+  verifiedSizeOnlyObjects: number;
 }
 
-export const ACTIVITY_COLUMNS = ['copied_objects', 'copied_bytes', 'skipped_objects', 'skipped_bytes', 'failed_objects', 'archived_objects'] as const;
-const FIELDS = ['copiedObjects', 'copiedBytes', 'skippedObjects', 'skippedBytes', 'failedObjects', 'archivedObjects'] as const satisfies readonly (keyof Activity)[];
+export const ACTIVITY_COLUMNS = [
+  'copied_objects', 'copied_bytes', 'skipped_objects', 'skipped_bytes', 'failed_objects', 'archived_objects',
+  'verified_md5_objects', 'verified_multipart_objects', 'verified_crc_objects', 'verified_size_only_objects',
+] as const;
+const FIELDS = [
+  'copiedObjects', 'copiedBytes', 'skippedObjects', 'skippedBytes', 'failedObjects', 'archivedObjects',
+  'verifiedMd5Objects', 'verifiedMultipartObjects', 'verifiedCrcObjects', 'verifiedSizeOnlyObjects',
+] as const satisfies readonly (keyof Activity)[];
 
-export const noActivity = (): Activity => ({ copiedObjects: 0, copiedBytes: 0, skippedObjects: 0, skippedBytes: 0, failedObjects: 0, archivedObjects: 0 });
+export const noActivity = (): Activity => Object.fromEntries(FIELDS.map((f) => [f, 0])) as unknown as Activity;
+
+/** Activity from a row of ACTIVITY_COLUMNS sums (SUM() of BIGINT comes back as a DECIMAL string). */
+export function activityOf(r: Record<string, unknown>): Activity {
+  const a = noActivity();
+  FIELDS.forEach((f, i) => (a[f] = Number(r[ACTIVITY_COLUMNS[i]] ?? 0)));
+  return a;
+}
 
 /** The minutes after which samples are rolled up per hour. */
 export const MINUTE_SAMPLES_KEPT_SECONDS = 24 * 3600;
@@ -29,7 +47,7 @@ export const MINUTE_SAMPLES_KEPT_SECONDS = 24 * 3600;
 export async function addSample(db: Db, table: string, w: { mode: string; workerId: string; host: string }, a: Activity): Promise<void> {
   await db.query(
     `INSERT INTO throughput_history (state_table, span_seconds, bucket_at, mode, worker_id, host, ${ACTIVITY_COLUMNS.join(', ')})
-     VALUES (?, 60, DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:%i:00'), ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     VALUES (?, 60, DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:%i:00'), ?, ?, ?, ${FIELDS.map(() => '?').join(', ')})
      ON DUPLICATE KEY UPDATE ${ACTIVITY_COLUMNS.map((c) => `${c} = ${c} + VALUES(${c})`).join(', ')}`,
     [table, w.mode, w.workerId, w.host, ...FIELDS.map((f) => a[f])],
   );
@@ -89,8 +107,7 @@ export async function recentActivity(db: Db, table: string, windowSeconds: numbe
     [table, windowSeconds],
   );
   return rows.map((r) => {
-    const a = noActivity();
-    FIELDS.forEach((f, i) => (a[f] = Number(r[ACTIVITY_COLUMNS[i]] ?? 0)));
+    const a = activityOf(r);
     return { mode: r.mode as string, ...(perWorker ? { workerId: r.worker_id as string, host: r.host as string } : {}), ...a, seconds: Math.min(windowSeconds, Math.max(60, Number(r.seconds))) };
   });
 }
@@ -121,10 +138,6 @@ export async function historySeries(db: Db, table: string, spanSeconds: 60 | 360
       [table, windowSeconds],
     ),
   ]);
-  const buckets = rows.map((r) => {
-    const a = noActivity();
-    FIELDS.forEach((f, i) => (a[f] = Number(r[ACTIVITY_COLUMNS[i]] ?? 0)));
-    return { at: r.at as Date, mode: r.mode as string, ...a };
-  });
+  const buckets = rows.map((r) => ({ at: r.at as Date, mode: r.mode as string, ...activityOf(r) }));
   return { now: clock[0].now as Date, buckets };
 }

@@ -55,6 +55,23 @@ export function emptyTotals(): Totals {
   return { subfolders: 0, s3Bytes: 0, gcsBytes: 0, s3Objects: 0, gcsObjects: 0 };
 }
 
+const MEASURED = '(s3_objects + gcs_objects > 0)';
+// Not yet published (phase 0, new): the S3 Inventory's counts when a `dump --inventory` gave them.
+const FROM_INVENTORY = '(phase = 0 AND inventory_objects IS NOT NULL)';
+
+/**
+ * One subfolder's sides as status counts them (see phaseTotals), as SQL over its row: the totals and
+ * `ott report --format csv` (src/state/report.ts) use these same expressions, so the CSV sums to status.
+ */
+export const BEST_KNOWN = {
+  s3Bytes: `IF(${MEASURED}, s3_size, IF(${FROM_INVENTORY}, inventory_bytes, published_bytes))`,
+  gcsBytes: `IF(${MEASURED}, gcs_size, LEAST(copied_bytes, published_bytes))`,
+  s3Objects: `IF(${MEASURED}, s3_objects, IF(${FROM_INVENTORY}, inventory_objects, published_objects))`,
+  gcsObjects: `IF(${MEASURED}, gcs_objects, LEAST(copied_objects + skipped_objects, published_objects))`,
+  /** Where the figures come from: measured by a check or rsync, the S3 Inventory, or the listing and copy counters. */
+  source: `IF(${MEASURED}, 'measured', IF(${FROM_INVENTORY}, 'inventory', IF(phase = 0, 'none', 'listed')))`,
+} as const;
+
 /**
  * Per phase, a subfolder counts by what is best known about it: once measured (syncCheck or rsync wrote
  * counts), its measured S3 and GCS sides; before that, the publisher's listing (S3), or before any publish
@@ -64,15 +81,9 @@ export function emptyTotals(): Totals {
  * between publishing and flagging) is copied and counted twice, so they may run ahead of the subfolder.
  */
 export async function phaseTotals(db: Db, table: string): Promise<PhaseTotals> {
-  const measured = '(s3_objects + gcs_objects > 0)';
-  // Not yet published (phase 0, new): the S3 Inventory's counts when a `dump --inventory` gave them.
-  const fromInventory = '(phase = 0 AND inventory_objects IS NOT NULL)';
+  const k = BEST_KNOWN;
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT phase, COUNT(*) AS subfolders,
-       SUM(IF(${measured}, s3_size, IF(${fromInventory}, inventory_bytes, published_bytes))) AS s3_bytes,
-       SUM(IF(${measured}, gcs_size, LEAST(copied_bytes, published_bytes))) AS gcs_bytes,
-       SUM(IF(${measured}, s3_objects, IF(${fromInventory}, inventory_objects, published_objects))) AS s3_objects,
-       SUM(IF(${measured}, gcs_objects, LEAST(copied_objects + skipped_objects, published_objects))) AS gcs_objects
+    `SELECT phase, COUNT(*) AS subfolders, SUM(${k.s3Bytes}) AS s3_bytes, SUM(${k.gcsBytes}) AS gcs_bytes, SUM(${k.s3Objects}) AS s3_objects, SUM(${k.gcsObjects}) AS gcs_objects
      FROM ${tableName(table)} FORCE INDEX (ix_status_phase) GROUP BY phase`,
   );
   const phases = Object.fromEntries(PHASES.map((p) => [p, emptyTotals()])) as PhaseTotals;
@@ -130,24 +141,33 @@ export async function goneFromS3(db: Db, table: string, sampleSize: number): Pro
 /** The newest failed subfolders, with the mode whose error column says why. */
 export async function recentErrors(db: Db, table: string, limit: number): Promise<RecentError[]> {
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT dir_key, updated_at, sync_check_error, rsync_error, cdn_publish_error, sync_check_publish_error, rsync_publish_error, last_ended_mode FROM ${tableName(table)} FORCE INDEX (ix_phase_updated)
+    `SELECT dir_key, updated_at, ${ERROR_COLUMNS} FROM ${tableName(table)} FORCE INDEX (ix_phase_updated)
      WHERE phase = ? ORDER BY updated_at DESC LIMIT ?`,
     [FAILED_PHASE, limit],
   );
   return rows.map((r) => {
-    // The worker that ended last tells the story: a check past max_rsync_attempts says why beside the last rsync's error.
-    const workers: [string, unknown][] = [
-      ['rsync', r.rsync_error],
-      ['syncCheck', r.sync_check_error],
-    ];
-    if (r.last_ended_mode === 'syncCheck') workers.reverse();
-    const sources: [string, unknown][] = [
-      ...workers,
-      ['publishObjectsList', r.cdn_publish_error],
-      ['publishDirList syncCheck', r.sync_check_publish_error],
-      ['publishDirList rsync', r.rsync_publish_error],
-    ];
-    const [mode, error] = sources.find(([, e]) => e !== null && e !== undefined) ?? ['?', ''];
-    return { dirKey: r.dir_key as string, at: r.updated_at as Date, mode, error: String(error ?? '') };
+    const e = lastError(r);
+    return { dirKey: r.dir_key as string, at: r.updated_at as Date, mode: e.mode || '?', error: e.error };
   });
+}
+
+/** The error columns lastError() reads, for the statements that select them. */
+export const ERROR_COLUMNS = 'sync_check_error, rsync_error, cdn_publish_error, sync_check_publish_error, rsync_publish_error, last_ended_mode';
+
+/** A row's last error and the mode that wrote it ('' and null when it has none). */
+export function lastError(r: Record<string, unknown>): { mode: string; error: string } {
+  // The worker that ended last tells the story: a check past max_rsync_attempts says why beside the last rsync's error.
+  const workers: [string, unknown][] = [
+    ['rsync', r.rsync_error],
+    ['syncCheck', r.sync_check_error],
+  ];
+  if (r.last_ended_mode === 'syncCheck') workers.reverse();
+  const sources: [string, unknown][] = [
+    ...workers,
+    ['publishObjectsList', r.cdn_publish_error],
+    ['publishDirList syncCheck', r.sync_check_publish_error],
+    ['publishDirList rsync', r.rsync_publish_error],
+  ];
+  const [mode, error] = sources.find(([, e]) => e !== null && e !== undefined) ?? ['', ''];
+  return { mode, error: String(error ?? '') };
 }

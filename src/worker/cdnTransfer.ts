@@ -16,6 +16,7 @@ import { consume, type Delivery, type Settle } from './consume.js';
 import { reportError } from './errorTopic.js';
 import { paceSettings, startPacer, type Pacer } from './pace.js';
 import { startHistory, type History } from './history.js';
+import type { Activity } from '../state/history.js';
 import { parseBwlimit, type BwSlot } from './bandwidth.js';
 import { ConfigError } from '../common/config/validate.js';
 import { reasonClass } from '../common/errors.js';
@@ -59,6 +60,13 @@ export interface CdnTransferSummary {
 }
 
 const MODE = 'cdnTransfer';
+/** The history's count (sql/014) for each way a copy is verified: `ott report`'s verification summary. */
+const VERIFIED_BY_ACTIVITY = {
+  md5: 'verifiedMd5Objects',
+  'multipart-etag': 'verifiedMultipartObjects',
+  crc: 'verifiedCrcObjects',
+  'size-only': 'verifiedSizeOnlyObjects',
+} as const satisfies Record<VerifiedBy, keyof Activity>;
 /** Pub/Sub's own flow control on message bytes (object-list messages are small; this bounds memory). */
 const FLOW_MAX_BYTES = 64 * 1024 * 1024;
 const PROGRESS_MS = 5000;
@@ -178,7 +186,7 @@ function startRecording(ctx: Ctx, limiter: Limiter, pacer: Pacer, history: Histo
     if (o.status !== 'aborted') pacer.done(o.status === 'copied' ? o.bytes : 0);
     progress.add({ objects: o.status === 'aborted' ? 0 : 1, [o.status]: 1, ...(o.status === 'copied' ? { bytes: o.bytes } : {}) });
     if (o.status === 'copied') {
-      history.add({ copiedObjects: 1, copiedBytes: o.bytes });
+      history.add({ copiedObjects: 1, copiedBytes: o.bytes, [VERIFIED_BY_ACTIVITY[o.verifiedBy]]: 1 });
       s.copied++;
       s.copiedBytes += o.bytes;
       s.verifiedBy[o.verifiedBy]++;

@@ -8,6 +8,7 @@ import { testContext, type TestCtx } from '../helpers/context.js';
 import { readOverview, toSeries } from '../../src/ops/overview.js';
 import { queryStatus } from '../../src/ops/status.js';
 import { recordFailures, type LedgerFailure } from '../../src/state/ledger.js';
+import { noActivity } from '../../src/state/history.js';
 
 let ctx: TestCtx;
 const T = 'transfer_state';
@@ -96,7 +97,7 @@ describe('readOverview', () => {
 describe('toSeries', () => {
   it('rates the current bucket over its elapsed seconds', () => {
     const at = new Date('2026-01-01T00:10:00Z');
-    const s = toSeries(60, [{ at, mode: 'cdnTransfer', copiedObjects: 30, copiedBytes: 0, skippedObjects: 0, skippedBytes: 0, failedObjects: 0, archivedObjects: 0 }], new Date('2026-01-01T00:10:15Z'));
+    const s = toSeries(60, [{ ...noActivity(), at, mode: 'cdnTransfer', copiedObjects: 30 }], new Date('2026-01-01T00:10:15Z'));
     expect(s.t).toEqual([at.getTime() / 1000]);
     expect(s.modes.cdnTransfer.objectsPerSecond).toEqual([2]);
     expect(toSeries(60, [], at)).toEqual({ spanSeconds: 60, t: [], modes: {} });
