@@ -1,7 +1,7 @@
 // `ott report --format csv|md|html [--out FILE]`: the record of a migration, read from MySQL. csv: every
 // subfolder's state, streamed a page at a time (csv.ts); md: a summary for a ticket or a pull request
-// (summary.ts, markdown.ts). With --out the report is written to FILE.partial and renamed over FILE once
-// complete, so a reader never finds half a report; without it, it goes to stdout (with backpressure).
+// (summary.ts, markdown.ts); html: the dashboard's page as one self-contained file (src/ops/dashboard/
+// page.ts). With --out the report is written to FILE.partial and renamed over FILE once complete, so a reader never finds half a report; without it, it goes to stdout (with backpressure).
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
@@ -10,6 +10,8 @@ import type { Ctx } from '../../common/context.js';
 import { writeCsv } from './csv.js';
 import { renderMarkdown } from './markdown.js';
 import { reportSummary } from './summary.js';
+import { readOverview } from '../overview.js';
+import { renderStaticHtml } from '../dashboard/page.js';
 
 export const REPORT_FORMATS = ['csv', 'md', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -44,7 +46,10 @@ async function produce(ctx: Ctx, format: ReportFormat, w: Writable): Promise<Omi
     await writeText(w, text);
     return { bytes: Buffer.byteLength(text) };
   }
-  throw new Error('ott report --format html: the self-contained HTML report is not built yet (it renders the dashboard\'s overview); use --format md or csv');
+  // html: the dashboard's page as one offline file, its data the same Overview the live page reads.
+  const text = renderStaticHtml(await readOverview(ctx.db, ctx.config.mysql_table));
+  await writeText(w, text);
+  return { bytes: Buffer.byteLength(text) };
 }
 
 export async function run(ctx: Ctx, args: ReportArgs): Promise<ReportResult> {
