@@ -1,52 +1,55 @@
-// Benchmark: `ott dump` loading 1,000,000 subfolder keys from an `aws s3 ls` file, initial and delta
-// (1% new), against a bare LOAD DATA LOCAL INFILE of the same keys into the same table, same run; then a
-// delta where 1% of the keys vanished. Ours runs as the real CLI (`ott dump`, through tsx as in a source
-// checkout) in its own process so its time includes start-up and its peak RSS (VmHWM) is its own.
-// Usage: npx tsx bench/dump.bench.ts [--keys N]
-import { createReadStream, mkdtempSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+// Benchmark: `ott dump`'s delta at 10 M subfolders (issue 19): a listing with 1% new keys, and one where
+// 1% of the keys vanished, each against a bare baseline doing the same filtering with no tool around it
+// (dumpBase.ts bareDelta: LOAD DATA LOCAL INFILE into a staging table, INSERT IGNORE ... SELECT of the
+// new ones, an anti-join count of the vanished), on the same table, one after the other. Ours runs as the
+// real CLI (`ott dump --dump-file`, through tsx as in a source checkout) in its own process, so its time
+// includes start-up and its peak RSS (VmHWM) is its own. Targets: peak RSS < 256 MiB, rate >= 0.7x bare.
+// The table lives in the machine's MariaDB (dumpBase.ts: built once per size and schema, restored between
+// rounds), so a run costs minutes. Usage: npx tsx bench/dump.bench.ts [--keys N] [--mysql HOST:PORT]
+// [--user U] [--password P] [--rebuild] [--prepare: only build the base]
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { createConnection } from 'mysql2/promise';
-import { startStack } from '../test/stack/index.js';
-import { migrate } from '../src/common/migrate.js';
-import { createDb } from '../src/common/db.js';
 import { perSecond, rateRatio, writeResults } from './results.js';
+import { bareDelta, dropBase, keyOf, openBase, restore, type Base } from './dumpBase.js';
 
-const argKeys = process.argv.indexOf('--keys');
-const N = argKeys > 0 ? Number(process.argv[argKeys + 1]) : 1_000_000;
-const dir = mkdtempSync(join(tmpdir(), 'ott-bench-dump-'));
-const stack = await startStack({ only: ['mariadb'] });
-const env = stack.env;
+const FULL_KEYS = 10_000_000;
+const RSS_TARGET_MIB = 256;
+const RATIO_TARGET = 0.7;
 
-async function writeLines(path: string, n: number, offset: number, fmt: (k: string) => string): Promise<void> {
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+const N = Number(flag('keys') ?? FULL_KEYS);
+const [host, port] = (flag('mysql') ?? '127.0.0.1:3306').split(':');
+const server = { host, port: Number(port), user: flag('user') ?? 'root', password: flag('password') ?? '' };
+const log = (m: string): void => void process.stderr.write(`[dump.bench] ${m}\n`);
+
+/** Writes keys [from, to) as lines: bare (`key`) or `aws s3 ls` (`PRE name/`). */
+async function writeLines(path: string, from: number, to: number, ls: boolean): Promise<void> {
   const out = createWriteStream(path);
-  for (let i = 0; i < n; i++) {
-    if (!out.write(fmt(`root/sub-${String(offset + i).padStart(8, '0')}-x/`) + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
+  let chunk = '';
+  for (let i = from; i < to; i++) {
+    const k = keyOf(i);
+    chunk += ls ? `                           PRE ${k.slice('root/'.length)}\n` : `${k}\n`;
+    if (chunk.length > 1 << 16) {
+      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      chunk = '';
+    }
   }
+  out.write(chunk);
   await new Promise<void>((r) => out.end(r));
 }
 
-async function database(name: string) {
-  const c = await createConnection({ host: env.OTT_MYSQL_HOST, port: Number(env.OTT_MYSQL_PORT), user: env.OTT_MYSQL_USER, password: env.OTT_MYSQL_PASSWORD });
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const mysql = { host: env.OTT_MYSQL_HOST, port: Number(env.OTT_MYSQL_PORT), user: env.OTT_MYSQL_USER, password: env.OTT_MYSQL_PASSWORD, database: name, ssl_disabled: true };
-  const db = createDb(mysql);
-  await migrate(db, 'state');
-  return { db, mysql };
+interface Ours {
+  ms: number;
+  peakRssMiB: number;
+  summary: Record<string, number>;
 }
 
-async function bareLoad(db: ReturnType<typeof createDb>, file: string): Promise<number> {
-  const t = Date.now();
-  await db.query({
-    sql: "LOAD DATA LOCAL INFILE 'keys' IGNORE INTO TABLE state FIELDS TERMINATED BY '\\t' ESCAPED BY '' LINES TERMINATED BY '\\n' (dir_key) SET dir_key_sha = UNHEX(SHA2(dir_key, 256))",
-    infileStreamFactory: () => createReadStream(file),
-  });
-  return Date.now() - t;
-}
-
-async function ours(cfg: string, file: string): Promise<{ ms: number; peakRssMiB: number; summary: Record<string, number> }> {
+async function ours(cfg: string, file: string): Promise<Ours> {
   const t = Date.now();
   const child = spawn(process.execPath, ['bin/ott.mjs', '--config', cfg, 'dump', '--dump-file', file], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -64,49 +67,79 @@ async function ours(cfg: string, file: string): Promise<{ ms: number; peakRssMiB
   clearInterval(timer);
   if (code !== 0) throw new Error(`ott dump exited ${code}: ${out.slice(-2000)}`);
   const ms = Date.now() - t;
-  const done = out.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.message === 'dump finished');
+  const done = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .find((l) => l.message === 'dump finished');
   if (!done) throw new Error(`no summary from ott dump: ${out.slice(-2000)}`);
-  const summary = done.summary;
-  return { ms, peakRssMiB: Math.round(peakKiB / 1024), summary };
+  return { ms, peakRssMiB: Math.round(peakKiB / 1024), summary: done.summary };
 }
 
+interface Round {
+  name: string;
+  listed: number;
+  bareMs: number;
+  ours: Ours;
+}
+
+/** One delta: bare, back to base, ours (checked against what the bare side found), back to base. */
+async function round(base: Base, cfg: string, name: string, files: { keys: string; ls: string }, listed: number, expect: { new: number; vanished: number }): Promise<Round> {
+  log(`${name}: bare`);
+  const bare = await bareDelta(base, files.keys);
+  if (bare.inserted !== expect.new || bare.vanished !== expect.vanished) throw new Error(`${name}: bare found ${JSON.stringify(bare)}, expected ${JSON.stringify(expect)}`);
+  await restore(base);
+  log(`${name}: ours (bare ${Math.round(bare.ms / 1000)} s)`);
+  const o = await ours(cfg, files.ls);
+  const s = o.summary;
+  if (s.new !== expect.new || s.vanished !== expect.vanished || s.existing !== listed - expect.new) throw new Error(`${name}: ours found ${JSON.stringify(s)}, expected ${JSON.stringify(expect)}`);
+  log(`${name}: ours ${Math.round(o.ms / 1000)} s, peak RSS ${o.peakRssMiB} MiB`);
+  await restore(base);
+  return { name, listed, bareMs: bare.ms, ours: o };
+}
+
+function line(r: Round, what: string): string {
+  const ratio = r.bareMs / r.ours.ms;
+  const met = r.ours.peakRssMiB < RSS_TARGET_MIB && ratio >= RATIO_TARGET ? 'targets met' : 'TARGET MISSED';
+  return (
+    `- dump delta at ${N.toLocaleString('en')} subfolders, ${what}: ${rateRatio(r.ours.ms, r.bareMs)} of a bare staging-table delta ` +
+    `(LOAD DATA LOCAL INFILE + INSERT IGNORE ... SELECT of the new + anti-join count of the vanished) ` +
+    `(ours ${perSecond(r.listed, r.ours.ms)}, bare ${perSecond(r.listed, r.bareMs)}, ours peak RSS ${r.ours.peakRssMiB} MiB; ` +
+    `targets < ${RSS_TARGET_MIB} MiB, >= ${RATIO_TARGET}x: ${met}) -- \`npx tsx bench/dump.bench.ts\``
+  );
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ott-bench-dump-'));
 try {
-  const keysFile = join(dir, 'keys.txt');
-  const lsFile = join(dir, 'ls.txt');
-  await writeLines(keysFile, N, 0, (k) => k);
-  await writeLines(lsFile, N, 0, (k) => `                           PRE ${k.slice('root/'.length)}`);
-  const bare = await database('bench_bare');
-  const mine = await database('bench_ours');
+  if (process.argv.includes('--rebuild')) {
+    const { db, mysql } = await openBase(server, N, log);
+    await db.end();
+    await dropBase(server, mysql.database);
+  }
+  const base = await openBase(server, N, log);
+  if (process.argv.includes('--prepare')) {
+    await base.db.end();
+    process.exit(0);
+  }
   const creds = join(dir, 'creds.json');
-  writeFileSync(creds, JSON.stringify({ mysql_config: mine.mysql }));
+  writeFileSync(creds, JSON.stringify({ mysql_config: base.mysql }));
   const cfg = join(dir, 'cfg.json');
   writeFileSync(cfg, JSON.stringify({ mysql_table: 'state', credentials_file: creds, s3_root_prefix: 'root/' }));
-
-  const bareInitialMs = await bareLoad(bare.db, keysFile);
-  const oursInitial = await ours(cfg, lsFile);
-  if (oursInitial.summary.new !== N) throw new Error(`ours loaded ${oursInitial.summary.new} of ${N}`);
-
-  // Delta: the same keys plus 1% new ones.
   const extra = Math.round(N / 100);
-  await writeLines(keysFile, N + extra, 0, (k) => k);
-  await writeLines(lsFile, N + extra, 0, (k) => `                           PRE ${k.slice('root/'.length)}`);
-  const bareDeltaMs = await bareLoad(bare.db, keysFile);
-  const oursDelta = await ours(cfg, lsFile);
-  if (oursDelta.summary.new !== extra) throw new Error(`delta inserted ${oursDelta.summary.new}, expected ${extra}`);
-
-  // Not a ratio (no bare equivalent): the cost of reporting and marking vanished subfolders. The listing
-  // drops the first 1% of the keys; nothing is new.
-  await writeLines(lsFile, N, extra, (k) => `                           PRE ${k.slice('root/'.length)}`);
-  const oursVanished = await ours(cfg, lsFile);
-  if (oursVanished.summary.new !== 0 || oursVanished.summary.vanished !== extra) throw new Error(`vanished run: ${JSON.stringify(oursVanished.summary)}`);
-
-  const cmd = '`npx tsx bench/dump.bench.ts`';
-  writeResults('dump', [
-    `- dump initial load (${N.toLocaleString('en')} keys): ${rateRatio(oursInitial.ms, bareInitialMs)} of bare LOAD DATA LOCAL INFILE (ours ${perSecond(N, oursInitial.ms)}, bare ${perSecond(N, bareInitialMs)}, ours peak RSS ${oursInitial.peakRssMiB} MiB) -- ${cmd}`,
-    `- dump delta, 1% new (${(N + extra).toLocaleString('en')} keys): ${rateRatio(oursDelta.ms, bareDeltaMs)} of bare LOAD DATA LOCAL INFILE IGNORE (ours ${perSecond(N + extra, oursDelta.ms)}, bare ${perSecond(N + extra, bareDeltaMs)}, ours peak RSS ${oursDelta.peakRssMiB} MiB) -- ${cmd}`,
-    `- dump delta, 1% vanished (${N.toLocaleString('en')} keys listed, ${extra.toLocaleString('en')} missing): ours ${perSecond(N, oursVanished.ms)}, peak RSS ${oursVanished.peakRssMiB} MiB, vanished counted, sampled and marked (no bare equivalent) -- ${cmd}`,
-  ]);
-  await Promise.all([bare.db.end(), mine.db.end()]);
+  log('writing the listings');
+  const grown = { keys: join(dir, 'grown.keys'), ls: join(dir, 'grown.ls') };
+  const shrunk = { keys: join(dir, 'shrunk.keys'), ls: join(dir, 'shrunk.ls') };
+  await Promise.all([writeLines(grown.keys, 0, N + extra, false), writeLines(grown.ls, 0, N + extra, true), writeLines(shrunk.keys, extra, N, false), writeLines(shrunk.ls, extra, N, true)]);
+  const rounds = [
+    await round(base, cfg, '1% new', grown, N + extra, { new: extra, vanished: 0 }),
+    await round(base, cfg, '1% vanished', shrunk, N - extra, { new: 0, vanished: extra }),
+  ];
+  writeResults(
+    'dump',
+    [line(rounds[0], `1% new (${(N + extra).toLocaleString('en')} keys listed)`), line(rounds[1], `1% vanished (${(N - extra).toLocaleString('en')} keys listed, ${extra.toLocaleString('en')} gone: counted, sampled, marked missing)`)],
+    { print: N !== FULL_KEYS },
+  );
+  await base.db.end();
 } finally {
-  await stack.stop();
+  rmSync(dir, { recursive: true, force: true });
 }

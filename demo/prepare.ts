@@ -34,6 +34,12 @@ export interface PrepareOptions {
   /** Config fields beyond the names (concurrency, leases, retries). */
   tuning: Record<string, unknown>;
   ackDeadlineSeconds: number;
+  /**
+   * Deliveries before a work message is dead-lettered (default 10). The emulator spends one each time a
+   * message's ack deadline runs out, even with no subscriber to take it: attempts x ack deadline is how long
+   * a killed worker's messages wait for a live worker before they are dead-lettered and never copied.
+   */
+  maxDeliveryAttempts?: number;
   say: (text: string) => void;
 }
 
@@ -56,7 +62,7 @@ export async function prepareCloud(o: PrepareOptions): Promise<Prepared> {
   const key = newSigningKey(names.keyPairId);
   await createSecrets(names, mysql, key);
   say(`secrets ${names.credentialsSecret} (credentials) and ${names.signingKeySecret} (signing key) created in the Secret Manager fake`);
-  await createQueues(names, o.ackDeadlineSeconds);
+  await createQueues(names, o.ackDeadlineSeconds, o.maxDeliveryAttempts);
   say(`Pub/Sub: topics ${Object.values(names.topic).join(', ')}, ${names.errorTopic}, ${names.deadLetterTopic}, with subscriptions (dead-letter policies on the work queues)`);
   if (env.OTT_GCS_ENDPOINT) {
     await createGcsBucket(env, names.gcsBucket);

@@ -66,7 +66,7 @@ export async function runPipeline(o: RunPipelineOptions): Promise<PipelineRun> {
   const missing = NEEDED_COMMANDS.filter((c) => !commands.has(c));
   if (missing.length) say(`WARNING: this checkout's CLI lacks ${missing.map((c) => `\`ott ${c}\``).join(', ')}: the stages that need them will fail`);
 
-  const { mysql, key, sourceReady } = await prepareCloud({ names, env, dataset: o.dataset, cli, tuning: o.tuning, ackDeadlineSeconds: o.ackDeadlineSeconds, say });
+  const { mysql, key, sourceReady } = await prepareCloud({ names, env, dataset: o.dataset, cli, tuning: o.tuning, ackDeadlineSeconds: o.ackDeadlineSeconds, maxDeliveryAttempts: o.maxDeliveryAttempts, say });
   const db: Pool = createPool({ host: mysql.host, port: mysql.port, user: mysql.user, password: mysql.password, database: mysql.database, connectionLimit: 2 });
   const rc: RunContext = { names, env, cli, db, commands, say, procs: [] };
   const audit = new ErrorTopicAudit(names.errorSubscription);

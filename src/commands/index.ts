@@ -13,8 +13,8 @@ import { estimateCommand } from './estimate.js';
 import { resetCommand } from './reset.js';
 import { cdnTransferCommand } from './cdnTransfer.js';
 import { retryCommand } from './retry.js';
-import { dashboardCommand } from './dashboard.js';
 import { reportCommand } from './report.js';
+import { dashboardCommand } from './dashboard.js';
 
 export const commands: CommandModule<GlobalArgs, GlobalArgs>[] = [
   migrateCommand,
@@ -29,8 +29,8 @@ export const commands: CommandModule<GlobalArgs, GlobalArgs>[] = [
   resetCommand,
   cdnTransferCommand,
   retryCommand,
-  dashboardCommand,
   reportCommand,
+  dashboardCommand,
 ];
 
 /** The options every command takes; the reference design's spellings (main.py's flags) work as aliases. */

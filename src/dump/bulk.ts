@@ -1,7 +1,8 @@
-// Bulk insertion of new subfolder keys. The fast path sends a batch through LOAD DATA LOCAL INFILE IGNORE,
-// as a bare load would, with the SHA-256 computed here (the client hashes while the server inserts);
-// servers that refuse local infile (MySQL 8's default) get multi-row INSERT IGNOREs of the same batch
-// instead. IGNORE keeps every existing row as it is, whatever the caller believed was new.
+// Bulk loading into MySQL, the one loader of the project: a batch is sent through LOAD DATA LOCAL INFILE,
+// as a bare load would, and servers that refuse local infile (MySQL 8's default) get multi-row INSERTs of
+// the same batch instead. Two targets use it: the dump's new subfolder keys (IGNORE keeps every existing
+// row as it is, whatever the caller believed was new; the SHA-256 is computed here, the client hashing
+// while the server inserts) and the S3 Inventory index (src/dump/inventory.ts).
 //
 // A batch is the LOAD DATA text itself, written into a Buffer that is reused from batch to batch: a
 // million keys never become a million retained strings.
@@ -21,7 +22,10 @@ export function unescapeField(field: string): string {
   return field.includes('\\') ? field.replace(/\\(.)/gs, (_, c: string) => UNESCAPES[c] ?? c) : field;
 }
 
-/** Lines `escaped key TAB sha-hex LF` (the format src/state/dump.ts loadNewDirs reads), appended into one reusable Buffer. */
+/**
+ * Lines of tab-separated fields, each with MySQL's backslash escapes, LF-terminated (the dump's lines are
+ * `key TAB sha-hex`, the format src/state/dump.ts loadNewDirs reads), appended into one reusable Buffer.
+ */
 export class Batch {
   private buf = Buffer.allocUnsafe(1 << 16); // grows to maxBytes as needed: a delta's few new keys stay small
   bytes = 0;
@@ -34,15 +38,21 @@ export class Batch {
 
   /** False when the batch is full (by keys or bytes): send it, then add again. */
   add(key: string, shaHex: string): boolean {
-    const field = escapeField(key);
-    // UTF-8 takes at most 3 bytes per UTF-16 unit; 64 hex digits and two separators.
-    const need = this.bytes + field.length * 3 + 66;
+    return this.addRow([key, shaHex]);
+  }
+
+  /** One line of fields; false when the batch is full (by lines or bytes): send it, then add again. */
+  addRow(fields: readonly string[]): boolean {
+    const escaped = fields.map(escapeField);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; one separator or terminator per field.
+    let need = this.bytes;
+    for (const f of escaped) need += f.length * 3 + 1;
     if (this.count >= this.maxKeys || (need > this.maxBytes && this.count > 0)) return false;
     if (need > this.buf.length) this.buf = Buffer.concat([this.text], Math.max(need, Math.min(this.maxBytes, this.buf.length * 2)));
-    this.bytes += this.buf.write(field, this.bytes, 'utf8');
-    this.buf[this.bytes++] = 0x09;
-    this.bytes += this.buf.write(shaHex, this.bytes, 'latin1');
-    this.buf[this.bytes++] = 0x0a;
+    for (const [i, f] of escaped.entries()) {
+      this.bytes += this.buf.write(f, this.bytes, 'utf8');
+      this.buf[this.bytes++] = i === escaped.length - 1 ? 0x0a : 0x09;
+    }
     this.count++;
     return true;
   }
@@ -56,16 +66,19 @@ export class Batch {
     this.count = 0;
   }
 
-  /** The batch as [key, sha] rows, for INSERT. */
-  rows(): [string, Buffer][] {
+  /** The batch's lines as their unescaped fields, for INSERT. */
+  fieldRows(): string[][] {
     const text = this.text.toString('utf8');
-    const rows: [string, Buffer][] = [];
+    const rows: string[][] = [];
     for (const line of text.split('\n')) {
-      if (!line) continue;
-      const tab = line.lastIndexOf('\t');
-      rows.push([unescapeField(line.slice(0, tab)), Buffer.from(line.slice(tab + 1), 'hex')]);
+      if (line) rows.push(line.split('\t').map(unescapeField));
     }
     return rows;
+  }
+
+  /** The dump's batch as [key, sha] rows, for INSERT. */
+  rows(): [string, Buffer][] {
+    return this.fieldRows().map(([key, sha]) => [key, Buffer.from(sha, 'hex')]);
   }
 }
 
@@ -73,9 +86,17 @@ export class Batch {
 const INSERT_ROWS = 5000;
 
 export interface BulkLoader {
-  /** Inserts the batch's keys that are not in the table yet; returns rows inserted. The batch may be reused after. */
+  /** Loads the batch; returns the rows the target reports (the dump: rows inserted). The batch may be reused after. */
   load(batch: Batch): Promise<number>;
   readonly method: string;
+}
+
+/** Where a loader's batches go: the same lines two ways. */
+export interface BulkTarget {
+  /** The batch's text through LOAD DATA LOCAL INFILE; throws as the server does when it refuses local infile. */
+  infile(text: Buffer): Promise<number>;
+  /** Up to INSERT_ROWS lines (unescaped fields) through a multi-row INSERT, for servers that refuse it. */
+  insert(rows: string[][]): Promise<number>;
 }
 
 function isInfileRefused(err: unknown): boolean {
@@ -85,15 +106,15 @@ function isInfileRefused(err: unknown): boolean {
   return /local (data|infile)/i.test(e.message ?? '') && /disabled|not allowed/i.test(e.message ?? '');
 }
 
-/** conn is the run's own connection (it also holds the dump lock); seenAt becomes first_seen of new rows. */
-export function bulkLoader(conn: PoolConnection, table: string, seenAt: Date): BulkLoader {
+/** LOAD DATA LOCAL INFILE into `target` until the server refuses it once, multi-row INSERTs from then on. */
+export function bulkLoaderFor(target: BulkTarget): BulkLoader {
   let infile = true;
   let used = false;
   const viaInsert = async (batch: Batch): Promise<number> => {
-    const rows = batch.rows();
-    let inserted = 0;
-    for (let i = 0; i < rows.length; i += INSERT_ROWS) inserted += await insertNewDirs(conn, table, rows.slice(i, i + INSERT_ROWS), seenAt);
-    return inserted;
+    const rows = batch.fieldRows();
+    let n = 0;
+    for (let i = 0; i < rows.length; i += INSERT_ROWS) n += await target.insert(rows.slice(i, i + INSERT_ROWS));
+    return n;
   };
   return {
     get method() {
@@ -105,7 +126,7 @@ export function bulkLoader(conn: PoolConnection, table: string, seenAt: Date): B
       used = true;
       if (infile) {
         try {
-          return await loadNewDirs(conn, table, batch.text, seenAt);
+          return await target.infile(batch.text);
         } catch (err) {
           if (!isInfileRefused(err)) throw err;
           infile = false; // refused before any row was read: the same batch goes through INSERTs
@@ -114,4 +135,12 @@ export function bulkLoader(conn: PoolConnection, table: string, seenAt: Date): B
       return viaInsert(batch);
     },
   };
+}
+
+/** The dump's new subfolder keys. conn is the run's own connection (it also holds the dump lock); seenAt becomes first_seen of new rows. */
+export function bulkLoader(conn: PoolConnection, table: string, seenAt: Date): BulkLoader {
+  return bulkLoaderFor({
+    infile: (text) => loadNewDirs(conn, table, text, seenAt),
+    insert: (rows) => insertNewDirs(conn, table, rows.map(([key, sha]): [string, Buffer] => [key, Buffer.from(sha, 'hex')]), seenAt),
+  });
 }

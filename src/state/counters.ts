@@ -50,6 +50,8 @@ export const COUNTED_RETENTION_DAYS = 8;
  * (ledger.ts recordFailures, resolveVerified), in one transaction (all or nothing). No old state to
  * expect on the subfolder: counters only grow, in any state; the message id is the expected old state
  * (absent). Throws on a MySQL error, with nothing added.
+ * The ids go in one statement (recordNewMessages); only when some were recorded before (a redelivery,
+ * a retried flush: rare) is that undone and each id inserted alone, to learn which.
  */
 export async function addMessageCounts(db: Db, table: string, messages: MessageCounts[]): Promise<AddedCounts> {
   const r: AddedCounts = { counted: 0, alreadyCounted: 0, unknownDirs: [], resolved: 0 };
@@ -58,16 +60,17 @@ export async function addMessageCounts(db: Db, table: string, messages: MessageC
   try {
     await conn.beginTransaction();
     try {
+      let counted = messages;
+      if (!(await recordNewMessages(conn, table, messages))) {
+        await conn.rollback();
+        await conn.beginTransaction();
+        counted = [];
+        for (const m of messages) if (await recordNewMessages(conn, table, [m])) counted.push(m);
+      }
+      r.counted = counted.length;
+      r.alreadyCounted = messages.length - counted.length;
       const sums = new Map<string, DirCounts>();
-      const counted: MessageCounts[] = [];
-      for (const m of messages) {
-        const [ins] = await conn.query<ResultSetHeader>('INSERT IGNORE INTO counted_messages (state_table, message_id, counted_at) VALUES (?, ?, UTC_TIMESTAMP())', [table, m.messageId]);
-        if (ins.affectedRows !== 1) {
-          r.alreadyCounted++;
-          continue;
-        }
-        r.counted++;
-        counted.push(m);
+      for (const m of counted) {
         const s = sums.get(m.dirKey) ?? { copied_objects: 0, copied_bytes: 0, skipped_objects: 0, failed_objects: 0, size_only_objects: 0 };
         for (const k of Object.keys(s) as (keyof DirCounts)[]) s[k] += m.counts[k];
         sums.set(m.dirKey, s);
@@ -85,6 +88,15 @@ export async function addMessageCounts(db: Db, table: string, messages: MessageC
     conn.release();
   }
   return r;
+}
+
+/** absent -> counted: records the message ids in one statement; true when none was recorded before (each row inserted). */
+async function recordNewMessages(conn: PoolConnection, table: string, messages: MessageCounts[]): Promise<boolean> {
+  const [ins] = await conn.query<ResultSetHeader>(
+    `INSERT IGNORE INTO counted_messages (state_table, message_id, counted_at) VALUES ${messages.map(() => '(?, ?, UTC_TIMESTAMP())').join(', ')}`,
+    messages.flatMap((m) => [table, m.messageId]),
+  );
+  return ins.affectedRows === messages.length;
 }
 
 /** Adds to one subfolder's counters; 1, or 0 when the subfolder is not in the table. */

@@ -1,6 +1,7 @@
 // The dump's transitions (sql/README.md: absent -> new, listed <-> missing) and its runs in dump_runs.
 // Keys are matched by their SHA-256, the unique index (dir_key_sha). A dump inserts only keys it did not
-// find in the table, so it reads every hash once (readKeyHashes) instead of sending every key.
+// find in the table: it reads the index in hash order a page at a time (readKeyPage) and merges it with
+// the listing (src/dump/merge.ts) instead of sending every key.
 import { hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Connection as CoreConnection } from 'mysql2';
@@ -62,7 +63,8 @@ const FORMAT = "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY
 /** LOAD DATA packets: mysql2 sends each chunk of the stream as one. */
 const PACKET_BYTES = 1 << 16;
 
-function chunksOf(text: Buffer): Readable {
+/** A LOAD DATA LOCAL INFILE body: `text` in packet-sized chunks (also the inventory index's loads, inventory.ts). */
+export function chunksOf(text: Buffer): Readable {
   return Readable.from(
     (function* () {
       for (let i = 0; i < text.length; i += PACKET_BYTES) yield text.subarray(i, i + PACKET_BYTES);
@@ -118,30 +120,35 @@ export async function dirKeysOf(db: Db, table: string, shas: Buffer[]): Promise<
 }
 
 /**
- * Every dir_key_sha, sorted, in one Buffer (32 bytes a row), read through the unique index (covering, in
- * order) as one streamed query: each row is copied in as it arrives, so memory is the Buffer itself, not
- * pages of row objects. Also the hashes of the rows marked missing (last_seen set: few, read by ix_last_seen).
+ * One page of the table's hashes in [lo, hi) after `after` (exclusive), ascending, concatenated (32 bytes a
+ * row): a range of the unique index, which covers the query, so no row is read. Null bounds are open.
  */
-export async function readKeyHashes(db: Db, table: string): Promise<{ sorted: Buffer; missing: Buffer[] }> {
-  const t = tableName(table);
+export async function readKeyPage(db: Db, table: string, r: { lo: Buffer | null; hi: Buffer | null; after: Buffer | null }, rows: number): Promise<Buffer> {
+  const bounds: [string, Buffer | null][] = [r.after ? ['dir_key_sha > ?', r.after] : ['dir_key_sha >= ?', r.lo], ['dir_key_sha < ?', r.hi]];
+  const where = bounds.filter(([, v]) => v).map(([w]) => w);
+  const values = bounds.flatMap(([, v]) => (v ? [v] : []));
+  const [page] = await db.query<RowDataPacket[]>({
+    sql: `SELECT dir_key_sha FROM ${tableName(table)} FORCE INDEX (uq_dir_key_sha) ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY dir_key_sha LIMIT ${Number(rows)}`,
+    values,
+    rowsAsArray: true,
+  });
+  return Buffer.concat((page as unknown as [Buffer][]).map(([sha]) => sha), page.length * SHA_BYTES);
+}
+
+/**
+ * The hashes of the rows marked missing (last_seen set, read through ix_last_seen), one call each as they
+ * arrive: streamed row events, so none of them is held here, however many there are.
+ */
+export async function forEachMissingKey(db: Db, table: string, each: (sha: Buffer) => void): Promise<void> {
   const conn = await db.getConnection();
   try {
-    const [[{ n }]] = await conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${t}`);
-    let shas = Buffer.allocUnsafe(Number(n) * SHA_BYTES);
-    let bytes = 0;
-    // Row events, not an async iterator: a row is copied and dropped at once, with no promise per row.
     await new Promise<void>((resolve, reject) => {
       (conn.connection as unknown as CoreConnection)
-        .query({ sql: `SELECT dir_key_sha FROM ${t} ORDER BY dir_key_sha`, rowsAsArray: true })
-        .on('result', (row) => {
-          if (bytes === shas.length) shas = Buffer.concat([shas, Buffer.alloc(1024 * SHA_BYTES)]); // rows added since the count
-          bytes += ((row as unknown as [Buffer])[0]).copy(shas, bytes);
-        })
+        .query({ sql: `SELECT dir_key_sha FROM ${tableName(table)} WHERE last_seen IS NOT NULL`, rowsAsArray: true })
+        .on('result', (row) => each((row as unknown as [Buffer])[0]))
         .on('error', reject)
         .on('end', () => resolve());
     });
-    const [marked] = await conn.query<RowDataPacket[]>({ sql: `SELECT dir_key_sha FROM ${t} WHERE last_seen IS NOT NULL`, rowsAsArray: true });
-    return { sorted: shas.subarray(0, bytes), missing: (marked as unknown as [Buffer][]).map(([sha]) => sha) };
   } finally {
     conn.release();
   }

@@ -1,10 +1,11 @@
 // The S3 Inventory index (sql/013_inventory.sql): the objects of the latest inventory dump, keyed by
 // subfolder, and the per-subfolder counts it gives the state table. Written by `ott dump --inventory`,
 // read by `ott publishObjectsList --from-inventory` one subfolder at a time (a primary-key range).
-import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Db } from '../common/db.js';
 import { tableName } from '../common/db.js';
 import type { ObjectEntry } from '../common/messages.js';
+import { chunksOf } from './dump.js';
 
 /** One object of an inventory, as indexed. */
 export interface InventoryObject {
@@ -23,18 +24,73 @@ const inventoryTable = (table: string): string => tableName(`${table}_inventory`
 export const INVENTORY_SOURCE = 'inventory ';
 
 /**
- * (absent or an older run's) -> this run's: each object's row is inserted (first and changed run: this one),
- * or its size, ETag, class and time replaced and its run set to this one; changed_run_id becomes this run
- * only if the size or ETag differ (assigned first: MariaDB assigns left to right, so it still sees the old ones).
+ * What an object's row becomes when it is indexed again: size, ETag, class and time replaced and its run set
+ * to this one; changed_run_id becomes this run only if the size or ETag differ (assigned first: MariaDB
+ * assigns left to right, so it still sees the old ones). first_run_id stays the run that first indexed it.
  */
-export async function upsertInventoryObjects(db: Db, table: string, runId: number, rows: InventoryObject[]): Promise<void> {
+const reindexed = (t: string): string => `${t}.changed_run_id = IF(${t}.size <> VALUES(size) OR ${t}.etag <> VALUES(etag), VALUES(dump_run_id), ${t}.changed_run_id),
+       ${t}.size = VALUES(size), ${t}.etag = VALUES(etag), ${t}.storage_class = VALUES(storage_class), ${t}.last_modified = VALUES(last_modified),
+       ${t}.dump_run_id = VALUES(dump_run_id)`;
+
+/**
+ * (absent or an older run's) -> this run's: each object's row is inserted (first and changed run: this one),
+ * or updated as reindexed() says. The multi-row INSERT path, for servers that refuse LOAD DATA LOCAL INFILE.
+ */
+export async function upsertInventoryObjects(db: Db | PoolConnection, table: string, runId: number, rows: InventoryObject[]): Promise<void> {
   if (!rows.length) return;
   await db.query<ResultSetHeader>(
     `INSERT INTO ${inventoryTable(table)} (dir_key_sha, key_sha, obj_key, size, etag, storage_class, last_modified, dump_run_id, first_run_id, changed_run_id) VALUES ?
-     ON DUPLICATE KEY UPDATE changed_run_id = IF(size <> VALUES(size) OR etag <> VALUES(etag), VALUES(dump_run_id), changed_run_id),
-       size = VALUES(size), etag = VALUES(etag), storage_class = VALUES(storage_class), last_modified = VALUES(last_modified), dump_run_id = VALUES(dump_run_id)`,
+     ON DUPLICATE KEY UPDATE ${reindexed(inventoryTable(table))}`,
     [rows.map((r) => [r.dirKeySha, r.keySha, r.key, r.size, r.etag, r.storageClass ?? null, r.lastModified, runId, runId, runId])],
   );
+}
+
+/**
+ * The lines loadInventoryObjects reads: `dir-sha-hex TAB key-sha-hex TAB key TAB size TAB etag TAB class TAB
+ * last-modified LF`, fields with MySQL's backslash escapes (src/dump/bulk.ts Batch), class empty when
+ * unknown, last-modified `YYYY-MM-DD HH:MM:SS.mmm` in UTC.
+ */
+const INVENTORY_FORMAT =
+  "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (@dir_sha, @key_sha, obj_key, size, etag, @class, last_modified) " +
+  "SET dir_key_sha = UNHEX(@dir_sha), key_sha = UNHEX(@key_sha), storage_class = NULLIF(@class, '')";
+/**
+ * The connection's own staging table (TEMPORARY: per connection, gone with it; not part of the schema):
+ * LOAD DATA cannot update rows, so a batch lands here first and one INSERT ... SELECT upserts it.
+ */
+const STAGE = 'ott_inventory_stage';
+
+/**
+ * (absent or an older run's) -> this run's, as upsertInventoryObjects, for a whole batch of `lines`
+ * (INVENTORY_FORMAT): LOAD DATA LOCAL INFILE into the connection's staging table, then one INSERT ... SELECT
+ * ... ON DUPLICATE KEY UPDATE into the index. Returns the lines loaded. Throws as the server does when it
+ * refuses local infile (before any row was read). conn must be the same connection for every batch of a run.
+ */
+export async function loadInventoryObjects(conn: PoolConnection, table: string, runId: number, lines: Buffer): Promise<number> {
+  await conn.query(
+    `CREATE TEMPORARY TABLE IF NOT EXISTS ${STAGE} (
+       dir_key_sha BINARY(32) NOT NULL, key_sha BINARY(32) NOT NULL, obj_key VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+       size BIGINT UNSIGNED NOT NULL, etag VARCHAR(128) CHARACTER SET ascii NOT NULL, storage_class VARCHAR(32) CHARACTER SET ascii NULL,
+       last_modified DATETIME(3) NOT NULL
+     ) ENGINE=InnoDB`,
+  );
+  await conn.query(`TRUNCATE TABLE ${STAGE}`);
+  const [loaded] = await conn.query<ResultSetHeader>({
+    sql: `LOAD DATA LOCAL INFILE 'inventory' INTO TABLE ${STAGE} CHARACTER SET utf8mb4 ${INVENTORY_FORMAT}`,
+    infileStreamFactory: () => chunksOf(lines),
+  });
+  // Key order: the batch's rows go into the index's B-tree in order, not at random pages.
+  await conn.query<ResultSetHeader>(
+    `INSERT INTO ${inventoryTable(table)} (dir_key_sha, key_sha, obj_key, size, etag, storage_class, last_modified, dump_run_id, first_run_id, changed_run_id)
+     SELECT s.dir_key_sha, s.key_sha, s.obj_key, s.size, s.etag, s.storage_class, s.last_modified, ?, ?, ? FROM ${STAGE} s ORDER BY s.dir_key_sha, s.key_sha
+     ON DUPLICATE KEY UPDATE ${reindexed(inventoryTable(table))}`,
+    [runId, runId, runId],
+  );
+  return loaded.affectedRows;
+}
+
+/** The connection's staging table -> gone (before the connection goes back to the pool). */
+export async function dropInventoryStage(conn: PoolConnection): Promise<void> {
+  await conn.query(`DROP TEMPORARY TABLE IF EXISTS ${STAGE}`);
 }
 
 /** What this run's inventory changed against the index before it: objects new and changed (size or ETag). */

@@ -134,25 +134,45 @@ export async function startPacer(ctx: Ctx, mode: string, s: PaceSettings, onBeat
 
 /**
  * An undici interceptor that reports every response status to `onStatus` before the caller sees it: how
- * the pacer hears of GCS's 429/503 whichever upload step met them, with the copy path unchanged.
+ * the pacer hears of GCS's 429/503 whichever upload step met them, with the copy path unchanged. The
+ * handler an interceptor gets speaks undici's handler API (compose wraps older handlers), so one small
+ * class forwards it: no per-request proxy or bound functions on the small-object path.
  */
 export function statusObserver(onStatus: (status: number) => void): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) => (opts, handler) => {
-    const h = handler as unknown as Record<string | symbol, unknown>;
-    const watched = new Proxy(h, {
-      get(target, prop) {
-        if (prop === 'onResponseStart' && typeof target.onResponseStart === 'function') {
-          const f = target.onResponseStart as (...a: unknown[]) => unknown;
-          return (controller: unknown, statusCode: number, ...rest: unknown[]) => (onStatus(statusCode), f.call(target, controller, statusCode, ...rest));
-        }
-        if (prop === 'onHeaders' && typeof target.onHeaders === 'function') {
-          const f = target.onHeaders as (...a: unknown[]) => unknown;
-          return (statusCode: number, ...rest: unknown[]) => (onStatus(statusCode), f.call(target, statusCode, ...rest));
-        }
-        const v = Reflect.get(target, prop, target);
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-    return dispatch(opts, watched as unknown as Dispatcher.DispatchHandler);
-  };
+  return (dispatch) => (opts, handler) => dispatch(opts, new StatusWatch(handler, onStatus));
+}
+
+type Handler = Dispatcher.DispatchHandler;
+type Controller = Parameters<NonNullable<Handler['onRequestStart']>>[0];
+
+class StatusWatch implements Handler {
+  constructor(
+    private readonly h: Handler,
+    private readonly onStatus: (status: number) => void,
+  ) {}
+
+  onRequestStart(controller: Controller, context: unknown): void {
+    this.h.onRequestStart?.(controller, context);
+  }
+
+  onRequestUpgrade(...a: Parameters<NonNullable<Handler['onRequestUpgrade']>>): void {
+    this.h.onRequestUpgrade?.(...a);
+  }
+
+  onResponseStart(...a: Parameters<NonNullable<Handler['onResponseStart']>>): void {
+    this.onStatus(a[1]);
+    this.h.onResponseStart?.(...a);
+  }
+
+  onResponseData(...a: Parameters<NonNullable<Handler['onResponseData']>>): void {
+    this.h.onResponseData?.(...a);
+  }
+
+  onResponseEnd(...a: Parameters<NonNullable<Handler['onResponseEnd']>>): void {
+    this.h.onResponseEnd?.(...a);
+  }
+
+  onResponseError(...a: Parameters<NonNullable<Handler['onResponseError']>>): void {
+    this.h.onResponseError?.(...a);
+  }
 }

@@ -1,6 +1,6 @@
 // dump against the real stack: from S3 and from an `aws s3 ls` file, initial then delta, odd names.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RowDataPacket } from 'mysql2';
@@ -110,6 +110,31 @@ describe('dump', () => {
     const ctx2 = await testContext('dump', { s3_root_prefix: 'root/' }, { mysql: ctx.secrets.mysql_config });
     expect(await run(ctx2, { dumpFile: file })).toMatchObject({ new: 1, existing: 2, vanished: 1, vanishedSample: ['root/z/'] });
     await Promise.all([ctx.db.end(), ctx2.db.end()]);
+  });
+
+  it('gives the same outcome when the listing spills to disk (a 4 KiB budget: partitions merged with the table range by range)', async () => {
+    const ctx = await testContext('dump', { s3_root_prefix: 'root/' });
+    const file = join(dir, 'spilled.txt');
+    // Names whose UTF-8 byte order differs from their JS string order, repeats, and a few thousand plain ones.
+    const odd = ['\uffff', '😀', 'é', 'e', 'ｚ', 'back\\slash\ttab'];
+    const names = (from: number, to: number): string[] => [...odd, ...Array.from({ length: to - from }, (_, i) => `n-${from + i}`)];
+    const write = (list: string[]): void => writeFileSync(file, list.map((n) => `                           PRE ${n}/`).join('\n'));
+    const spillDir = mkdtempSync(join(tmpdir(), 'ott-dump-spill-'));
+    const o = { dumpFile: file, spillBytes: 4096, batchSize: 500, tmpDir: spillDir };
+    write([...names(0, 3000), 'n-7', '😀']);
+    expect(await run(ctx, o)).toMatchObject({ scanned: 3006, new: 3006, existing: 0, duplicates: 2, vanished: 0 });
+    write(names(100, 3100)); // n-0..n-99 vanish, n-3000..n-3099 are new
+    const delta = await run(ctx, o);
+    expect(delta).toMatchObject({ scanned: 3006, new: 100, existing: 2906, vanished: 100, reappeared: 0 });
+    expect(delta.vanishedSample).toHaveLength(10);
+    write(names(50, 3100)); // n-50..n-99 are back
+    expect(await run(ctx, o)).toMatchObject({ new: 0, existing: 3056, vanished: 50, reappeared: 50 });
+    const [[r]] = await ctx.db.query<RowDataPacket[]>(
+      "SELECT COUNT(*) AS n, SUM(last_seen IS NOT NULL) AS missing, SUM(dir_key_sha = UNHEX(SHA2(dir_key, 256))) AS sha_ok, SUM(dir_key = 'root/\uffff/') AS odd FROM transfer_state",
+    );
+    expect(r).toMatchObject({ n: 3106, missing: '50', sha_ok: '3106', odd: '1' });
+    expect(readdirSync(spillDir)).toEqual([]); // the spill's files go with the run
+    await ctx.db.end();
   });
 
   it('refuses to run beside another dump of the same table, changing nothing', async () => {

@@ -244,3 +244,62 @@ describe('S3 Inventory through the real CLI', () => {
     await ctx.db.end();
   });
 });
+
+describe('the inventory index load', () => {
+  it('indexes the same rows through LOAD DATA LOCAL INFILE and, when local infile is refused, through multi-row INSERTs; a second delivery updates them', { timeout: 120_000 }, async () => {
+    const { createDb } = await import('../../src/common/db.js');
+    const { testContext } = await import('../helpers/context.js');
+    const source = uniqueName('inv-odd');
+    // Keys that LOAD DATA's escaping must carry (tab, newline, backslash, `\N`), a class-less object, a time with milliseconds.
+    const at = new Date('2026-11-01T10:20:30.456Z');
+    const lines: InventoryLine[] = ['data/t\tab/x', 'data/n\newline/y', 'data/back\\slash/z', 'data/\\N/null', 'data/ü/日本', 'data/root-only'].map((key, i) => ({
+      key,
+      size: 10 + i,
+      etag: `${String(i).repeat(32)}`,
+      lastModified: at,
+      ...(i === 3 ? {} : { storageClass: 'STANDARD' }),
+    }));
+    const indexed = async (ctx: TestCtx): Promise<unknown[]> => {
+      const [rows] = await ctx.db.query<RowDataPacket[]>(
+        `SELECT obj_key, size, etag, storage_class, DATE_FORMAT(last_modified, '%Y-%m-%d %H:%i:%s.%f') AS t, HEX(dir_key_sha) AS dir, key_sha = UNHEX(SHA2(obj_key, 256)) AS sha_ok, first_run_id, changed_run_id, dump_run_id
+         FROM transfer_state_inventory ORDER BY obj_key`,
+      );
+      return rows.map((r) => ({ ...r }));
+    };
+    const results: unknown[][] = [];
+    for (const [i, refuse] of [false, true].entries()) {
+      const ctx = await testContext('dump', { s3_bucket: source, s3_root_prefix: 'data/' });
+      if (refuse) {
+        await ctx.db.end();
+        ctx.db = createDb(ctx.secrets.mysql_config, { flags: ['-LOCAL_FILES'] });
+      }
+      const first = await putDelivery(s3, { dest, prefix: `odd${i}/`, source, config: 'daily', at: new Date('2026-11-29T05:00:00Z'), format: 'CSV', files: [csvGz(source, lines)] });
+      const d1 = await dump(ctx, { inventory: first.manifestUrl });
+      expect(d1.inventory).toMatchObject({ objects: lines.length, root_objects: 1 });
+      const rows = (await indexed(ctx)) as Record<string, unknown>[];
+      expect(rows.map((r) => r.obj_key)).toEqual(lines.map((l) => l.key).sort());
+      expect(rows.every((r) => r.sha_ok === 1 && r.t === '2026-11-01 10:20:30.456000')).toBe(true);
+      expect(rows.find((r) => r.obj_key === 'data/\\N/null')).toMatchObject({ storage_class: null, size: 13 });
+      // The next delivery: one ETag changed, the rest the same.
+      const second = await putDelivery(s3, {
+        dest,
+        prefix: `odd${i}/`,
+        source,
+        config: 'daily',
+        at: new Date('2026-11-30T05:00:00Z'),
+        format: 'Parquet',
+        files: [parquet(source, lines.map((l, j) => (j === 0 ? { ...l, etag: 'f'.repeat(32) } : l)))],
+      });
+      const d2 = await dump(ctx, { inventory: second.manifestUrl });
+      expect(d2.inventory?.changes).toMatchObject({ new_objects: 0, changed_objects: 1, deleted_objects: 0 });
+      const after = (await indexed(ctx)) as Record<string, unknown>[];
+      expect(after.map((r) => [r.obj_key, r.first_run_id, r.changed_run_id, r.dump_run_id])).toEqual(
+        rows.map((r) => [r.obj_key, d1.runId, r.obj_key === lines[0].key ? d2.runId : d1.runId, d2.runId]),
+      );
+      // Run ids aside, both paths index the same rows.
+      results.push(after.map(({ first_run_id: _f, changed_run_id: _c, dump_run_id: _d, ...r }) => r));
+      await ctx.db.end();
+    }
+    expect(results[1]).toEqual(results[0]);
+  });
+});

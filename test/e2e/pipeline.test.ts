@@ -126,6 +126,11 @@ describe('the whole pipeline, through the real CLI', () => {
         // Short leases and ack deadlines: a SIGKILLed worker's claim and messages come back within seconds.
         tuning: { transfer_concurrency: 4, num_messages: 2, lease_seconds: 6, max_attempts: 4, retry_budget_ms: 30_000, grace_period_seconds: 10 },
         ackDeadlineSeconds: 10,
+        // The killed worker's messages wait for the replacements, which are new processes: on a loaded 2-core
+        // CI machine a CLI start took 80-110 s (Node 24 step), longer than 10 deliveries x the 10 s deadline,
+        // so the emulator dead-lettered all of them before a replacement subscribed and the stage copied
+        // nothing more. 30 x 10 s outlasts the stage's own 240 s timeout: the stage judges, not the policy.
+        maxDeliveryAttempts: 30,
         workers: { cdnTransfer: 1, syncCheck: 1, rsync: 1 },
         workerStageTimeoutMs: 240_000,
         deepCheck: true,

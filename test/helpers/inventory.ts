@@ -63,7 +63,8 @@ export function csvGz(bucket: string, lines: InventoryLine[]): Buffer {
   return gzipSync(`${text}\n`);
 }
 
-export function parquet(bucket: string, lines: InventoryLine[]): Buffer {
+/** `rowGroupSize`: small by default, so the reader must walk several; a benchmark passes AWS-like sizes. */
+export function parquet(bucket: string, lines: InventoryLine[], rowGroupSize = 3): Buffer {
   const ab = parquetWriteBuffer({
     columnData: [
       { name: 'bucket', data: lines.map(() => bucket), type: 'STRING', nullable: false },
@@ -77,8 +78,7 @@ export function parquet(bucket: string, lines: InventoryLine[]): Buffer {
       { name: 'storage_class', data: lines.map((l) => l.storageClass ?? null), type: 'STRING' },
       { name: 'is_multipart_uploaded', data: lines.map((l) => (l.isDeleteMarker ? null : (l.multipart ?? false))), type: 'BOOLEAN' },
     ],
-    // Small row groups: the reader must walk several.
-    rowGroupSize: 3,
+    rowGroupSize,
   });
   return Buffer.from(ab);
 }

@@ -1,10 +1,11 @@
 // Pure parts of the copy path: signing, URL building, ETag math and the one-pass hasher, verdicts,
 // upload metadata, the skip rule and the shared limiter.
 import { describe, expect, it } from 'vitest';
-import { createHash, createVerify, generateKeyPairSync } from 'node:crypto';
+import { createHash, createVerify, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createUrlSigner, customPolicy, refreshMarginMs } from '../../src/worker/copy/signer.js';
 import { cdnBase, cdnRequestPath } from '../../src/worker/copy/source.js';
 import { crc32c, crc32cBase64 } from '../../src/worker/copy/crc32c.js';
+import { crc32c as fixtureCrc32c } from '../stack/crc32c.js';
 import { multipartEtag, parseEtag } from '../../src/common/source/etag.js';
 import { StreamHasher, verdict } from '../../src/worker/copy/verify.js';
 import { sameObject, uploadMetadata, META_SOURCE_ETAG } from '../../src/worker/copy/copyObject.js';
@@ -70,6 +71,29 @@ describe('hashes and verdicts', () => {
     expect(crc32cBase64(0xe3069283)).toBe(Buffer.from([0xe3, 0x06, 0x92, 0x83]).toString('base64'));
   });
 
+  // RFC 3720 (iSCSI) B.4: the CRC32C test vectors, for the tool's native CRC32C and the fixtures' own
+  // JavaScript one (the GCS emulator's), which must agree with each other on any bytes, continued too.
+  const iscsiReadPdu = Buffer.from('01c000000000000000000000000000001400000000000400000000140000001828000000000000000200000000000000', 'hex');
+  it.each([
+    ['32 bytes of zeroes', Buffer.alloc(32), 0x8a9136aa],
+    ['32 bytes of 0xff', Buffer.alloc(32, 0xff), 0x62a8ab43],
+    ['32 ascending bytes 0x00-0x1f', Buffer.from(Array.from({ length: 32 }, (_, i) => i)), 0x46dd794e],
+    ['32 descending bytes 0x1f-0x00', Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i)), 0x113fdb5c],
+    ['an iSCSI SCSI Read (10) command PDU', iscsiReadPdu, 0xd9963a56],
+  ])('CRC32C of %s is RFC 3720\'s, native and fixture alike', (_what, bytes, want) => {
+    expect(crc32c(bytes)).toBe(want);
+    expect(fixtureCrc32c(bytes)).toBe(want);
+  });
+
+  it('the native CRC32C and the fixtures\' JavaScript agree on random bytes, whole and continued at any cut', () => {
+    for (const n of [0, 1, 7, 8, 9, 63, 64, 65, 4095, 65_537, 1024 * 1024 + 3]) {
+      const buf = randomBytes(n);
+      const cut = Math.floor(n / 3);
+      expect(crc32c(buf), `${n} bytes`).toBe(fixtureCrc32c(buf));
+      expect(crc32c(buf.subarray(cut), crc32c(buf.subarray(0, cut))), `${n} bytes cut at ${cut}`).toBe(fixtureCrc32c(buf));
+    }
+  });
+
   it('parses ETags: single-part, multipart, opaque (and KMS makes any ETag opaque)', () => {
     expect(parseEtag('"D41D8CD98F00B204E9800998ECF8427E"')).toEqual({ kind: 'md5', md5Hex: 'd41d8cd98f00b204e9800998ecf8427e' });
     expect(parseEtag('"0123456789abcdef0123456789abcdef-3"')).toEqual({ kind: 'multipart', digestHex: '0123456789abcdef0123456789abcdef', parts: 3 });
@@ -99,12 +123,26 @@ describe('hashes and verdicts', () => {
     }
   });
 
+  it('a multipart source is hashed by its parts and CRC32C only (one MD5 per byte), GCS\'s crc32c then ties its copy to our read', async () => {
+    const data = randomBytes(3000);
+    const h = new StreamHasher({ partSizes: [1000, 1000, 1000], crc32c: true, wholeMd5: false });
+    h.update(data);
+    const d = await h.digest();
+    expect(d.md5Hex).toBeUndefined();
+    const parts = [0, 1, 2].map((i) => createHash('md5').update(data.subarray(i * 1000, (i + 1) * 1000)).digest());
+    const etag = parseEtag(multipartEtag(parts));
+    const crc = crc32cBase64(crc32c(data));
+    expect(verdict(3000, etag, d, { md5Hash: 'AAAA', crc32c: crc })).toEqual({ ok: true, verifiedBy: 'multipart-etag' });
+    expect(verdict(3000, etag, d, { crc32c: 'AAAAAA==' })).toMatchObject({ ok: false, reason: expect.stringMatching(/crc32c differs/) });
+    expect(verdict(3000, etag, d, { md5Hash: 'AAAA' })).toMatchObject({ ok: false, reason: expect.stringMatching(/no hash we computed/) });
+  });
+
   it('judges size, MD5, multipart ETag, S3 checksums and GCS-stored hashes', async () => {
     const data = Buffer.from('hello world');
     const h = new StreamHasher({ crc32c: true });
     h.update(data);
     const d = await h.digest();
-    const md5 = parseEtag(d.md5Hex);
+    const md5 = parseEtag(d.md5Hex!);
     expect(verdict(11, md5, d, {})).toEqual({ ok: true, verifiedBy: 'md5' });
     expect(verdict(12, md5, d, {})).toMatchObject({ ok: false, reason: expect.stringMatching(/sizes differ/) });
     expect(verdict(11, parseEtag('0'.repeat(32)), d, {})).toMatchObject({ ok: false, reason: expect.stringMatching(/hashes differ/) });

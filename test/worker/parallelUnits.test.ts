@@ -38,10 +38,13 @@ describe('InOrderMd5', () => {
   const whole = createHash('md5').update(Buffer.concat(parts)).digest('hex');
   const halves = (b: Buffer): Buffer[] => [b.subarray(0, b.length >> 1), b.subarray(b.length >> 1)];
 
+  const go = new AbortController().signal;
+  const slabs = (n: number, bytes: number): Buffer[] => Array.from({ length: n }, () => Buffer.alloc(bytes));
+
   it('gives the whole MD5 when parts stream and end out of order', async () => {
-    const seq = new InOrderMd5(parts.length);
+    const seq = new InOrderMd5(parts.length, slabs(6, 1024)); // parts 3, 1 and 2 ahead: 4 + 1 + 1 slabs
     for (const i of [3, 1, 0, 2]) seq.begin(i);
-    for (const i of [3, 1, 0, 2]) for (const h of halves(parts[i])) seq.update(i, h);
+    for (const i of [3, 1, 0, 2]) for (const h of halves(parts[i])) await seq.update(i, h, go);
     const signal = new AbortController().signal;
     const hashed3 = seq.hashed(3, signal);
     let done3 = false;
@@ -57,16 +60,48 @@ describe('InOrderMd5', () => {
     expect(seq.digestHex()).toBe(whole);
   });
 
-  it('forgets what a retried part sent before, at the frontier and ahead of it', () => {
-    const seq = new InOrderMd5(parts.length);
+  it('forgets what a retried part sent before, at the frontier and ahead of it', async () => {
+    const seq = new InOrderMd5(parts.length, slabs(4, 4096));
     for (let i = 0; i < parts.length; i++) seq.begin(i);
-    seq.update(0, randomBytes(500)); // part 0 at the frontier breaks after sending garbage
-    seq.update(2, randomBytes(9)); // so does part 2, ahead of it
+    await seq.update(0, randomBytes(500), go); // part 0 at the frontier breaks after sending garbage
+    await seq.update(2, randomBytes(9), go); // so does part 2, ahead of it
     seq.begin(0);
     seq.begin(2);
-    for (let i = 0; i < parts.length; i++) seq.update(i, parts[i]);
+    for (let i = 0; i < parts.length; i++) await seq.update(i, parts[i], go);
     for (const i of [2, 0, 3, 1]) seq.end(i);
     expect(seq.digestHex()).toBe(whole);
+  });
+
+  it('holds parts ahead in its slabs only: a part ahead waits when they are full, the frontier never does', async () => {
+    // One 600-byte slab for three parts ahead of the frontier.
+    const seq = new InOrderMd5(parts.length, slabs(1, 600));
+    for (let i = 0; i < parts.length; i++) seq.begin(i);
+    let part1Held = false;
+    const part1 = Promise.resolve(seq.update(1, parts[1], go)).then(() => (part1Held = true)); // 777 bytes > 600: waits
+    await new Promise((r) => setTimeout(r, 20));
+    expect(part1Held).toBe(false);
+    await seq.update(0, parts[0], go); // the frontier hashes at once, slabs full or not
+    seq.end(0); // part 1 is the frontier now: its first 600 bytes are hashed, the slab freed, the rest hashed directly
+    await part1;
+    seq.end(1);
+    await seq.update(2, parts[2], go);
+    const part3 = seq.update(3, parts[3], go); // ahead of part 2: 600 of its 4096 bytes held, then it waits
+    seq.end(2);
+    await part3;
+    seq.end(3);
+    expect(seq.digestHex()).toBe(whole);
+  });
+
+  it('a part ahead waiting for a slab gives up when the copy stops, or when it is started over', async () => {
+    const seq = new InOrderMd5(3, slabs(1, 10));
+    for (let i = 0; i < 3; i++) seq.begin(i);
+    const stop = new AbortController();
+    const waiting = seq.update(1, randomBytes(20), stop.signal);
+    stop.abort(new Error('stopping'));
+    await expect(waiting).rejects.toThrow('stopping');
+    const stale = seq.update(2, randomBytes(20), go);
+    seq.begin(2); // the part is sent again: what its old attempt still feeds is refused
+    await expect(stale).rejects.toThrow(/started over/);
   });
 
   it('a part waiting for the frontier gives up when the copy stops', async () => {

@@ -88,11 +88,22 @@ export const configSchema = z
     /** cdnTransfer: objects of at least this size are copied in parallel parts (ranged GETs -> one GCS XML API multipart upload). */
     parallel_threshold_bytes: positiveInt(5 * 1024 ** 4).default(64 * 1024 * 1024),
     /** The part size for a single-part source (a multipart source's parts are its own S3 parts); GCS takes at least 5 MiB but for the last. */
-    parallel_part_bytes: z.number().int().min(5 * 1024 * 1024).max(5 * 1024 ** 3).default(16 * 1024 * 1024),
-    /** Parts of one object in flight at once (each one ranged GET streaming into one part upload). */
-    parallel_parts: positiveInt(32).default(4),
+    parallel_part_bytes: z.number().int().min(5 * 1024 * 1024).max(5 * 1024 ** 3).default(8 * 1024 * 1024),
+    /**
+     * Parts of one object in flight at once (each one ranged GET streaming into one part upload). One
+     * connection over a WAN is capped (50 MiB/s, say): 8 parts reach up to 8x one stream. Memory does not
+     * grow with it: parts stream, and those ahead of the in-order MD5 wait in copy_buffer_bytes' slabs.
+     */
+    parallel_parts: positiveInt(32).default(8),
     /** Objects one process copies in parallel parts at once; other large objects meanwhile go as one stream each (memory: parallel_objects x parallel_parts parts). */
     parallel_objects: positiveInt(64).default(1),
+    /**
+     * cdnTransfer: bytes one process holds for copies itself, in 8 MiB slabs reused for its life: 2 per
+     * object going as one resumable stream (the chunk on the wire, kept for a resend, and the next), 4 per
+     * object in parallel parts (parts arriving ahead of the in-order MD5). A copy waits for its slabs
+     * before its GET; everything else streams. Peak RSS is about the idle process (~115-145 MiB) plus this.
+     */
+    copy_buffer_bytes: z.number().int().min(8 * 1024 * 1024).max(64 * 1024 ** 3).default(64 * 1024 * 1024),
     lease_seconds: positiveInt(7 * 24 * 3600).default(900),
     grace_period_seconds: positiveInt(3600).default(600),
     rsync_engine: z.enum(['cdn', 'gcloud']).default('cdn'),

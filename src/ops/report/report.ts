@@ -1,7 +1,8 @@
 // `ott report --format csv|md|html [--out FILE]`: the record of a migration, read from MySQL. csv: every
 // subfolder's state, streamed a page at a time (csv.ts); md: a summary for a ticket or a pull request
-// (summary.ts, markdown.ts); html: the dashboard's page as one self-contained file (src/ops/dashboard/
-// page.ts). With --out the report is written to FILE.partial and renamed over FILE once complete, so a reader never finds half a report; without it, it goes to stdout (with backpressure).
+// (summary.ts, markdown.ts); html: the dashboard's page as one self-contained file (src/ops/dashboard/page.ts
+// renderStaticHtml over the overview). With --out the report is written to FILE.partial and renamed over FILE once
+// complete, so a reader never finds half a report; without it, it goes to stdout (with backpressure).
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
@@ -46,7 +47,7 @@ async function produce(ctx: Ctx, format: ReportFormat, w: Writable): Promise<Omi
     await writeText(w, text);
     return { bytes: Buffer.byteLength(text) };
   }
-  // html: the dashboard's page as one offline file, its data the same Overview the live page reads.
+  // html: the dashboard's page as one offline file (inline CSS and JS, charts from the embedded overview).
   const text = renderStaticHtml(await readOverview(ctx.db, ctx.config.mysql_table));
   await writeText(w, text);
   return { bytes: Buffer.byteLength(text) };

@@ -13,6 +13,7 @@ import { cdnBase, type CdnBase } from './source.js';
 import { GcsClient } from './gcsUpload.js';
 import { GcsMultipart } from './gcsMultipart.js';
 import { copyObject, type CopyOutcome } from './copyObject.js';
+import { SlabPool } from './slabs.js';
 import { statusObserver } from '../pace.js';
 import { bandwidthInterceptor, bandwidthLimiter, type BwSlot } from '../bandwidth.js';
 
@@ -22,13 +23,19 @@ export const GCS_PRODUCTION_ENDPOINT = 'https://storage.googleapis.com';
 export interface CopyTunables {
   /** Objects up to this size go in one multipart request; larger ones resumable. */
   singleRequestMaxBytes: number;
-  /** Resumable chunk (two are held per large object in flight). Multiple of 256 KiB. */
+  /** Resumable chunk, and the slab size of copy_buffer_bytes (two per resumable upload in flight). Multiple of 256 KiB. */
   chunkBytes: number;
   /** Objects up to this size skip the metadata check and write with ifGenerationMatch=0 (a 412 then checks). */
   optimisticMaxBytes: number;
+  /**
+   * Objects up to this size (and singleRequestMaxBytes) are read whole into one buffer, verified, then sent
+   * in one write: no stream machinery per object, and no byte reaches GCS before the verdict. Memory: at most
+   * transfer_concurrency such buffers.
+   */
+  wholeMaxBytes: number;
 }
 
-export const DEFAULT_TUNABLES: CopyTunables = { singleRequestMaxBytes: 8 * MiB, chunkBytes: 8 * MiB, optimisticMaxBytes: 1 * MiB };
+export const DEFAULT_TUNABLES: CopyTunables = { singleRequestMaxBytes: 8 * MiB, chunkBytes: 8 * MiB, optimisticMaxBytes: 1 * MiB, wholeMaxBytes: 1 * MiB };
 
 export interface CopyDeps extends CopyTunables {
   /** The CDN downloads' client (the pool, with --bwlimit's pacing when set). */
@@ -46,6 +53,8 @@ export interface CopyDeps extends CopyTunables {
    * in flight the streams are parallel already, and each parallel copy holds up to parallelParts parts.
    */
   parallelSlots: { free: number };
+  /** The process's copy buffers (copy_buffer_bytes in slabs of chunkBytes): resumable chunks, parts ahead of the in-order MD5. */
+  slabs: SlabPool;
   s3: () => S3Client;
   s3Bucket?: string;
   signer: UrlSigner;
@@ -83,9 +92,11 @@ export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurren
   const token = ctx.endpoints.gcs ? async () => undefined : async () => (await ctx.clients.gcs().authClient.getAccessToken()) ?? undefined;
   const { onGcsStatus: _observer, bwlimit, ...tunables } = opts;
   const gcsHttp = opts.onGcsStatus ? http.compose(statusObserver(opts.onGcsStatus)) : http;
+  const chunkBytes = tunables.chunkBytes ?? DEFAULT_TUNABLES.chunkBytes;
   const deps: CopyDeps = {
     ...DEFAULT_TUNABLES,
     ...tunables,
+    slabs: new SlabPool(chunkBytes, Math.max(1, Math.floor(config.copy_buffer_bytes / chunkBytes))),
     // --bwlimit paces the CDN downloads where their bytes arrive (the GCS side follows the stream).
     http: bwlimit ? http.compose(bandwidthInterceptor(bandwidthLimiter(bwlimit))) : http,
     // The pacer hears every GCS answer's status (429/503: throttled) through an interceptor.

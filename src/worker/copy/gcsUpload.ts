@@ -1,7 +1,8 @@
 // The destination side: the GCS JSON API over the shared undici pool. Small objects go in one multipart
 // request, large ones through a resumable session in chunks (one chunk buffered for resends, a second
-// filling while the first is sent). Every write carries ifGenerationMatch, so a retry never clobbers a
-// newer object, and the final request carries the hashes, so GCS itself refuses bytes that differ.
+// filling while the first is sent; the buffers are the process's slabs, see slabs.ts). Every write
+// carries ifGenerationMatch, so a retry never clobbers a newer object, and the final request carries the
+// hashes, so GCS itself refuses bytes that differ.
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { Dispatcher } from 'undici';
@@ -39,13 +40,21 @@ export interface UploadRequest {
   /** 0: the object must not exist; otherwise the generation we replace. */
   ifGenerationMatch: string;
   sizeBytes: number;
-  /** The object's bytes; throws at its end if they fail local verification (nothing is finalized). */
-  body: AsyncIterable<Buffer>;
+  /**
+   * The object's bytes: a stream that throws at its end if they fail local verification (nothing is
+   * finalized), or a whole multipart body already read and verified (uploadSingle only).
+   */
+  body: AsyncIterable<Buffer> | WholeBody;
   /** X-Goog-Hash for the final request, known once the body is consumed. */
   finalHash?: () => string | undefined;
   signal: AbortSignal;
   /** The copy's retry budget: a chunk resent draws from it like every other retry of the copy. */
   retry: RetryBudget;
+  /**
+   * Resumable: the chunk buffers, each of the chunk size (the process's slabs, slabs.ts). Two overlap the
+   * send of one chunk with the filling of the next; one sends and fills in turn. None given: two allocated.
+   */
+  buffers?: readonly Buffer[];
 }
 
 /**
@@ -53,6 +62,43 @@ export interface UploadRequest {
  * retry budget, so a session that keeps only a sliver per request cannot hold the copy forever.
  */
 const FREE_SHORT_ACKS_PER_CHUNK = 16;
+
+/**
+ * Multipart boundaries: a random part per process and a counter, never found in the data by chance (as a
+ * random boundary per request, without asking the system for entropy per object).
+ */
+const BOUNDARY_PREFIX = `ott-${randomBytes(12).toString('hex')}-`;
+let boundaries = 0;
+const nextBoundary = (): string => BOUNDARY_PREFIX + (boundaries++).toString(36);
+
+function multipartFrame(meta: UploadMetadata): { boundary: string; head: Buffer; tail: Buffer } {
+  const boundary = nextBoundary();
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(meta)}\r\n` +
+      `--${boundary}\r\nContent-Type: ${meta.contentType ?? 'application/octet-stream'}\r\n\r\n`,
+  );
+  return { boundary, head, tail: Buffer.from(`\r\n--${boundary}--\r\n`) };
+}
+
+/**
+ * A small object's whole `uploadType=multipart` body in one buffer: the metadata part, room for the media
+ * (`media`, filled by the caller before the upload), the closing boundary. Sent in one write.
+ */
+export class WholeBody {
+  readonly boundary: string;
+  readonly buffer: Buffer;
+  /** The object's bytes, a view into `buffer`. */
+  readonly media: Buffer;
+
+  constructor(meta: UploadMetadata, sizeBytes: number) {
+    const f = multipartFrame(meta);
+    this.boundary = f.boundary;
+    this.buffer = Buffer.allocUnsafe(f.head.length + sizeBytes + f.tail.length);
+    f.head.copy(this.buffer, 0);
+    f.tail.copy(this.buffer, f.head.length + sizeBytes);
+    this.media = this.buffer.subarray(f.head.length, f.head.length + sizeBytes);
+  }
+}
 
 /** Resumable chunks must be multiples of 256 KiB (except the last). */
 export const CHUNK_ALIGN = 256 * 1024;
@@ -128,25 +174,34 @@ export class GcsClient extends GcsHttp {
     return `${this.basePath}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=${type}&ifGenerationMatch=${ifGenerationMatch}`;
   }
 
-  /** One request: metadata part + media part, the media streamed from the body. */
+  /** One request: metadata part + media part, the media streamed from the body or sent whole (WholeBody). */
   async uploadSingle(r: UploadRequest): Promise<GcsObject> {
-    const boundary = `ott-${randomBytes(12).toString('hex')}`;
-    const head = Buffer.from(
-      `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(r.meta)}\r\n` +
-        `--${boundary}\r\nContent-Type: ${r.meta.contentType ?? 'application/octet-stream'}\r\n\r\n`,
-    );
-    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-    async function* parts(): AsyncGenerator<Buffer> {
-      yield head;
-      yield* r.body;
-      yield tail;
+    const src = r.body;
+    let boundary: string;
+    let body: Buffer | Readable;
+    let length: number;
+    if (src instanceof WholeBody) {
+      ({ boundary, buffer: body } = src);
+      length = body.length;
+    } else {
+      const f = multipartFrame(r.meta);
+      boundary = f.boundary;
+      length = f.head.length + r.sizeBytes + f.tail.length;
+      body = Readable.from(
+        (async function* parts(): AsyncGenerator<Buffer> {
+          yield f.head;
+          yield* src;
+          yield f.tail;
+        })(),
+        { objectMode: false },
+      );
     }
     const res = await this.http.request({
       origin: this.origin,
       path: this.uploadPath(r.bucket, 'multipart', r.ifGenerationMatch),
       method: 'POST',
-      headers: await this.headers({ 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(head.length + r.sizeBytes + tail.length) }),
-      body: Readable.from(parts(), { objectMode: false }),
+      headers: await this.headers({ 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(length) }),
+      body,
       signal: r.signal,
     });
     await expectStatus(res, [200], 'GCS upload');
@@ -180,18 +235,24 @@ export class GcsClient extends GcsHttp {
 
   private async sendChunks(session: URL, r: UploadRequest, chunkBytes: number): Promise<GcsObject> {
     const total = r.sizeBytes;
-    let buf = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(total, 1)));
-    let spare = Buffer.allocUnsafe(buf.length);
+    const size = Math.min(chunkBytes, Math.max(total, 1));
+    const ring = (r.buffers ?? [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)]).map((b) => {
+      if (b.length < size) throw new Error(`resumable chunk buffers must hold ${size} bytes, got ${b.length}`);
+      return b.subarray(0, size);
+    });
+    let k = 0;
+    let buf = ring[0];
     let fill = 0;
     let offset = 0;
     let pending: Promise<unknown> | undefined;
+    const body = r.body;
+    if (body instanceof WholeBody) throw new Error('uploadResumable streams its body; a WholeBody goes through uploadSingle');
     const consume = async (): Promise<void> => {
-      for await (const chunk of r.body) {
+      for await (const chunk of body) {
         let off = 0;
         while (off < chunk.length) {
           if (fill === buf.length) throw new TransferError(`source sent more than the expected ${total} bytes`, true);
-          const n = Math.min(buf.length - fill, chunk.length - off);
-          chunk.copy(buf, fill, off, off + n);
+          const n = chunk.copy(buf, fill, off);
           fill += n;
           off += n;
           // A full buffer is sent only if more bytes follow: the final chunk must wait for the verdict.
@@ -201,8 +262,11 @@ export class GcsClient extends GcsHttp {
             p.catch(() => undefined); // awaited later; this only keeps it from being an unhandled rejection
             pending = p;
             offset += fill;
-            [buf, spare] = [spare, buf];
             fill = 0;
+            k = (k + 1) % ring.length;
+            buf = ring[k];
+            // One buffer: it is the one on the wire, kept for a resend until its chunk is acknowledged.
+            if (ring.length === 1) await pending;
           }
         }
       }

@@ -4,10 +4,18 @@
 //   one of the MD5s its ETag md5(part md5s)-N is made of: the ETag is checked exactly though the parts
 //   arrive in any order. A single-part source is cut into `parallel_part_bytes` ranges and its MD5 (the
 //   ETag) is computed in order as the parts arrive (inOrderMd5.ts).
-// - Each part is hashed (MD5, CRC32C) as it streams; GCS's answer for the part (its MD5 ETag, its CRC32C)
-//   must be ours, and complete names every part by our MD5, so GCS assembles only bytes we read. A part
-//   cannot carry Content-MD5: the header precedes the body, and holding parts (S3's may be 5 GiB) to learn
-//   it would unbound memory. A failed part is sent again alone, drawing from the copy's one retry budget.
+// - What is verified, and how; every byte goes through exactly one MD5 (the one the source's ETag needs)
+//   and one CRC32C (native, ~20x cheaper than MD5):
+//   S3 -> our read: the ETag. Multipart source: each part's own MD5, md5 of them = the ETag. Single-part
+//     source: the whole object's MD5 in order = the ETag (a per-part MD5 would hash every byte twice).
+//   our read -> GCS's part: multipart source: GCS's answer for the part (its MD5 ETag) must be our part
+//     MD5, and its CRC32C ours when it sends one; complete names the parts by our MD5s. Single-part source:
+//     GCS's CRC32C of the part (x-goog-hash, which GCS sends for every part) must be ours, else the part is
+//     sent again; complete names the parts by the ETags GCS answered for those checked parts.
+//   GCS's parts -> the object: its size, and its CRC32C (the only hash GCS keeps for a composite) must be
+//     the CRC32C combined from our parts' CRCs; its metadata must carry the source ETag.
+//   A part cannot carry Content-MD5: the header precedes the body, and holding parts (S3's may be 5 GiB)
+//   to learn it would unbound memory. A failed part is sent again alone, from the copy's one retry budget.
 // - Nothing half-written survives: any failure, shutdown included, aborts the upload (its parts go with it).
 // - No overwrite of a newer object: XML multipart takes no preconditions, so the destination's generation
 //   is checked (JSON API) right before complete, and the object is verified after it: size, the CRC32C
@@ -24,6 +32,7 @@ import { crc32cBase64, crc32cCombine } from './crc32c.js';
 import type { GcsObject, UploadMetadata } from './gcsUpload.js';
 import type { MultipartTarget, UploadedPart } from './gcsMultipart.js';
 import { InOrderMd5 } from './inOrderMd5.js';
+import { PARALLEL_SLABS } from './slabs.js';
 import { destroyBody, openSource, type SourceMeta, type SourceResponse } from './source.js';
 import { verdict, type VerifiedBy } from './verify.js';
 import { META_SOURCE_ETAG } from './same.js';
@@ -71,6 +80,7 @@ export interface ParallelJob {
 export type ParallelResult = { status: 'copied'; verifiedBy: VerifiedBy } | { status: 'written-meanwhile' };
 
 interface Done {
+  /** The part's MD5 (hex): ours, for a multipart source; GCS's answer, its ETag, for a single-part one. */
   md5Hex: string;
   crc: number;
   sizeBytes: number;
@@ -95,24 +105,32 @@ async function copyPart(d: CopyDeps, job: ParallelJob, t: MultipartTarget, p: Pl
       prefetched = undefined;
       try {
         if (src.meta.encrypted) throw new TransferError(`part ${p.number} of ${JSON.stringify(job.entry.key)} came back SSE-KMS, part 1 did not: the object changed since it was listed`, true);
-        const md5 = createHash('md5');
+        // The part's own MD5 only where the ETag is made of part MD5s; else the in-order MD5 is the one.
+        const md5 = seq ? undefined : createHash('md5');
         let crc = 0;
         let bytes = 0;
         seq?.begin(p.number - 1);
         async function* body(): AsyncGenerator<Buffer> {
           for await (const b of src.body as AsyncIterable<Buffer>) {
-            md5.update(b);
+            md5?.update(b);
             crc = crc32c(b, crc);
             bytes += b.length;
-            seq?.update(p.number - 1, b);
+            const held = seq?.update(p.number - 1, b, signal);
+            if (held) await held; // only a part ahead of the MD5 whose slabs are full waits
             yield b;
           }
         }
         const up = await d.multipart.uploadPart(t, p.number, p.sizeBytes, body(), signal);
-        const md5Hex = md5.digest('hex');
         if (bytes !== p.sizeBytes) throw new TransferError(`part ${p.number}: read ${bytes} bytes, expected ${p.sizeBytes}`, true);
-        if (up.md5Hex !== md5Hex || (up.crc32c !== undefined && up.crc32c !== crc32cBase64(crc))) {
-          throw new TransferError(`corrupted on transfer: GCS stored part ${p.number} with MD5 ${up.md5Hex}, we sent ${md5Hex}: sending it again`, true);
+        const crcBase64 = crc32cBase64(crc);
+        if (up.crc32c !== undefined && up.crc32c !== crcBase64) throw new TransferError(`corrupted on transfer: GCS stored part ${p.number} with CRC32C ${up.crc32c}, we sent ${crcBase64}: sending it again`, true);
+        let md5Hex = up.md5Hex;
+        if (md5) {
+          md5Hex = md5.digest('hex');
+          if (up.md5Hex !== md5Hex) throw new TransferError(`corrupted on transfer: GCS stored part ${p.number} with MD5 ${up.md5Hex}, we sent ${md5Hex}: sending it again`, true);
+        } else if (up.crc32c === undefined) {
+          // Without our part MD5, GCS's CRC32C is what ties the stored part to our bytes: no assembling without it.
+          throw new TransferError(`GCS answered part ${p.number} without a CRC32C (x-goog-hash): the part cannot be checked; sending it again`, true);
         }
         seq?.end(p.number - 1);
         return { md5Hex, crc, sizeBytes: bytes };
@@ -125,9 +143,9 @@ async function copyPart(d: CopyDeps, job: ParallelJob, t: MultipartTarget, p: Pl
 }
 
 /** Every part, at most `parallel_parts` at once; the first failure stops the others (through `ac`). */
-async function copyParts(d: CopyDeps, job: ParallelJob, t: MultipartTarget, first: SourceResponse, budget: RetryBudget, ac: AbortController): Promise<{ done: Done[]; md5Hex?: string }> {
+async function copyParts(d: CopyDeps, job: ParallelJob, t: MultipartTarget, first: SourceResponse, slabs: readonly Buffer[], budget: RetryBudget, ac: AbortController): Promise<{ done: Done[]; md5Hex?: string }> {
   const { signal } = ac;
-  const seq = job.etag.kind === 'md5' ? new InOrderMd5(job.plan.length) : undefined;
+  const seq = job.etag.kind === 'md5' ? new InOrderMd5(job.plan.length, slabs) : undefined;
   const done: Done[] = new Array<Done>(job.plan.length);
   const limiter = createLimiter(d.parallelParts);
   let failure: { err: unknown } | undefined;
@@ -138,7 +156,8 @@ async function copyParts(d: CopyDeps, job: ParallelJob, t: MultipartTarget, firs
     await limiter.start(async () => {
       try {
         done[p.number - 1] = await copyPart(d, job, t, p, p.number === 1 ? first : undefined, seq, budget, signal);
-        // A single-part source's part keeps its slot until it went into the MD5: memory stays bounded.
+        // A single-part source's part keeps its slot until it went into the MD5: no new part starts while
+        // the ones ahead of a slow part wait for it (their bytes are in the copy's slabs meanwhile).
         await seq?.hashed(p.number - 1, signal);
       } catch (err) {
         failure ??= { err };
@@ -159,11 +178,11 @@ function localCheck(job: ParallelJob, got: { done: Done[]; md5Hex?: string }): {
   const bytes = got.done.reduce((a, p) => a + p.sizeBytes, 0);
   let crc = 0;
   for (const p of got.done) crc = crc32cCombine(crc, p.crc, p.sizeBytes);
-  const md5Hex = got.md5Hex ?? '';
+  const md5Hex = got.md5Hex;
   const digests = {
     bytes,
     md5Hex,
-    md5Base64: Buffer.from(md5Hex, 'hex').toString('base64'),
+    md5Base64: md5Hex === undefined ? undefined : Buffer.from(md5Hex, 'hex').toString('base64'),
     multipartEtag: job.etag.kind === 'multipart' ? multipartEtag(got.done.map((p) => Buffer.from(p.md5Hex, 'hex'))) : undefined,
     crc32cBase64: crc32cBase64(crc),
   };
@@ -220,7 +239,10 @@ export async function copyParallel(d: CopyDeps, job: ParallelJob, budget: RetryB
   const signal = ac.signal;
   let target: MultipartTarget | undefined;
   let completed = false;
+  // The slabs for parts ahead of the in-order MD5 (a single-part source only), taken before the first GET.
+  let slabs: Buffer[] = [];
   try {
+    if (job.etag.kind === 'md5') slabs = await d.slabs.take(PARALLEL_SLABS, signal);
     const first = await openFirst(d, job, job.plan[0], signal);
     try {
       target = await d.multipart.initiate(d.gcsBucket, job.metadata(first.meta), signal);
@@ -228,7 +250,7 @@ export async function copyParallel(d: CopyDeps, job: ParallelJob, budget: RetryB
       destroyBody(first.body);
       throw err;
     }
-    const got = await copyParts(d, job, target, first, budget, ac);
+    const got = await copyParts(d, job, target, first, slabs, budget, ac);
     const local = localCheck(job, got);
     const pre = verdict(job.entry.size, job.etag, local.digests);
     if (!pre.ok) throw new TransferError(pre.reason, true); // never completed: unverified bytes are never assembled
@@ -244,6 +266,7 @@ export async function copyParallel(d: CopyDeps, job: ParallelJob, budget: RetryB
     return { status: 'copied', verifiedBy: await verifyStored(d, job, generation, local, signal) };
   } finally {
     outer.removeEventListener('abort', stop);
+    d.slabs.give(slabs);
     // We MUST abort an upload we started and did not complete: its parts are stored (and billed) until then.
     // Not under the copy's signal: on shutdown that is aborted, and the abort must still go out.
     if (target && !completed) {

@@ -19,8 +19,9 @@ export const LEGACY_SIZE_ONLY = 'size+crc32c';
 
 export interface Digests {
   bytes: number;
-  md5Hex: string;
-  md5Base64: string;
+  /** The whole object's MD5; absent when not computed (a multipart source: its part MD5s verify it). */
+  md5Hex?: string;
+  md5Base64?: string;
   /** Present when a part size was given. */
   multipartEtag?: string;
   /** Present when CRC32C was asked for. */
@@ -38,13 +39,18 @@ export interface HashOptions {
   /** The multipart upload's part sizes, in order (exact, from S3: they need not be uniform). */
   partSizes?: readonly number[];
   crc32c?: boolean;
+  /**
+   * The whole object's MD5 (default true). A multipart source's ETag is checked by its part MD5s; its whole
+   * MD5 would only tie our read to GCS's copy, which the (native, ~20x cheaper) CRC32C does: ask for that.
+   */
+  wholeMd5?: boolean;
   /** S3's full-object checksum: the same algorithm is computed over the bytes. */
   checksum?: SourceChecksum;
 }
 
 /** MD5 of the whole object, per-part MD5s at the parts' sizes, CRC32C and S3's checksum, all in one pass. */
 export class StreamHasher {
-  private readonly md5: Hash = createHash('md5');
+  private readonly md5: Hash | undefined;
   private part: Hash | undefined;
   private partIndex = 0;
   private partFilled = 0;
@@ -54,6 +60,7 @@ export class StreamHasher {
   bytes = 0;
 
   constructor(private readonly opts: HashOptions = {}) {
+    if (opts.wholeMd5 !== false) this.md5 = createHash('md5');
     if (opts.partSizes !== undefined) this.part = createHash('md5');
     if (opts.checksum) this.sdk = sdkChecksum(opts.checksum.algorithm);
   }
@@ -64,7 +71,7 @@ export class StreamHasher {
 
   update(buf: Buffer): void {
     this.bytes += buf.length;
-    this.md5.update(buf);
+    this.md5?.update(buf);
     if (this.wantCrc32c) this.crc = crc32c(buf, this.crc);
     this.sdk?.update(buf);
     const sizes = this.opts.partSizes;
@@ -88,8 +95,8 @@ export class StreamHasher {
   }
 
   async digest(): Promise<Digests> {
-    const md5 = this.md5.digest();
-    const out: Digests = { bytes: this.bytes, md5Hex: md5.toString('hex'), md5Base64: md5.toString('base64') };
+    const md5 = this.md5?.digest();
+    const out: Digests = { bytes: this.bytes, md5Hex: md5?.toString('hex'), md5Base64: md5?.toString('base64') };
     if (this.part) {
       // A trailing partial part is a part; a zero-byte object uploaded as one empty part has one too.
       if (this.partFilled > 0 || this.partDigests.length === 0) this.partDigests.push(this.part.digest());
@@ -113,8 +120,12 @@ export type Verdict = { ok: true; verifiedBy: VerifiedBy } | { ok: false; reason
 export function verdict(expectedBytes: number, etag: SourceEtag, got: Digests, stored?: { md5Hash?: string; crc32c?: string; size?: number }): Verdict {
   if (got.bytes !== expectedBytes) return { ok: false, reason: `corrupted on transfer: sizes differ (read ${got.bytes} bytes, expected ${expectedBytes})` };
   if (stored?.size !== undefined && stored.size !== expectedBytes) return { ok: false, reason: `corrupted on transfer: GCS stored ${stored.size} bytes, expected ${expectedBytes}` };
-  if (stored?.md5Hash !== undefined && stored.md5Hash !== got.md5Base64) return { ok: false, reason: 'corrupted on transfer: GCS md5Hash differs from the MD5 of the bytes sent' };
+  if (stored?.md5Hash !== undefined && got.md5Base64 !== undefined && stored.md5Hash !== got.md5Base64) return { ok: false, reason: 'corrupted on transfer: GCS md5Hash differs from the MD5 of the bytes sent' };
   if (stored?.crc32c !== undefined && got.crc32cBase64 !== undefined && stored.crc32c !== got.crc32cBase64) return { ok: false, reason: 'corrupted on transfer: GCS crc32c differs from the CRC32C of the bytes sent' };
+  // Without our whole MD5 (a multipart source), GCS's crc32c is what ties its copy to the bytes we read.
+  if (stored && got.md5Base64 === undefined && !(stored.crc32c !== undefined && got.crc32cBase64 !== undefined)) {
+    return { ok: false, reason: 'GCS returned no hash we computed too (md5Hash, crc32c): cannot verify the stored copy against the bytes sent' };
+  }
   if (etag.kind === 'md5') {
     if (got.md5Hex !== etag.md5Hex) return { ok: false, reason: `corrupted on transfer: hashes differ (MD5 ${got.md5Hex}, ETag ${etag.md5Hex})` };
     return { ok: true, verifiedBy: 'md5' };
