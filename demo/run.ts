@@ -60,6 +60,8 @@ async function main(): Promise<number> {
       workers: { cdnTransfer: 2, syncCheck: 2, rsync: 2 },
       workerStageTimeoutMs: 240_000,
       deepCheck: true,
+      // The live page beside the run, and its HTML record at the end (kept: it is outside the log dir).
+      dashboard: { reportDir: join(process.cwd(), 'demo-report') },
       say,
       echo: (label, text) => say(`  ${label}: ${text}`),
     });
@@ -81,6 +83,7 @@ async function main(): Promise<number> {
       `secrets in logs           ${run.leaks.length ? `LEAKED: ${run.leaks.slice(0, 3).join(' | ')}` : `none (${run.lines.length} log lines checked)`}`,
       `publish + cdnTransfer     ${transfer.seconds.toFixed(1)} s, ${(totalBytes / MiB / transfer.seconds).toFixed(1)} MiB/s, ${(dataset.length / transfer.seconds).toFixed(0)} objects/s`,
       `pipeline time             ${run.pipelineSeconds.toFixed(1)} s (stages: ${run.timings.map((t) => `${t.stage} ${t.seconds.toFixed(1)}`).join(', ')})`,
+      `HTML report               ${run.reportHtml ?? 'none (this checkout has no `ott report`)'}`,
       `total time                ${((Date.now() - t0) / 1000).toFixed(1)} s`,
       `RESULT                    ${ok ? 'PASS: everything arrived intact' : 'FAIL'}`,
       '======================================================',

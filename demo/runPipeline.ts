@@ -7,6 +7,7 @@ import { Storage } from '@google-cloud/storage';
 import { availableCommands, type CliOptions } from './cli.js';
 import type { Damage } from './damage.js';
 import { findLeaks } from './leaks.js';
+import { startDashboard, writeHtmlReport } from './dashboard.js';
 import { pipelineStages, type PipelineHooks, type PipelineState } from './pipeline.js';
 import { prepareCloud, type PrepareOptions } from './prepare.js';
 import { PROJECT, type MysqlConfig } from './setupCloud.js';
@@ -29,6 +30,8 @@ export interface RunPipelineOptions extends Omit<PrepareOptions, 'cli'> {
   /** Keys the CDN refuses throughout cdnTransfer: they must reach the error topic. */
   unavailableKeys?: string[];
   hooks?: PipelineHooks;
+  /** Run `ott dashboard` beside the stages (printing its URL), and write `ott report --format html` into this folder at the end. */
+  dashboard?: { reportDir: string };
   /** Echo of the processes' interesting log lines (the demo prints them, the test keeps quiet). */
   echo?: (label: string, text: string) => void;
 }
@@ -39,6 +42,8 @@ export interface PipelineRun {
   verify: VerifyReport;
   damage?: Damage;
   statusJson?: unknown;
+  /** The HTML report written at the end (with `dashboard`). */
+  reportHtml?: string;
   /** Seconds per stage, in order, and for all of them. */
   timings: Array<{ stage: string; seconds: number }>;
   pipelineSeconds: number;
@@ -79,6 +84,7 @@ export async function runPipeline(o: RunPipelineOptions): Promise<PipelineRun> {
       damageSubfolders: o.damageSubfolders,
       hooks: o.hooks,
     });
+    if (o.dashboard) await startDashboard(rc);
     const pipelineStart = Date.now();
     for (const stage of stages) {
       say(`== ${stage.name}`);
@@ -89,12 +95,14 @@ export async function runPipeline(o: RunPipelineOptions): Promise<PipelineRun> {
       say(`== ${stage.name} done in ${seconds.toFixed(1)} s: ${result}`);
     }
     const pipelineSeconds = (Date.now() - pipelineStart) / 1000;
+    const reportHtml = o.dashboard ? await writeHtmlReport(rc, o.dashboard.reportDir) : undefined;
     await stopAll(rc);
     return {
       mysql,
       verify: st.verify!,
       damage: st.damage,
       statusJson: st.statusJson,
+      reportHtml,
       timings: st.timings,
       pipelineSeconds,
       rows: await dirRows(db, names.table),

@@ -1,8 +1,8 @@
 // `ott dashboard` as the real CLI, in Debian's chromium (playwright-core), on the stack's MariaDB: the page
 // loads, its numbers are `ott status --json`'s, its chart grows as workers record what they copy (through
 // the workers' own history statement) without a reload, an S3 key holding HTML shows as text and runs
-// nothing, a taken port is said plainly, SIGTERM stops it. And the static HTML of the same page opens from
-// disk with the network cut, its charts drawn. Screenshots land in test-artifacts/.
+// nothing, a taken port is said plainly, SIGTERM stops it. And `ott report --format html`, the same page
+// as one file, opens from disk with the network cut, its charts drawn. Screenshots land in test-artifacts/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -15,8 +15,6 @@ import { ARTIFACTS, launchBrowser } from '../helpers/browser.js';
 import { alive } from '../helpers/processes.js';
 import { addSample, noActivity } from '../../src/state/history.js';
 import { recordFailures } from '../../src/state/ledger.js';
-import { readOverview } from '../../src/ops/overview.js';
-import { renderStaticHtml } from '../../src/ops/dashboard/page.js';
 
 const exec = promisify(execFile);
 const T = 'transfer_state';
@@ -51,7 +49,7 @@ beforeAll(async () => {
   await seed('d/a/', 'published_objects, published_bytes, copied_objects, copied_bytes|40, 40960, 10, 10240');
   await seed('d/equal/', 's3_size, gcs_size, s3_objects, gcs_objects, sync_check_frequency, sync_check_last_end|5000, 5000, 5, 5, 1, UTC_TIMESTAMP()');
   await seed(HOSTILE_DIR, "rsync_frequency, rsync_published, rsync_error|1, 1, 'gcloud: <script>alert(4)</script>'");
-  await recordFailures(ctx.db, T, [{ entry: { key: HOSTILE, size: 3, etag: '"e"', last_modified: '2026-01-01T00:00:00Z' }, dirKey: 'd/evil/', mode: 'cdnTransfer', reasonClass: 'corrupt', message: 'hashes differ <b>bold</b>', attempts: 3, failures: 1 }]);
+  await recordFailures(ctx.db, T, [{ entry: { key: HOSTILE, size: 3, etag: '"e"', last_modified: '2026-01-01T00:00:00Z' }, dirKey: 'd/evil/', mode: 'cdnTransfer', reasonClass: 'corrupt', message: 'hashes differ <b>bold</b> from https://cdn.example/k?Expires=1&Signature=SECRETSIG&Key-Pair-Id=K', attempts: 3, failures: 1 }]);
   const dir = mkdtempSync(join(tmpdir(), 'ott-dash-'));
   writeFileSync(join(dir, 'creds.json'), JSON.stringify({ mysql_config: ctx.secrets.mysql_config }));
   writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ mysql_table: T, credentials_file: join(dir, 'creds.json') }));
@@ -93,6 +91,7 @@ describe('ott dashboard in chromium', () => {
       expect(await page.getByText(HOSTILE_DIR, { exact: true }).count()).toBeGreaterThan(0);
       expect(await page.getByText('gcloud: <script>alert(4)</script>', { exact: true }).isVisible()).toBe(true);
       expect(await page.locator('#app script, #app img, #app b').count()).toBe(0);
+      expect(await page.content()).not.toContain('SECRETSIG'); // a signed URL in a message loses its signature
 
       // Objects move: the worker's own per-minute write; the chart takes it in place.
       const chart = page.locator('#chart-objects');
@@ -134,7 +133,7 @@ describe('ott dashboard in chromium', () => {
   });
 });
 
-describe('the static HTML (ott report --format html)', () => {
+describe('ott report --format html: the same page as one file', () => {
   it('opens offline in chromium with its charts drawn and keys as text', async () => {
     // A few minutes of history, so the charts have lines to draw.
     for (const [ago, n] of [[4, 300], [3, 900], [2, 600]]) {
@@ -145,7 +144,8 @@ describe('the static HTML (ott report --format html)', () => {
       );
     }
     const file = join(ARTIFACTS, 'report.html');
-    writeFileSync(file, renderStaticHtml(await readOverview(ctx.db, T)));
+    const made = await exec(process.execPath, [...base, 'report', '--format', 'html', '--out', file]);
+    expect(made.stderr).toContain(`html written to ${file}`);
     const b = await launchBrowser();
     try {
       const requests: string[] = [];
@@ -166,6 +166,7 @@ describe('the static HTML (ott report --format html)', () => {
       });
       expect(drawn).toBeGreaterThan(20);
       expect(await page.getByText(HOSTILE, { exact: true }).count()).toBe(1);
+      expect(await page.content()).not.toContain('SECRETSIG');
       await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
       expect(requests).toEqual([]);
       expect(dialogs).toEqual([]);

@@ -105,7 +105,7 @@ export const DASHBOARD_JS = String.raw`
     holder.setAttribute('data-points', String(series.t.length));
     holder.setAttribute('data-sum', String(data.slice(1).reduce(function (a, v) { return a + v.reduce(function (x, y) { return x + y; }, 0); }, 0)));
     var c = charts[id];
-    if (c && c.sig === sig && series.t.length) { c.plot.setData(data); return; }
+    if (c && c.sig === sig && series.t.length) { c.t = series.t; c.plot.setData(data); return; }
     if (c) { c.plot.destroy(); delete charts[id]; }
     holder.replaceChildren();
     if (!series.t.length) { holder.appendChild(empty('no worker activity recorded in this window')); return; }
@@ -113,13 +113,16 @@ export const DASHBOARD_JS = String.raw`
       width: Math.max(300, holder.clientWidth || 600), height: 220,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'); },
       // At least ten buckets wide: one point alone would otherwise stretch the axis over years.
-      scales: { x: { time: true, range: function (u, min, max) { return [Math.min(min, max - 10 * series.spanSeconds), max + series.spanSeconds / 2]; } } },
+      scales: { x: { time: true, range: function () {
+        var t = charts[id] ? charts[id].t : series.t, last = t[t.length - 1];
+        return [Math.min(t[0], last - 10 * series.spanSeconds), last + series.spanSeconds / 2];
+      } } },
       axes: [{ stroke: '#5f6b7a', grid: { stroke: '#eef1f5' } }, { label: unit, stroke: '#5f6b7a', grid: { stroke: '#eef1f5' }, size: 60 }],
       series: [{ label: 'UTC' }].concat(modes.map(function (m) {
         return { label: m, stroke: colorOf(m), width: 2, fill: colorOf(m) + '1f', points: { show: series.t.length < 40 } };
       })),
     };
-    charts[id] = { sig: sig, plot: new uPlot(opts, data, holder) };
+    charts[id] = { sig: sig, t: series.t, plot: new uPlot(opts, data, holder) };
   }
 
   function tables(o) {

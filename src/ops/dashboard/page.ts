@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { redact } from '../../common/redact.js';
 import type { Overview } from '../overview.js';
 import { DASHBOARD_JS } from './client.js';
 import { DASHBOARD_CSS } from './style.js';
@@ -80,6 +81,7 @@ export function renderStaticHtml(overview: Overview): string {
   return shell(
     `ott report: ${overview.table} at ${new Date(overview.generatedAt).toISOString()}`,
     `<meta http-equiv="Content-Security-Policy" content="${esc(csp)}">\n<style>${u.css}</style>\n<style>${DASHBOARD_CSS}</style>`,
-    `<script type="application/json" id="ott-data">${embedJson(overview)}</script>\n${scripts.map(inline).join('\n')}`,
+    // Redacted as the live page's JSON is: a ledger message quoting a signed URL loses its signature.
+    `<script type="application/json" id="ott-data">${redact(embedJson(overview))}</script>\n${scripts.map(inline).join('\n')}`,
   );
 }
