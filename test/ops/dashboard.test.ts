@@ -4,7 +4,7 @@
 // nothing, a taken port is said plainly, SIGTERM stops it. And `ott report --format html`, the same page
 // as one file, opens from disk with the network cut, its charts drawn. Screenshots land in test-artifacts/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { request } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { testContext, type TestCtx } from '../helpers/context.js';
 import { ARTIFACTS, launchBrowser } from '../helpers/browser.js';
 import { alive } from '../helpers/processes.js';
+import { startDashboard } from '../helpers/dashboard.js';
 import { addSample, noActivity } from '../../src/state/history.js';
 import { recordFailures } from '../../src/state/ledger.js';
 
@@ -25,21 +26,7 @@ let base: string[];
 let dash: ChildProcess;
 let url: string;
 
-/** Starts `ott dashboard`; resolves with its URL (stderr) or rejects with its output if it exits first. */
-function startCli(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...base, 'dashboard', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (b: Buffer): void => {
-      out += b.toString();
-      const m = /ott dashboard: (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(Object.assign(new Error(`dashboard exited ${code}: ${out}`), { code, out })));
-  });
-}
+const startCli = (args: string[]): ReturnType<typeof startDashboard> => startDashboard(base, args);
 
 const seed = (dirKey: string, cols: string): Promise<unknown> =>
   ctx.db.query(`INSERT INTO ${T} (dir_key, dir_key_sha, cdn_transfer_published, initial_transfer, ${cols.split('|')[0]}) VALUES (?, UNHEX(SHA2(?, 256)), 1, 0, ${cols.split('|')[1]})`, [dirKey, dirKey]);

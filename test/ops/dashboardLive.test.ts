@@ -6,7 +6,7 @@
 // worker has exited and its counters are flushed, the page's numbers are `ott status --json`'s; the copies
 // themselves are judged through the SDKs (test/helpers/compareCopies.ts), not through our own counters.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { ARTIFACTS, launchBrowser } from '../helpers/browser.js';
 import { alive } from '../helpers/processes.js';
+import { startDashboard } from '../helpers/dashboard.js';
 import { compareCopies } from '../helpers/compareCopies.js';
 import { createWorld, publish, putObject, worldContext, type World } from '../worker/cdnTransferHarness.js';
 import { spawnOtt, type OttProcess } from '../../demo/index.js';
@@ -35,21 +36,6 @@ let dir: string;
 let passed = false;
 const objects = new Map<string, ObjectEntry[]>();
 
-function startDashboard(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...base, 'dashboard', '--port', '0', '--refresh-seconds', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (b: Buffer): void => {
-      out += b.toString();
-      const m = /ott dashboard: (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`dashboard exited ${code}: ${out}`)));
-  });
-}
-
 beforeAll(async () => {
   // heartbeat_seconds: how often a worker writes its per-minute throughput history (src/worker/history.ts).
   w = await createWorld('dashlive', { heartbeat_seconds: 1, mysql_table: T });
@@ -70,7 +56,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'creds.json'), JSON.stringify(ctx.secrets));
   writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ ...w.config, credentials_file: join(dir, 'creds.json') }));
   base = [join(process.cwd(), 'bin/ott.mjs'), '--config', join(dir, 'cfg.json'), '--gcp-project', 'ott-local'];
-  ({ child: dash, url } = await startDashboard());
+  ({ child: dash, url } = await startDashboard(base, ['--port', '0', '--refresh-seconds', '1']));
 }, 120_000);
 
 afterAll(async () => {
