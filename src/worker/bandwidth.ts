@@ -74,24 +74,55 @@ export function bandwidthLimiter(slots: BwSlot[], now: () => number = Date.now):
  */
 const MIN_PAUSE_MS = 25;
 
-/** The interceptor: every response body's bytes draw from `limiter`; a body ahead of it pauses. */
+/**
+ * The interceptor: every response body's bytes draw from `limiter`; a body ahead of it pauses, and the chunks
+ * that got ahead are held back until the budget has paid for them. Pausing alone is not enough: the socket
+ * may already hold megabytes (a loopback or a fat WAN buffer), delivered in a few large chunks after the
+ * pause, so the copy would see the end of a 12 MiB object at 3M after 3 s instead of 4. Held chunks are
+ * delivered in order; the response's end waits for them; an error drops them (the copy fails or resumes).
+ */
 export function bandwidthInterceptor(limiter: BandwidthLimiter): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
     const h = handler as Dispatcher.DispatchHandler;
+    type Controller = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseData']>>[0];
+    const held: { chunk: Buffer; dueMs: number }[] = [];
+    let end: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let failed = false;
+    const flush = (c: Controller): void => {
+      timer = undefined;
+      if (failed) return;
+      const now = Date.now();
+      while (held.length && held[0].dueMs <= now) h.onResponseData?.(c, held.shift()!.chunk);
+      if (held.length) timer = setTimeout(() => flush(c), held[0].dueMs - now);
+      else {
+        if (!c.aborted) c.resume();
+        const e = end;
+        end = undefined;
+        e?.();
+      }
+    };
     const wrapped: Dispatcher.DispatchHandler = {
       onRequestStart: (c, ctx) => h.onRequestStart?.(c, ctx),
       onRequestUpgrade: (c, s, hd, sock) => h.onRequestUpgrade?.(c, s, hd, sock),
       onResponseStart: (c, s, hd, m) => h.onResponseStart?.(c, s, hd, m),
       onResponseData: (c, chunk) => {
-        h.onResponseData?.(c, chunk);
         const waitMs = limiter.consume(chunk.length);
-        if (waitMs >= MIN_PAUSE_MS && !c.aborted) {
-          c.pause();
-          setTimeout(() => c.resume(), waitMs);
-        }
+        if (held.length === 0 && waitMs < MIN_PAUSE_MS) return void h.onResponseData?.(c, chunk);
+        held.push({ chunk, dueMs: Date.now() + waitMs });
+        if (!c.aborted) c.pause();
+        if (!timer) timer = setTimeout(() => flush(c), Math.max(0, held[0].dueMs - Date.now()));
       },
-      onResponseEnd: (c, trailers) => h.onResponseEnd?.(c, trailers),
-      onResponseError: (c, err) => h.onResponseError?.(c, err),
+      onResponseEnd: (c, trailers) => {
+        if (held.length) end = () => h.onResponseEnd?.(c, trailers);
+        else h.onResponseEnd?.(c, trailers);
+      },
+      onResponseError: (c, err) => {
+        failed = true;
+        if (timer) clearTimeout(timer);
+        held.length = 0;
+        h.onResponseError?.(c, err);
+      },
     };
     return dispatch(opts, wrapped);
   };
