@@ -174,7 +174,7 @@ export async function run(ctx: Ctx, args: StatusArgs = {}): Promise<Status> {
   if (args.recount) {
     const ms = await recountTotals(ctx.db, ctx.config.mysql_table);
     // On stderr: --json's stdout stays one JSON document.
-    process.stderr.write(`ott status --recount: every subfolder summed again in ${Math.round(ms)} ms\n`);
+    process.stderr.write(`ott status --recount: every subfolder summed again in ${Math.round(ms ?? 0)} ms\n`);
   }
   const s = await queryStatus(ctx.db, ctx.config.mysql_table);
   write(args.json ? JSON.stringify(s, null, 2) + '\n' : renderStatus(s));
