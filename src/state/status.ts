@@ -1,11 +1,12 @@
-// `ott status`'s reads (src/ops/status.ts renders them). Every figure comes from an index: the phase
-// totals from one GROUP BY over the covering ix_status_phase (sql/004), the claims from the ix_*_claim
+// `ott status`'s reads (src/ops/status.ts renders them). Every figure comes from an index or a few rows: the
+// phase totals from the totals the triggers keep (sql/015, totals.ts), the claims from the ix_*_claim
 // indexes, the recent errors from ix_phase_updated. No query reads the rows themselves except the few
 // sampled claims and errors, so it stays fast on millions of subfolders.
 import type { RowDataPacket } from 'mysql2';
 import type { Db } from '../common/db.js';
 import { tableName } from '../common/db.js';
 import { leaseFree, workLease, type WorkMode } from './leases.js';
+import { readTotals } from './totals.js';
 
 /** Phase numbers as stored by the generated column `phase` (sql/004_status_phase.sql). */
 export const PHASES = ['new', 'published', 'transferred', 'checked equal', 'mismatched', 'rsynced', 'failed'] as const;
@@ -60,37 +61,35 @@ const MEASURED = '(s3_objects + gcs_objects > 0)';
 const FROM_INVENTORY = '(phase = 0 AND inventory_objects IS NOT NULL)';
 
 /**
- * One subfolder's sides as status counts them (see phaseTotals), as SQL over its row: the totals and
- * `ott report --format csv` (src/state/report.ts) use these same expressions, so the CSV sums to status.
+ * One subfolder's sides as status counts them, as SQL over its row: the virtual columns sql/015 defines,
+ * which the totals' triggers sum and `ott report --format csv` (src/state/report.ts) lists, so the CSV sums
+ * to status. A subfolder counts by what is best known about it: once measured (syncCheck or rsync wrote
+ * counts), its measured S3 and GCS sides; before that, the publisher's listing (S3), or before any publish
+ * the S3 Inventory's counts (`dump --inventory`, before filters), and what cdnTransfer copied or found
+ * already there (GCS; skipped objects carry no byte count), never more than was published: counters count
+ * deliveries of objects, and an objects list published twice (a publisher that died between publishing and
+ * flagging) is copied and counted twice, so they may run ahead of the subfolder.
  */
 export const BEST_KNOWN = {
-  s3Bytes: `IF(${MEASURED}, s3_size, IF(${FROM_INVENTORY}, inventory_bytes, published_bytes))`,
-  gcsBytes: `IF(${MEASURED}, gcs_size, LEAST(copied_bytes, published_bytes))`,
-  s3Objects: `IF(${MEASURED}, s3_objects, IF(${FROM_INVENTORY}, inventory_objects, published_objects))`,
-  gcsObjects: `IF(${MEASURED}, gcs_objects, LEAST(copied_objects + skipped_objects, published_objects))`,
+  s3Bytes: 'best_s3_bytes',
+  gcsBytes: 'best_gcs_bytes',
+  s3Objects: 'best_s3_objects',
+  gcsObjects: 'best_gcs_objects',
   /** Where the figures come from: measured by a check or rsync, the S3 Inventory, or the listing and copy counters. */
   source: `IF(${MEASURED}, 'measured', IF(${FROM_INVENTORY}, 'inventory', IF(phase = 0, 'none', 'listed')))`,
 } as const;
 
 /**
- * Per phase, a subfolder counts by what is best known about it: once measured (syncCheck or rsync wrote
- * counts), its measured S3 and GCS sides; before that, the publisher's listing (S3), or before any publish
- * the S3 Inventory's counts (`dump --inventory`, before filters), and what cdnTransfer
- * copied or found already there (GCS; skipped objects carry no byte count), never more than was published:
- * counters count deliveries of objects, and an objects list published twice (a publisher that died
- * between publishing and flagging) is copied and counted twice, so they may run ahead of the subfolder.
+ * Per phase, the subfolders and the sums of their BEST_KNOWN sides, from the totals the state table's
+ * triggers keep (src/state/totals.ts): a few rows read, whatever the table's size.
  */
 export async function phaseTotals(db: Db, table: string): Promise<PhaseTotals> {
-  const k = BEST_KNOWN;
-  const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT phase, COUNT(*) AS subfolders, SUM(${k.s3Bytes}) AS s3_bytes, SUM(${k.gcsBytes}) AS gcs_bytes, SUM(${k.s3Objects}) AS s3_objects, SUM(${k.gcsObjects}) AS gcs_objects
-     FROM ${tableName(table)} FORCE INDEX (ix_status_phase) GROUP BY phase`,
-  );
+  const read = await readTotals(db, table);
   const phases = Object.fromEntries(PHASES.map((p) => [p, emptyTotals()])) as PhaseTotals;
-  for (const r of rows) {
-    const name = PHASES[n(r.phase)];
+  for (const r of read.phases) {
+    const name = PHASES[r.phase];
     if (!name) continue;
-    phases[name] = { subfolders: n(r.subfolders), s3Bytes: n(r.s3_bytes), gcsBytes: n(r.gcs_bytes), s3Objects: n(r.s3_objects), gcsObjects: n(r.gcs_objects) };
+    phases[name] = { subfolders: r.subfolders, s3Bytes: r.s3Bytes, gcsBytes: r.gcsBytes, s3Objects: r.s3Objects, gcsObjects: r.gcsObjects };
   }
   return phases;
 }
