@@ -3,7 +3,7 @@
 // Every statement is one transition with its contract; the clock is the database's (UTC_TIMESTAMP(6)).
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import type { Db } from '../common/db.js';
-import { tableName } from '../common/db.js';
+import { readTotals } from './totals.js';
 
 export interface RampSettings {
   startPerSecond: number;
@@ -113,14 +113,13 @@ export async function publishHolds(db: Db, table: string): Promise<PublishHold[]
 }
 
 /**
- * What was published for copying and what the workers have done with it (one pass over the table):
- * the spend so far is priced from the first, the backlog is their difference.
+ * What was published for copying and what the workers have done with it, from the totals the state
+ * table's triggers keep (sql/015; until then one pass over every row, every 30 s per publisher): the spend
+ * so far is priced from the first, the backlog is their difference.
  */
 export async function publishedAndDone(db: Db, table: string): Promise<{ objects: number; bytes: number; done: number }> {
-  const [[r]] = await db.query<RowDataPacket[]>(
-    `SELECT SUM(published_objects) AS objects, SUM(published_bytes) AS bytes, SUM(copied_objects + skipped_objects + failed_objects) AS done FROM ${tableName(table)}`,
-  );
-  return { objects: Number(r.objects ?? 0), bytes: Number(r.bytes ?? 0), done: Number(r.done ?? 0) };
+  const { phases } = await readTotals(db, table);
+  return phases.reduce((a, p) => ({ objects: a.objects + p.publishedObjects, bytes: a.bytes + p.publishedBytes, done: a.done + p.doneObjects }), { objects: 0, bytes: 0, done: 0 });
 }
 
 /** The fleet's object rate now (fleet_pace), or null without a ramp. */

@@ -19,6 +19,10 @@ export interface PhaseSums {
   gcsBytes: number;
   s3Objects: number;
   gcsObjects: number;
+  /** The publisher's gate's sums (src/state/pace.ts publishedAndDone): published for copying, and copied + skipped + failed. */
+  publishedObjects: number;
+  publishedBytes: number;
+  doneObjects: number;
 }
 
 export interface TotalsRead {
@@ -30,6 +34,8 @@ export interface TotalsRead {
 }
 
 const totalsTable = (table: string): string => tableName(`${table}_totals`);
+/** The summed columns of a totals row besides `subfolders`, as the recount reads them from the state table's rows. */
+const SUMS = ['s3_bytes', 'gcs_bytes', 's3_objects', 'gcs_objects', 'published_objects', 'published_bytes', 'done_objects'] as const;
 /** SUM() of BIGINT comes back as a DECIMAL string; exact while < 2^53. */
 const n = (v: unknown): number => Number(v ?? 0);
 
@@ -53,14 +59,25 @@ export async function readTotals(db: Db, table: string): Promise<TotalsRead> {
 async function sumTotals(db: Db, table: string): Promise<{ phases: PhaseSums[]; recountedAt: Date | null; rows: number }> {
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT phase, COUNT(*) AS n_rows, SUM(subfolders) AS subfolders, SUM(s3_bytes) AS s3_bytes, SUM(gcs_bytes) AS gcs_bytes,
-       SUM(s3_objects) AS s3_objects, SUM(gcs_objects) AS gcs_objects, MAX(recounted_at) AS recounted_at
+       SUM(s3_objects) AS s3_objects, SUM(gcs_objects) AS gcs_objects, SUM(published_objects) AS published_objects,
+       SUM(published_bytes) AS published_bytes, SUM(done_objects) AS done_objects, MAX(recounted_at) AS recounted_at
      FROM ${totalsTable(table)} GROUP BY phase`,
   );
   const marker = rows.find((r) => n(r.phase) === RECOUNTED);
   return {
     phases: rows
       .filter((r) => n(r.phase) !== RECOUNTED)
-      .map((r) => ({ phase: n(r.phase), subfolders: n(r.subfolders), s3Bytes: n(r.s3_bytes), gcsBytes: n(r.gcs_bytes), s3Objects: n(r.s3_objects), gcsObjects: n(r.gcs_objects) })),
+      .map((r) => ({
+        phase: n(r.phase),
+        subfolders: n(r.subfolders),
+        s3Bytes: n(r.s3_bytes),
+        gcsBytes: n(r.gcs_bytes),
+        s3Objects: n(r.s3_objects),
+        gcsObjects: n(r.gcs_objects),
+        publishedObjects: n(r.published_objects),
+        publishedBytes: n(r.published_bytes),
+        doneObjects: n(r.done_objects),
+      })),
     recountedAt: (marker?.recounted_at as Date | null) ?? null,
     rows: rows.reduce((a, r) => a + n(r.n_rows), 0),
   };
@@ -85,14 +102,15 @@ export async function recountTotals(db: Db, table: string, opts: { onlyWithoutBa
       await conn.query(`SELECT COUNT(*) FROM ${totalsTable(table)} FOR UPDATE`);
       const t = performance.now();
       const [sums] = await conn.query<RowDataPacket[]>(
-        `SELECT phase, COUNT(*) AS subfolders, SUM(best_s3_bytes) AS s3_bytes, SUM(best_gcs_bytes) AS gcs_bytes, SUM(best_s3_objects) AS s3_objects, SUM(best_gcs_objects) AS gcs_objects
+        `SELECT phase, COUNT(*) AS subfolders, SUM(best_s3_bytes) AS s3_bytes, SUM(best_gcs_bytes) AS gcs_bytes, SUM(best_s3_objects) AS s3_objects, SUM(best_gcs_objects) AS gcs_objects,
+           SUM(published_objects) AS published_objects, SUM(published_bytes) AS published_bytes, SUM(copied_objects + skipped_objects + failed_objects) AS done_objects
          FROM ${tableName(table)} GROUP BY phase`,
       );
       const ms = performance.now() - t;
       await conn.query(`DELETE FROM ${totalsTable(table)}`);
-      const values: (string | number | Date | null)[][] = sums.map((r) => [0, n(r.phase), n(r.subfolders), String(r.s3_bytes ?? 0), String(r.gcs_bytes ?? 0), String(r.s3_objects ?? 0), String(r.gcs_objects ?? 0), null]);
-      values.push([0, RECOUNTED, 0, '0', '0', '0', '0', new Date()]);
-      await conn.query(`INSERT INTO ${totalsTable(table)} (conn, phase, subfolders, s3_bytes, gcs_bytes, s3_objects, gcs_objects, recounted_at) VALUES ?`, [values]);
+      const values: (string | number | Date | null)[][] = sums.map((r) => [0, n(r.phase), n(r.subfolders), ...SUMS.map((c) => String(r[c] ?? 0)), null]);
+      values.push([0, RECOUNTED, 0, ...SUMS.map(() => '0'), new Date()]);
+      await conn.query(`INSERT INTO ${totalsTable(table)} (conn, phase, subfolders, ${SUMS.join(', ')}, recounted_at) VALUES ?`, [values]);
       return ms;
     });
   });
@@ -115,17 +133,16 @@ export async function foldClosedConnections(db: Db, table: string): Promise<numb
       );
       if (!closed.length) return 0;
       const ids = closed.map((r) => n(r.conn));
+      const cols = ['subfolders', ...SUMS];
       const [rows] = await conn.query<RowDataPacket[]>(
-        `SELECT phase, SUM(subfolders) AS subfolders, SUM(s3_bytes) AS s3_bytes, SUM(gcs_bytes) AS gcs_bytes, SUM(s3_objects) AS s3_objects, SUM(gcs_objects) AS gcs_objects
-         FROM ${totalsTable(table)} WHERE conn IN (?) GROUP BY phase FOR UPDATE`,
+        `SELECT phase, ${cols.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM ${totalsTable(table)} WHERE conn IN (?) GROUP BY phase FOR UPDATE`,
         [ids],
       );
       for (const r of rows) {
         await conn.query(
-          `INSERT INTO ${totalsTable(table)} (conn, phase, subfolders, s3_bytes, gcs_bytes, s3_objects, gcs_objects) VALUES (0, ?, ?, ?, ?, ?, ?)
-           ON DUPLICATE KEY UPDATE subfolders = subfolders + VALUES(subfolders), s3_bytes = s3_bytes + VALUES(s3_bytes), gcs_bytes = gcs_bytes + VALUES(gcs_bytes),
-             s3_objects = s3_objects + VALUES(s3_objects), gcs_objects = gcs_objects + VALUES(gcs_objects)`,
-          [n(r.phase), String(r.subfolders), String(r.s3_bytes), String(r.gcs_bytes), String(r.s3_objects), String(r.gcs_objects)],
+          `INSERT INTO ${totalsTable(table)} (conn, phase, ${cols.join(', ')}) VALUES (0, ?, ${cols.map(() => '?').join(', ')})
+           ON DUPLICATE KEY UPDATE ${cols.map((c) => `${c} = ${c} + VALUES(${c})`).join(', ')}`,
+          [n(r.phase), ...cols.map((c) => String(r[c]))],
         );
       }
       const [del] = await conn.query<ResultSetHeader>(`DELETE FROM ${totalsTable(table)} WHERE conn IN (?)`, [ids]);

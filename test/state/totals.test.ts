@@ -1,5 +1,5 @@
 // The per-phase totals the state table's triggers keep (sql/015, src/state/totals.ts) against the rows
-// themselves summed by a GROUP BY: equal after inserts, updates and deletes from many connections at once,
+// themselves summed by a GROUP BY (the publisher gate's sums too): equal after inserts, updates and deletes from many connections at once,
 // a recount in the middle of them, a table without a base (recounted at its first status), and hundreds
 // of closed connections folded into the base.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { freshDatabase } from '../helpers/db.js';
 import { createDb, type Db } from '../../src/common/db.js';
 import { phaseTotals, PHASES, type PhaseTotals } from '../../src/state/status.js';
 import { FOLD_AFTER_ROWS, recountTotals } from '../../src/state/totals.js';
+import { publishedAndDone } from '../../src/state/pace.js';
 
 const T = 'transfer_state';
 let ctx: TestCtx;
@@ -21,6 +22,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled([ctx.db.end(), ctx.clients.close()]);
 });
+
+/** The judge of the publisher gate's sums: every row summed now. */
+async function gateSums(): Promise<{ objects: number; bytes: number; done: number }> {
+  const [[r]] = await ctx.db.query<RowDataPacket[]>(`SELECT SUM(published_objects) AS o, SUM(published_bytes) AS b, SUM(copied_objects + skipped_objects + failed_objects) AS d FROM ${T}`);
+  return { objects: Number(r.o ?? 0), bytes: Number(r.b ?? 0), done: Number(r.d ?? 0) };
+}
 
 /** The judge: every row summed now (the sides as sql/015's columns define them), in status's shape. */
 async function summedRows(): Promise<PhaseTotals> {
@@ -57,7 +64,10 @@ function randomChange(r: () => number, keys: number): { sql: string; args: unkno
     case 1: // publishObjectsList: published with its listing
       return { sql: `UPDATE ${T} SET cdn_transfer_published = TRUE, published_objects = ?, published_bytes = ? WHERE ${few}`, args: [Math.floor(r() * 100), Math.floor(r() * 1e10), ...fewArgs] };
     case 2: // cdnTransfer counters (may run ahead of the listing)
-      return { sql: `UPDATE ${T} SET copied_objects = copied_objects + ?, copied_bytes = copied_bytes + ?, skipped_objects = skipped_objects + ? WHERE dir_key = ?`, args: [Math.floor(r() * 20), Math.floor(r() * 1e8), Math.floor(r() * 3), k] };
+      return {
+        sql: `UPDATE ${T} SET copied_objects = copied_objects + ?, copied_bytes = copied_bytes + ?, skipped_objects = skipped_objects + ?, failed_objects = failed_objects + ? WHERE dir_key = ?`,
+        args: [Math.floor(r() * 20), Math.floor(r() * 1e8), Math.floor(r() * 3), Math.floor(r() * 2), k],
+      };
     case 3: // syncCheck: measured, equal or not
       return { sql: `UPDATE ${T} SET sync_check_frequency = sync_check_frequency + 1, s3_size = ?, gcs_size = ?, s3_objects = ?, gcs_objects = ?, sync_check_last_end = UTC_TIMESTAMP(), sync_check_error = NULL WHERE dir_key = ?`, args: [1000, r() < 0.5 ? 1000 : 400, 10, r() < 0.5 ? 10 : 4, k] };
     case 4: // a failure recorded, or cleared
@@ -106,6 +116,7 @@ describe('per-phase totals kept by triggers', () => {
     // The workload reached most phases (a test of every transition, not of one).
     expect(Object.values(judged).filter((p) => p.subfolders > 0).length).toBeGreaterThanOrEqual(5);
     expect(await phaseTotals(ctx.db, T)).toEqual(judged);
+    expect(await publishedAndDone(ctx.db, T)).toEqual(await gateSums());
   });
 
   it('rows of closed connections are folded into the base, the totals unchanged', { timeout: 120_000 }, async () => {
