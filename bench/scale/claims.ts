@@ -6,7 +6,9 @@
 //   - dirlist: `publishDirList --purpose syncCheck --recheck --recheck-before` (the due rows are the ones
 //     whose last check ended before the instant), publishing to the Pub/Sub emulator;
 //   - objects: `publishObjectsList` (the due rows' objects lists not yet published), one object per
-//     subfolder from an in-memory lister (the publish benchmark's fixture idea), so claims dominate.
+//     subfolder from an in-memory lister (the publish benchmark's fixture idea), so claims dominate; as
+//     configured by default (its publish gate on: gcs_ramp_enabled), and once more with the gate off
+//     (objectsNoGate: the claims alone; the gate's check reads the table's totals every 30 s).
 // Beside the time: the rows InnoDB read meanwhile (Innodb_rows_read: what a scan costs), MariaDB's CPU,
 // and the plan (EXPLAIN) of every distinct SELECT the run made, as it made it: a plan that reads the table
 // (type ALL, or rows estimated near the table's size) is a scan that grows with it.
@@ -23,7 +25,8 @@ import { run as publishObjectsList } from '../../src/publisher/publishObjectsLis
 import { openBase, resetRows, type Base, type BaseShape, type Server } from '../dumpBase.js';
 import { processCpuMs } from '../transfer/cpu.js';
 
-export type ClaimKind = 'dirlist' | 'objects';
+export const CLAIM_KINDS = ['dirlist', 'objects', 'objectsNoGate'] as const;
+export type ClaimKind = (typeof CLAIM_KINDS)[number];
 
 /** Every subfolder published, copied, and checked equal on 2026-01-02: nothing is due for any publisher. */
 export const CHECKED: BaseShape = {
@@ -51,6 +54,7 @@ export const CHECKED: BaseShape = {
 const DUE: Record<ClaimKind, string> = {
   dirlist: "sync_check_last_start = '2026-01-01', sync_check_last_end = '2026-01-01'",
   objects: 'initial_transfer = TRUE, cdn_transfer_published = FALSE',
+  objectsNoGate: 'initial_transfer = TRUE, cdn_transfer_published = FALSE',
 };
 /** The recheck instant: after the due rows' last check, before every other row's. */
 const RECHECK_BEFORE = new Date('2026-01-01T12:00:00Z');
@@ -124,7 +128,10 @@ async function claimRun(base: Base, kind: ClaimKind, claims: number, ps: PubSub,
   for (let i = 0; i < ids.length; i += 10_000) await base.db.query(`UPDATE state SET ${DUE[kind]} WHERE id IN (?)`, [ids.slice(i, i + 10_000)]);
   const [topic] = await ps.createTopic(`bench-scale-${kind}-${base.maxId}-${Date.now()}`);
   const mode = kind === 'dirlist' ? 'publishDirList' : 'publishObjectsList';
-  const config = validateConfig({ mysql_table: 'state', credentials_file: '/dev/null', pubsub_topic_id: topic.name.split('/').pop(), max_messages_per_batch: BATCH }, 'bench');
+  const config = validateConfig(
+    { mysql_table: 'state', credentials_file: '/dev/null', pubsub_topic_id: topic.name.split('/').pop(), max_messages_per_batch: BATCH, ...(kind === 'objectsNoGate' ? { gcs_ramp_enabled: false } : {}) },
+    'bench',
+  );
   const ctx = await createContext({ mode, config, secrets: { mysql_config: base.mysql }, gcpProject, writeLog: () => undefined, signal: new AbortController().signal });
   const selects = recordSelects(ctx.db);
   const pid = await serverPid(base.db);
@@ -147,11 +154,13 @@ async function claimRun(base: Base, kind: ClaimKind, claims: number, ps: PubSub,
   return { kind, tableRows: base.maxId, claims, ms, rowsRead: read1 - read0, dbCpuMs: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined, plans };
 }
 
-/** Both kinds on a table of `rows` (built once as dumpBase's CHECKED base, kept). */
+/** Every kind on a table of `rows` (built once as dumpBase's CHECKED base, kept). */
 export async function claimsAt(server: Server, rows: number, claims: number, ps: PubSub, gcpProject: string, log: (m: string) => void): Promise<Record<ClaimKind, ClaimRun>> {
   const base = await openBase(server, rows, log, CHECKED);
   try {
-    return { dirlist: await claimRun(base, 'dirlist', claims, ps, gcpProject, log), objects: await claimRun(base, 'objects', claims, ps, gcpProject, log) };
+    const runs: Partial<Record<ClaimKind, ClaimRun>> = {};
+    for (const kind of CLAIM_KINDS) runs[kind] = await claimRun(base, kind, claims, ps, gcpProject, log);
+    return runs as Record<ClaimKind, ClaimRun>;
   } finally {
     await base.db.end();
   }
