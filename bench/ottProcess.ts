@@ -1,6 +1,7 @@
 // The real `ott` CLI in its own process, as the benchmarks that judge its memory run it: through
-// bin/ott.mjs (tsx, as in a source checkout), its JSON log on stdout, its peak RSS read from its own
-// /proc/<pid>/status (VmHWM, the kernel's high-water mark) every 50 ms until it exits.
+// bin/ott.mjs (tsx, as in a source checkout) or a built entry point (transfer/worker.ts buildOtt: plain
+// JavaScript, as on the VMs), its JSON log on stdout, its peak RSS read from its own /proc/<pid>/status
+// (VmHWM, the kernel's high-water mark) every 50 ms until it exits.
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 
@@ -21,12 +22,12 @@ const statusField = (pid: number, field: string): number | undefined => {
 };
 
 /**
- * Runs `ott <args>` (`mode` is the mode it runs: its `<mode> finished` line carries the summary); throws
+ * Runs `ott <args>` (`entry`: a built main.js instead of bin/ott.mjs; `mode` is the mode it runs: its `<mode> finished` line carries the summary); throws
  * if it exits non-zero or logs no summary. `onSample` sees its current RSS (VmRSS, KiB) at each sample.
  */
-export async function runOtt(args: string[], mode: string, o: { env?: NodeJS.ProcessEnv; onSample?: (rssKiB: number) => void } = {}): Promise<OttRun> {
+export async function runOtt(args: string[], mode: string, o: { entry?: string; env?: NodeJS.ProcessEnv; onSample?: (rssKiB: number) => void } = {}): Promise<OttRun> {
   const t = Date.now();
-  const child = spawn(process.execPath, ['bin/ott.mjs', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: o.env ?? process.env });
+  const child = spawn(process.execPath, [o.entry ?? 'bin/ott.mjs', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: o.env ?? process.env });
   let out = '';
   let peakKiB = 0;
   child.stdout.on('data', (b) => (out += b));

@@ -9,7 +9,7 @@
 //     subfolder from an in-memory lister (the publish benchmark's fixture idea), so claims dominate; as
 //     configured by default (its publish gate on: gcs_ramp_enabled), and once more with the gate off
 //     (objectsNoGate: the claims alone; the gate's check reads the table's totals every 30 s).
-// Beside the time: the rows InnoDB read meanwhile (Innodb_rows_read: what a scan costs), MariaDB's CPU,
+// Beside the time: the rows the server read meanwhile (Rows_read: what a scan costs), MariaDB's CPU,
 // and the plan (EXPLAIN) of every distinct SELECT the run made, as it made it: a plan that reads the table
 // (type ALL, or rows estimated near the table's size) is a scan that grows with it.
 import { readFileSync } from 'node:fs';
@@ -70,7 +70,7 @@ export interface ClaimRun {
   tableRows: number;
   claims: number;
   ms: number;
-  /** InnoDB rows read during the run, all sessions (the benchmark runs alone on the server). */
+  /** Rows the server read from tables during the run (Rows_read), all sessions (the benchmark runs alone on the server). */
   rowsRead: number;
   dbCpuMs: number | undefined;
   plans: Plan[];
@@ -83,7 +83,7 @@ function spread(maxId: number, n: number): number[] {
 }
 
 async function rowsRead(db: Db): Promise<number> {
-  const [[r]] = await db.query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Innodb_rows_read'");
+  const [[r]] = await db.query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Rows_read'");
   return Number(r.Value);
 }
 
@@ -168,6 +168,6 @@ export async function claimsAt(server: Server, rows: number, claims: number, ps:
 
 /**
  * A plan that reads the whole table or a whole index (type ALL / index). A range read with a LIMIT (the
- * claims' candidate reads) may stop early whatever its estimate says: Innodb_rows_read tells how far it went.
+ * claims' candidate reads) may stop early whatever its estimate says: Rows_read tells how far it went.
  */
 export const scans = (p: Plan): boolean => p.rows.some((r) => r.type === 'ALL' || r.type === 'index');

@@ -1,5 +1,5 @@
-// Part 2 of the scale benchmark: the real `ott publishObjectsList` on ONE subfolder of millions of
-// objects, listed from the synthetic S3 (listServer.ts, 1000 keys a page) and published to the Pub/Sub
+// Part 2 of the scale benchmark: the real `ott publishObjectsList` (built: plain JavaScript, as on the
+// VMs; tsx's compiler would add its own memory) on ONE subfolder of millions of objects, listed from the synthetic S3 (listServer.ts, 1000 keys a page) and published to the Pub/Sub
 // emulator (a topic without subscriptions: nothing is kept). The state is dumpBase's one-row base, its row
 // reset before each run. What counts: the process's peak RSS (VmHWM) and its keys per second, and whether
 // its RSS grows with the listing: the highest RSS while the first half of the keys was served against the
@@ -23,7 +23,8 @@ export interface OneDirRun {
   secondHalfMiB: number;
 }
 
-export async function publishOneDir(server: Server, ps: PubSub, env: Record<string, string>, objects: number, log: (m: string) => void): Promise<OneDirRun> {
+/** `entry`: the built CLI (transfer/worker.ts buildOtt). */
+export async function publishOneDir(server: Server, ps: PubSub, env: Record<string, string>, entry: string, objects: number, log: (m: string) => void): Promise<OneDirRun> {
   const base = await openBase(server, 1, log);
   const dir = mkdtempSync(join(tmpdir(), 'ott-bench-scale-'));
   const list = await startListServer(BUCKET, keyOf(0), objects);
@@ -37,7 +38,9 @@ export async function publishOneDir(server: Server, ps: PubSub, env: Record<stri
     const half = [0, 0];
     log(`one subfolder of ${objects.toLocaleString('en')} objects: ott publishObjectsList`);
     const r = await runOtt(['--config', cfg, 'publishObjectsList'], 'publishObjectsList', {
-      env: { ...process.env, ...env, OTT_S3_ENDPOINT: list.endpoint },
+      entry,
+      // bin/ott.mjs's setting: no AWS SDK warning about Node 20 on stderr.
+      env: { ...process.env, ...env, OTT_S3_ENDPOINT: list.endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       onSample: (kib) => {
         const i = list.served() * 2 < objects ? 0 : 1;
         half[i] = Math.max(half[i], kib);
