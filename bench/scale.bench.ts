@@ -67,10 +67,17 @@ function claimLine(kind: ClaimKind, small: ClaimRun, large: ClaimRun): string {
   const perClaim = (r: ClaimRun): string => fmt(Math.round(r.rowsRead / r.claims));
   const cpu = (r: ClaimRun): string => (r.dbCpuMs === undefined ? '?' : `${Math.round((r.dbCpuMs / r.claims) * 1000)} µs`);
   const scanning = [...new Set([...small.plans, ...large.plans].filter(scans).map((p) => p.sql.slice(0, 90)))];
+  // The claim's candidate read (the first one, from a walk's start or a random point): its index and the
+  // rows the optimizer expects, a LIMIT aside (an estimate near the table's size is a read that grows with it).
+  const candidate = (r: ClaimRun): string => {
+    const p = r.plans.find((x) => x.sql.startsWith('SELECT id, dir_key'))?.rows[0];
+    return p ? `${p.type} on ${p.key}, est. ${fmt(p.rows)} rows` : '?';
+  };
   return (
     `- claims at ${fmt(large.tableRows)} vs ${fmt(small.tableRows)} subfolders, ${what}: ${rateRatio(large.ms, small.ms)} of the ${fmt(small.tableRows)}-row rate ` +
     `(${fmt(large.claims)} due subfolders spread evenly, the rest checked equal; ${fmt(large.tableRows)}: ${perSecond(large.claims, large.ms)}, ${fmt(small.tableRows)}: ${perSecond(small.claims, small.ms)}; ` +
     `rows read per claim (Rows_read) ${perClaim(large)} vs ${perClaim(small)}; MariaDB CPU per claim ${cpu(large)} vs ${cpu(small)}; ` +
+    `candidate read ${candidate(large)} vs ${candidate(small)}; ` +
     `target >= ${RATIO_TARGET}x (no slower than 1.5x): ${ratio >= RATIO_TARGET ? 'met' : 'TARGET MISSED'}` +
     `${scanning.length ? `; whole-table reads: ${scanning.map((s) => `\`${s}...\``).join(', ')}` : ''}) -- ${CMD}`
   );
