@@ -7,11 +7,11 @@
 // The table lives in the machine's MariaDB (dumpBase.ts: built once per size and schema, restored between
 // rounds), so a run costs minutes. Usage: npx tsx bench/dump.bench.ts [--keys N] [--mysql HOST:PORT]
 // [--user U] [--password P] [--rebuild] [--prepare: only build the base]
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { perSecond, rateRatio, writeResults } from './results.js';
+import { runOtt, type OttRun } from './ottProcess.js';
 import { bareDelta, dropBase, keyOf, openBase, restore, type Base } from './dumpBase.js';
 
 const FULL_KEYS = 10_000_000;
@@ -43,37 +43,12 @@ async function writeLines(path: string, from: number, to: number, ls: boolean): 
   await new Promise<void>((r) => out.end(r));
 }
 
-interface Ours {
-  ms: number;
-  peakRssMiB: number;
+interface Ours extends OttRun {
   summary: Record<string, number>;
 }
 
 async function ours(cfg: string, file: string): Promise<Ours> {
-  const t = Date.now();
-  const child = spawn(process.execPath, ['bin/ott.mjs', '--config', cfg, 'dump', '--dump-file', file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  let peakKiB = 0;
-  child.stdout.on('data', (b) => (out += b));
-  const timer = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (m) peakKiB = Math.max(peakKiB, Number(m[1]));
-    } catch {
-      /* exited */
-    }
-  }, 50);
-  const code = await new Promise((r) => child.on('exit', r));
-  clearInterval(timer);
-  if (code !== 0) throw new Error(`ott dump exited ${code}: ${out.slice(-2000)}`);
-  const ms = Date.now() - t;
-  const done = out
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l))
-    .find((l) => l.message === 'dump finished');
-  if (!done) throw new Error(`no summary from ott dump: ${out.slice(-2000)}`);
-  return { ms, peakRssMiB: Math.round(peakKiB / 1024), summary: done.summary };
+  return (await runOtt(['--config', cfg, 'dump', '--dump-file', file], 'dump')) as Ours;
 }
 
 interface Round {

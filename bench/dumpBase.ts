@@ -6,6 +6,9 @@
 // that follow reuse it.
 // restore() brings it back to the base state after a round (the round's new rows, missing marks, runs and
 // staging table go) in statements proportional to what the round changed, not to the table.
+// A shape (BaseShape) gives every row the same values in other columns at the build (e.g. every subfolder
+// published and checked equal: the scale benchmark's), in a database of its own named for it; resetRows()
+// puts rows a round changed back to their built values.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, createReadStream } from 'node:fs';
 import { createConnection, type Connection } from 'mysql2/promise';
@@ -19,8 +22,20 @@ export interface Server {
   password: string;
 }
 
+/**
+ * What every row holds besides its key: column -> SQL value (a literal), the same for all rows. The default
+ * (no columns) is a freshly dumped table, every subfolder new. A shape's name and columns name its database.
+ */
+export interface BaseShape {
+  name: string;
+  columns: Readonly<Record<string, string>>;
+}
+
+export const NEW_ROWS: BaseShape = { name: '', columns: {} };
+
 export interface Base {
   db: Db;
+  shape: BaseShape;
   mysql: Server & { database: string; ssl_disabled: true };
   /** The base's rows are ids 1..maxId; its one finished dump run is baseRun. */
   maxId: number;
@@ -30,12 +45,17 @@ export interface Base {
 
 const SQL_DIR = new URL('../sql/', import.meta.url);
 
-/** A short hash of the migrations: the schema the base was built with. */
-function schemaVersion(): string {
+/** A short hash of the migrations (the schema the base was built with) and of a shape's columns, if any. */
+function schemaVersion(shape: BaseShape): string {
   const h = createHash('sha256');
   for (const f of readdirSync(SQL_DIR).filter((n) => n.endsWith('.sql')).sort()) h.update(f).update(readFileSync(new URL(f, SQL_DIR)));
+  // The default shape adds nothing: a base built before shapes existed keeps its name.
+  if (Object.keys(shape.columns).length) h.update(JSON.stringify(shape.columns));
   return h.digest('hex').slice(0, 8);
 }
+
+/** The database holding the base of n rows of this shape. */
+export const baseDatabase = (n: number, shape: BaseShape = NEW_ROWS): string => `ott_bench_dump_${n}_${shape.name ? `${shape.name}_` : ''}${schemaVersion(shape)}`;
 
 export const keyOf = (i: number): string => `root/sub-${String(i).padStart(8, '0')}-x/`;
 
@@ -44,9 +64,9 @@ async function exists(c: Connection, database: string): Promise<boolean> {
   return (rows as unknown[]).length > 0;
 }
 
-/** The cached base of n rows, built first if missing. */
-export async function openBase(server: Server, n: number, log: (m: string) => void): Promise<Base> {
-  const database = `ott_bench_dump_${n}_${schemaVersion()}`;
+/** The cached base of n rows (of `shape`: default, every subfolder new), built first if missing. */
+export async function openBase(server: Server, n: number, log: (m: string) => void, shape: BaseShape = NEW_ROWS): Promise<Base> {
+  const database = baseDatabase(n, shape);
   const c = await createConnection({ ...server });
   let built = false;
   try {
@@ -61,9 +81,10 @@ export async function openBase(server: Server, n: number, log: (m: string) => vo
       // (10.7+: no undo per row, each index built by sorting, not by random inserts).
       await c.query(`USE ${database}`);
       await c.query('SET SESSION unique_checks = 0, foreign_key_checks = 0');
+      const cols = Object.entries(shape.columns);
       await c.query(
-        `INSERT INTO state (dir_key, dir_key_sha, first_seen)
-         SELECT k, UNHEX(SHA2(k, 256)), '2026-01-01' FROM (SELECT CONCAT('root/sub-', LPAD(seq, 8, '0'), '-x/') AS k FROM seq_0_to_${n - 1}) g`,
+        `INSERT INTO state (dir_key, dir_key_sha, first_seen${cols.map(([k]) => `, ${k}`).join('')})
+         SELECT k, UNHEX(SHA2(k, 256)), '2026-01-01'${cols.map(([, v]) => `, ${v}`).join('')} FROM (SELECT CONCAT('root/sub-', LPAD(seq, 8, '0'), '-x/') AS k FROM seq_0_to_${n - 1}) g`,
       );
       await db.query("INSERT INTO dump_runs (state_table, started_at, finished_at, source, scanned, new_rows, vanished, bad_lines) VALUES ('state', '2026-01-01', '2026-01-01', 'bench base', ?, ?, 0, 0)", [n, n]);
       await db.query('CREATE TABLE bench_meta (max_id BIGINT NOT NULL, base_run BIGINT NOT NULL) SELECT (SELECT MAX(id) FROM state) AS max_id, (SELECT MAX(id) FROM dump_runs) AS base_run');
@@ -77,7 +98,7 @@ export async function openBase(server: Server, n: number, log: (m: string) => vo
   const mysql = { ...server, database, ssl_disabled: true as const };
   const db = createDb(mysql);
   const [[meta]] = (await db.query('SELECT max_id, base_run FROM bench_meta')) as unknown as [{ max_id: number; base_run: number }[]];
-  const base = { db, mysql, maxId: Number(meta.max_id), baseRun: Number(meta.base_run), built };
+  const base = { db, shape, mysql, maxId: Number(meta.max_id), baseRun: Number(meta.base_run), built };
   await restore(base);
   return base;
 }
@@ -90,6 +111,25 @@ export async function restore(b: Base): Promise<void> {
   await b.db.query('DELETE FROM dump_runs WHERE id > ?', [b.baseRun]);
   const [[r]] = (await b.db.query('SELECT COUNT(*) AS n FROM state WHERE id > ?', [b.maxId])) as unknown as [{ n: number }[]];
   if (Number(r.n) !== 0) throw new Error('restore left rows behind');
+}
+
+/** Columns a round never changes (the key, when it was seen) or the server computes. */
+const KEPT = new Set(['id', 'dir_key', 'dir_key_sha', 'first_seen', 'last_seen', 'updated_at']);
+
+/**
+ * These rows back to their built values in every column but the key and sightings (the shape's value, else
+ * the column's default): one UPDATE per 10,000 ids, proportional to what a round changed.
+ */
+export async function resetRows(b: Base, ids: number[]): Promise<void> {
+  const [cols] = (await b.db.query(
+    "SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'state' AND extra NOT LIKE '%GENERATED%' ORDER BY ordinal_position",
+  )) as unknown as [{ c: string }[]];
+  const set = cols
+    .map((r) => r.c)
+    .filter((c) => !KEPT.has(c))
+    .map((c) => `${c} = ${b.shape.columns[c] ?? 'DEFAULT'}`)
+    .join(', ');
+  for (let i = 0; i < ids.length; i += 10_000) await b.db.query(`UPDATE state SET ${set} WHERE id IN (?)`, [ids.slice(i, i + 10_000)]);
 }
 
 /**
