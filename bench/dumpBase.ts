@@ -13,7 +13,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, createReadStream } from 'node:fs';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { createDb, type Db } from '../src/common/db.js';
-import { migrate } from '../src/common/migrate.js';
+import { readFile } from 'node:fs/promises';
+import { migrate, statements } from '../src/common/migrate.js';
+import { recountTotals } from '../src/state/totals.js';
 
 export interface Server {
   host: string;
@@ -59,6 +61,14 @@ export const baseDatabase = (n: number, shape: BaseShape = NEW_ROWS): string => 
 
 export const keyOf = (i: number): string => `root/sub-${String(i).padStart(8, '0')}-x/`;
 
+/** sql/015's CREATE TRIGGER statements for the table `state`, with their names. */
+async function totalsTriggers(): Promise<{ name: string; sql: string }[]> {
+  const sql = (await readFile(new URL('../sql/015_status_totals.sql', import.meta.url), 'utf8')).replaceAll('{{table}}', 'state');
+  return statements(sql)
+    .filter((st) => /^CREATE TRIGGER/.test(st))
+    .map((st) => ({ name: /^CREATE TRIGGER (`[^`]+`)/.exec(st)![1], sql: st }));
+}
+
 async function exists(c: Connection, database: string): Promise<boolean> {
   const [rows] = await c.query('SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?', [database, 'bench_meta']);
   return (rows as unknown[]).length > 0;
@@ -78,14 +88,21 @@ export async function openBase(server: Server, n: number, log: (m: string) => vo
       const db = createDb({ ...server, database, ssl_disabled: true });
       await migrate(db, 'state');
       // One statement into the empty table with unique and foreign key checks off: MariaDB's bulk insert
-      // (10.7+: no undo per row, each index built by sorting, not by random inserts).
+      // (10.7+: no undo per row, each index built by sorting, not by random inserts). Without sql/015's
+      // totals triggers meanwhile (each row's trigger would update one totals row 10 M times in one
+      // transaction: over 25 min here, bulk mode lost); they are created again after the load and the totals
+      // recounted, the state a table reaches with the triggers on throughout.
       await c.query(`USE ${database}`);
+      const triggers = await totalsTriggers();
+      for (const t of triggers) await c.query(`DROP TRIGGER ${t.name}`);
       await c.query('SET SESSION unique_checks = 0, foreign_key_checks = 0');
       const cols = Object.entries(shape.columns);
       await c.query(
         `INSERT INTO state (dir_key, dir_key_sha, first_seen${cols.map(([k]) => `, ${k}`).join('')})
          SELECT k, UNHEX(SHA2(k, 256)), '2026-01-01'${cols.map(([, v]) => `, ${v}`).join('')} FROM (SELECT CONCAT('root/sub-', LPAD(seq, 8, '0'), '-x/') AS k FROM seq_0_to_${n - 1}) g`,
       );
+      for (const t of triggers) await c.query(t.sql);
+      await recountTotals(db, 'state');
       await db.query("INSERT INTO dump_runs (state_table, started_at, finished_at, source, scanned, new_rows, vanished, bad_lines) VALUES ('state', '2026-01-01', '2026-01-01', 'bench base', ?, ?, 0, 0)", [n, n]);
       await db.query('CREATE TABLE bench_meta (max_id BIGINT NOT NULL, base_run BIGINT NOT NULL) SELECT (SELECT MAX(id) FROM state) AS max_id, (SELECT MAX(id) FROM dump_runs) AS base_run');
       await db.end();
