@@ -28,9 +28,15 @@ export interface CopyTunables {
   chunkBytes: number;
   /** Objects up to this size skip the metadata check and write with ifGenerationMatch=0 (a 412 then checks). */
   optimisticMaxBytes: number;
+  /**
+   * Objects up to this size (and singleRequestMaxBytes) are read whole into one buffer, verified, then sent
+   * in one write: no stream machinery per object, and no byte reaches GCS before the verdict. Memory: at most
+   * transfer_concurrency such buffers.
+   */
+  wholeMaxBytes: number;
 }
 
-export const DEFAULT_TUNABLES: CopyTunables = { singleRequestMaxBytes: 8 * MiB, chunkBytes: 8 * MiB, optimisticMaxBytes: 1 * MiB };
+export const DEFAULT_TUNABLES: CopyTunables = { singleRequestMaxBytes: 8 * MiB, chunkBytes: 8 * MiB, optimisticMaxBytes: 1 * MiB, wholeMaxBytes: 1 * MiB };
 
 export interface CopyDeps extends CopyTunables {
   /** The CDN downloads' client (the pool, with --bwlimit's pacing when set). */
