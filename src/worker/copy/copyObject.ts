@@ -10,6 +10,7 @@ import { RetriesExhaustedError, RetryBudget, withRetry, type RetryInfo } from '.
 import type { ObjectEntry } from '../../common/messages.js';
 import { parseEtag, unquoteEtag, type SourceEtag } from '../../common/source/etag.js';
 import type { CopyDeps } from './copier.js';
+import { isThrottleStatus } from '../pace.js';
 import { destroyBody, openSource, type SourceMeta, type SourceResponse } from './source.js';
 import { WholeBody, type GcsObject, type UploadMetadata, type UploadRequest } from './gcsUpload.js';
 import { fullObjectChecksum, partLayout, type PartLayout, type S3Head, type SourceChecksum } from './s3Head.js';
@@ -291,7 +292,12 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
  */
 export async function copyObject(d: CopyDeps, entry: ObjectEntry, signal: AbortSignal): Promise<CopyOutcome> {
   const st: AttemptState = { optimistic: entry.size <= d.optimisticMaxBytes };
-  const budget = new RetryBudget({ maxAttempts: d.maxAttempts, budgetMs: d.retryBudgetMs, signal });
+  // A throttled write (GCS 429/503; the pacer heard it and paused the fleet) is sent again only when the
+  // pacer lets a new write start, whichever step retries it: GCS asked the fleet to slow down, and a backoff
+  // of a few hundred ms would resend it into the pause. A CDN 503 waits too: one rule, and a write follows.
+  const pacer = d.pacer;
+  const gate = pacer && ((failure: Error) => (isThrottleStatus(httpStatus(failure)) ? pacer.take(signal) : undefined));
+  const budget = new RetryBudget({ maxAttempts: d.maxAttempts, budgetMs: d.retryBudgetMs, signal, gate });
   try {
     return await withRetry(() => attempt(d, entry, st, budget, signal), {
       budget,
