@@ -30,6 +30,11 @@ export interface RetryOptions extends RetryLimits {
   maxDelayMs?: number;
   signal?: AbortSignal;
   onRetry?: (info: RetryInfo) => void;
+  /**
+   * Waited on after the backoff, before the step tries again (the copy's: the fleet pacer after a throttled
+   * write). Outside budgetMs: a fleet-wide pause must not spend one operation's retries.
+   */
+  gate?: (failure: Error) => Promise<void> | undefined;
 }
 
 export class RetriesExhaustedError extends Error {
@@ -83,7 +88,7 @@ export class RetryBudget {
   /**
    * Called by a step after it failed. Throws RetriesExhaustedError (the failure as its cause) unless the
    * failure is retryable and an attempt and the backoff's wait are left in the budget; otherwise sleeps the
-   * backoff, after which the step tries again. A RetriesExhaustedError (a step that already gave up) is
+   * backoff (and the gate, if any), after which the step tries again. A RetriesExhaustedError (a step that already gave up) is
    * thrown on as is. `onRetry` lets each step say what it retries; the options' one by default.
    */
   async retryAfter(thrown: unknown, onRetry = this.opts.onRetry): Promise<void> {
@@ -100,6 +105,7 @@ export class RetryBudget {
     metrics.retries.inc({ reason: reasonClass(reason) });
     onRetry?.({ attempt, delayMs, reason });
     await sleep(delayMs, this.opts.signal);
+    await this.opts.gate?.(err);
   }
 }
 

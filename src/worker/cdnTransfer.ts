@@ -79,7 +79,7 @@ export async function run(ctx: Ctx, args: CdnTransferArgs = {}): Promise<CdnTran
   // The per-minute throughput history rides on the pacer's heartbeat.
   const history = startHistory(ctx, MODE);
   const pacer = await startPacer(ctx, MODE, paceSettings(ctx), () => history.flush());
-  const copier = createCopier(ctx, { ...args.tunables, concurrency: config.transfer_concurrency, bwlimit, onGcsStatus: (status) => (status === 429 || status === 503) && pacer.throttled() });
+  const copier = createCopier(ctx, { ...args.tunables, concurrency: config.transfer_concurrency, bwlimit, pacer });
   const limiter = createLimiter(config.transfer_concurrency);
   const rec = startRecording(ctx, limiter, pacer, history);
   // A message is acked only when its last key is done, so keys wait behind its slowest copy: keep about

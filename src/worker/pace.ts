@@ -132,6 +132,9 @@ export async function startPacer(ctx: Ctx, mode: string, s: PaceSettings, onBeat
   };
 }
 
+/** GCS's "slow down": what pauses the fleet, and a write that met it is sent again only when the pacer lets it. */
+export const isThrottleStatus = (status: number | undefined): boolean => status === 429 || status === 503;
+
 /**
  * An undici interceptor that reports every response status to `onStatus` before the caller sees it: how
  * the pacer hears of GCS's 429/503 whichever upload step met them, with the copy path unchanged. The

@@ -134,4 +134,19 @@ describe('retry policy', () => {
     expect([n, err.attempts]).toEqual([1, 1]);
     expect(err.message).toMatch(/HTTP 403: denied \(not retryable\)/);
   });
+  it('waits for the gate before each retry (the fleet pacer), outside the budget, and not after the last failure', async () => {
+    const events: string[] = [];
+    let n = 0;
+    const gate = (failure: Error): Promise<void> => {
+      events.push(`gate ${failure.message}`);
+      return new Promise((resolve) => setTimeout(resolve, 30));
+    };
+    const err = await withRetry(async () => {
+      events.push(`try ${++n}`);
+      throw Object.assign(new Error(`slow down ${n}`), { statusCode: 429 });
+    }, { maxAttempts: 3, budgetMs: 2, baseDelayMs: 1, maxDelayMs: 1, gate }).catch((e) => e);
+    expect(err).toBeInstanceOf(RetriesExhaustedError);
+    // 60 ms spent at the gate against a 2 ms budget: the gate's wait spends none of it.
+    expect(events).toEqual(['try 1', 'gate slow down 1', 'try 2', 'gate slow down 2', 'try 3']);
+  });
 });

@@ -103,6 +103,13 @@ describe('the fleet pace', () => {
     const times = await createdTimes(w);
     const gaps = times.slice(1).map((t, i) => t - times[i]);
     expect(Math.max(...gaps)).toBeGreaterThanOrEqual(1500);
+    // No write lands inside a pause, not even a resend of a throttled one (each waits for the pacer, not
+    // only its backoff): from each pause's start (a worker's log line) the fleet has heard of it within a
+    // heartbeat or two; writes already past the pacer may still land in the first 750 ms.
+    const pauses = ctxs.flatMap((c) => c.logs.filter((l) => l.includes('GCS is throttling')).map((l) => Date.parse((JSON.parse(l) as { time: string }).time)));
+    expect(pauses.length).toBeGreaterThanOrEqual(1);
+    const inPauses = pauses.flatMap((p) => times.filter((t) => t >= p + 750 && t < p + 1950).map((t) => `${t - p} ms into the pause from ${new Date(p).toISOString()}`));
+    expect(inPauses).toEqual([]);
     const report = await compareCopies({ s3Bucket: w.s3Bucket, s3Prefix: 'data/storm/', gcsBucket: w.gcsBucket, gcsPrefix: 'copy/storm/' });
     expect(report).toMatchObject({ objects: 120, missing: [], different: [], extra: [] });
     for (const c of ctxs) await c.db.end();

@@ -15,7 +15,7 @@ import { GcsClient } from './gcsUpload.js';
 import { GcsMultipart } from './gcsMultipart.js';
 import { copyObject, type CopyOutcome } from './copyObject.js';
 import { SlabPool } from './slabs.js';
-import { statusObserver } from '../pace.js';
+import { isThrottleStatus, statusObserver, type Pacer } from '../pace.js';
 import { bandwidthInterceptor, bandwidthLimiter, type BwSlot } from '../bandwidth.js';
 
 const MiB = 1024 * 1024;
@@ -28,9 +28,15 @@ export interface CopyTunables {
   chunkBytes: number;
   /** Objects up to this size skip the metadata check and write with ifGenerationMatch=0 (a 412 then checks). */
   optimisticMaxBytes: number;
+  /**
+   * Objects up to this size (and singleRequestMaxBytes) are read whole into one buffer, verified, then sent
+   * in one write: no stream machinery per object, and no byte reaches GCS before the verdict. Memory: at most
+   * transfer_concurrency such buffers.
+   */
+  wholeMaxBytes: number;
 }
 
-export const DEFAULT_TUNABLES: CopyTunables = { singleRequestMaxBytes: 8 * MiB, chunkBytes: 8 * MiB, optimisticMaxBytes: 1 * MiB };
+export const DEFAULT_TUNABLES: CopyTunables = { singleRequestMaxBytes: 8 * MiB, chunkBytes: 8 * MiB, optimisticMaxBytes: 1 * MiB, wholeMaxBytes: 1 * MiB };
 
 export interface CopyDeps extends CopyTunables {
   /** The CDN downloads' client (the pool, with --bwlimit's pacing when set). */
@@ -59,6 +65,11 @@ export interface CopyDeps extends CopyTunables {
   storageClass?: string;
   maxAttempts: number;
   retryBudgetMs: number;
+  /**
+   * The fleet's pace (cdnTransfer): a copy whose GCS write was throttled waits for it before trying again,
+   * like any object before its first write. None: retries wait for their backoff only.
+   */
+  pacer?: Pick<Pacer, 'take'>;
   log: Logger;
 }
 
@@ -69,7 +80,11 @@ export interface Copier {
   readonly deps: CopyDeps;
 }
 
-export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurrency?: number; onGcsStatus?: (status: number) => void; bwlimit?: BwSlot[] } = {}): Copier {
+/**
+ * `pacer`: hears every GCS throttle (429/503) through an interceptor on the GCS client, and gates every
+ * retry of a throttled write (copyObject).
+ */
+export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurrency?: number; pacer?: Pick<Pacer, 'take' | 'throttled'>; bwlimit?: BwSlot[] } = {}): Copier {
   const { config } = ctx;
   requireFields(config, 'cdnTransfer', ['gcs_bucket', 'cloudfront_url_host_pre']);
   // Every copy may be a large one, in parallel_parts ranged GETs and part uploads at once.
@@ -85,8 +100,8 @@ export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurren
   const endpoint = ctx.endpoints.gcs ?? GCS_PRODUCTION_ENDPOINT;
   // Local emulators take no auth; production uses the Storage client's credentials (ADC on the VM).
   const token = ctx.endpoints.gcs ? async () => undefined : async () => (await ctx.clients.gcs().authClient.getAccessToken()) ?? undefined;
-  const { onGcsStatus: _observer, bwlimit, ...tunables } = opts;
-  const gcsHttp = opts.onGcsStatus ? http.compose(statusObserver(opts.onGcsStatus)) : http;
+  const { pacer, bwlimit, ...tunables } = opts;
+  const gcsHttp = pacer ? http.compose(statusObserver((status) => isThrottleStatus(status) && pacer.throttled())) : http;
   const chunkBytes = tunables.chunkBytes ?? DEFAULT_TUNABLES.chunkBytes;
   const deps: CopyDeps = {
     ...DEFAULT_TUNABLES,
@@ -110,6 +125,7 @@ export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurren
     storageClass: config.gcs_storage_class,
     maxAttempts: config.max_attempts,
     retryBudgetMs: config.retry_budget_ms,
+    pacer,
     log: ctx.log,
   };
   return {

@@ -3,14 +3,16 @@
 // size must be the listing's), S3's full-object checksum when the ETag is no MD5, one streaming pass that
 // hashes while it uploads and refuses to finalize unverified bytes, then GCS's own hashes checked against
 // ours. A bad copy that did get finalized is deleted (that generation only) before the retry.
+import { finished } from 'node:stream';
 import { classify, httpStatus, toError, TransferError } from '../../common/errors.js';
 import { gcsObjectName } from '../../common/naming.js';
 import { RetriesExhaustedError, RetryBudget, withRetry, type RetryInfo } from '../../common/retry.js';
 import type { ObjectEntry } from '../../common/messages.js';
 import { parseEtag, unquoteEtag, type SourceEtag } from '../../common/source/etag.js';
 import type { CopyDeps } from './copier.js';
+import { isThrottleStatus } from '../pace.js';
 import { destroyBody, openSource, type SourceMeta, type SourceResponse } from './source.js';
-import type { GcsObject, UploadMetadata, UploadRequest } from './gcsUpload.js';
+import { WholeBody, type GcsObject, type UploadMetadata, type UploadRequest } from './gcsUpload.js';
 import { fullObjectChecksum, partLayout, type PartLayout, type S3Head, type SourceChecksum } from './s3Head.js';
 import { StreamHasher, verdict, type Digests, type VerifiedBy } from './verify.js';
 import { copyParallel, planParts, SerialOnly } from './parallel.js';
@@ -101,9 +103,31 @@ interface Download {
 }
 
 /**
- * The object's bytes from the CDN, hashed as they pass. A broken download resumes where it broke (Range),
- * the hashes carrying on: a reset at 4.9 GiB of 5 GiB costs 0.1 GiB, not 4.9. A resume is a retry of the
- * copy and draws from its budget; corruption is caught by the hashes at the end as before.
+ * After a download broke at byte hasher.bytes: waits out the retry, then opens the rest (Range) into
+ * dl.body, the hashes carrying on. A resume is a retry of the copy and draws from its budget; corruption
+ * is caught by the hashes at the end as before. Throws the failure that ends the attempt instead: nothing
+ * read yet (start over is as cheap), shutting down, the budget spent, the resume refused.
+ */
+async function resume(d: CopyDeps, entry: ObjectEntry, dl: Download, err: unknown, hasher: StreamHasher, budget: RetryBudget, signal: AbortSignal): Promise<void> {
+  if (signal.aborted || hasher.bytes === 0) throw err;
+  const onRetry = ({ attempt: n, delayMs, reason }: RetryInfo): void => d.log.warn('cdnTransfer: resuming download', { key: entry.key, at_byte: hasher.bytes, attempt: n, delay_ms: delayMs, reason });
+  try {
+    await budget.retryAfter(err, onRetry);
+  } catch (gaveUp) {
+    throw (dl.failure = toError(gaveUp));
+  }
+  destroyBody(dl.body);
+  // A resume that is refused, serves another version, or ignores the Range (200: bytes from 0, never
+  // to be appended) fails the attempt; the next one starts over from byte 0.
+  const next = await openSource(d.http, d.cdn, entry, d.naming, d.signer, signal, hasher.bytes).catch((e: unknown) => {
+    throw (dl.failure = toError(e));
+  });
+  dl.body = next.body;
+}
+
+/**
+ * The object's bytes from the CDN, hashed as they pass. A broken download resumes where it broke (Range):
+ * a reset at 4.9 GiB of 5 GiB costs 0.1 GiB, not 4.9.
  */
 async function* resumingBody(d: CopyDeps, entry: ObjectEntry, dl: Download, hasher: StreamHasher, budget: RetryBudget, signal: AbortSignal): AsyncGenerator<Buffer> {
   for (;;) {
@@ -114,21 +138,36 @@ async function* resumingBody(d: CopyDeps, entry: ObjectEntry, dl: Download, hash
       }
       return;
     } catch (err) {
-      // Nothing read yet (start over is as cheap) or shutting down: the attempt fails.
-      if (signal.aborted || hasher.bytes === 0) throw err;
-      const onRetry = ({ attempt: n, delayMs, reason }: RetryInfo): void => d.log.warn('cdnTransfer: resuming download', { key: entry.key, at_byte: hasher.bytes, attempt: n, delay_ms: delayMs, reason });
-      try {
-        await budget.retryAfter(err, onRetry);
-      } catch (gaveUp) {
-        throw (dl.failure = toError(gaveUp));
-      }
-      destroyBody(dl.body);
-      // A resume that is refused, serves another version, or ignores the Range (200: bytes from 0, never
-      // to be appended) fails the attempt; the next one starts over from byte 0.
-      const next = await openSource(d.http, d.cdn, entry, d.naming, d.signer, signal, hasher.bytes).catch((e: unknown) => {
-        throw (dl.failure = toError(e));
-      });
-      dl.body = next.body;
+      await resume(d, entry, dl, err, hasher, budget, signal);
+    }
+  }
+}
+
+/** Copies one response body into `into` from byte hasher.bytes on, hashing it; rejects if it breaks or overflows. */
+function readInto(body: SourceResponse['body'], into: Buffer, hasher: StreamHasher): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onData = (b: Buffer): void => {
+      if (hasher.bytes + b.length > into.length) return void body.destroy(new TransferError(`source sent more than the expected ${into.length} bytes`, true));
+      b.copy(into, hasher.bytes);
+      hasher.update(b);
+    };
+    body.on('data', onData);
+    finished(body, (err) => {
+      body.off('data', onData);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
+/** The whole (small) object into `into`, hashed as it arrives, resuming a broken download as resumingBody does. */
+async function readWhole(d: CopyDeps, entry: ObjectEntry, dl: Download, hasher: StreamHasher, into: Buffer, budget: RetryBudget, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    try {
+      return await readInto(dl.body, into, hasher);
+    } catch (err) {
+      if (hasher.bytes >= into.length) throw err; // nothing left to resume: an overflow
+      await resume(d, entry, dl, err, hasher, budget, signal);
     }
   }
 }
@@ -190,19 +229,31 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
     // One MD5 per byte: the whole object's for a single-part ETag (and an opaque one, GCS's md5Hash checks
     // it), the parts' for a multipart ETag, whose read -> GCS check is then the CRC32C (native, cheap).
     const hasher = new StreamHasher({ partSizes, crc32c: etag.kind !== 'md5', wholeMd5: etag.kind !== 'multipart', checksum });
-    async function* verified(): AsyncGenerator<Buffer> {
-      yield* resumingBody(d, entry, dl, hasher, budget, signal);
+    const local = async (): Promise<void> => {
       digests = await hasher.digest();
       const v = verdict(entry.size, etag, digests);
       // Thrown before the final request: unverified bytes are never finalized in GCS.
       if (!v.ok) throw (dl.failure = new TransferError(v.reason, true));
+    };
+    async function* verified(): AsyncGenerator<Buffer> {
+      yield* resumingBody(d, entry, dl, hasher, budget, signal);
+      await local();
     }
+    const meta = uploadMetadata(name, entry, src.meta, etag, d.storageClass, checksum);
+    // A small object is read whole and verified before its upload starts, then sent in one write.
+    let body: UploadRequest['body'];
+    if (entry.size <= Math.min(d.wholeMaxBytes, d.singleRequestMaxBytes)) {
+      const whole = new WholeBody(meta, entry.size);
+      await readWhole(d, entry, dl, hasher, whole.media, budget, signal);
+      await local();
+      body = whole;
+    } else body = verified();
     const req: UploadRequest = {
       bucket: d.gcsBucket,
-      meta: uploadMetadata(name, entry, src.meta, etag, d.storageClass, checksum),
+      meta,
       ifGenerationMatch: precondition,
       sizeBytes: entry.size,
-      body: verified(),
+      body,
       finalHash: () => (digests ? [...(digests.md5Base64 ? [`md5=${digests.md5Base64}`] : []), ...(digests.crc32cBase64 ? [`crc32c=${digests.crc32cBase64}`] : [])].join(',') || undefined : undefined),
       signal,
       retry: budget,
@@ -241,7 +292,12 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
  */
 export async function copyObject(d: CopyDeps, entry: ObjectEntry, signal: AbortSignal): Promise<CopyOutcome> {
   const st: AttemptState = { optimistic: entry.size <= d.optimisticMaxBytes };
-  const budget = new RetryBudget({ maxAttempts: d.maxAttempts, budgetMs: d.retryBudgetMs, signal });
+  // A throttled write (GCS 429/503; the pacer heard it and paused the fleet) is sent again only when the
+  // pacer lets a new write start, whichever step retries it: GCS asked the fleet to slow down, and a backoff
+  // of a few hundred ms would resend it into the pause. A CDN 503 waits too: one rule, and a write follows.
+  const pacer = d.pacer;
+  const gate = pacer && ((failure: Error) => (isThrottleStatus(httpStatus(failure)) ? pacer.take(signal) : undefined));
+  const budget = new RetryBudget({ maxAttempts: d.maxAttempts, budgetMs: d.retryBudgetMs, signal, gate });
   try {
     return await withRetry(() => attempt(d, entry, st, budget, signal), {
       budget,

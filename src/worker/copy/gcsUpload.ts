@@ -40,8 +40,11 @@ export interface UploadRequest {
   /** 0: the object must not exist; otherwise the generation we replace. */
   ifGenerationMatch: string;
   sizeBytes: number;
-  /** The object's bytes; throws at its end if they fail local verification (nothing is finalized). */
-  body: AsyncIterable<Buffer>;
+  /**
+   * The object's bytes: a stream that throws at its end if they fail local verification (nothing is
+   * finalized), or a whole multipart body already read and verified (uploadSingle only).
+   */
+  body: AsyncIterable<Buffer> | WholeBody;
   /** X-Goog-Hash for the final request, known once the body is consumed. */
   finalHash?: () => string | undefined;
   signal: AbortSignal;
@@ -59,6 +62,43 @@ export interface UploadRequest {
  * retry budget, so a session that keeps only a sliver per request cannot hold the copy forever.
  */
 const FREE_SHORT_ACKS_PER_CHUNK = 16;
+
+/**
+ * Multipart boundaries: a random part per process and a counter, never found in the data by chance (as a
+ * random boundary per request, without asking the system for entropy per object).
+ */
+const BOUNDARY_PREFIX = `ott-${randomBytes(12).toString('hex')}-`;
+let boundaries = 0;
+const nextBoundary = (): string => BOUNDARY_PREFIX + (boundaries++).toString(36);
+
+function multipartFrame(meta: UploadMetadata): { boundary: string; head: Buffer; tail: Buffer } {
+  const boundary = nextBoundary();
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(meta)}\r\n` +
+      `--${boundary}\r\nContent-Type: ${meta.contentType ?? 'application/octet-stream'}\r\n\r\n`,
+  );
+  return { boundary, head, tail: Buffer.from(`\r\n--${boundary}--\r\n`) };
+}
+
+/**
+ * A small object's whole `uploadType=multipart` body in one buffer: the metadata part, room for the media
+ * (`media`, filled by the caller before the upload), the closing boundary. Sent in one write.
+ */
+export class WholeBody {
+  readonly boundary: string;
+  readonly buffer: Buffer;
+  /** The object's bytes, a view into `buffer`. */
+  readonly media: Buffer;
+
+  constructor(meta: UploadMetadata, sizeBytes: number) {
+    const f = multipartFrame(meta);
+    this.boundary = f.boundary;
+    this.buffer = Buffer.allocUnsafe(f.head.length + sizeBytes + f.tail.length);
+    f.head.copy(this.buffer, 0);
+    f.tail.copy(this.buffer, f.head.length + sizeBytes);
+    this.media = this.buffer.subarray(f.head.length, f.head.length + sizeBytes);
+  }
+}
 
 /** Resumable chunks must be multiples of 256 KiB (except the last). */
 export const CHUNK_ALIGN = 256 * 1024;
@@ -134,25 +174,34 @@ export class GcsClient extends GcsHttp {
     return `${this.basePath}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=${type}&ifGenerationMatch=${ifGenerationMatch}`;
   }
 
-  /** One request: metadata part + media part, the media streamed from the body. */
+  /** One request: metadata part + media part, the media streamed from the body or sent whole (WholeBody). */
   async uploadSingle(r: UploadRequest): Promise<GcsObject> {
-    const boundary = `ott-${randomBytes(12).toString('hex')}`;
-    const head = Buffer.from(
-      `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(r.meta)}\r\n` +
-        `--${boundary}\r\nContent-Type: ${r.meta.contentType ?? 'application/octet-stream'}\r\n\r\n`,
-    );
-    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-    async function* parts(): AsyncGenerator<Buffer> {
-      yield head;
-      yield* r.body;
-      yield tail;
+    const src = r.body;
+    let boundary: string;
+    let body: Buffer | Readable;
+    let length: number;
+    if (src instanceof WholeBody) {
+      ({ boundary, buffer: body } = src);
+      length = body.length;
+    } else {
+      const f = multipartFrame(r.meta);
+      boundary = f.boundary;
+      length = f.head.length + r.sizeBytes + f.tail.length;
+      body = Readable.from(
+        (async function* parts(): AsyncGenerator<Buffer> {
+          yield f.head;
+          yield* src;
+          yield f.tail;
+        })(),
+        { objectMode: false },
+      );
     }
     const res = await this.http.request({
       origin: this.origin,
       path: this.uploadPath(r.bucket, 'multipart', r.ifGenerationMatch),
       method: 'POST',
-      headers: await this.headers({ 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(head.length + r.sizeBytes + tail.length) }),
-      body: Readable.from(parts(), { objectMode: false }),
+      headers: await this.headers({ 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(length) }),
+      body,
       signal: r.signal,
     });
     await expectStatus(res, [200], 'GCS upload');
@@ -196,8 +245,10 @@ export class GcsClient extends GcsHttp {
     let fill = 0;
     let offset = 0;
     let pending: Promise<unknown> | undefined;
+    const body = r.body;
+    if (body instanceof WholeBody) throw new Error('uploadResumable streams its body; a WholeBody goes through uploadSingle');
     const consume = async (): Promise<void> => {
-      for await (const chunk of r.body) {
+      for await (const chunk of body) {
         let off = 0;
         while (off < chunk.length) {
           if (fill === buf.length) throw new TransferError(`source sent more than the expected ${total} bytes`, true);
