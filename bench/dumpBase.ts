@@ -62,7 +62,7 @@ export const baseDatabase = (n: number, shape: BaseShape = NEW_ROWS): string => 
 export const keyOf = (i: number): string => `root/sub-${String(i).padStart(8, '0')}-x/`;
 
 /** sql/015's CREATE TRIGGER statements for the table `state`, with their names. */
-async function totalsTriggers(): Promise<{ name: string; sql: string }[]> {
+export async function totalsTriggers(): Promise<{ name: string; sql: string }[]> {
   const sql = (await readFile(new URL('../sql/015_status_totals.sql', import.meta.url), 'utf8')).replaceAll('{{table}}', 'state');
   return statements(sql)
     .filter((st) => /^CREATE TRIGGER/.test(st))
