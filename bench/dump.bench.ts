@@ -2,8 +2,8 @@
 // 1% of the keys vanished, each against a bare baseline doing the same filtering with no tool around it
 // (dumpBase.ts bareDelta: LOAD DATA LOCAL INFILE into a staging table, INSERT IGNORE ... SELECT of the
 // new ones, an anti-join count of the vanished), on the same table, one after the other. Ours runs as the
-// real CLI (`ott dump --dump-file`, through tsx as in a source checkout) in its own process, so its time
-// includes start-up and its peak RSS (VmHWM) is its own. Targets: peak RSS < 256 MiB, rate >= 0.7x bare.
+// real CLI (`ott dump --dump-file`, built to JavaScript as on the VMs: tsx's own compiler would add to its
+// memory) in its own process, so its time includes start-up and its peak RSS (VmHWM) is its own. Targets: peak RSS < 256 MiB, rate >= 0.7x bare.
 // The table lives in the machine's MariaDB (dumpBase.ts: built once per size and schema, restored between
 // rounds), so a run costs minutes. Usage: npx tsx bench/dump.bench.ts [--keys N] [--mysql HOST:PORT]
 // [--user U] [--password P] [--rebuild] [--prepare: only build the base]
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { perSecond, rateRatio, writeResults } from './results.js';
 import { runOtt, type OttRun } from './ottProcess.js';
+import { buildOtt } from './transfer/worker.js';
 import { bareDelta, dropBase, keyOf, openBase, restore, type Base } from './dumpBase.js';
 
 const FULL_KEYS = 10_000_000;
@@ -47,8 +48,9 @@ interface Ours extends OttRun {
   summary: Record<string, number>;
 }
 
+let entry: string | undefined;
 async function ours(cfg: string, file: string): Promise<Ours> {
-  return (await runOtt(['--config', cfg, 'dump', '--dump-file', file], 'dump')) as Ours;
+  return (await runOtt(['--config', cfg, 'dump', '--dump-file', file], 'dump', { entry })) as Ours;
 }
 
 interface Round {
@@ -96,6 +98,8 @@ try {
     await base.db.end();
     process.exit(0);
   }
+  log('building the CLI (tsc) to run it as JavaScript');
+  entry = await buildOtt(join(dir, 'build'));
   const creds = join(dir, 'creds.json');
   writeFileSync(creds, JSON.stringify({ mysql_config: base.mysql }));
   const cfg = join(dir, 'cfg.json');
