@@ -133,12 +133,12 @@ export async function claimableWalk(db: Db, table: string, kind: PublishKind, af
   if (!due) throw new Error(`a walk of ${kind} has no recheck branch to continue in`);
   const from = after.end ? 'AND (sync_check_last_end > ? OR (sync_check_last_end = ? AND id > ?))' : '';
   const [found] = await db.query<RowDataPacket[]>(
-    `SELECT id, dir_key, sync_check_last_end AS end FROM ${t} WHERE ${due.where} ${from} ORDER BY sync_check_last_end, id LIMIT ?`,
+    `SELECT id, dir_key, sync_check_last_end AS last_end FROM ${t} WHERE ${due.where} ${from} ORDER BY sync_check_last_end, id LIMIT ?`,
     [...due.params, ...(after.end ? [after.end, after.end, after.id] : []), limit],
   );
   if (!found.length) return { rows: [], next: after };
   const last = found[found.length - 1];
-  return { rows: toRows(found), next: { end: last.end as Date, id: Number(last.id) } };
+  return { rows: toRows(found), next: { end: last.last_end as Date, id: Number(last.id) } };
 }
 
 /** Dry run: a page of the rows a claim would take now, after `afterId`, without touching them. */
