@@ -91,6 +91,7 @@ describe('claim walk', () => {
     expect(handled.slice(0, 2).sort()).toEqual(mismatched);
     expect(handled.slice(2)).toEqual([all[10]]); // found by the walk's second pass, from the start
   });
+
   it('a recheck walks the usual rows in id order, then the re-check-due ones in order of their last check: each once, and a row behind either cursor in the next pass', async () => {
     const all = keys('w3/', 20);
     const day = (d: number): Date => new Date(Date.UTC(2026, 0, d));
