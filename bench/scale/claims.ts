@@ -169,5 +169,7 @@ export async function claimsAt(server: Server, rows: number, claims: number, ps:
 /**
  * A plan that reads the whole table or a whole index (type ALL / index). A range read with a LIMIT (the
  * claims' candidate reads) may stop early whatever its estimate says: Rows_read tells how far it went.
+ * `<derived…>` / `<union…>` are a statement's own temporary results (a UNION's rows), read whole by
+ * design: what they hold is judged by the lines of the tables that filled them.
  */
-export const scans = (p: Plan): boolean => p.rows.some((r) => r.type === 'ALL' || r.type === 'index');
+export const scans = (p: Plan): boolean => p.rows.some((r) => !/^<(derived|union)/.test(r.table ?? '') && (r.type === 'ALL' || r.type === 'index'));

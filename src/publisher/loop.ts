@@ -11,7 +11,7 @@ import { backoffMs, sleep, withRetry, type RetryOptions } from '../common/retry.
 import { m as metrics } from '../common/metrics.js';
 import { holderOf, type PublishKind } from '../state/leases.js';
 import { claimForPublish, releasePublish, renewPublishLeases, type ClaimResult } from '../state/publish.js';
-import type { PendingRow, Recheck } from '../state/publishable.js';
+import type { PendingRow, Recheck, WalkCursor } from '../state/publishable.js';
 
 /** A handled row still finishing (waiting for Pub/Sub's acknowledgements, its flag) behind the handlers. */
 export interface Finishing {
@@ -36,10 +36,11 @@ export interface ClaimLoopOptions {
   log: Logger;
   retry: { maxAttempts: number; budgetMs: number };
   /**
-   * Claims up to `limit` rows, returning those it took. A claim that walks the table in id order takes
-   * `afterId` and returns `next`; the loop carries it on and starts again from 0 at the end of the table.
+   * Claims up to `limit` rows, returning those it took. A claim that walks the table takes where the last
+   * one ended (`after`, 0 at the start) and returns `next`; the loop carries it on and starts again from 0
+   * at the end of the table.
    */
-  claim(limit: number, afterId: number): Promise<ClaimResult>;
+  claim(limit: number, after: WalkCursor): Promise<ClaimResult>;
   /** Extends the leases of these rows; returns how many are still held. */
   renew(ids: number[]): Promise<number>;
   /**
@@ -84,7 +85,7 @@ export function runPublishLoop(ctx: Ctx, kind: PublishKind, o: PublishLoopOption
     signal: ctx.signal,
     log: ctx.log,
     retry: { maxAttempts: ctx.config.max_attempts, budgetMs: ctx.config.retry_budget_ms },
-    claim: (limit, afterId) => claimForPublish(holder, kind, limit, o.recheck, o.walk ? afterId : undefined),
+    claim: (limit, after) => claimForPublish(holder, kind, limit, o.recheck, o.walk ? after : undefined),
     renew: (ids) => renewPublishLeases(holder, kind, ids),
     giveBack: async (row) => void (await releasePublish(holder, kind, row.id, null, 0)),
   });
@@ -114,8 +115,8 @@ class ClaimLoop {
   private claimSize: number;
   /** Rows handed to handlers since the last claim started. */
   private taken = 0;
-  /** A walking claim's position (id). */
-  private cursor = 0;
+  /** A walking claim's position (0: the start). */
+  private cursor: WalkCursor = 0;
   private readonly retry: RetryOptions;
 
   constructor(private readonly o: ClaimLoopOptions) {
@@ -141,7 +142,7 @@ class ClaimLoop {
       if (next !== undefined) {
         // A walk: at the end of the table, start again from its beginning before calling it exhausted
         // (rows behind the cursor may have become claimable since, e.g. a check's lease expired).
-        if (seen === 0 && from > 0) {
+        if (seen === 0 && from !== 0) {
           this.cursor = 0;
           continue;
         }

@@ -83,9 +83,16 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
   }
 
   const topic = await openTopic(ctx, MODE);
-  const claimable = await countClaimable(db, table, purpose, recheck);
-  if (!args.follow) progress.setTotal(claimable);
-  log.info(`${MODE}: starting`, { purpose, table, topic: topic.name, subfolders_claimable: claimable, follow: !!args.follow, recheck_before: s.recheck_before });
+  log.info(`${MODE}: starting`, { purpose, table, topic: topic.name, follow: !!args.follow, recheck_before: s.recheck_before });
+  // The count only feeds the ETA: it runs beside the claims, never before the first one. Not retried: a
+  // run without it publishes the same, without an ETA.
+  const counted = countClaimable(db, table, purpose, recheck).then(
+    (n) => {
+      if (!args.follow) progress.setTotal(n);
+      log.info(`${MODE}: counted`, { purpose, subfolders_claimable: n });
+    },
+    (err: unknown) => log.warn(`${MODE}: could not count the claimable subfolders; progress shows no ETA`, { purpose, error: err }),
+  );
   const retryAfter = args.retryAfterSeconds ?? RETRY_AFTER_SECONDS;
   const holder = holderOf(ctx);
   const flags = new GroupCommit<{ id: number }>((rows) => markDirPublished(holder, purpose, rows.map((r) => r.id)), FLAG_BATCH);
@@ -111,6 +118,11 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
     }
   };
 
-  await runPublishLoop(ctx, purpose, { concurrency: DIR_PUBLISH_CONCURRENCY, claimBatch: CLAIM_BATCH, follow: !!args.follow, walk: true, recheck, handle });
+  try {
+    await runPublishLoop(ctx, purpose, { concurrency: DIR_PUBLISH_CONCURRENCY, claimBatch: CLAIM_BATCH, follow: !!args.follow, walk: true, recheck, handle });
+  } finally {
+    // Settled before the run returns: its caller may close the pool next.
+    await counted;
+  }
   return done();
 }

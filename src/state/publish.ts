@@ -5,15 +5,15 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import { tableName } from '../common/db.js';
 import { heldBy, LEASES, publishLease, type Holder, type PublishKind } from './leases.js';
-import { claimable, toRows, type PendingRow, type Recheck } from './publishable.js';
+import { claimable, claimableWalk, toRows, type PendingRow, type Recheck, type WalkCursor } from './publishable.js';
 
 export interface ClaimResult {
   /** Claimable rows seen by the candidate read. */
   seen: number;
   /** The rows this claim took (in id order): fewer than asked when another publisher took some first. */
   rows: PendingRow[];
-  /** A walk in id order (`afterId` given): where the next claim continues. */
-  next?: number;
+  /** A walk (`after` given): where the next claim continues (publishable.ts claimableWalk). */
+  next?: WalkCursor;
 }
 
 /**
@@ -24,27 +24,25 @@ export interface ClaimResult {
  * we got: all of the chosen candidates (the usual case, no further read) or, after a collision, the ones
  * a read finds ours. A reply lost after the UPDATE leaves its rows leased to us but not in hand: they are
  * taken over after the lease, like a dead publisher's.
- * With `afterId` the candidates are read in id order from there (a walk): for the dir lists, whose
- * claimable rows no index narrows down (most rows are unpublished for rsync and fine), a read from the
- * start each time would pass over every row already looked at again, making a run quadratic in the table.
+ * With `after` the candidates are read from there on (a walk, publishable.ts claimableWalk): for the dir
+ * lists, whose claimable rows no index narrows down (most rows are unpublished for rsync and fine), a read
+ * from the start each time would pass over every row already looked at again, making a run quadratic in
+ * the table. A recheck walks its two branches one after the other, each in the order of its own index.
  * A recheck or delta claim also turns a consumed published flag off: the row is in hand again, as after a
  * worker's unpublishDir, so the renewal, flag and release below hold it by the same `published = FALSE`.
  */
-export async function claimForPublish(h: Holder, kind: PublishKind, limit: number, recheck?: Recheck, afterId?: number, random: () => number = Math.random): Promise<ClaimResult> {
+export async function claimForPublish(h: Holder, kind: PublishKind, limit: number, recheck?: Recheck, after?: WalkCursor, random: () => number = Math.random): Promise<ClaimResult> {
   const c = publishLease(kind);
   const t = tableName(h.table);
   const cond = claimable(kind, recheck);
   // From a random point of the table (spreadCandidates): more candidates than needed, a random subset
   // claimed, so publishers starting together rarely collide and writes spread over the key space. A walk takes exactly what it reads: publishers that collide once move on past each
   // other's rows, and nothing is read twice.
-  const walking = afterId !== undefined;
-  const candidates = walking
-    ? (await h.db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${cond.where} AND id > ? ORDER BY id LIMIT ?`, [...cond.params, afterId, limit]))[0]
-    : await spreadCandidates(h, t, cond, limit * 4, random);
-  if (!candidates.length) return { seen: 0, rows: [], next: afterId };
-  const rows = toRows(candidates);
-  const chosen = walking ? rows : shuffledIndexes(rows.length).slice(0, limit).map((i) => rows[i]).sort((a, b) => a.id - b.id);
-  const next = walking ? rows[rows.length - 1].id : undefined;
+  const walk = after === undefined ? undefined : await claimableWalk(h.db, h.table, kind, after, limit, recheck);
+  const rows = walk ? walk.rows : toRows(await spreadCandidates(h, t, cond, limit * 4, random));
+  if (!rows.length) return { seen: 0, rows: [], next: after };
+  const chosen = walk ? rows : shuffledIndexes(rows.length).slice(0, limit).map((i) => rows[i]).sort((a, b) => a.id - b.id);
+  const next = walk?.next;
   const ids = chosen.map((r) => r.id);
   const unflag = recheck ? `, ${c.published} = FALSE` : '';
   const [r] = await h.db.query<ResultSetHeader>(`UPDATE ${t} SET ${c.owner} = ?, ${c.until} = UTC_TIMESTAMP() + INTERVAL ? SECOND${unflag} WHERE id IN (?) AND ${cond.where}`, [
@@ -53,9 +51,9 @@ export async function claimForPublish(h: Holder, kind: PublishKind, limit: numbe
     ids,
     ...cond.params,
   ]);
-  if (r.affectedRows === chosen.length) return { seen: candidates.length, rows: chosen, next };
-  if (r.affectedRows === 0) return { seen: candidates.length, rows: [], next };
-  return { seen: candidates.length, rows: await heldAmong(h, kind, ids), next };
+  if (r.affectedRows === chosen.length) return { seen: rows.length, rows: chosen, next };
+  if (r.affectedRows === 0) return { seen: rows.length, rows: [], next };
+  return { seen: rows.length, rows: await heldAmong(h, kind, ids), next };
 }
 
 /**

@@ -89,6 +89,58 @@ export function claimable(kind: PublishKind, recheck?: Recheck): { where: string
   return { where: `((${c.published} = FALSE AND ${ELIGIBLE[kind]}) OR (${RECHECK_DUE})) AND ${leaseFree(c)}`, params: [before, recheck.runStart] };
 }
 
+/**
+ * The claimable condition as a disjunction of branches, each with its own index (a row may satisfy both).
+ * A recheck's OR of "due by the usual criteria" and RECHECK_DUE defeats every index as one condition: a
+ * walk read the table in id order to find its rows and a count read every row. Apart, the usual branch is
+ * a ref of ix_sync_check_due (sql/016: the unpublished rows in id order) and RECHECK_DUE a range of
+ * ix_recheck_due (sql/016: the checks that ended by the instant), so they read what is due, not the table.
+ */
+function claimableBranches(kind: PublishKind, recheck?: Recheck): { usual: { where: string; params: unknown[] }; due?: { where: string; params: unknown[] } } {
+  const whole = claimable(kind, recheck); // validates kind and run, as every claim does
+  if (!recheck || kind !== 'syncCheck') return { usual: whole };
+  const c = publishLease(kind);
+  return {
+    usual: { where: `${c.published} = FALSE AND ${ELIGIBLE[kind]} AND ${leaseFree(c)}`, params: [] },
+    due: { where: `${RECHECK_DUE} AND ${leaseFree(c)}`, params: whole.params },
+  };
+}
+
+/**
+ * Where a walking claim continues: a number is an id (the walk in id order; 0 is the start); a recheck
+ * walks its usual branch in id order, then its RECHECK_DUE rows in ix_recheck_due's order (`end`, `id`:
+ * after that row; no `end`: from the branch's start).
+ */
+export type WalkCursor = number | { end?: Date; id: number };
+
+/**
+ * Up to `limit` claimable rows after `after` and where the walk goes on from them, read without locks
+ * (the claim re-checks every condition). A walk's read never passes a row twice: each branch is read in
+ * the order of the index that finds its rows, from where the last read ended; a branch that returns fewer
+ * rows than asked is done and the next read starts the next branch. Nothing left: no rows, `next` = `after`.
+ */
+export async function claimableWalk(db: Db, table: string, kind: PublishKind, after: WalkCursor, limit: number, recheck?: Recheck): Promise<{ rows: PendingRow[]; next: WalkCursor }> {
+  const t = tableName(table);
+  const { usual, due } = claimableBranches(kind, recheck);
+  if (typeof after === 'number') {
+    const [found] = await db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${t} WHERE ${usual.where} AND id > ? ORDER BY id LIMIT ?`, [...usual.params, after, limit]);
+    const rows = toRows(found);
+    if (!due) return { rows, next: rows.length ? rows[rows.length - 1].id : after };
+    if (rows.length === limit) return { rows, next: rows[rows.length - 1].id };
+    if (rows.length) return { rows, next: { id: 0 } };
+    after = { id: 0 };
+  }
+  if (!due) throw new Error(`a walk of ${kind} has no recheck branch to continue in`);
+  const from = after.end ? 'AND (sync_check_last_end > ? OR (sync_check_last_end = ? AND id > ?))' : '';
+  const [found] = await db.query<RowDataPacket[]>(
+    `SELECT id, dir_key, sync_check_last_end AS last_end FROM ${t} WHERE ${due.where} ${from} ORDER BY sync_check_last_end, id LIMIT ?`,
+    [...due.params, ...(after.end ? [after.end, after.end, after.id] : []), limit],
+  );
+  if (!found.length) return { rows: [], next: after };
+  const last = found[found.length - 1];
+  return { rows: toRows(found), next: { end: last.last_end as Date, id: Number(last.id) } };
+}
+
 /** Dry run: a page of the rows a claim would take now, after `afterId`, without touching them. */
 export async function claimablePage(db: Db, table: string, kind: PublishKind, afterId: number, limit: number, recheck?: Recheck): Promise<PendingRow[]> {
   const cond = claimable(kind, recheck);
@@ -100,9 +152,18 @@ export async function claimablePage(db: Db, table: string, kind: PublishKind, af
   return toRows(rows);
 }
 
-/** How many rows a claim could take now: the total behind the progress ETA. */
+/**
+ * How many rows a claim could take now: the total behind the progress ETA. A recheck counts the union of
+ * its branches' ids, each read through its index, so this too reads what is due rather than the table.
+ */
 export async function countClaimable(db: Db, table: string, kind: PublishKind, recheck?: Recheck): Promise<number> {
-  const cond = claimable(kind, recheck);
-  const [[r]] = await db.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${tableName(table)} WHERE ${cond.where}`, cond.params);
+  const t = tableName(table);
+  const { usual, due } = claimableBranches(kind, recheck);
+  const [[r]] = due
+    ? await db.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM (SELECT id FROM ${t} WHERE ${usual.where} UNION SELECT id FROM ${t} WHERE ${due.where}) AS claimable`, [
+        ...usual.params,
+        ...due.params,
+      ])
+    : await db.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${t} WHERE ${usual.where}`, usual.params);
   return Number(r.n);
 }

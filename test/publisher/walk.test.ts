@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2';
 import type { Holder } from '../../src/state/leases.js';
 import { claimForPublish, releasePublish } from '../../src/state/publish.js';
+import { startRecheck, type WalkCursor } from '../../src/state/publishable.js';
 import { runClaimLoop } from '../../src/publisher/loop.js';
 import { seedRows } from './seed.js';
 import { testContext, type TestCtx } from '../helpers/context.js';
@@ -47,7 +48,8 @@ describe('claim walk', () => {
       expect(r.next!).toBe(Math.max(...r.rows.map((row) => row.id))); // exactly past what it read...
       expect(r.next!).toBeGreaterThanOrEqual(cursor); // ...and never backwards
       taken.push(...r.rows.map((row) => row.dirKey));
-      cursor = r.next!;
+      expect(typeof r.next).toBe('number'); // a walk without a recheck goes in id order only
+      cursor = r.next as number;
     }
     expect(taken.sort()).toEqual(mismatched);
     expect(claims).toBeLessThanOrEqual(mismatched.length / 2 + 2);
@@ -88,5 +90,60 @@ describe('claim walk', () => {
     });
     expect(handled.slice(0, 2).sort()).toEqual(mismatched);
     expect(handled.slice(2)).toEqual([all[10]]); // found by the walk's second pass, from the start
+  });
+
+  it('a recheck walks the usual rows in id order, then the re-check-due ones in order of their last check: each once, and a row behind either cursor in the next pass', async () => {
+    const all = keys('w3/', 20);
+    const day = (d: number): Date => new Date(Date.UTC(2026, 0, d));
+    const checkedOn = (d: number): Record<string, unknown> => ({
+      initial_transfer: false,
+      cdn_transfer_published: true,
+      sync_check_published: true,
+      sync_check_frequency: 1,
+      s3_size: 5,
+      gcs_size: 5,
+      sync_check_last_start: day(d),
+      sync_check_last_end: day(d),
+    });
+    await seedRows(ctx.db, all);
+    const usual: string[] = []; // never checked: due by the usual criteria
+    const due: string[] = []; // checked before the instant: due again, the later ids checked earlier
+    for (const [i, k] of all.entries()) {
+      if (i % 4 === 0) usual.push(k);
+      if (i % 4 === 1) due.unshift(k);
+      const set =
+        i % 4 === 0
+          ? { initial_transfer: false, cdn_transfer_published: true }
+          : i % 4 === 1
+            ? checkedOn(20 - i)
+            : i % 4 === 2
+              ? checkedOn(25) // after the instant: not due
+              : { ...checkedOn(2), sync_check_in_progress: true, sync_check_owner: 'w', sync_check_lease_until: new Date(Date.now() + 3_600_000) }; // being checked
+      const cols = Object.keys(set);
+      await ctx.db.query(`UPDATE ${T} SET ${cols.map((c) => `\`${c}\` = ?`).join(', ')} WHERE dir_key = ?`, [...Object.values(set), k]);
+    }
+    // Due by both branches (never counted as checked, yet its last check ended before): taken once, as usual.
+    await ctx.db.query(`UPDATE ${T} SET sync_check_last_start = ?, sync_check_last_end = ? WHERE dir_key = ?`, [day(1), day(1), usual[0]]);
+    const recheck = await startRecheck(ctx.db, new Date('2026-01-24T00:00:00Z'));
+    const taken: string[] = [];
+    const cursors: WalkCursor[] = [];
+    let cursor: WalkCursor = 0;
+    for (let claims = 0; claims < 20; claims++) {
+      const r = await claimForPublish(as('pub-R'), 'syncCheck', 2, recheck, cursor);
+      if (r.seen === 0) break;
+      taken.push(...r.rows.map((row) => row.dirKey));
+      cursor = r.next!;
+      cursors.push(cursor);
+    }
+    expect(taken).toEqual([...usual, ...due]); // the usual in id order, then the due by their last check
+    expect(typeof cursors[0]).toBe('number');
+    expect(cursors.at(-1)).toMatchObject({ id: (await idsOf([due.at(-1)!]))[0] });
+    // Rows given back behind the cursors (a failed publish) are not read again from here, only from the start.
+    const back = await idsOf([usual[2], due[1]]);
+    for (const id of back) expect(await releasePublish(as('pub-R'), 'syncCheck', id, null, 0)).toBe(true);
+    expect((await claimForPublish(as('pub-R'), 'syncCheck', 2, recheck, cursor)).seen).toBe(0);
+    const again = await claimForPublish(as('pub-S'), 'syncCheck', 5, recheck, 0);
+    expect(again).toMatchObject({ rows: [{ dirKey: usual[2] }], next: { id: 0 } }); // fewer than asked: on to the due rows
+    expect((await claimForPublish(as('pub-S'), 'syncCheck', 5, recheck, again.next)).rows.map((r) => r.dirKey)).toEqual([due[1]]);
   });
 });
