@@ -5,8 +5,9 @@
 import type { Ctx } from '../../common/context.js';
 import { costRoutes, type CostLine } from '../../estimate/cost.js';
 import { loadPrices } from '../../estimate/prices.js';
-import { noActivity, type Activity } from '../../state/history.js';
-import { historySums, ledgerByReason, peakSpan, tableSpan, type HistorySums, type LedgerReason, type Peak, type TableSpan } from '../../state/report.js';
+import { historySums, noActivity, type Activity, type HistorySums } from '../../state/history.js';
+import { ledgerByReason, type LedgerReason } from '../../state/ledger.js';
+import { peakSpan, tableSpan, type Peak, type TableSpan } from '../../state/report.js';
 import type { Status } from '../status.js';
 import { readOverview, type Overview } from '../overview.js';
 
@@ -42,7 +43,7 @@ export async function reportSummary(ctx: Ctx): Promise<ReportSummary> {
     historySums(db, table),
     peakSpan(db, table, MODE, 'minute'),
     peakSpan(db, table, MODE, 'hour'),
-    ledgerByReason(db, table),
+    ledgerByReason(db, table, 'all'),
     tableSpan(db, table),
   ]);
   const cdn = sums.find((s) => s.mode === MODE);
