@@ -2,7 +2,7 @@
 // reason class and one line each, oldest key hash first (index order; a page, never the whole ledger).
 import type { Ctx } from '../common/context.js';
 import { printable } from '../common/printable.js';
-import { openByReason, openEntries, type OpenEntry } from '../state/ledger.js';
+import { ledgerByReason, openCounts, openEntries, type OpenEntry } from '../state/ledger.js';
 
 export interface FailedArgs {
   /** One reason class (REASON_CLASSES in src/common/errors.ts). */
@@ -42,7 +42,7 @@ export function renderFailed(r: FailedReport): string {
 export async function run(ctx: Ctx, args: FailedArgs = {}): Promise<FailedReport> {
   const table = ctx.config.mysql_table;
   const limit = args.limit ?? 100;
-  const [counts, page] = await Promise.all([openByReason(ctx.db, table), openEntries(ctx.db, table, { reasonClass: args.reason, limit })]);
+  const [counts, page] = await Promise.all([ledgerByReason(ctx.db, table, 'open').then(openCounts), openEntries(ctx.db, table, { reasonClass: args.reason, limit })]);
   const r: FailedReport = { table, openByReason: counts, entries: page.entries, limit };
   const write = args.write ?? ((text: string) => process.stdout.write(text));
   write(args.json ? JSON.stringify(r, null, 2) + '\n' : renderFailed(r));

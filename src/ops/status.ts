@@ -7,7 +7,7 @@ import type { Db } from '../common/db.js';
 import type { WorkMode } from '../state/leases.js';
 import { fleetPace, renderPace, type FleetPace } from './statusPace.js';
 import { renderThroughput, throughput, type Throughput } from './statusHistory.js';
-import { openByReason } from '../state/ledger.js';
+import { ledgerByReason, openCounts } from '../state/ledger.js';
 import { claimInfo, emptyTotals, goneFromS3, phaseTotals, PHASES, recentErrors, VERIFIED_PHASE, type ClaimInfo, type GoneFromS3, type PhaseTotals, type RecentError, type Totals } from '../state/status.js';
 import { exclusionTotals, type ExclusionTotals } from '../state/exclusions.js';
 import { recountTotals } from '../state/totals.js';
@@ -49,7 +49,7 @@ export async function queryStatus(db: Db, table: string, opts: { sample?: number
     fleetPace(db, table),
     exclusionTotals(db, table, 'archived', sample),
     exclusionTotals(db, table, 'unmigratable', sample),
-    openByReason(db, table),
+    ledgerByReason(db, table, 'open').then(openCounts),
   ]);
   const total = emptyTotals();
   for (const p of Object.values(phases)) for (const k of Object.keys(total) as (keyof Totals)[]) total[k] += p[k];

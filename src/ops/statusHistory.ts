@@ -2,7 +2,7 @@
 // the last hour's objects/s and MiB/s per mode, per worker in --json, and an ETA for the S3 bytes known
 // and not yet in GCS. From MySQL, so they survive worker restarts, unlike a process's own progress lines.
 import type { Db } from '../common/db.js';
-import { recentActivity, type WindowActivity } from '../state/history.js';
+import { historySums, type HistorySums } from '../state/history.js';
 
 export const RATE_WINDOW_SECONDS = 3600;
 
@@ -33,31 +33,38 @@ export interface Throughput {
 
 const round = (v: number, digits = 2): number => Math.round(v * 10 ** digits) / 10 ** digits;
 
-function rate(a: WindowActivity): Rate {
+/**
+ * A mode's (or worker's) rates over the window. The span is measured from the first sample in the window,
+ * at least a minute: a fleet that started ten minutes ago is not averaged over an hour.
+ */
+function rate(h: HistorySums, windowSeconds: number): Rate {
+  const a = h.activity;
+  const seconds = Math.min(windowSeconds, Math.max(60, h.sinceFirstSeconds));
   return {
-    mode: a.mode,
-    ...(a.workerId ? { workerId: a.workerId, host: a.host } : {}),
-    objectsPerSecond: round(a.copiedObjects / a.seconds),
-    skippedPerSecond: round(a.skippedObjects / a.seconds),
-    mibPerSecond: round(a.copiedBytes / 1048576 / a.seconds),
+    mode: h.mode,
+    ...(h.workerId ? { workerId: h.workerId, host: h.host } : {}),
+    objectsPerSecond: round(a.copiedObjects / seconds),
+    skippedPerSecond: round(a.skippedObjects / seconds),
+    mibPerSecond: round(a.copiedBytes / 1048576 / seconds),
     copiedObjects: a.copiedObjects,
     copiedBytes: a.copiedBytes,
     skippedObjects: a.skippedObjects,
     failedObjects: a.failedObjects,
     archivedObjects: a.archivedObjects,
-    seconds: a.seconds,
+    seconds,
   };
 }
 
 export async function throughput(db: Db, table: string, remainingBytes: number): Promise<Throughput> {
-  const [modes, workers] = await Promise.all([recentActivity(db, table, RATE_WINDOW_SECONDS), recentActivity(db, table, RATE_WINDOW_SECONDS, true)]);
-  const byMode = modes.map(rate);
-  const cdn = modes.find((m) => m.mode === 'cdnTransfer');
+  const windowSeconds = RATE_WINDOW_SECONDS;
+  const [modes, workers] = await Promise.all([historySums(db, table, { windowSeconds }), historySums(db, table, { windowSeconds, perWorker: true })]);
+  const byMode = modes.map((m) => rate(m, windowSeconds));
+  const cdn = byMode.find((m) => m.mode === 'cdnTransfer');
   const bytesPerSecond = cdn ? cdn.copiedBytes / cdn.seconds : 0;
   return {
-    windowSeconds: RATE_WINDOW_SECONDS,
+    windowSeconds,
     byMode,
-    byWorker: workers.map(rate),
+    byWorker: workers.map((w) => rate(w, windowSeconds)),
     remainingBytes,
     etaSeconds: bytesPerSecond > 0 ? Math.round(remainingBytes / bytesPerSecond) : remainingBytes === 0 ? 0 : null,
   };

@@ -84,32 +84,43 @@ export async function rollUpHistory(db: Db, table: string): Promise<number> {
   }
 }
 
-export interface WindowActivity extends Activity {
+export interface HistorySums {
   mode: string;
+  /** With `perWorker`: the worker, and the host it last reported from. */
   workerId?: string;
   host?: string;
-  /** The seconds the activity covers: from the window's first sample to now, at least a minute, at most the window. */
-  seconds: number;
+  activity: Activity;
+  /** The first sample's start, and the end of the last sample's span. */
+  firstAt: Date | null;
+  lastAt: Date | null;
+  /** From the first sample's start to now, by the database's clock (a rate's span). */
+  sinceFirstSeconds: number;
 }
 
 /**
- * What was done in the last `windowSeconds` (minute samples), per mode, and per worker when `perWorker`.
- * The span is measured from the first sample in the window: a fleet that started ten minutes ago is not
- * averaged over an hour.
+ * The one read of activity summed over the history, per mode, and per worker when `perWorker`: with
+ * `windowSeconds`, the minute samples of that last stretch (status's rates); without, everything the
+ * history holds, minute and hour rows together (a rolled-up hour replaced its minutes: the report).
+ * One range of ix_history_at, bounded by workers x buckets.
  */
-export async function recentActivity(db: Db, table: string, windowSeconds: number, perWorker = false): Promise<WindowActivity[]> {
-  const by = perWorker ? 'mode, worker_id' : 'mode';
+export async function historySums(db: Db, table: string, opts: { windowSeconds?: number; perWorker?: boolean } = {}): Promise<HistorySums[]> {
+  const by = opts.perWorker ? 'mode, worker_id' : 'mode';
+  const window = opts.windowSeconds === undefined ? '' : 'AND bucket_at >= UTC_TIMESTAMP() - INTERVAL ? SECOND AND span_seconds = 60';
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT ${by}, MAX(host) AS host, ${ACTIVITY_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(', ')},
-       TIMESTAMPDIFF(SECOND, MIN(bucket_at), UTC_TIMESTAMP()) AS seconds
+       MIN(bucket_at) AS first_at, MAX(bucket_at + INTERVAL span_seconds SECOND) AS last_at, TIMESTAMPDIFF(SECOND, MIN(bucket_at), UTC_TIMESTAMP()) AS since_first
      FROM throughput_history FORCE INDEX (ix_history_at)
-     WHERE state_table = ? AND bucket_at >= UTC_TIMESTAMP() - INTERVAL ? SECOND AND span_seconds = 60 GROUP BY ${by} ORDER BY ${by}`,
-    [table, windowSeconds],
+     WHERE state_table = ? ${window} GROUP BY ${by} ORDER BY ${by}`,
+    opts.windowSeconds === undefined ? [table] : [table, opts.windowSeconds],
   );
-  return rows.map((r) => {
-    const a = activityOf(r);
-    return { mode: r.mode as string, ...(perWorker ? { workerId: r.worker_id as string, host: r.host as string } : {}), ...a, seconds: Math.min(windowSeconds, Math.max(60, Number(r.seconds))) };
-  });
+  return rows.map((r) => ({
+    mode: r.mode as string,
+    ...(opts.perWorker ? { workerId: r.worker_id as string, host: r.host as string } : {}),
+    activity: activityOf(r),
+    firstAt: (r.first_at as Date | null) ?? null,
+    lastAt: (r.last_at as Date | null) ?? null,
+    sinceFirstSeconds: Number(r.since_first),
+  }));
 }
 
 export interface HistoryBucket extends Activity {

@@ -101,14 +101,46 @@ export async function pruneResolved(db: Db, table: string, maxRows: number, limi
   return r.affectedRows;
 }
 
-/** Open entries per reason class (status). */
-export async function openByReason(db: Db, table: string): Promise<Record<string, number>> {
+export interface ReasonCount {
+  reasonClass: string;
+  objects: number;
+  open: number;
+}
+
+export interface LedgerReason extends ReasonCount {
+  /** Tries summed over every failure of these objects, and the failures themselves. */
+  attempts: number;
+  failures: number;
+  /** Times `ott retry --failed` published them again. */
+  retries: number;
+}
+
+/**
+ * The ledger per reason class, the one grouped read for its readers. `open` (status, the dashboard,
+ * `status --failed`): the open entries only, by reason class, from ix_failed_open alone (no row is read, so
+ * resolved entries cost nothing). `all` (the report): open and resolved, most objects first, with tries,
+ * failures and retries summed (every row of the table's ledger: bounded by failed_ledger_max_rows and the open).
+ */
+export async function ledgerByReason(db: Db, table: string, scope: 'open'): Promise<ReasonCount[]>;
+export async function ledgerByReason(db: Db, table: string, scope: 'all'): Promise<LedgerReason[]>;
+export async function ledgerByReason(db: Db, table: string, scope: 'open' | 'all'): Promise<ReasonCount[] | LedgerReason[]> {
+  const all = scope === 'all';
   const [rows] = await db.query<RowDataPacket[]>(
-    'SELECT reason_class, COUNT(*) AS n FROM failed_objects FORCE INDEX (ix_failed_open) WHERE state_table = ? AND resolved_at IS NULL GROUP BY reason_class ORDER BY reason_class',
+    `SELECT reason_class, COUNT(*) AS objects, SUM(resolved_at IS NULL) AS open${all ? ', SUM(attempts) AS attempts, SUM(failures) AS failures, SUM(retries) AS retries' : ''}
+     FROM failed_objects ${all ? '' : 'FORCE INDEX (ix_failed_open)'} WHERE state_table = ? ${all ? '' : 'AND resolved_at IS NULL'}
+     GROUP BY reason_class ORDER BY ${all ? 'objects DESC, reason_class' : 'reason_class'}`,
     [table],
   );
-  return Object.fromEntries(rows.map((r) => [r.reason_class as string, Number(r.n)]));
+  return rows.map((r) => ({
+    reasonClass: r.reason_class as string,
+    objects: Number(r.objects),
+    open: Number(r.open),
+    ...(all ? { attempts: Number(r.attempts), failures: Number(r.failures), retries: Number(r.retries) } : {}),
+  }));
 }
+
+/** Open entries per reason class, as status and `status --failed` show them. */
+export const openCounts = (reasons: ReasonCount[]): Record<string, number> => Object.fromEntries(reasons.map((r) => [r.reasonClass, r.open]));
 
 /**
  * The newest open entries of each reason class given, `perClass` each (the dashboard's "most recent

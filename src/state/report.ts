@@ -1,10 +1,10 @@
-// `ott report`'s reads (src/ops/report/ renders them): every subfolder's row a page at a time for the CSV,
-// and the whole-run sums the Markdown summary needs from the throughput history (sql/012, sql/014), the
-// failed-object ledger and the state table. Reads only; no statement here writes.
+// `ott report`'s own reads (src/ops/report/ renders them): every subfolder's row a page at a time for the
+// CSV, and for the Markdown summary the throughput history's peaks (sql/012, sql/014) and the state table's
+// span. The history's sums and the ledger by reason are history.ts's and ledger.ts's reads, shared with
+// status. Reads only; no statement here writes.
 import type { RowDataPacket } from 'mysql2';
 import type { Db } from '../common/db.js';
 import { tableName } from '../common/db.js';
-import { ACTIVITY_COLUMNS, activityOf, type Activity } from './history.js';
 import { BEST_KNOWN, ERROR_COLUMNS, lastError, PHASES } from './status.js';
 
 /** One subfolder as the CSV shows it: its sides as status counts them, its counters, attempts, last error, times. */
@@ -72,24 +72,6 @@ function num(v: unknown): number | string {
   return Number.isSafeInteger(n) ? n : String(v);
 }
 
-export interface HistorySums {
-  mode: string;
-  activity: Activity;
-  firstAt: Date | null;
-  /** The end of the last sample's span. */
-  lastAt: Date | null;
-}
-
-/** Everything the history holds, per mode: minute and hour rows together (a rolled-up hour replaced its minutes). */
-export async function historySums(db: Db, table: string): Promise<HistorySums[]> {
-  const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT mode, ${ACTIVITY_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(', ')}, MIN(bucket_at) AS first_at, MAX(bucket_at + INTERVAL span_seconds SECOND) AS last_at
-     FROM throughput_history FORCE INDEX (ix_history_at) WHERE state_table = ? GROUP BY mode ORDER BY mode`,
-    [table],
-  );
-  return rows.map((r) => ({ mode: r.mode as string, activity: activityOf(r), firstAt: (r.first_at as Date | null) ?? null, lastAt: (r.last_at as Date | null) ?? null }));
-}
-
 export interface Peak {
   at: Date;
   seconds: number;
@@ -111,27 +93,6 @@ export async function peakSpan(db: Db, table: string, mode: string, per: 'minute
   if (!rows.length) return null;
   const at = rows[0].at instanceof Date ? rows[0].at : new Date(`${String(rows[0].at).replace(' ', 'T')}Z`);
   return { at, seconds: per === 'minute' ? 60 : 3600, copiedObjects: Number(rows[0].objects), copiedBytes: Number(rows[0].bytes) };
-}
-
-export interface LedgerReason {
-  reasonClass: string;
-  objects: number;
-  open: number;
-  /** Tries summed over every failure of these objects, and the failures themselves. */
-  attempts: number;
-  failures: number;
-  /** Times `ott retry --failed` published them again. */
-  retries: number;
-}
-
-/** The failed-object ledger per reason class, open and resolved (bounded by failed_ledger_max_rows). */
-export async function ledgerByReason(db: Db, table: string): Promise<LedgerReason[]> {
-  const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT reason_class, COUNT(*) AS objects, SUM(resolved_at IS NULL) AS open, SUM(attempts) AS attempts, SUM(failures) AS failures, SUM(retries) AS retries
-     FROM failed_objects WHERE state_table = ? GROUP BY reason_class ORDER BY objects DESC, reason_class`,
-    [table],
-  );
-  return rows.map((r) => ({ reasonClass: r.reason_class as string, objects: Number(r.objects), open: Number(r.open), attempts: Number(r.attempts), failures: Number(r.failures), retries: Number(r.retries) }));
 }
 
 export interface TableSpan {

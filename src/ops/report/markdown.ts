@@ -25,9 +25,10 @@ function peakLine(name: string, p: Peak | null): string {
 }
 
 export function renderMarkdown(r: ReportSummary): string {
-  const s = r.status;
+  const o = r.overview;
+  const s = o.status;
   const out: string[] = [];
-  out.push(`# Migration report: \`${cell(r.table)}\``, '', `Generated ${iso(r.generatedAt)} by \`ott report\` from the state table in MySQL.`, '');
+  out.push(`# Migration report: \`${cell(o.table)}\``, '', `Generated ${iso(o.generatedAt)} by \`ott report\` from the state table in MySQL.`, '');
 
   out.push('## Totals', '', '| phase | subfolders | S3 bytes | GCS bytes | S3 objects | GCS objects |', '|---|---:|---:|---:|---:|---:|');
   for (const p of PHASES) {
@@ -72,10 +73,10 @@ export function renderMarkdown(r: ReportSummary): string {
     for (const l of r.ledger) out.push(`| ${cell(l.reasonClass)} | ${int(l.objects)} | ${int(l.open)} | ${int(l.attempts)} | ${int(l.failures)} | ${int(l.retries)} |`);
     out.push('');
   }
-  const top = r.topFailing.topDirs.filter((d) => d.open > 0).slice(0, 5);
+  const top = o.failures.topDirs.filter((d) => d.open > 0).slice(0, 5);
   if (top.length) {
     // Keys escaped twice: control characters shown as escapes (printable), then Markdown's own characters.
-    out.push(`Subfolders with the most open entries${r.topFailing.topDirsExact ? '' : ' (counted over a capped sample of the ledger)'}: ${top.map((d) => `${cell(printable(d.dirKey))} (${int(d.open)})`).join(', ')}`, '');
+    out.push(`Subfolders with the most open entries${o.failures.topDirsExact ? '' : ' (counted over a capped sample of the ledger)'}: ${top.map((d) => `${cell(printable(d.dirKey))} (${int(d.open)})`).join(', ')}`, '');
   }
 
   out.push('## Archived, excluded and filtered objects', '');

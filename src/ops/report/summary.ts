@@ -5,18 +5,18 @@
 import type { Ctx } from '../../common/context.js';
 import { costRoutes, type CostLine } from '../../estimate/cost.js';
 import { loadPrices } from '../../estimate/prices.js';
-import { noActivity, type Activity } from '../../state/history.js';
-import { historySums, ledgerByReason, peakSpan, tableSpan, type HistorySums, type LedgerReason, type Peak, type TableSpan } from '../../state/report.js';
-import type { Status } from '../status.js';
+import { historySums, noActivity, type Activity, type HistorySums } from '../../state/history.js';
+import { ledgerByReason, type LedgerReason } from '../../state/ledger.js';
+import { peakSpan, tableSpan, type Peak, type TableSpan } from '../../state/report.js';
 import { readOverview, type Overview } from '../overview.js';
 
 export interface ReportSummary {
-  table: string;
-  generatedAt: Date;
-  /** `ott status`'s own Status, as the dashboard's overview read it. */
-  status: Status;
-  /** Subfolders with the most open ledger entries (the overview's). */
-  topFailing: Overview['failures'];
+  /**
+   * The dashboard's overview, whole: its generatedAt, `ott status`'s own Status (totals, exclusions, objects
+   * deleted from S3) and the subfolders with the most open ledger entries. The summary adds to it, never
+   * assembles the totals again.
+   */
+  overview: Overview;
   /** cdnTransfer's whole history summed (every worker, every minute and hour kept). */
   copies: Activity & { firstAt: Date | null; lastAt: Date | null };
   /** Other modes in the history, if any wrote it. */
@@ -42,7 +42,7 @@ export async function reportSummary(ctx: Ctx): Promise<ReportSummary> {
     historySums(db, table),
     peakSpan(db, table, MODE, 'minute'),
     peakSpan(db, table, MODE, 'hour'),
-    ledgerByReason(db, table),
+    ledgerByReason(db, table, 'all'),
     tableSpan(db, table),
   ]);
   const cdn = sums.find((s) => s.mode === MODE);
@@ -52,10 +52,7 @@ export async function reportSummary(ctx: Ctx): Promise<ReportSummary> {
     .filter((k) => config[k] !== undefined)
     .map((k) => ({ name: k, value: Array.isArray(config[k]) ? (config[k] as string[]).join(', ') : String(config[k]) }));
   return {
-    table,
-    generatedAt: overview.generatedAt,
-    status: overview.status,
-    topFailing: overview.failures,
+    overview,
     copies: { ...a, firstAt: cdn?.firstAt ?? null, lastAt: cdn?.lastAt ?? null },
     otherModes: sums.filter((s) => s.mode !== MODE),
     verification: { md5: a.verifiedMd5Objects, multipartEtag: a.verifiedMultipartObjects, crc: a.verifiedCrcObjects, sizeOnly: a.verifiedSizeOnlyObjects, notRecorded: Math.max(0, a.copiedObjects - known) },
