@@ -37,6 +37,9 @@ export async function deliverBody(res: ServerResponse, whole: Readable | Buffer,
     await deliverStream(res, body, declaredBytes, noFault ? undefined : fault, countBytes);
   } finally {
     // A paced body that never started reading would not close its source (the origin's stream) itself.
+    // Destroying an origin body not read to its end makes undici emit RequestAbortedError on it (Node 24 with
+    // the viewer gone mid-body): the delivery is over and nobody is left to tell, so it is heard, not thrown.
+    source.on('error', () => undefined);
     source.destroy();
   }
 }
@@ -70,6 +73,7 @@ async function deliverStream(res: ServerResponse, body: Readable, declaredBytes:
       if (!res.write(chunk)) await drained(res);
     }
   } finally {
+    body.on('error', () => undefined); // as in deliverBody: an aborted origin body has nobody left to tell
     body.destroy();
   }
   if (pos < limit || limit === Infinity) {
