@@ -52,6 +52,10 @@ export async function createWorld(prefix: string, extra: Record<string, unknown>
     max_attempts: 4,
     retry_budget_ms: 30_000,
     grace_period_seconds: 10,
+    // The fleet pauses this long after each GCS 429/503 a test injects (30 s by default): at the default,
+    // a fault table whose 503s land in different pause windows spent 60-100 s pausing and timed out on a
+    // loaded CI machine. test/worker/pace.test.ts measures the pause itself.
+    gcs_throttle_backoff_seconds: 2,
     ...extra,
   };
   return { s3Bucket, gcsBucket, subscription, topic, errorSub: `${errorTopic}-sub`, deadSub: `${deadTopic}-sub`, config };
