@@ -119,7 +119,7 @@ export async function openSource(http: Dispatcher, base: CdnBase, want: Expected
     signal,
   });
   if (ranged && res.statusCode === 200) {
-    res.body.destroy();
+    destroyBody(res.body);
     throw new RangeIgnoredError(key, startByte);
   }
   if (res.statusCode !== (ranged ? 206 : 200)) throw await refusal(res, key, signer.signed);
@@ -134,8 +134,7 @@ export async function openSource(http: Dispatcher, base: CdnBase, want: Expected
         ? `CDN serves ${len} bytes from byte ${startByte} (${wantLen} asked) of ${JSON.stringify(key)}, the listing says ${want.size} in all: changed since listed, or a stale CDN cache`
         : undefined;
   if (problem) {
-    res.body.on('error', () => undefined);
-    res.body.destroy();
+    destroyBody(res.body);
     throw new TransferError(problem, true);
   }
   return { meta: sourceMeta(res), contentLength: len, etag, body: res.body };
