@@ -58,9 +58,7 @@ export async function readTotals(db: Db, table: string): Promise<TotalsRead> {
 
 async function sumTotals(db: Db, table: string): Promise<{ phases: PhaseSums[]; recountedAt: Date | null; rows: number }> {
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT phase, COUNT(*) AS n_rows, SUM(subfolders) AS subfolders, SUM(s3_bytes) AS s3_bytes, SUM(gcs_bytes) AS gcs_bytes,
-       SUM(s3_objects) AS s3_objects, SUM(gcs_objects) AS gcs_objects, SUM(published_objects) AS published_objects,
-       SUM(published_bytes) AS published_bytes, SUM(done_objects) AS done_objects, MAX(recounted_at) AS recounted_at
+    `SELECT phase, COUNT(*) AS n_rows, SUM(subfolders) AS subfolders, ${SUMS.map((c) => `SUM(${c}) AS ${c}`).join(', ')}, MAX(recounted_at) AS recounted_at
      FROM ${totalsTable(table)} GROUP BY phase`,
   );
   const marker = rows.find((r) => n(r.phase) === RECOUNTED);
