@@ -1,4 +1,4 @@
-// Benchmark: CRC32C, the slicing-by-8 JavaScript the tool used until issue 16 (now the fixtures' own, test/stack/crc32c.ts) against
+// Benchmark: CRC32C, the slicing-by-8 JavaScript the tool used until issue 16 (now the fixtures' independent check, crc32cJs in test/stack/crc32c.ts) against
 // @node-rs/crc32's native crc32c (SSE4.2 / SIMD), on 16 KiB buffers (a small object) and 8 MiB buffers (a
 // resumable chunk). Both must agree with the standard check value and with each other, incrementally
 // too (the tool continues a CRC chunk by chunk), before any time counts. Best of 5 interleaved rounds of
@@ -7,7 +7,7 @@
 // Usage: npx tsx bench/crc32c.bench.ts [--rounds 5] [--mib 64]
 import { randomBytes } from 'node:crypto';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
-import { crc32c as jsCrc32c } from '../test/stack/crc32c.js';
+import { crc32cJs as jsCrc32c } from '../test/stack/crc32c.js';
 import { rateRatio, writeResults } from './results.js';
 
 const MiB = 1024 * 1024;

@@ -15,6 +15,7 @@ import { SYNTHETIC_BLOCK_BYTES, SYNTHETIC_BUCKET, syntheticChunks, syntheticEtag
 import { createDb } from '../../src/common/db.js';
 import { migrate } from '../../src/common/migrate.js';
 import type { ObjectEntry } from '../../src/common/messages.js';
+import { signedQuery } from './bare.js';
 import { serverPid } from './cpu.js';
 
 export const KEY_PAIR_ID = 'KOTTBENCH';
@@ -37,11 +38,18 @@ export interface World {
   stop(): Promise<void>;
 }
 
-/** The synthetic objects of one workload: keys `<size>/<name>` under cloudfront_url_host_pre `<cdn>/__synthetic/`. */
-export async function syntheticObjects(prefix: string, count: number, sizeBytes: number): Promise<ObjectEntry[]> {
-  const etag = await syntheticEtag(sizeBytes);
+/**
+ * The synthetic objects of one workload: keys `<size>/<name>` under cloudfront_url_host_pre `<cdn>/__synthetic/`.
+ * The CDN fixture computes a size's ETag (the MD5 of the whole object, ~2.5 s of CPU per GiB) on its first
+ * request for that size: a signed HEAD makes it do so here, before any clock starts, not inside the first run.
+ */
+export async function syntheticObjects(w: World, prefix: string, count: number, sizeBytes: number): Promise<ObjectEntry[]> {
   const last_modified = SYNTHETIC_LAST_MODIFIED.toISOString();
-  return Array.from({ length: count }, (_, i) => ({ key: `${sizeBytes}/${prefix}-${String(i).padStart(6, '0')}`, size: sizeBytes, etag, last_modified }));
+  const keys = Array.from({ length: count }, (_, i) => `${sizeBytes}/${prefix}-${String(i).padStart(6, '0')}`);
+  const head = fetch(`${syntheticBase(w)}${keys[0]}${signedQuery(syntheticBase(w), KEY_PAIR_ID, w.privateKeyPem)}`, { method: 'HEAD' });
+  const [etag, res] = await Promise.all([syntheticEtag(sizeBytes), head]);
+  if (res.headers.get('etag') !== etag) throw new Error(`CDN fixture HEAD ${keys[0]}: HTTP ${res.status}, ETag ${res.headers.get('etag')}, expected ${etag}`);
+  return keys.map((key) => ({ key, size: sizeBytes, etag, last_modified }));
 }
 
 export function syntheticBase(w: World): string {

@@ -7,7 +7,7 @@ import { bare, ours, rclone, rcloneLabel, rcloneTransfersSettings, type Ctx, typ
 
 export async function runLarge(c: Ctx, emit: Emit): Promise<void> {
   const { count, bytes } = c.args.large;
-  const objects = await syntheticObjects('l', count, bytes);
+  const objects = await syntheticObjects(c.w, 'l', count, bytes);
   const total = count * bytes;
   // More transfers than objects cannot help: the sweep stops at the object count.
   const settings = rcloneTransfersSettings([...new Set(c.args.transfers.map((t) => Math.min(t, count)))]);

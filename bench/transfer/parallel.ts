@@ -18,8 +18,8 @@ const rcloneSize = (bytes: number): string => (bytes % MiB === 0 ? `${bytes / Mi
 
 export async function runParallel(c: Ctx, emit: Emit): Promise<void> {
   const p = c.args.parallel;
-  const [e] = await syntheticObjects('p', 1, p.bytes);
-  const [sweepObject] = await syntheticObjects('q', 1, Math.min(p.sweepBytes, p.bytes));
+  const [e] = await syntheticObjects(c.w, 'p', 1, p.bytes);
+  const [sweepObject] = await syntheticObjects(c.w, 'q', 1, Math.min(p.sweepBytes, p.bytes));
   const partMd5s = syntheticPartMd5s(p.bytes, p.partBytes);
   await setThrottle(c.w.cdn, p.capBytesPerS);
   try {

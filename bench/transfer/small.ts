@@ -9,7 +9,7 @@ import { bare, ours, rclone, rcloneLabel, rcloneTransfersSettings, type Ctx, typ
 export async function runSmall(c: Ctx, emit: Emit): Promise<void> {
   const { count, bytes } = c.args.small;
   const want = c.args.workloads;
-  const objects = await syntheticObjects('s', count, bytes);
+  const objects = await syntheticObjects(c.w, 's', count, bytes);
   const settings = rcloneTransfersSettings(c.args.transfers);
   const sweepSet = objects.slice(0, Math.min(c.args.sweepObjects, count));
   const picked = want.has('small') ? await sweep('rclone small', settings, rcloneLabel, (s) => rclone(c, 'small-sweep', sweepSet, s)) : undefined;

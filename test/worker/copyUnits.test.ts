@@ -5,7 +5,7 @@ import { createHash, createVerify, generateKeyPairSync, randomBytes } from 'node
 import { createUrlSigner, customPolicy, refreshMarginMs } from '../../src/worker/copy/signer.js';
 import { cdnBase, cdnRequestPath } from '../../src/worker/copy/source.js';
 import { crc32c, crc32cBase64 } from '../../src/worker/copy/crc32c.js';
-import { crc32c as fixtureCrc32c } from '../stack/crc32c.js';
+import { crc32cJs as fixtureCrc32c } from '../stack/crc32c.js';
 import { multipartEtag, parseEtag } from '../../src/common/source/etag.js';
 import { StreamHasher, verdict } from '../../src/worker/copy/verify.js';
 import { sameObject, uploadMetadata, META_SOURCE_ETAG } from '../../src/worker/copy/copyObject.js';
@@ -72,7 +72,8 @@ describe('hashes and verdicts', () => {
   });
 
   // RFC 3720 (iSCSI) B.4: the CRC32C test vectors, for the tool's native CRC32C and the fixtures' own
-  // JavaScript one (the GCS emulator's), which must agree with each other on any bytes, continued too.
+  // independent JavaScript one (which vouches for the native one the GCS emulator hashes with), which must
+  // agree with each other on any bytes, continued too.
   const iscsiReadPdu = Buffer.from('01c000000000000000000000000000001400000000000400000000140000001828000000000000000200000000000000', 'hex');
   it.each([
     ['32 bytes of zeroes', Buffer.alloc(32), 0x8a9136aa],

@@ -100,7 +100,7 @@ export const configSchema = z
     parallel_objects: positiveInt(64).default(1),
     /**
      * cdnTransfer: bytes one process holds for copies itself, in 8 MiB slabs reused for its life: 2 per
-     * object going as one resumable stream (the chunk on the wire, kept for a resend, and the next), 4 per
+     * object going as one resumable stream (the chunk on the wire, kept for a resend, and the next), 6 per
      * object in parallel parts (parts arriving ahead of the in-order MD5). A copy waits for its slabs
      * before its GET; everything else streams. Peak RSS is about the idle process (~115-145 MiB) plus this.
      */
