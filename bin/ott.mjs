@@ -5,12 +5,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-// The AWS SDK prints a multi-line NodeVersionSupportWarning on stderr at every start under Node < 22.
-// Production VMs run the Node LTS (24, infra/image); on this machine's Node 20 the warning is noise in
-// operators' output and in the JSON log stream, so it is switched off here, before any SDK loads,
-// through the SDK's own documented variable (children of --processes inherit it).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const built = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 if (existsSync(built)) {
   await import(pathToFileURL(built).href);

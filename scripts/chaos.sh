@@ -7,4 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export METADATA_SERVER_DETECTION=none
-exec node --disable-warning=NodeVersionSupportWarning --import tsx bench/chaos/run.ts "$@"
+# The AWS SDK notes that Node 20 support ends in 2027: known, and not this run's news. Its own switch, as
+# the CLI sets it (src/common/config/env.ts): Node's --disable-warning misses it (a plain `Warning`).
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+exec node --import tsx bench/chaos/run.ts "$@"

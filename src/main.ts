@@ -3,9 +3,11 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands, globalOptions } from './commands/index.js';
+import { silenceSdkNodeWarning } from './common/config/env.js';
 import { guardStdio } from './common/log.js';
 
 guardStdio(); // a full disk or a closed pipe on stdout/stderr loses log lines, never the process
+silenceSdkNodeWarning(); // no AWS SDK notice about Node 20 in operators' output (env.ts says why)
 
 const cli = globalOptions(yargs(hideBin(process.argv)))
   .scriptName('ott')

@@ -39,8 +39,7 @@ export async function publishOneDir(server: Server, ps: PubSub, env: Record<stri
     log(`one subfolder of ${objects.toLocaleString('en')} objects: ott publishObjectsList`);
     const r = await runOtt(['--config', cfg, 'publishObjectsList'], 'publishObjectsList', {
       entry,
-      // bin/ott.mjs's setting: no AWS SDK warning about Node 20 on stderr.
-      env: { ...process.env, ...env, OTT_S3_ENDPOINT: list.endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: { ...process.env, ...env, OTT_S3_ENDPOINT: list.endpoint },
       onSample: (kib) => {
         const i = list.served() * 2 < objects ? 0 : 1;
         half[i] = Math.max(half[i], kib);

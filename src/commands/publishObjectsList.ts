@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { collectEagerly } from '../common/heap.js';
 import { run } from '../publisher/publishObjectsList.js';
 import { runMode, type GlobalArgs } from './runMode.js';
 import { metricsOptions, type MetricsCliArgs } from './metricsOptions.js';
@@ -35,8 +36,9 @@ export const publishObjectsListCommand: CommandModule<GlobalArgs, GlobalArgs> = 
         describe: 'with --delta: remove from GCS the objects whose S3 source was deleted (default: config delete_unmatched, false)',
       })
       .option('dry-run', { type: 'boolean', default: false, describe: 'list and count what would be published; publish, claim, flag and remove nothing' }) as Argv<GlobalArgs>,
-  handler: (argv) =>
-    runMode('publishObjectsList', argv, async (ctx) => {
+  handler: (argv) => {
+    collectEagerly(); // a publisher's garbage comes fast: its memory stays near its live heap (common/heap.ts)
+    return runMode('publishObjectsList', argv, async (ctx) => {
       const a = argv as PublishObjectsCliArgs;
       const summary = await run(ctx, { follow: a.follow, dryRun: a.dryRun, delta: a.delta, deleteUnmatched: a.deleteUnmatched, fromInventory: a.fromInventory });
       if (summary.subfolders_failed > 0) {
@@ -46,5 +48,6 @@ export const publishObjectsListCommand: CommandModule<GlobalArgs, GlobalArgs> = 
         process.exitCode = 1;
       }
       return summary;
-    }, { metrics: argv as MetricsCliArgs }),
+    }, { metrics: argv as MetricsCliArgs });
+  },
 };

@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { run } from '../worker/rsync.js';
 import { runMode, type GlobalArgs } from './runMode.js';
 import { subfolderArgs, subfolderOptions, type SubfolderCliArgs } from './subfolderOptions.js';
 
@@ -22,8 +21,15 @@ export const rsyncCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .option('dir', { type: 'string', array: true, describe: 'subfolder dir_key to work on instead of pulling messages (repeatable)' }) as unknown as Argv<GlobalArgs>,
   handler: (argv) => {
     const a = argv as unknown as RsyncCliArgs;
-    return runMode('rsync', argv, (ctx) =>
-      run(ctx, { engine: a.engine, dryRun: a.dryRun, dirs: a.dir, ...subfolderArgs(a) }),
+    // Loaded when it runs, as cdnTransfer's: the copy path (undici, the signer, CRC32C) would otherwise sit
+    // in the heap of every mode, the publishers' included.
+    return runMode(
+      'rsync',
+      argv,
+      async (ctx) => {
+        const { run } = await import('../worker/rsync.js');
+        return run(ctx, { engine: a.engine, dryRun: a.dryRun, dirs: a.dir, ...subfolderArgs(a) });
+      },
       { metrics: a },
     );
   },

@@ -9,7 +9,9 @@
 import type { Ctx } from '../common/context.js';
 import type { ObjectEntry } from '../common/messages.js';
 import type { FilterReason } from '../common/source/filter.js';
-import { compareWithGcs } from './copy/index.js';
+// same.ts itself, not the copy path's index: the publishers' --delta imports this file, and the index loads
+// the whole copier (undici, the signer, CRC32C) into a process that copies nothing.
+import { compareWithGcs } from './copy/same.js';
 import { Exclusions, type Exclusion } from '../common/source/unmigratable.js';
 import { archivedInS3, listGcs, listS3Scoped, type GcsEntry, type ScopedEntry } from './listing.js';
 import type { DeepResult, Measured } from '../state/work.js';

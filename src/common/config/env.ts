@@ -51,6 +51,18 @@ function startupTimeoutMs(v: string | undefined): number {
   return n * 1000;
 }
 
+/**
+ * The AWS SDK prints a multi-line NodeVersionSupportWarning on stderr when its first client is built under
+ * Node < 22 (production VMs run Node 24, infra/image). On Node 20 it is noise in operators' output and in
+ * the JSON log stream, so the CLI switches it off through the SDK's own variable, which the SDK reads when
+ * a client is built: set before any mode runs, it covers every entry point (bin/ott.mjs, a built main.js,
+ * src/main.ts through tsx) and the children of --processes, which inherit it. An operator's own setting
+ * stands. (Node's --disable-warning cannot do it: the SDK emits a plain `Warning`, named only in its text.)
+ */
+export function silenceSdkNodeWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
 /** The environment for child processes we start (gcloud): the parent's, which only this module may read. */
 export function childProcessEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   return { ...process.env, ...extra };
