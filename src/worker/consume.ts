@@ -44,6 +44,12 @@ export interface ConsumeOptions<T> extends ConsumeSettings, DispatchOptions<T> {
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 const DEFAULT_HARD_STOP_WAIT_MS = 10_000;
 const STREAM_WARN_EVERY_MS = 60_000;
+/**
+ * Streaming pulls per process. The client opens min(5, maxMessages) by default, but a worker holds a handful
+ * of messages (cdnTransfer: about four keys per copy slot) and one stream carries thousands a second: more
+ * streams add only connections for the server (and the emulator, on the benchmark's shared cores) to keep.
+ */
+const PULL_STREAMS = 1;
 
 export async function consume<T extends { dir_key: string }>(ctx: Ctx, opts: ConsumeOptions<T>): Promise<ConsumeStats> {
   requireFields(ctx.config, opts.mode, ['pubsub_subscription_id']);
@@ -79,6 +85,7 @@ function subscribe(ctx: Ctx, opts: ConsumeSettings): Subscription {
   const closeMs = opts.graceMs + (opts.hardStopWaitMs ?? DEFAULT_HARD_STOP_WAIT_MS) + 15_000;
   return ctx.clients.pubsub().subscription(ctx.config.pubsub_subscription_id!, {
     flowControl: { maxMessages: opts.concurrency, maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES, allowExcessMessages: false },
+    streamingOptions: { maxStreams: PULL_STREAMS },
     // The client extends each lease while we hold the message: long work is never redelivered midway.
     maxExtensionTime: Duration.from({ milliseconds: opts.maxExtensionMs }),
     // close() keeps leasing what we hold until it is settled; the timeout is a last resort (drain() settles first).
