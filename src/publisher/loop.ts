@@ -283,14 +283,15 @@ class ClaimLoop {
 }
 
 /**
- * A dry run's walk: every claimable row, page by page in id order, without claiming anything (so a dry run
- * never changes a row). Stops early on shutdown.
+ * A dry run's walk: every claimable row, page by page as a claim walks them (publishable.ts claimableWalk:
+ * each branch through its index), without claiming anything (so a dry run never changes a row). Stops
+ * early on shutdown.
  */
-export async function* claimableRows(page: (afterId: number) => Promise<PendingRow[]>, retry: RetryOptions): AsyncGenerator<PendingRow> {
-  for (let afterId = 0; ; ) {
-    const rows = await withRetry(() => page(afterId), retry);
+export async function* claimableRows(page: (after: WalkCursor) => Promise<{ rows: PendingRow[]; next: WalkCursor }>, retry: RetryOptions): AsyncGenerator<PendingRow> {
+  for (let after: WalkCursor = 0; ; ) {
+    const { rows, next } = await withRetry(() => page(after), retry);
     if (!rows.length || retry.signal?.aborted) return;
     yield* rows;
-    afterId = rows[rows.length - 1].id;
+    after = next;
   }
 }

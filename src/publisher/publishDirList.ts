@@ -13,7 +13,7 @@ import { GroupCommit } from './groupCommit.js';
 import { claimableRows, releaseFailed, runPublishLoop } from './loop.js';
 import { holderOf } from '../state/leases.js';
 import { markDirPublished } from '../state/publish.js';
-import { claimablePage, countClaimable, startRecheck, type PendingRow, type Recheck } from '../state/publishable.js';
+import { claimableWalk, countClaimable, startRecheck, type PendingRow, type Recheck } from '../state/publishable.js';
 import { dirKeyHash, openTopic } from './topic.js';
 
 const MODE = 'publishDirList';
@@ -74,7 +74,7 @@ export async function run(ctx: Ctx, args: PublishDirArgs): Promise<PublishDirSum
   };
 
   if (args.dryRun) {
-    for await (const row of claimableRows((afterId) => claimablePage(db, table, purpose, afterId, CLAIM_BATCH, recheck), { ...retry, signal: ctx.signal })) {
+    for await (const row of claimableRows((after) => claimableWalk(db, table, purpose, after, CLAIM_BATCH, recheck), { ...retry, signal: ctx.signal })) {
       log.info(`${MODE} (dry run): would publish`, { purpose, dir_key: row.dirKey });
       s.subfolders_published++;
       progress.add({ subfolders: 1 });

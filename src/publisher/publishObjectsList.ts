@@ -27,7 +27,7 @@ import { publishGate } from './gate.js';
 import { claimableRows, releaseFailed, runPublishLoop, type Finishing } from './loop.js';
 import { holderOf, type Holder } from '../state/leases.js';
 import { markDeltaPublished, markObjectsPublished, type PublishedDelta, type PublishedObjects } from '../state/publish.js';
-import { claimablePage, countClaimable, startRecheck, type PendingRow, type Recheck } from '../state/publishable.js';
+import { claimableWalk, countClaimable, startRecheck, type PendingRow, type Recheck } from '../state/publishable.js';
 import { dirKeyHash, openTopic, type PublishTopic } from './topic.js';
 import { inventoryLister } from './inventoryLister.js';
 
@@ -268,7 +268,7 @@ async function dryRun(ctx: Ctx, p: Publishing): Promise<void> {
   if (p.delta) p.delta = { ...p.delta, remove: false };
   if (p.summary.delta) p.summary.delta.remove_gone = false;
   const kind = p.delta ? 'delta' : 'cdn';
-  for await (const row of claimableRows((afterId) => claimablePage(db, config.mysql_table, kind, afterId, CLAIM_BATCH, p.delta?.run), retry)) {
+  for await (const row of claimableRows((after) => claimableWalk(db, config.mysql_table, kind, after, CLAIM_BATCH, p.delta?.run), retry)) {
     const { stats: st, findings } = await sendSubfolder(ctx, row, p);
     countSent(p.summary, st);
     p.summary.subfolders_published++;

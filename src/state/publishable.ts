@@ -1,5 +1,5 @@
 // Which rows each publisher may claim (src/publisher/README.md, "Which rows each mode takes"), and the
-// reads over them: a dry run's pages and the count behind the progress ETA. The claim itself is in
+// reads over them: the walk (a claim's candidates, a dry run's pages) and the count behind the progress ETA. The claim itself is in
 // publish.ts; it re-checks the same condition in its UPDATE.
 import type { RowDataPacket } from 'mysql2';
 import type { Db } from '../common/db.js';
@@ -90,19 +90,22 @@ export function claimable(kind: PublishKind, recheck?: Recheck): { where: string
 }
 
 /**
- * The claimable condition as a disjunction of branches, each with its own index (a row may satisfy both).
- * A recheck's OR of "due by the usual criteria" and RECHECK_DUE defeats every index as one condition: a
- * walk read the table in id order to find its rows and a count read every row. Apart, the usual branch is
- * a ref of ix_sync_check_due (sql/016: the unpublished rows in id order) and RECHECK_DUE a range of
- * ix_recheck_due (sql/016: the checks that ended by the instant), so they read what is due, not the table.
+ * The claimable condition as a disjunction of branches, each with its own index. A recheck's OR of "due by
+ * the usual criteria" and RECHECK_DUE defeats every index as one condition: a walk read the table in id
+ * order to find its rows and a count read every row. Apart, the usual branch is a ref of ix_sync_check_due
+ * (sql/016: the unpublished rows in id order) and RECHECK_DUE a range of ix_recheck_due (sql/016: the
+ * checks that ended by the instant), so they read what is due, not the table. A row may satisfy both; the
+ * due branch leaves out what the usual one takes (`IS NOT TRUE`: a NULL there is "not taken"), so a walk
+ * that claims nothing (a dry run) meets each row once.
  */
 function claimableBranches(kind: PublishKind, recheck?: Recheck): { usual: { where: string; params: unknown[] }; due?: { where: string; params: unknown[] } } {
   const whole = claimable(kind, recheck); // validates kind and run, as every claim does
   if (!recheck || kind !== 'syncCheck') return { usual: whole };
   const c = publishLease(kind);
+  const usual = `${c.published} = FALSE AND ${ELIGIBLE[kind]} AND ${leaseFree(c)}`;
   return {
-    usual: { where: `${c.published} = FALSE AND ${ELIGIBLE[kind]} AND ${leaseFree(c)}`, params: [] },
-    due: { where: `${RECHECK_DUE} AND ${leaseFree(c)}`, params: whole.params },
+    usual: { where: usual, params: [] },
+    due: { where: `${RECHECK_DUE} AND ${leaseFree(c)} AND (${usual}) IS NOT TRUE`, params: whole.params },
   };
 }
 
@@ -139,17 +142,6 @@ export async function claimableWalk(db: Db, table: string, kind: PublishKind, af
   if (!found.length) return { rows: [], next: after };
   const last = found[found.length - 1];
   return { rows: toRows(found), next: { end: last.last_end as Date, id: Number(last.id) } };
-}
-
-/** Dry run: a page of the rows a claim would take now, after `afterId`, without touching them. */
-export async function claimablePage(db: Db, table: string, kind: PublishKind, afterId: number, limit: number, recheck?: Recheck): Promise<PendingRow[]> {
-  const cond = claimable(kind, recheck);
-  const [rows] = await db.query<RowDataPacket[]>(`SELECT id, dir_key FROM ${tableName(table)} WHERE ${cond.where} AND id > ? ORDER BY id LIMIT ?`, [
-    ...cond.params,
-    afterId,
-    limit,
-  ]);
-  return toRows(rows);
 }
 
 /**

@@ -41,6 +41,8 @@ const STATES: Array<[string, Record<string, unknown>, boolean?]> = [
   ['data/another-publisher-holds/', { ...checked(BEFORE), sync_check_publish_owner: 'p', sync_check_publish_lease_until: FAR }, false],
   // Due by the usual criteria anyway: a --recheck run takes those too.
   ['data/never-checked/', { ...PUBLISHED }, true],
+  // Due both ways (checked on every pass, given back): one message, and a dry run lists it once.
+  ['data/always-checked-given-back/', { ...checked(BEFORE), sync_check_frequency: 0, sync_check_published: false }, true],
 ];
 const DUE = STATES.filter((s) => s[2]).map((s) => s[0]).sort();
 
@@ -88,11 +90,12 @@ describe('publishDirList --purpose syncCheck --recheck', () => {
 
   it('without --recheck-before: everything checked before the run started; without --recheck: none of them', async () => {
     const ctx = await setup();
-    expect(await run(ctx, { purpose: 'syncCheck' })).toMatchObject({ subfolders_published: 1 }); // never-checked
-    await collect(ps, ctx.subscriptionId, { minCount: 1 });
+    const usual = ['data/always-checked-given-back/', 'data/never-checked/']; // due without --recheck
+    expect(await run(ctx, { purpose: 'syncCheck' })).toMatchObject({ subfolders_published: usual.length });
+    expect(dirKeys(await collect(ps, ctx.subscriptionId, { minCount: usual.length }))).toEqual(usual);
     const s = await run(ctx, { purpose: 'syncCheck', recheck: true });
-    // checked-after (June 2026) is before this run too; never-checked was just published and is queued.
-    const expected = [...DUE.filter((k) => k !== 'data/never-checked/'), 'data/checked-after/'].sort();
+    // checked-after (June 2026) is before this run too; the usual ones were just published and are queued.
+    const expected = [...DUE.filter((k) => !usual.includes(k)), 'data/checked-after/'].sort();
     expect(s.subfolders_published).toBe(expected.length);
     expect(new Date(s.recheck_before!).getTime()).toBeGreaterThan(Date.now() - 60_000);
     expect(dirKeys(await collect(ps, ctx.subscriptionId, { minCount: expected.length }))).toEqual(expected);
