@@ -70,6 +70,13 @@ const VERIFIED_BY_ACTIVITY = {
 /** Pub/Sub's own flow control on message bytes (object-list messages are small; this bounds memory). */
 const FLOW_MAX_BYTES = 64 * 1024 * 1024;
 const PROGRESS_MS = 5000;
+/**
+ * Keys held per copy slot. Small objects take ~10-15 ms a copy, so a slot does ~70-100 a second; the ack ->
+ * next message round trip (up to 100 ms of ack batching plus the delivery) needs ~10 per slot queued.
+ * With 4 (5 messages for 32 slots) the queue ran dry 2-8% of the time on the small benchmark; with 12
+ * (10 messages) never. Holding more costs little: leases are extended, a crash redelivers a few more keys.
+ */
+const KEYS_IN_HAND_PER_SLOT = 12;
 
 export async function run(ctx: Ctx, args: CdnTransferArgs = {}): Promise<CdnTransferSummary> {
   const { config } = ctx;
@@ -82,9 +89,11 @@ export async function run(ctx: Ctx, args: CdnTransferArgs = {}): Promise<CdnTran
   const copier = createCopier(ctx, { ...args.tunables, concurrency: config.transfer_concurrency, bwlimit, pacer });
   const limiter = createLimiter(config.transfer_concurrency);
   const rec = startRecording(ctx, limiter, pacer, history);
-  // A message is acked only when its last key is done, so keys wait behind its slowest copy: keep about
-  // four keys in hand per copy slot (plus two messages) so the limiter never starves; num_messages is a floor.
-  const maxMessages = Math.max(config.num_messages, Math.ceil((4 * config.transfer_concurrency) / config.num_single_message) + 2);
+  // A message is acked only when its last key is done, and Pub/Sub sends the next one only once that ack
+  // reached it (flow control counts unacked messages; acks go out in 100 ms batches): keep enough keys in
+  // hand to cover that round trip (KEYS_IN_HAND_PER_SLOT per copy slot, plus two messages) so the limiter
+  // never starves; num_messages is a floor.
+  const maxMessages = Math.max(config.num_messages, Math.ceil((KEYS_IN_HAND_PER_SLOT * config.transfer_concurrency) / config.num_single_message) + 2);
   try {
     const stats = await consume(ctx, {
       mode: MODE,

@@ -103,6 +103,14 @@ export class WholeBody {
 /** Resumable chunks must be multiples of 256 KiB (except the last). */
 export const CHUNK_ALIGN = 256 * 1024;
 
+/**
+ * What the copy path reads of an object resource (GcsObject), asked for by `fields=`: GCS answers with the
+ * whole resource otherwise (selfLink, mediaLink, etag, timestamps...), bytes it sends and we parse per object.
+ * An upload's answer needs no metadata: we just sent it; its generation, size and hashes are the proof.
+ */
+const OBJECT_FIELDS = 'name,size,generation,md5Hash,crc32c,metadata';
+const UPLOADED_FIELDS = 'name,size,generation,md5Hash,crc32c';
+
 function toObject(j: Record<string, unknown>): GcsObject {
   return {
     name: String(j.name),
@@ -153,7 +161,7 @@ export class GcsClient extends GcsHttp {
 
   /** The object's resource, or undefined when it does not exist. */
   async get(bucket: string, name: string, signal: AbortSignal): Promise<GcsObject | undefined> {
-    const res = await this.http.request({ origin: this.origin, path: this.objectPath(bucket, name), method: 'GET', headers: await this.headers(), signal });
+    const res = await this.http.request({ origin: this.origin, path: `${this.objectPath(bucket, name)}?fields=${OBJECT_FIELDS}`, method: 'GET', headers: await this.headers(), signal });
     if (res.statusCode === 404) {
       await res.body.dump();
       return undefined;
@@ -198,7 +206,7 @@ export class GcsClient extends GcsHttp {
     }
     const res = await this.http.request({
       origin: this.origin,
-      path: this.uploadPath(r.bucket, 'multipart', r.ifGenerationMatch),
+      path: `${this.uploadPath(r.bucket, 'multipart', r.ifGenerationMatch)}&fields=${UPLOADED_FIELDS}`,
       method: 'POST',
       headers: await this.headers({ 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(length) }),
       body,

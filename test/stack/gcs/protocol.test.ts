@@ -137,6 +137,24 @@ describe('GCS emulator wire protocol', () => {
     expect(seen.sort()).toEqual(['l/a', 'l/b', 'l/c/', 'l/d/', 'l/e']);
   });
 
+  it('answers with the fields a request names (fields=): uploads, reads, lists; a malformed selection is a 400', async () => {
+    const body = randomBytes(1000);
+    const up = await fetch(`${base}/upload/storage/v1/b/${bucket}/o?uploadType=media&name=fields/one&fields=name,size,md5Hash,metadata`, { method: 'POST', body });
+    expect(up.status).toBe(200);
+    expect(await up.json()).toEqual({ name: 'fields/one', size: '1000', md5Hash: md5(body) });
+    await put('fields/two', 'xy');
+    const patched = await fetch(obj('fields/two', '?fields=generation,metadata/k'), { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: { k: 'v', other: 'w' } }) });
+    expect(Object.keys((await patched.json()) as object).sort()).toEqual(['generation', 'metadata']);
+    expect(await (await fetch(obj('fields/two', '?fields=metadata(k),contentType'))).json()).toEqual({ metadata: { k: 'v' }, contentType: expect.any(String) });
+    const listed = (await (await fetch(`${base}/storage/v1/b/${bucket}/o?prefix=fields/&fields=items(name,size),nextPageToken`)).json()) as Record<string, unknown>;
+    expect(listed).toEqual({ items: [{ name: 'fields/one', size: '1000' }, { name: 'fields/two', size: '2' }] });
+    expect(Object.keys((await (await fetch(obj('fields/one', '?fields=*'))).json()) as object)).toContain('selfLink');
+    for (const bad of ['items(name', 'name,,size', 'a)']) expect((await fetch(obj('fields/one', `?fields=${encodeURIComponent(bad)}`))).status).toBe(400);
+    // Errors keep their shape whatever the selection.
+    const missing = await fetch(obj('fields/none', '?fields=name'));
+    expect([missing.status, ((await missing.json()) as { error?: { code?: number } }).error?.code]).toEqual([404, 404]);
+  });
+
   it('answers storageLayout, refuses deleting a non-empty bucket, and 404s a missing one', async () => {
     const layout = await fetch(`${base}/storage/v1/b/${bucket}/storageLayout`);
     expect(await layout.json()).toMatchObject({ kind: 'storage#storageLayout', bucket });

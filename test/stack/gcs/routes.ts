@@ -35,6 +35,7 @@ export async function route(ex: Exchange, store: Store, faults: FaultTable): Pro
   }
   // The XML API's multipart uploads, on S3-compatible paths: no JSON API request carries these parameters.
   if (isXmlMultipart(ex.query)) return routeXmlMultipart(ex, store);
+  ex.fields(); // a malformed selection fails the request before it changes anything, as in GCS
   const api = API.exec(ex.path);
   if (!api) throw new GcsError(404, 'notFound', `Not Found: ${ex.path}`);
   const kind = api[1] ?? '';
