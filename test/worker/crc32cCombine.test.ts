@@ -1,9 +1,11 @@
 // crc32cCombine: the CRC32C of a whole from its parts, as GCS reports it for an object assembled from parts
-// (XML multipart uploads, compose). Pinned against crc32c over the concatenated bytes, and against itself
-// for lengths beyond 2^32 bytes, where a 32-bit slip in the length arithmetic would show.
+// (XML multipart uploads, compose). Pinned against crc32c over the concatenated bytes, against itself for
+// lengths beyond 2^32 bytes, where a 32-bit slip in the length arithmetic would show, and there against the
+// fixtures' combine too (test/stack/crc32c.ts: another method, pinned to bytes by test/stack/crc32c.test.ts).
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { crc32c, crc32cCombine } from '../../src/worker/copy/crc32c.js';
+import { crc32cCombine as fixtureCombine } from '../stack/crc32c.js';
 
 describe('crc32cCombine', () => {
   it('equals crc32c of the concatenation, for empty, tiny and multi-MiB parts', () => {
@@ -35,6 +37,7 @@ describe('crc32cCombine', () => {
     expect(right).toBe(left);
     // A length that differs only above bit 32 must change the result.
     expect(crc32cCombine(a, b, lb)).not.toBe(crc32cCombine(a, b, lb - 2 ** 32));
+    for (const n of [lb, lc, 2 ** 32 + 1, 5 * 1024 ** 4]) expect(crc32cCombine(a, b, n), `${n} bytes`).toBe(fixtureCombine(a, b, n));
   });
 
   it('refuses a length that is not a whole number of bytes, naming it', () => {

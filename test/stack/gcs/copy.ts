@@ -1,12 +1,13 @@
 // Server-side copies: rewrite (always done in one call), copyTo, and compose. Copies share the source's
-// file by hard link; compose concatenates into a new file (in discard mode it only combines the CRC32Cs)
-// and, like GCS, gives the composite no md5Hash. assemble() also completes XML multipart uploads.
-import { createReadStream } from 'node:fs';
+// file by hard link; compose concatenates into a new file (in discard mode there are no bytes) and, like
+// GCS, gives the composite no md5Hash and a CRC32C combined from its pieces'. assemble() also completes
+// XML multipart uploads.
+import { open, unlink } from 'node:fs/promises';
 import { badRequest, GcsError, noSuchObject } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { liveObject } from './objects.js';
 import { applyPatch, checkPreconditions, objectResource } from './resource.js';
-import type { ObjectMeta, Store, Written } from './store.js';
+import type { ObjectMeta, Store } from './store.js';
 import { crc32cBase64, crc32cCombine } from '../crc32c.js';
 import { validName } from './names.js';
 
@@ -86,7 +87,8 @@ export interface Piece {
 
 /**
  * Installs a new live object made of pieces, one after another (compose, a completed XML multipart
- * upload): bytes concatenated, or in discard mode only size and CRC32C combined; like GCS, no md5Hash.
+ * upload): like GCS, no md5Hash, and size and CRC32C follow from the pieces' own (each piece's bytes were
+ * hashed once, as they arrived); the bytes are concatenated unless discarding, never hashed again.
  */
 export async function assemble(
   store: Store,
@@ -96,33 +98,59 @@ export async function assemble(
   fields: Pick<ObjectMeta, 'contentType' | 'storageClass' | 'componentCount'>,
   patch: Record<string, unknown>,
 ): Promise<ObjectMeta> {
-  const w = store.discarding ? combined(pieces) : await concatenate(store, pieces);
+  const w = combined(pieces);
   const now = new Date().toISOString();
   const meta: ObjectMeta = { bucket, name, generation: store.nextGeneration(), metageneration: 1, size: w.size, crc32c: w.crc32c, ...fields, timeCreated: now, updated: now };
   applyPatch(meta, patch);
-  meta.file = await store.adopt(w.tmp);
+  const tmp = store.discarding ? undefined : await concatenate(store.newTempPath()!, pieces);
+  meta.file = await store.adopt(tmp);
   store.put(meta);
   return meta;
 }
 
-async function concatenate(store: Store, sources: readonly Piece[]): Promise<Written> {
-  const writer = store.newWriter();
-  try {
-    for (const m of sources) for await (const chunk of createReadStream(m.file!)) await writer.write(chunk as Buffer);
-    return await writer.finish();
-  } catch (err) {
-    await writer.abort();
-    throw err;
-  }
-}
-
-/** Discard mode: the sources' bytes are gone, but size and CRC32C of the whole follow from the parts. */
-function combined(sources: readonly Piece[]): Written {
+/** Size and CRC32C of the pieces one after another, from theirs alone (GF(2) arithmetic, no bytes read). */
+function combined(pieces: readonly Piece[]): { size: number; crc32c: string } {
   let crc = 0;
   let size = 0;
-  for (const m of sources) {
+  for (const m of pieces) {
     crc = crc32cCombine(crc, Buffer.from(m.crc32c, 'base64').readUInt32BE(0), m.size);
     size += m.size;
   }
-  return { size, crc32c: crc32cBase64(crc), md5Hash: '' };
+  return { size, crc32c: crc32cBase64(crc) };
+}
+
+/** Bytes copied per read: a few syscalls per MiB, one buffer per assemble. */
+const COPY_BUFFER_BYTES = 1024 * 1024;
+
+/**
+ * The pieces' files one after another in a new file at `dest`; returns dest. A piece whose file does not
+ * hold exactly its recorded size fails the assemble (its CRC32C would not describe the bytes).
+ */
+async function concatenate(dest: string, pieces: readonly Piece[]): Promise<string> {
+  const out = await open(dest, 'wx');
+  const buf = Buffer.allocUnsafe(COPY_BUFFER_BYTES);
+  try {
+    for (const p of pieces) {
+      const src = await open(p.file!, 'r');
+      let copied = 0;
+      try {
+        for (;;) {
+          const { bytesRead } = await src.read(buf, 0, buf.length, null);
+          if (bytesRead === 0) break;
+          // FileHandle.write may write less than asked; write the rest.
+          for (let off = 0; off < bytesRead; ) off += (await out.write(buf, off, bytesRead - off)).bytesWritten;
+          copied += bytesRead;
+        }
+      } finally {
+        await src.close();
+      }
+      if (copied !== p.size) throw new Error(`assembling: a piece's file holds ${copied} bytes, its metadata says ${p.size}`);
+    }
+    await out.close();
+    return dest;
+  } catch (err) {
+    await out.close().catch(() => undefined);
+    await unlink(dest).catch(() => undefined);
+    throw err;
+  }
 }

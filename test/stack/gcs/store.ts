@@ -189,7 +189,12 @@ export class Store {
   }
 
   newWriter(): ObjectWriter {
-    return new ObjectWriter(this.tmpDir ? join(this.tmpDir, randomBytes(12).toString('hex')) : undefined);
+    return new ObjectWriter(this.newTempPath());
+  }
+
+  /** A fresh temp file path for bytes not yet an object; undefined when discarding. */
+  newTempPath(): string | undefined {
+    return this.tmpDir ? join(this.tmpDir, randomBytes(12).toString('hex')) : undefined;
   }
 
   /** A fresh path for bytes that another object already has (copies share the file by hard link). */
