@@ -15,10 +15,13 @@
 // a plan that reads the table (type ALL, or rows estimated near the table's size) is a scan that grows with it.
 // Samples (claimSamples): a size's runs are only comparable when each starts from the same state. Every run
 // makes the same ids due (spread() is deterministic), and resetRows() puts every column of them back but
-// updated_at (which only orders ix_phase_updated) and the key; the InnoDB purge of the last run's changes
-// (old index entries of the reset, of the due rows' UPDATE) is waited for before the clock starts (settle),
-// so no run pays for the one before it. What no run controls: dirty pages are flushed when the redo log
-// fills, whenever that is; pages flushed per claim are reported so a run that paid for it shows.
+// updated_at (which only orders ix_phase_updated) and the key. Before the clock starts (quiesce), InnoDB's
+// purge of every earlier change (old index entries of the reset, of the due rows' UPDATE) is waited for and
+// the dirty pages of both sizes' tables are written back (FLUSH TABLES ... FOR EXPORT), so no run pays for
+// another: a 10 M run dirties ~2 pages per claim that a 100 k run, whose few pages absorb many claims each,
+// does not; written back later by the page cleaner, they landed in the next run's clock (the next run is the
+// other size: interleaving alternates them), making 100 k look slower. After the clock, the run's own debt,
+// its purge and the write-back of the pages it dirtied, is timed on its own (writeBackMs) and reported beside.
 import { readFileSync } from 'node:fs';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { RowDataPacket } from 'mysql2';
@@ -105,6 +108,8 @@ export interface ClaimRun {
   history: { before: number; atStart: number };
   /** How long settle() waited for the purge before the clock started (0 without it). */
   settleMs: number;
+  /** After the clock: the run's purge and the write-back of the pages it dirtied (its debt), timed apart. */
+  writeBackMs: number;
   dbCpuMs: number | undefined;
   plans: Plan[];
 }
@@ -151,6 +156,23 @@ async function settle(db: Db, log: (m: string) => void): Promise<{ before: numbe
       return { before, atStart: h, ms: Date.now() - t };
     }
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Writes this base's state table's dirty pages to disk: FLUSH TABLES ... FOR EXPORT (InnoDB quiesces the
+ * table: purge paused, its dirty pages flushed), then UNLOCK TABLES. Returns the milliseconds it took.
+ */
+async function writeBack(base: Base): Promise<number> {
+  const conn = await base.db.getConnection();
+  try {
+    const t = performance.now();
+    await conn.query('FLUSH TABLES state FOR EXPORT');
+    const ms = performance.now() - t;
+    await conn.query('UNLOCK TABLES');
+    return ms;
+  } finally {
+    conn.release();
   }
 }
 
@@ -210,7 +232,7 @@ async function rowsDigest(base: Base, ids: number[]): Promise<string> {
 }
 
 /** One publisher run over `claims` due rows of the base; the rows are reset afterwards, checked back as they were. */
-async function claimRun(base: Base, kind: ClaimKind, claims: number, ps: PubSub, gcpProject: string, log: (m: string) => void, doSettle: boolean): Promise<ClaimRun> {
+async function claimRun(base: Base, kind: ClaimKind, claims: number, ps: PubSub, gcpProject: string, log: (m: string) => void, quiesce: (() => Promise<void>) | undefined): Promise<ClaimRun> {
   const ids = spread(base.maxId, claims);
   const digest = await rowsDigest(base, ids);
   for (let i = 0; i < ids.length; i += 10_000) await base.db.query(`UPDATE state SET ${DUE[kind]} WHERE id IN (?)`, [ids.slice(i, i + 10_000)]);
@@ -224,8 +246,9 @@ async function claimRun(base: Base, kind: ClaimKind, claims: number, ps: PubSub,
   const selects = recordSelects(ctx.db);
   const pid = await serverPid(base.db);
   const dbCpu = (): number | undefined => (pid === undefined ? undefined : processCpuMs(pid));
-  const settled = doSettle ? await settle(base.db, log) : { before: await historyLength(base.db), atStart: Number.NaN, ms: 0 };
-  if (!doSettle) settled.atStart = settled.before;
+  const settled = quiesce ? await settle(base.db, log) : { before: await historyLength(base.db), atStart: Number.NaN, ms: 0 };
+  if (quiesce) await quiesce();
+  else settled.atStart = settled.before;
   const [before, cpu0] = [await counters(base.db), dbCpu()];
   const t = Date.now();
   const published =
@@ -235,6 +258,12 @@ async function claimRun(base: Base, kind: ClaimKind, claims: number, ps: PubSub,
   const ms = Date.now() - t;
   const [after, cpu1] = [await counters(base.db), dbCpu()];
   const delta = Object.fromEntries(COUNTERS.map((c) => [c, after[c] - before[c]])) as Record<Counter, number>;
+  const debt = performance.now();
+  if (quiesce) {
+    await settle(base.db, log);
+    await writeBack(base);
+  }
+  const writeBackMs = quiesce ? performance.now() - debt : Number.NaN;
   if (published !== claims) throw new Error(`${mode} published ${published} of the ${claims} due subfolders of ${base.maxId}`);
   const plans = await explain(ctx.db, selects);
   await ctx.db.end();
@@ -246,10 +275,10 @@ async function claimRun(base: Base, kind: ClaimKind, claims: number, ps: PubSub,
   const dbCpuMs = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
   const per = (n: number): string => (n / claims).toFixed(1);
   log(
-    `${kind}: ${claims} of ${base.maxId.toLocaleString('en')} rows in ${(ms / 1000).toFixed(1)} s (${Math.round((claims / ms) * 1000)}/s; purge history ${settled.before} -> ${settled.atStart} in ${settled.ms} ms before the clock); per claim: ` +
+    `${kind}: ${claims} of ${base.maxId.toLocaleString('en')} rows in ${(ms / 1000).toFixed(1)} s (${Math.round((claims / ms) * 1000)}/s; purge history ${settled.before} -> ${settled.atStart} in ${settled.ms} ms before the clock; its own purge and write-back after it ${Math.round(writeBackMs)} ms); per claim: ` +
       `${COUNTERS.map((c) => `${c} ${per(delta[c])}`).join(', ')}, MariaDB CPU ${dbCpuMs === undefined ? '?' : `${Math.round((dbCpuMs / claims) * 1000)} µs`}`,
   );
-  return { kind, tableRows: base.maxId, claims, ms, rowsRead: delta.Rows_read, counters: delta, history: { before: settled.before, atStart: settled.atStart }, settleMs: settled.ms, dbCpuMs, plans };
+  return { kind, tableRows: base.maxId, claims, ms, rowsRead: delta.Rows_read, counters: delta, history: { before: settled.before, atStart: settled.atStart }, settleMs: settled.ms, writeBackMs, dbCpuMs, plans };
 }
 
 /** One kind's runs at both sizes, sample by sample (small[i] and large[i] ran next to each other). */
@@ -267,7 +296,10 @@ export interface SampleOptions {
   ps: PubSub;
   gcpProject: string;
   log: (m: string) => void;
-  /** Wait for the purge of the setup before each clock starts (default); false only to see what it changes. */
+  /**
+   * Before each clock, wait for the purge and write back both tables' dirty pages (default); false only to
+   * see what it changes (each clock then starts right after its setup, as this benchmark first ran).
+   */
   settle?: boolean;
 }
 
@@ -283,7 +315,11 @@ export interface SampleOptions {
 export async function claimSamples(o: SampleOptions): Promise<Record<ClaimKind, Sampled>> {
   const bases = [await openBase(o.server, o.rows[0], o.log, CHECKED), await openBase(o.server, o.rows[1], o.log, CHECKED)];
   const out = Object.fromEntries(CLAIM_KINDS.map((k): [ClaimKind, Sampled] => [k, { small: [], large: [] }])) as Record<ClaimKind, Sampled>;
-  const run = (b: Base, kind: ClaimKind): Promise<ClaimRun> => claimRun(b, kind, o.claims, o.ps, o.gcpProject, o.log, o.settle ?? true);
+  // Both tables' pages clean, whichever size ran last (its reset and purge dirtied pages of its own table).
+  const quiesce = async (): Promise<void> => {
+    for (const b of bases) await writeBack(b);
+  };
+  const run = (b: Base, kind: ClaimKind): Promise<ClaimRun> => claimRun(b, kind, o.claims, o.ps, o.gcpProject, o.log, (o.settle ?? true) ? quiesce : undefined);
   try {
     o.log('warm-up round (not counted)');
     for (const kind of CLAIM_KINDS) for (const b of bases) await run(b, kind);
