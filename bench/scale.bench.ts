@@ -8,9 +8,9 @@
 //    (scale/claims.ts claimSamples: the sizes back to back per kind, alternating which goes first, after
 //    one uncounted warm-up round), and the verdict is on the ratio of the MEDIAN rates; the line gives the
 //    range of the per-sample (paired) ratios and the sample count beside it. Every clock starts with the
-//    InnoDB purge done and both tables' pages written back, and the run's own debt (its purge and the
-//    write-back of the pages it dirtied: more of them at 10 M, where claims do not share pages) is timed
-//    after its clock and shown beside as a second ratio. Each line names the rows InnoDB read per claim at
+//    InnoDB purge done and both tables' pages written back, and the run's own debt (the write-back of the
+//    pages it dirtied: more of them at 10 M, where claims do not share pages) is timed after its clock and
+//    purge and shown beside as a second ratio. Each line names the rows InnoDB read per claim at
 //    both sizes, the buffer pool's page reads and flushes per claim, and the plan of every SELECT that read
 //    a whole table or index.
 //    Cost: one round (3 kinds x 2 sizes x 20,000 claims, each run with its setup, purge waits, write-backs,
@@ -117,7 +117,7 @@ function claimLine(kind: ClaimKind, s: Sampled): string {
     `per claim, medians, ${fmt(L.tableRows)} vs ${fmt(S.tableRows)}: rows read (Rows_read) ${both((r) => r.rowsRead, one)}, ` +
     `buffer pool page reads ${both((r) => r.counters.Innodb_buffer_pool_read_requests, one)} (from disk ${both((r) => r.counters.Innodb_buffer_pool_reads, one)}), ` +
     `pages flushed ${both((r) => r.counters.Innodb_buffer_pool_pages_flushed, one)}, MariaDB CPU ${both((r) => r.dbCpuMs, (n) => `${Math.round(n * 1000)} µs`)}; ` +
-    `after each clock, the run's own purge and the write-back of the pages it dirtied (median) ${[large, small].map((runs) => `${fmt(Math.round(median(runs.map((r) => r.writeBackMs))))} ms`).join(' vs ')}, ` +
+    `after each clock and its purge, the write-back of the pages the run dirtied (median) ${[large, small].map((runs) => `${fmt(Math.round(median(runs.map((r) => r.writeBackMs))))} ms`).join(' vs ')}, ` +
     `the rate with them ${withDebt.toFixed(2)}x (${rateText(median(large.map(rateWithDebt)))} vs ${rateText(median(small.map(rateWithDebt)))}); ` +
     `candidate read ${candidate(L)} vs ${candidate(S)}; ` +
     `target >= ${RATIO_TARGET}x (no slower than 1.5x) on the medians: ${ratio >= RATIO_TARGET ? 'met' : 'TARGET MISSED'}` +
