@@ -3,27 +3,42 @@
 //    claimed and published from a table of 100,000 rows and one of 10,000,000 (scale/claims.ts: the rest
 //    of each table published and checked equal), for publishDirList (syncCheck --recheck) and
 //    publishObjectsList (as configured by default, and with its publish gate off). Target: at 10 M no slower than 1.5x the 100 k time, i.e. a rate ratio
-//    (10 M / 100 k) >= 0.67x. Each line names the rows InnoDB read per claim at both sizes and the plan of
-//    every SELECT that read a whole table or index.
+//    (10 M / 100 k) >= 0.67x. One run says little on this shared 2-core machine (the same code swung
+//    0.6x-1.6x from run to run), so each kind runs `--samples` times (5) at each size, interleaved
+//    (scale/claims.ts claimSamples: the sizes back to back per kind, alternating which goes first, after
+//    one uncounted warm-up round), and the verdict is on the ratio of the MEDIAN rates; the line gives the
+//    range of the per-sample (paired) ratios and the sample count beside it. Every clock starts with the
+//    InnoDB purge done and both tables' pages written back, and the run's own debt (the write-back of the
+//    pages it dirtied: more of them at 10 M, where claims do not share pages) is timed after its clock and
+//    purge and shown beside as a second ratio. Each line names the rows InnoDB read per claim at
+//    both sizes, the buffer pool's page reads and flushes per claim, and the plan of every SELECT that read
+//    a whole table or index.
+//    Cost: one round (3 kinds x 2 sizes x 20,000 claims, each run with its setup, purge waits, write-backs,
+//    reset and check) takes about 40 s on a quiet machine (a minute or more under load), so the default
+//    (1 warm-up round + 5 samples) about 4 min quiet, 6-7 min loaded; keep it under ~12 min (a quiet window
+//    here is < 15 min): each more sample costs a round, --claims 10000 halves one.
 // 2. Does publishObjectsList stay in bounded memory on ONE subfolder of 5,000,000 objects? The real CLI,
 //    built to JavaScript as on the VMs (scale/oneDir.ts), listing from a synthetic ListObjectsV2 server (scale/listServer.ts), at 500,000 and
 //    5,000,000 objects: peak RSS (VmHWM) and keys/s at each; RSS that grows with the object count is flagged.
 // Tables are dumpBase.ts's cached bases (built once per size, shape and schema; kept): the 10 M table's
-// first build takes minutes. Lines go to RESULTS.md only at the full sizes (the defaults).
-// Usage: npx tsx bench/scale.bench.ts [claims] [objects] [--rows SMALL,LARGE] [--claims N] [--objects A,B]
-//        [--mysql HOST:PORT] [--user U] [--password P] [--prepare: only build the tables]
+// first build takes minutes. A part's lines go to RESULTS.md (tagged per part: running one part keeps the
+// other's lines) only at its full sizes (the defaults).
+// Usage: npx tsx bench/scale.bench.ts [claims] [objects] [--rows SMALL,LARGE] [--claims N] [--samples N]
+//        [--objects A,B] [--mysql HOST:PORT] [--user U] [--password P] [--prepare: only build the tables]
+//        [--no-settle: start each claims clock right after its setup, without waiting for InnoDB's purge or
+//        writing back the dirty pages (how this benchmark ran before; prints only)]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import { startStack } from '../test/stack/index.js';
-import { CHECKED, CLAIM_KINDS, claimsAt, scans, type ClaimKind, type ClaimRun } from './scale/claims.js';
+import { CHECKED, CLAIM_KINDS, claimSamples, scans, type ClaimKind, type ClaimRun, type Sampled } from './scale/claims.js';
 import { publishOneDir, type OneDirRun } from './scale/oneDir.js';
 import { openBase } from './dumpBase.js';
-import { perSecond, rateRatio, writeResults } from './results.js';
+import { perSecond, writeResults } from './results.js';
 import { buildOtt } from './transfer/worker.js';
 
-const FULL = { rows: [100_000, 10_000_000], claims: 20_000, objects: [500_000, 5_000_000] };
+const FULL = { rows: [100_000, 10_000_000], claims: 20_000, samples: 5, objects: [500_000, 5_000_000] };
 const RATIO_TARGET = 0.67; // 10 M no slower than 1.5x 100 k
 const RSS_TARGET_MIB = 256;
 /** RSS at the larger listing more than this over the smaller's: it grows with the object count. */
@@ -44,6 +59,8 @@ const ROWS = sizes('rows', FULL.rows);
 const OBJECTS = sizes('objects', FULL.objects);
 const CLAIMS = Number(flag('claims') ?? FULL.claims);
 if (!Number.isInteger(CLAIMS) || CLAIMS < 1 || CLAIMS > ROWS[0]) throw new Error(`--claims: got ${flag('claims')}, expected a whole number from 1 to the smaller table's ${ROWS[0]} rows`);
+const SAMPLES = Number(flag('samples') ?? FULL.samples);
+if (!Number.isInteger(SAMPLES) || SAMPLES < 1) throw new Error(`--samples: got ${JSON.stringify(flag('samples'))}, expected a whole number from 1 up`);
 const named = ['claims', 'objects'].filter((p) => process.argv.slice(2).includes(p));
 const PARTS = named.length ? named : ['claims', 'objects'];
 const [host, port] = (flag('mysql') ?? '127.0.0.1:3306').split(':');
@@ -57,29 +74,54 @@ if (process.argv.includes('--prepare')) {
   process.exit(0);
 }
 
-function claimLine(kind: ClaimKind, small: ClaimRun, large: ClaimRun): string {
-  const ratio = small.ms / large.ms;
+const rate = (r: ClaimRun): number => (r.claims / r.ms) * 1000;
+function median(xs: number[]): number {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
+const rateText = (perS: number): string => perSecond(perS, 1000);
+
+function claimLine(kind: ClaimKind, s: Sampled): string {
+  const [small, large] = [s.small, s.large];
+  const ratio = median(large.map(rate)) / median(small.map(rate));
+  const pairs = large.map((l, i) => rate(l) / rate(small[i]));
+  // The claims' clock is the verdict's (what a publisher sees); the write-back they leave is shown beside.
+  const rateWithDebt = (r: ClaimRun): number => (r.claims / (r.ms + r.writeBackMs)) * 1000;
+  const withDebt = median(large.map(rateWithDebt)) / median(small.map(rateWithDebt));
   const what = {
     dirlist: 'publishDirList --purpose syncCheck --recheck',
     objects: 'publishObjectsList (one object per subfolder, in-memory lister; default config: publish gate on)',
     objectsNoGate: 'publishObjectsList, publish gate off (gcs_ramp_enabled false: the claims alone)',
   }[kind];
-  const perClaim = (r: ClaimRun): string => fmt(Math.round(r.rowsRead / r.claims));
-  const cpu = (r: ClaimRun): string => (r.dbCpuMs === undefined ? '?' : `${Math.round((r.dbCpuMs / r.claims) * 1000)} µs`);
-  const scanning = [...new Set([...small.plans, ...large.plans].filter(scans).map((p) => p.sql.slice(0, 90)))];
+  // Per claim, the median over the samples of one size.
+  const perClaim = (runs: ClaimRun[], v: (r: ClaimRun) => number | undefined): number | undefined => {
+    const xs = runs.map((r) => (v(r) ?? Number.NaN) / r.claims).filter((x) => Number.isFinite(x));
+    return xs.length ? median(xs) : undefined;
+  };
+  const both = (v: (r: ClaimRun) => number | undefined, f: (n: number) => string): string =>
+    [large, small].map((runs) => { const x = perClaim(runs, v); return x === undefined ? '?' : f(x); }).join(' vs ');
+  const one = (n: number): string => (n < 10 ? n.toFixed(1) : fmt(Math.round(n)));
+  const scanning = [...new Set([...small, ...large].flatMap((r) => r.plans).filter(scans).map((p) => p.sql.slice(0, 90)))];
   // The claim's candidate read (the first one, from a walk's start or a random point): its index and the
   // rows the optimizer expects, a LIMIT aside (an estimate near the table's size is a read that grows with it).
   const candidate = (r: ClaimRun): string => {
     const p = r.plans.find((x) => x.sql.startsWith('SELECT id, dir_key'))?.rows[0];
     return p ? `${p.type} on ${p.key}, est. ${fmt(p.rows)} rows` : '?';
   };
+  const [L, S] = [large[0], small[0]];
   return (
-    `- claims at ${fmt(large.tableRows)} vs ${fmt(small.tableRows)} subfolders, ${what}: ${rateRatio(large.ms, small.ms)} of the ${fmt(small.tableRows)}-row rate ` +
-    `(${fmt(large.claims)} due subfolders spread evenly, the rest checked equal; ${fmt(large.tableRows)}: ${perSecond(large.claims, large.ms)}, ${fmt(small.tableRows)}: ${perSecond(small.claims, small.ms)}; ` +
-    `rows read per claim (Rows_read) ${perClaim(large)} vs ${perClaim(small)}; MariaDB CPU per claim ${cpu(large)} vs ${cpu(small)}; ` +
-    `candidate read ${candidate(large)} vs ${candidate(small)}; ` +
-    `target >= ${RATIO_TARGET}x (no slower than 1.5x): ${ratio >= RATIO_TARGET ? 'met' : 'TARGET MISSED'}` +
-    `${scanning.length ? `; whole-table reads: ${scanning.map((s) => `\`${s}...\``).join(', ')}` : ''}) -- ${CMD}`
+    `- claims at ${fmt(L.tableRows)} vs ${fmt(S.tableRows)} subfolders, ${what}: ${ratio.toFixed(2)}x of the ${fmt(S.tableRows)}-row rate, ratio of the median rates ` +
+    `(${large.length} samples at each size, interleaved; per-sample ratios ${Math.min(...pairs).toFixed(2)}-${Math.max(...pairs).toFixed(2)}x; ` +
+    `${fmt(L.claims)} due subfolders spread evenly, the rest checked equal; ${fmt(L.tableRows)}: ${rateText(median(large.map(rate)))}, ${fmt(S.tableRows)}: ${rateText(median(small.map(rate)))}; ` +
+    `per claim, medians, ${fmt(L.tableRows)} vs ${fmt(S.tableRows)}: rows read (Rows_read) ${both((r) => r.rowsRead, one)}, ` +
+    `buffer pool page reads ${both((r) => r.counters.Innodb_buffer_pool_read_requests, one)} (from disk ${both((r) => r.counters.Innodb_buffer_pool_reads, one)}), ` +
+    `pages flushed ${both((r) => r.counters.Innodb_buffer_pool_pages_flushed, one)}, MariaDB CPU ${both((r) => r.dbCpuMs, (n) => `${Math.round(n * 1000)} µs`)}; ` +
+    `after each clock and its purge, the write-back of the pages the run dirtied (median) ${[large, small].map((runs) => `${fmt(Math.round(median(runs.map((r) => r.writeBackMs))))} ms`).join(' vs ')}, ` +
+    `the rate with them ${withDebt.toFixed(2)}x (${rateText(median(large.map(rateWithDebt)))} vs ${rateText(median(small.map(rateWithDebt)))}); ` +
+    `candidate read ${candidate(L)} vs ${candidate(S)}; ` +
+    `target >= ${RATIO_TARGET}x (no slower than 1.5x) on the medians: ${ratio >= RATIO_TARGET ? 'met' : 'TARGET MISSED'}` +
+    `${scanning.length ? `; whole-table reads: ${scanning.map((x) => `\`${x}...\``).join(', ')}` : ''}) -- ${CMD}`
   );
 }
 
@@ -98,17 +140,23 @@ const stack = await startStack({ only: ['pubsub'] });
 Object.assign(process.env, stack.env); // the clients find the emulator as they do on a VM
 const ps = new PubSub({ projectId: stack.env.PUBSUB_PROJECT_ID });
 try {
-  const lines: string[] = [];
   if (PARTS.includes('claims')) {
-    // A short warm-up on the small table (JIT, gRPC channels), then each size once.
-    await claimsAt(server, ROWS[0], Math.max(1, Math.floor(CLAIMS / 10)), ps, stack.env.PUBSUB_PROJECT_ID, log);
-    const small = await claimsAt(server, ROWS[0], CLAIMS, ps, stack.env.PUBSUB_PROJECT_ID, log);
-    const large = await claimsAt(server, ROWS[1], CLAIMS, ps, stack.env.PUBSUB_PROJECT_ID, log);
-    for (const r of [small, large]) for (const k of CLAIM_KINDS) {
-      process.stderr.write(`\n${k} at ${fmt(r[k].tableRows)} rows: ${(r[k].ms / 1000).toFixed(1)} s, ${fmt(r[k].rowsRead)} rows read; plans:\n`);
-      for (const p of r[k].plans) process.stderr.write(`  ${scans(p) ? 'WHOLE ' : ''}${p.sql.slice(0, 200)}\n${p.rows.map((x) => `    ${x.table} type=${x.type} key=${x.key} rows=${x.rows} ${x.extra}`).join('\n')}\n`);
+    const settle = !process.argv.includes('--no-settle');
+    const sampled = await claimSamples({ server, rows: [ROWS[0], ROWS[1]], claims: CLAIMS, samples: SAMPLES, ps, gcpProject: stack.env.PUBSUB_PROJECT_ID, log, settle });
+    for (const k of CLAIM_KINDS) {
+      for (const runs of [sampled[k].small, sampled[k].large]) {
+        process.stderr.write(`\n${k} at ${fmt(runs[0].tableRows)} rows: ${runs.map((r) => `${(r.ms / 1000).toFixed(1)} s`).join(', ')}; plans:\n`);
+        const seen = new Set<string>();
+        for (const p of runs.flatMap((r) => r.plans)) {
+          if (seen.has(p.sql)) continue;
+          seen.add(p.sql);
+          process.stderr.write(`  ${scans(p) ? 'WHOLE ' : ''}${p.sql.slice(0, 200)}\n${p.rows.map((x) => `    ${x.table} type=${x.type} key=${x.key} rows=${x.rows} ${x.extra}`).join('\n')}\n`);
+        }
+      }
     }
-    lines.push(...CLAIM_KINDS.map((k) => claimLine(k, small[k], large[k])));
+    const lines = CLAIM_KINDS.map((k) => claimLine(k, sampled[k]));
+    const full = ROWS.join() === FULL.rows.join() && CLAIMS === FULL.claims && SAMPLES === FULL.samples && settle;
+    writeResults('scale-claims', lines, { print: !full });
   }
   if (PARTS.includes('objects')) {
     const dir = mkdtempSync(join(tmpdir(), 'ott-bench-scale-build-'));
@@ -117,13 +165,11 @@ try {
       const entry = await buildOtt(dir);
       const small = await publishOneDir(server, ps, stack.env, entry, OBJECTS[0], log);
       const large = await publishOneDir(server, ps, stack.env, entry, OBJECTS[1], log);
-      lines.push(oneDirLine(small, large));
+      writeResults('scale-objects', [oneDirLine(small, large)], { print: OBJECTS.join() !== FULL.objects.join() });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  const full = ROWS.join() === FULL.rows.join() && CLAIMS === FULL.claims && OBJECTS.join() === FULL.objects.join();
-  writeResults('scale', lines, { print: !full || PARTS.length < 2 });
   await ps.close();
 } finally {
   await stack.stop();
