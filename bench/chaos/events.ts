@@ -65,8 +65,11 @@ export async function chaosEvents(c: ChaosCtx, pool: WorkerPool, o: EventOptions
     }
   };
 
-  // The outage runs beside the loop: the copy (and the kills) go on while MariaDB is down.
+  // The outage and the S3 changes run beside the loop: the copy (and the kills) go on meanwhile. Awaited
+  // here, the changes' seconds of S3 writes let a fast copy pass the second kill's slow answers unseen.
   let outageDone: Promise<void> | undefined;
+  let changeDone: Promise<void> | undefined;
+  let changing = false; // a change() that found too few finished subfolders is tried again on a later pass
   let getsAtFirstKill = 0;
   const secondAfterGets = Math.max(5, Math.round(inScope.length / 3));
   let listedAt = 0;
@@ -107,11 +110,16 @@ export async function chaosEvents(c: ChaosCtx, pool: WorkerPool, o: EventOptions
       }
     }
     if (!outageDone && s >= 0.25) outageDone = outage(false);
-    if (log.changes.length === 0 && s >= 0.6) await change();
+    if (!changing && log.changes.length === 0 && s >= 0.6) {
+      changing = true;
+      changeDone = change().finally(() => void (changing = false));
+      changeDone.catch(() => undefined); // its failure is thrown where it is awaited, after the loop
+    }
     await sleep(150);
   }
   await stopping;
   await outageDone;
+  await changeDone;
   inGcs = await gcsNames(o.storage, names.gcsBucket, names.root);
   if (log.kills.length < 2) log.notDone.push(`${2 - log.kills.length} of the 2 SIGKILLs: the copy went idle before the CDN was serving at the planned share`);
   if (!outageDone) await outage(true);
