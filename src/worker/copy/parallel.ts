@@ -22,6 +22,7 @@
 //   combined from the parts, the source ETag in its metadata. A bad copy is deleted (that generation only).
 import { crc32c } from '@node-rs/crc32';
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { httpStatus, TransferError, toError } from '../../common/errors.js';
 import { createLimiter } from '../../common/limit.js';
 import type { ObjectEntry } from '../../common/messages.js';
@@ -237,6 +238,9 @@ export async function copyParallel(d: CopyDeps, job: ParallelJob, budget: RetryB
   const stop = (): void => ac.abort(outer.reason);
   outer.addEventListener('abort', stop, { once: true });
   const signal = ac.signal;
+  // Every part in flight listens to it twice (its GET and its upload), bounded by the parts in flight: more
+  // than Node's default 10, which printed a "possible memory leak" warning on each parallel copy.
+  setMaxListeners(0, signal);
   let target: MultipartTarget | undefined;
   let completed = false;
   // The slabs for parts ahead of the in-order MD5 (a single-part source only), taken before the first GET.
