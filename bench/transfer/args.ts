@@ -3,9 +3,9 @@
 import { configSchema } from '../../src/common/config/schema.js';
 import { GiB, MiB, parseSize } from './measure.js';
 
-export const WORKLOADS = ['small', 'parallel', 'large', 'procs'] as const;
+export const WORKLOADS = ['small', 'parallel', 'large', 'procs', 'copypath'] as const;
 export type Workload = (typeof WORKLOADS)[number];
-/** What runs when no workload is named; `procs` (2 worker processes vs 1) only when asked. */
+/** What runs when no workload is named; `procs` (2 worker processes vs 1) and `copypath` (the worker's copy path alone) only when asked. */
 const DEFAULT_WORKLOADS: Workload[] = ['small', 'parallel', 'large'];
 
 export interface Args {
@@ -106,7 +106,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
 
 /** Whether a workload ran at the issue's size (only then may its lines be written). */
 export function fullSize(a: Args, w: Workload): boolean {
-  if (w === 'small' || w === 'procs') return a.small.count === 20_000 && a.small.bytes === 16 * 1024;
+  if (w === 'small' || w === 'procs' || w === 'copypath') return a.small.count === 20_000 && a.small.bytes === 16 * 1024;
   if (w === 'large') return a.large.count === 8 && a.large.bytes === 256 * MiB;
   return a.parallel.bytes === 5 * GiB && a.parallel.capBytesPerS === 50 * MiB;
 }

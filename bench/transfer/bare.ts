@@ -3,7 +3,8 @@
 // over). Per object: GET the signed synthetic URL -> MD5 while streaming -> GCS upload in the same shape
 // the worker uses, so the servers do the same work for both:
 // - up to singleRequestMaxBytes (8 MiB): one `uploadType=multipart` POST with md5Hash from the listing
-//   and ifGenerationMatch=0 (GCS checks the MD5);
+//   and ifGenerationMatch=0 (GCS checks the MD5), the object read whole and sent in one write, as the
+//   worker sends small objects (streamed through, the head, each chunk and the tail were writes of their own);
 // - larger: a resumable session, 8 MiB chunks, one chunk in flight while the next fills, the final chunk
 //   carrying `X-Goog-Hash: md5=...`.
 // The local MD5 is compared with the listing's ETag at the end of each object, as the worker does.
@@ -11,10 +12,12 @@
 // check), no MD5 computed, none sent; GCS (the emulator) still hashes what it receives, as GCS does.
 // The difference between the two is what verification costs. Runs in a process of its own (child.ts).
 import { createHash, randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { Pool, type Dispatcher } from 'undici';
 import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
 import type { ObjectEntry } from '../../src/common/messages.js';
+import { machineCpuMs } from './cpu.js';
 
 const MiB = 1024 * 1024;
 
@@ -55,12 +58,31 @@ export async function inLanes(count: number, lanes: number, work: (i: number) =>
 }
 
 /** Elapsed ms of `fn` and this process's CPU ms meanwhile. */
-export async function timed(fn: () => Promise<void>): Promise<{ ms: number; cpuMs: number }> {
+/**
+ * BENCH_HEAP_SAMPLES=PREFIX: a sampling heap profile of the timed work's allocations, collected ones included
+ * (the garbage the collector spends its time on), written to PREFIX.<pid>.heapprofile.
+ */
+async function heapSampling(prefix: string): Promise<() => Promise<void>> {
+  const s = new Session();
+  s.connect();
+  await s.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return async () => {
+    const { profile } = await s.post('HeapProfiler.stopSampling');
+    writeFileSync(`${prefix}.${process.pid}.heapprofile`, JSON.stringify(profile));
+    s.disconnect();
+  };
+}
+
+export async function timed(fn: () => Promise<void>): Promise<{ ms: number; cpuMs: number; machineCpuMs: number }> {
+  const heap = process.env.BENCH_HEAP_SAMPLES ? await heapSampling(process.env.BENCH_HEAP_SAMPLES) : undefined;
   const t = performance.now();
+  const machine = machineCpuMs();
   const cpu = process.cpuUsage();
   await fn();
   const used = process.cpuUsage(cpu);
-  return { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000 };
+  const out = { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, machineCpuMs: machineCpuMs() - machine };
+  await heap?.();
+  return out;
 }
 
 /** One object's source bytes and its verification: `hash` each chunk, `check` at the end (base64 MD5, or undefined unverified). */
@@ -79,26 +101,36 @@ interface Dest {
   chunkBytes: number;
 }
 
-/** One `uploadType=multipart` POST, md5Hash in its metadata when verifying; the body streams through. */
+/** Multipart boundaries: a random part per run and a counter (a random boundary per request asks the system for entropy per object). */
+const BOUNDARY = `bare-${randomBytes(12).toString('hex')}-`;
+let boundaries = 0;
+
+/**
+ * One `uploadType=multipart` POST, md5Hash in its metadata when verifying: the object read whole into the
+ * request's buffer (between the metadata part and the closing boundary), checked, then sent in one write.
+ */
 async function uploadSmall(d: Dest, s: Source): Promise<void> {
-  const boundary = `bare-${randomBytes(12).toString('hex')}`;
+  const boundary = BOUNDARY + (boundaries++).toString(36);
   const meta = { name: s.e.key, ...(d.verify ? { md5Hash: Buffer.from(s.expectedMd5Hex, 'hex').toString('base64') } : {}) };
-  const head = Buffer.from(`--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(meta)}\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n`);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  async function* parts(): AsyncGenerator<Buffer> {
-    yield head;
-    for await (const b of s.body) {
-      s.hash(b as Buffer);
-      yield b as Buffer;
-    }
-    s.check();
-    yield tail;
+  const head = `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(meta)}\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n`;
+  const tail = `\r\n--${boundary}--\r\n`;
+  const body = Buffer.allocUnsafe(head.length + s.e.size + tail.length);
+  let at = body.write(head, 0, 'latin1');
+  for await (const chunk of s.body) {
+    const b = chunk as Buffer;
+    if (at + b.length > head.length + s.e.size) throw new Error(`bare ${s.e.key}: more than ${s.e.size} bytes`);
+    s.hash(b);
+    b.copy(body, at);
+    at += b.length;
   }
+  if (at !== head.length + s.e.size) throw new Error(`bare ${s.e.key}: ${at - head.length} bytes, expected ${s.e.size}`);
+  s.check();
+  body.write(tail, at, 'latin1');
   const res = await d.gcs.request({
     path: d.uploadPath('multipart'),
     method: 'POST',
-    headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(head.length + s.e.size + tail.length) },
-    body: Readable.from(parts(), { objectMode: false }),
+    headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(body.length) },
+    body,
   });
   await expectOk(res, [200], `upload ${s.e.key}`);
   await res.body.dump();
@@ -154,7 +186,7 @@ async function uploadResumable(d: Dest, s: Source): Promise<void> {
 }
 
 /** Copies every object (throws on the first failure): elapsed ms and this process's CPU ms meanwhile. */
-export async function runBare(o: BareOptions, objects: ObjectEntry[]): Promise<{ ms: number; cpuMs: number }> {
+export async function runBare(o: BareOptions, objects: ObjectEntry[]): Promise<{ ms: number; cpuMs: number; machineCpuMs: number }> {
   const single = o.singleRequestMaxBytes ?? 8 * MiB;
   const verify = o.verify !== false;
   const cdnUrl = new URL(o.cdnBase);

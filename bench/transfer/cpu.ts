@@ -71,9 +71,19 @@ export function serverPid(port: number, entry: string): number {
   throw new Error(`no process with ${entry} --port ${port}`);
 }
 
-/** CPU of the two fixture servers, for a before/after difference around one measured run. */
-export function fixtureCpu(pids: { cdn: number; gcs: number }): { cdn: number; gcs: number } {
-  return { cdn: processCpuMs(pids.cdn) ?? 0, gcs: processCpuMs(pids.gcs) ?? 0 };
+/** CPU of the fixture servers and of the stack's services, for a before/after difference around one measured run. */
+export function fixtureCpu<K extends string>(pids: Record<K, number>): Record<K, number> {
+  return Object.fromEntries(Object.entries<number>(pids).map(([k, pid]) => [k, processCpuMs(pid) ?? 0])) as Record<K, number>;
+}
+
+/**
+ * Busy CPU of the whole machine in ms (every core, /proc/stat's first line less idle and iowait): around a run,
+ * less the side's and the fixtures' own, it is what the rest spent (the Pub/Sub emulator, MariaDB, the bench).
+ */
+export function machineCpuMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f; // guest time is already counted in user
+  return ((user + nice + system + irq + softirq + (steal ?? 0)) / TICKS_PER_S) * 1000;
 }
 
 /** The PID of the stack's server whose command line has all these parts. */

@@ -16,7 +16,7 @@ import { createDb } from '../../src/common/db.js';
 import { migrate } from '../../src/common/migrate.js';
 import type { ObjectEntry } from '../../src/common/messages.js';
 import { signedQuery } from './bare.js';
-import { serverPid } from './cpu.js';
+import { pidOf, serverPid } from './cpu.js';
 
 export const KEY_PAIR_ID = 'KOTTBENCH';
 export const TABLE = 'transfer_state';
@@ -27,7 +27,8 @@ export interface World {
   cdn: string;
   gcs: string;
   /** The fixture servers' PIDs, for their CPU time. */
-  pids: { cdn: number; gcs: number };
+  /** The fixture servers, and the stack's Pub/Sub emulator and MariaDB (for the rest of the machine's CPU). */
+  pids: { cdn: number; gcs: number; pubsub: number; mysql: number };
   dir: string;
   /** The signing key, as a PEM file the worker's config names. */
   privateKeyFile: string;
@@ -94,7 +95,11 @@ export async function startWorld(): Promise<World> {
       env,
       cdn: cdn.env.OTT_CDN_ENDPOINT,
       gcs: gcs.env.OTT_GCS_ENDPOINT,
-      pids: { cdn: serverPid(Number(new URL(cdn.env.OTT_CDN_ENDPOINT).port), 'cdn/server.ts'), gcs: serverPid(Number(new URL(gcs.env.OTT_GCS_ENDPOINT).port), 'gcs/server.ts') },
+      pids: {
+        cdn: serverPid(Number(new URL(cdn.env.OTT_CDN_ENDPOINT).port), 'cdn/server.ts'), gcs: serverPid(Number(new URL(gcs.env.OTT_GCS_ENDPOINT).port), 'gcs/server.ts'),
+        pubsub: pidOf('cloud-pubsub-emulator', `--port=${env.PUBSUB_EMULATOR_HOST.split(':')[1]}`),
+        mysql: pidOf('mariadbd', `--port=${env.OTT_MYSQL_PORT}`),
+      },
       dir,
       privateKeyFile,
       privateKeyPem: keys.privateKeyPem,

@@ -45,7 +45,7 @@ describe('transfer benchmark arguments', () => {
     expect(() => parseArgs(['--bytes', '5XB'], {})).toThrow('Expected `--bytes` to be a size such as 16KiB, 256MiB or 5GiB, got `5XB`');
     expect(() => parseArgs(['--rounds', '0'], {})).toThrow('Expected `--rounds` to be an integer from 1 and up, got `0`');
     expect(() => parseArgs(['--bogus', '1'], {})).toThrow('Unknown flag `--bogus`');
-    expect(() => parseArgs(['huge'], {})).toThrow('Expected a workload (small, parallel, large, procs) or a flag, got `huge`');
+    expect(() => parseArgs(['huge'], {})).toThrow('Expected a workload (small, parallel, large, procs, copypath) or a flag, got `huge`');
     expect(() => parseArgs(['--objects'], {})).toThrow('--objects needs a value');
   });
 

@@ -4,7 +4,7 @@
 import { loadavg } from 'node:os';
 import type { ObjectEntry } from '../../src/common/messages.js';
 import { cdnStats } from '../../test/stack/cdn/client.js';
-import { fixtureCpu } from './cpu.js';
+import { fixtureCpu, machineCpuMs } from './cpu.js';
 import { countObjects, createGcsBucket, type World } from './fixtures.js';
 
 export const MiB = 1024 * 1024;
@@ -18,6 +18,10 @@ export interface Run {
   cpuMs: number;
   cdnCpuMs: number;
   gcsCpuMs: number;
+  /** The machine's busy CPU during the run less the side's and the fixture servers' (Pub/Sub emulator, MariaDB, the bench, the kernel). */
+  restCpuMs: number;
+  pubsubCpuMs: number;
+  mysqlCpuMs: number;
   /** Requests the CDN fixture answered during the run (GET + HEAD): shows ranged or per-file requests. */
   cdnGets: number;
   cdnHeads: number;
@@ -25,7 +29,16 @@ export interface Run {
   startRssMiB?: number;
 }
 
-export type SideResult = { ms: number; cpuMs: number; peakRssMiB?: number; startRssMiB?: number };
+export type SideResult = {
+  ms: number;
+  cpuMs: number;
+  peakRssMiB?: number;
+  startRssMiB?: number;
+  /** The machine's busy CPU within the side's own clock (else the whole call's, start-up included). */
+  machineCpuMs?: number;
+  /** The Pub/Sub emulator's and MariaDB's CPU within the side's own clock (else the whole call's). */
+  servicesCpuMs?: { pubsub: number; mysql: number };
+};
 
 const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
 export const say = (s: string): void => void process.stderr.write(`[transfer bench ${new Date().toISOString().slice(11, 19)} load ${load()}] ${s}\n`);
@@ -49,17 +62,23 @@ export async function expectInGcs(w: World, bucket: string, objects: ObjectEntry
 export async function measured(w: World, who: string, bucket: string, objects: ObjectEntry[], fn: () => Promise<SideResult>): Promise<Run> {
   const cpu0 = fixtureCpu(w.pids);
   const cdn0 = await cdnStats(w.cdn);
+  const machine0 = machineCpuMs();
   const r = await fn();
+  const machine1 = machineCpuMs();
   const cpu1 = fixtureCpu(w.pids);
   const cdn1 = await cdnStats(w.cdn);
   await expectInGcs(w, bucket, objects, who);
-  const run = { ...r, cdnCpuMs: cpu1.cdn - cpu0.cdn, gcsCpuMs: cpu1.gcs - cpu0.gcs, cdnGets: cdn1.get - cdn0.get, cdnHeads: cdn1.head - cdn0.head };
+  const cdnCpuMs = cpu1.cdn - cpu0.cdn;
+  const gcsCpuMs = cpu1.gcs - cpu0.gcs;
+  const restCpuMs = Math.max(0, (r.machineCpuMs ?? machine1 - machine0) - r.cpuMs - cdnCpuMs - gcsCpuMs);
+  const services = r.servicesCpuMs ?? { pubsub: cpu1.pubsub - cpu0.pubsub, mysql: cpu1.mysql - cpu0.mysql };
+  const run = { ...r, cdnCpuMs, gcsCpuMs, restCpuMs, pubsubCpuMs: services.pubsub, mysqlCpuMs: services.mysql, cdnGets: cdn1.get - cdn0.get, cdnHeads: cdn1.head - cdn0.head };
   say(`${who}: ${show(run)}`);
   return run;
 }
 
 const show = (r: Run): string =>
-  `${Math.round(r.ms)} ms, cpu ${Math.round(r.cpuMs)} ms, cdn cpu ${Math.round(r.cdnCpuMs)} ms, gcs cpu ${Math.round(r.gcsCpuMs)} ms, cdn ${r.cdnGets} GET ${r.cdnHeads} HEAD` +
+  `${Math.round(r.ms)} ms, cpu ${Math.round(r.cpuMs)} ms, cdn cpu ${Math.round(r.cdnCpuMs)} ms, gcs cpu ${Math.round(r.gcsCpuMs)} ms, rest of the machine ${Math.round(r.restCpuMs)} ms (Pub/Sub emulator ${Math.round(r.pubsubCpuMs)}, MariaDB ${Math.round(r.mysqlCpuMs)}), cdn ${r.cdnGets} GET ${r.cdnHeads} HEAD` +
   (r.peakRssMiB === undefined ? '' : `, peak RSS ${r.peakRssMiB} MiB (${r.startRssMiB} MiB once subscribed)`);
 
 export const fastest = (runs: Run[]): Run => runs.reduce((a, b) => (b.ms < a.ms ? b : a));
@@ -118,7 +137,8 @@ export const mibPerS = (bytes: number, ms: number): string => `${((bytes / MiB /
 export const plural = (n: number, word: string): string => `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
 export const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
 export const cpuPer = (r: Run, n: number, unit: string, digits: number): string => `${(r.cpuMs / n).toFixed(digits)} ${unit}`;
-export const fixturesPer = (r: Run, n: number, unit: string, digits: number): string => `CDN ${(r.cdnCpuMs / n).toFixed(digits)}, GCS ${(r.gcsCpuMs / n).toFixed(digits)} ${unit}`;
+export const fixturesPer = (r: Run, n: number, unit: string, digits: number): string =>
+  `CDN ${(r.cdnCpuMs / n).toFixed(digits)}, GCS ${(r.gcsCpuMs / n).toFixed(digits)}, rest of the machine ${(r.restCpuMs / n).toFixed(digits)} ${unit} (Pub/Sub emulator ${(r.pubsubCpuMs / n).toFixed(digits)})`;
 /** A stuck run fails instead of hanging: 2 minutes plus the time at `bytesPerS` or at 20 objects/s, whichever is longer. */
 export const timeoutFor = (objects: ObjectEntry[], bytesPerS = 2 * MiB): number =>
   120_000 + Math.max(objects.reduce((n, e) => n + e.size, 0) / bytesPerS, objects.length / 20) * 1000;

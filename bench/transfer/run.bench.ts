@@ -58,13 +58,13 @@ try {
   const runsAs = entry === 'bin/ott.mjs' ? 'through tsx' : 'built JS';
   const c: Ctx = { w, args: a, entry };
   say(`fixtures up; worker ${runsAs}; concurrency ${a.concurrency}; workloads ${[...a.workloads].join(', ')}; rounds ${a.rounds}; extra config ${JSON.stringify(a.ottConfig)}`);
-  if (a.workloads.has('small') || a.workloads.has('procs')) await section(a.workloads.has('small') ? 'small' : 'procs', (emit) => runSmall(c, emit));
+  if (a.workloads.has('small') || a.workloads.has('procs') || a.workloads.has('copypath')) await section(a.workloads.has('small') ? 'small' : a.workloads.has('procs') ? 'procs' : 'copypath', (emit) => runSmall(c, emit));
   if (a.workloads.has('parallel')) await section('parallel', (emit) => runParallel(c, emit));
   if (a.workloads.has('large')) await section('large', (emit) => runLarge(c, emit));
   // The 5 GiB peak-RSS line of the earlier benchmark: the parallel workload measures it now.
   if (written.has('parallel')) writeResults('transfer-huge', []);
   const conditions = [
-    `- cdnTransfer benchmark conditions (last run): workloads ${[...(written.size ? written : a.workloads)].join(', ')}; worker = \`ott cdnTransfer\` (${runsAs}) fed by Pub/Sub, 50 keys per message, timed from the first publish until GCS holds every object; ` +
+    `- cdnTransfer benchmark conditions (last run): workloads ${[...(written.size ? written : a.workloads)].join(', ')}; worker = \`ott cdnTransfer\` (${runsAs}) fed by a Pub/Sub backlog published before its clock (50 keys per message, as publishObjectsList runs ahead of the workers), timed from its started line until GCS holds every object; ` +
       `every side's output counted in the GCS emulator (objects and bytes); ours, the bare loops and rclone's best settings run the same ${plural(a.rounds, 'interleaved round')}, the fastest counts; bare loops run in processes of their own; ` +
       `fixtures: CDN fixture synthetic origin checking signed URLs (per-connection cap ${sizeText(a.parallel.capBytesPerS)}/s for parallel only), GCS emulator --discard (MD5/CRC32C checked, nothing stored); ` +
       `rclone reads the same origin unsigned (its http backend cannot append a signed query per file) and checks sizes only (an http source has no hash) -- ${CMD}`,

@@ -9,7 +9,7 @@ import { runInChild } from './child.js';
 import { KEY_PAIR_ID, setSigning, syntheticBase, type World } from './fixtures.js';
 import { freshBucket, measured, timeoutFor, type Run } from './measure.js';
 import { runRclone, runRcloneViaDisk } from './rclone.js';
-import { runWorker } from './worker.js';
+import { prepare, runWorker } from './worker.js';
 
 export interface Ctx {
   w: World;
@@ -49,6 +49,14 @@ export async function ours(c: Ctx, what: string, objects: ObjectEntry[], o: Ours
   return measured(c.w, `ours ${what} (${processes} proc)`, bucket, objects, () => runWorker(c.w, run, objects));
 }
 
+/** The worker's copy path alone (copyPath.ts), in lanes like the bare loop: no Pub/Sub, no MySQL counters. */
+export async function oursCopyPath(c: Ctx, what: string, objects: ObjectEntry[]): Promise<Run> {
+  const bucket = await freshBucket(c.w, what);
+  const cfg = await prepare(c.w, { name: bucket, bucket, concurrency: c.args.concurrency, extraConfig: { gcs_ramp_enabled: false, ...c.args.ottConfig } }, objects, `unused-${bucket}`);
+  return measured(c.w, `ours copy path ${what}`, bucket, objects, () => runInChild(copyPathModule, 'runCopyPath', [cfg, objects, c.args.concurrency], join(c.w.dir, `copypath-${bucket}.json`)));
+}
+
+const copyPathModule = new URL('./copyPath.js', import.meta.url);
 const bareModule = new URL('./bare.js', import.meta.url);
 const bareParallelModule = new URL('./bareParallel.js', import.meta.url);
 

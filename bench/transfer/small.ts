@@ -4,7 +4,7 @@
 import { rateRatio, perSecond } from '../results.js';
 import { syntheticObjects } from './fixtures.js';
 import { CMD, interleaved, plural, cpuPer, fastest, fixturesPer, sizeText, sweep, verdict, type Run } from './measure.js';
-import { bare, ours, rclone, rcloneLabel, rcloneTransfersSettings, type Ctx, type Emit } from './sides.js';
+import { bare, ours, oursCopyPath, rclone, rcloneLabel, rcloneTransfersSettings, type Ctx, type Emit } from './sides.js';
 
 export async function runSmall(c: Ctx, emit: Emit): Promise<void> {
   const { count, bytes } = c.args.small;
@@ -20,6 +20,7 @@ export async function runSmall(c: Ctx, emit: Emit): Promise<void> {
     unverified: small ? () => bare(c, 'small', objects, false) : undefined,
     rclone: picked?.best && (() => rclone(c, 'small', objects, picked.best!.setting)),
     twoProcesses: want.has('procs') ? () => ours(c, 'small2p', objects, { processes: 2 }) : undefined,
+    copyPath: want.has('copypath') ? () => oursCopyPath(c, 'smallcp', objects) : undefined,
   });
   const rc = runs.rclone;
   const label = `${count.toLocaleString('en')} x ${sizeText(bytes)}, concurrency ${c.args.concurrency}, fastest of ${plural(c.args.rounds, 'interleaved round')}`;
@@ -29,6 +30,14 @@ export async function runSmall(c: Ctx, emit: Emit): Promise<void> {
   if (want.has('procs')) {
     const O2 = fastest(runs.twoProcesses);
     emit('procs', [`- cdnTransfer procs, 2 processes vs 1 (${label}): ${rateRatio(O2.ms, O.ms)} (2 processes ${rate(O2)}, 1 process ${rate(O)}; CPU per object ${cpu(O2)} vs ${cpu(O)}; peak RSS per process ${O2.peakRssMiB} MiB vs ${O.peakRssMiB} MiB) -- ${CMD}`]);
+  }
+  if (want.has('copypath')) {
+    const P = fastest(runs.copyPath);
+    const B = small ? fastest(runs.bare) : undefined;
+    emit('copypath', [
+      `- cdnTransfer small, the copy path alone (createCopier in lanes: no Pub/Sub, no MySQL, no pipeline; ${label}): ${rate(P)}, CPU per object ${cpu(P)}; ` +
+        `the whole worker ${rate(O)} at ${cpu(O)}${B ? `; the bare loop ${rate(B)} at ${cpu(B)}` : ''} -- ${CMD}`,
+    ]);
   }
   if (!small) return;
   const B = fastest(runs.bare);

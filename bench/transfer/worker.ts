@@ -1,7 +1,10 @@
 // Ours: the real CLI, `ott cdnTransfer --processes N`, as a child process with a config file, exactly as
-// on a VM. Objects arrive as object-list messages (50 keys each, as publishObjectsList packs them); the
-// clock starts at the first publish (after the worker has logged that it is subscribed) and stops when
-// the GCS emulator's /__stats counts every object; then the worker gets SIGTERM (the caller then counts
+// on a VM. Objects arrive as object-list messages (50 keys each, as publishObjectsList packs them),
+// published before the worker starts: a backlog, as in a migration, where publishObjectsList runs ahead of
+// the workers on other VMs (publishing here would put the bench's Pub/Sub client and the emulator's intake
+// on the 2 cores the copy runs on; the emulator's delivery, leases and acks stay in the clock). The clock
+// starts at the time on the worker's `cdnTransfer: started` line (logged before its stream opens) and stops
+// when the GCS emulator's /__stats counts every object; then the worker gets SIGTERM (the caller then counts
 // the bucket's objects and bytes in GCS, as for every side). Peak RSS is the
 // child's VmHWM, sampled from /proc (with --processes 1 the child is the worker itself).
 import { execFile, spawn } from 'node:child_process';
@@ -11,7 +14,7 @@ import { join } from 'node:path';
 import { encodeMessage, type ObjectEntry, type ObjectsListMessage } from '../../src/common/messages.js';
 import { createDb } from '../../src/common/db.js';
 import { gcsStats, KEY_PAIR_ID, TABLE, type World } from './fixtures.js';
-import { treeCpuSampler } from './cpu.js';
+import { fixtureCpu, machineCpuMs, treeCpuSampler } from './cpu.js';
 
 const KEYS_PER_MESSAGE = 50;
 
@@ -20,8 +23,11 @@ export interface WorkerRun {
   peakRssMiB: number;
   /** VmHWM once the worker had subscribed, before any object: what the process costs idle. */
   startRssMiB: number;
-  /** CPU of the worker's process tree from the first publish until every object was in GCS. */
+  /** CPU of the worker's process tree from its started line until every object was in GCS. */
   cpuMs: number;
+  /** The machine's busy CPU, and the Pub/Sub emulator's and MariaDB's, in the same window. */
+  machineCpuMs: number;
+  servicesCpuMs: { pubsub: number; mysql: number };
   summary?: Record<string, number>;
 }
 
@@ -70,7 +76,7 @@ export async function buildOtt(dir: string): Promise<string> {
 const dirKeyOf = (key: string): string => `${key.slice(0, key.indexOf('/') + 1)}`;
 
 /** Seeds the state rows of the objects' subfolders and writes the worker's config file; returns its path. */
-async function prepare(w: World, o: WorkerOptions, objects: ObjectEntry[], topicName: string): Promise<string> {
+export async function prepare(w: World, o: Pick<WorkerOptions, 'name' | 'bucket' | 'concurrency' | 'extraConfig'>, objects: ObjectEntry[], topicName: string): Promise<string> {
   const dirKeys = [...new Set(objects.map((e) => dirKeyOf(e.key)))];
   const db = createDb(w.mysql);
   for (const k of dirKeys) await db.query(`INSERT IGNORE INTO ${TABLE} (dir_key, dir_key_sha) VALUES (?, UNHEX(SHA2(?, 256)))`, [k, k]);
@@ -98,6 +104,8 @@ async function prepare(w: World, o: WorkerOptions, objects: ObjectEntry[], topic
 /** What the worker's JSON log lines tell: how many processes subscribed, objects failed, its summary. */
 interface LogWatch {
   started: number;
+  /** Epoch ms on the first started line. */
+  startedAt?: number;
   failures: number;
   summary?: Record<string, number>;
   tail: string;
@@ -108,7 +116,10 @@ function watchLog(child: ReturnType<typeof spawn>): LogWatch {
   let partial = '';
   const onLine = (line: string): void => {
     s.tail = (s.tail + line + '\n').slice(-4000);
-    if (line.includes('"cdnTransfer: started"')) s.started++;
+    if (line.includes('"cdnTransfer: started"')) {
+      s.started++;
+      s.startedAt ??= Date.parse((JSON.parse(line) as { time: string }).time);
+    }
     if (line.includes('"cdnTransfer: object failed"')) s.failures++;
     if (line.includes('"cdnTransfer finished"')) s.summary = (JSON.parse(line) as { summary: Record<string, number> }).summary;
   };
@@ -139,6 +150,8 @@ export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry
   const [topic] = await w.pubsub.createTopic(topicName);
   await topic.createSubscription(`${topicName}-sub`, { ackDeadlineSeconds: 60 });
   const cfg = await prepare(w, o, objects, topicName);
+  await publishAll(w, topicName, objects);
+  const before = (await gcsStats(w)).objects;
   // BENCH_WORKER_NODE_ARGS: node flags for the worker alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, o.entry, '--config', cfg, 'cdnTransfer', '--processes', String(o.processes)], {
@@ -157,22 +170,25 @@ export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry
       if (exited || Date.now() > deadline) throw new Error(`worker ${o.name} did not start:\n${log.tail}`);
       await sleep(50);
     }
-    const startRssMiB = Math.round(vmHwmKiB(child.pid!) / 1024);
-    const before = (await gcsStats(w)).objects;
+    // A few ms after the started line (the pipe): the worker may have begun, its stream opening meanwhile.
     cpu.sample();
     const cpuBefore = cpu.total();
-    const t = performance.now();
-    await publishAll(w, topicName, objects);
+    const machineBefore = machineCpuMs();
+    const servicesBefore = fixtureCpu({ pubsub: w.pids.pubsub, mysql: w.pids.mysql });
+    const startRssMiB = Math.round(vmHwmKiB(child.pid!) / 1024);
+    const t = log.startedAt!;
     for (;;) {
       const done = (await gcsStats(w)).objects - before;
       if (done >= objects.length) break;
       if (log.failures > 0) throw new Error(`worker ${o.name}: ${log.failures} objects failed:\n${log.tail}`);
-      if (exited || Date.now() > deadline) throw new Error(`worker ${o.name}: ${done} of ${objects.length} objects after ${Math.round(performance.now() - t)} ms:\n${log.tail}`);
+      if (exited || Date.now() > deadline) throw new Error(`worker ${o.name}: ${done} of ${objects.length} objects after ${Math.round(Date.now() - t)} ms:\n${log.tail}`);
       await sleep(objects.length > 100 ? 50 : 20);
     }
-    const ms = performance.now() - t;
+    const ms = Date.now() - t;
     cpu.sample();
     const cpuMs = cpu.total() - cpuBefore;
+    const machine = machineCpuMs() - machineBefore;
+    const services = fixtureCpu({ pubsub: w.pids.pubsub, mysql: w.pids.mysql });
     cpu.stop();
     peakKiB = Math.max(peakKiB, vmHwmKiB(child.pid!));
     child.kill('SIGTERM');
@@ -180,7 +196,8 @@ export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry
     const code = await exit;
     clearTimeout(killer);
     if (code !== 0) throw new Error(`worker ${o.name} exited ${code} after SIGTERM:\n${log.tail}`);
-    return { ms, peakRssMiB: Math.round(peakKiB / 1024), startRssMiB, cpuMs, summary: log.summary };
+    const servicesCpuMs = { pubsub: services.pubsub - servicesBefore.pubsub, mysql: services.mysql - servicesBefore.mysql };
+    return { ms, peakRssMiB: Math.round(peakKiB / 1024), startRssMiB, cpuMs, machineCpuMs: machine, servicesCpuMs, summary: log.summary };
   } finally {
     clearInterval(sampler);
     cpu.stop();
