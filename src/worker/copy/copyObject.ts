@@ -172,6 +172,12 @@ async function readWhole(d: CopyDeps, entry: ObjectEntry, dl: Download, hasher: 
   }
 }
 
+/** The body's bytes, then the local verdict: it throws before the upload's final request, never after. */
+async function* verified(body: AsyncGenerator<Buffer>, local: () => Promise<void>): AsyncGenerator<Buffer> {
+  yield* body;
+  await local();
+}
+
 /** The mode logs each skip at DEBUG and counts it per reason (cdnTransfer, the rsync cdn engine). */
 function skipped(entry: ObjectEntry, why: SkipReason): CopyOutcome {
   return { status: 'skipped', key: entry.key, bytes: entry.size, why };
@@ -235,10 +241,6 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
       // Thrown before the final request: unverified bytes are never finalized in GCS.
       if (!v.ok) throw (dl.failure = new TransferError(v.reason, true));
     };
-    async function* verified(): AsyncGenerator<Buffer> {
-      yield* resumingBody(d, entry, dl, hasher, budget, signal);
-      await local();
-    }
     const meta = uploadMetadata(name, entry, src.meta, etag, d.storageClass, checksum);
     // A small object is read whole and verified before its upload starts, then sent in one write.
     let body: UploadRequest['body'];
@@ -247,7 +249,7 @@ async function attempt(d: CopyDeps, entry: ObjectEntry, st: AttemptState, budget
       await readWhole(d, entry, dl, hasher, whole.media, budget, signal);
       await local();
       body = whole;
-    } else body = verified();
+    } else body = verified(resumingBody(d, entry, dl, hasher, budget, signal), local);
     const req: UploadRequest = {
       bucket: d.gcsBucket,
       meta,

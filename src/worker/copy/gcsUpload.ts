@@ -71,13 +71,17 @@ const BOUNDARY_PREFIX = `ott-${randomBytes(12).toString('hex')}-`;
 let boundaries = 0;
 const nextBoundary = (): string => BOUNDARY_PREFIX + (boundaries++).toString(36);
 
-function multipartFrame(meta: UploadMetadata): { boundary: string; head: Buffer; tail: Buffer } {
+function multipartText(meta: UploadMetadata): { boundary: string; head: string; tail: string } {
   const boundary = nextBoundary();
-  const head = Buffer.from(
+  const head =
     `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(meta)}\r\n` +
-      `--${boundary}\r\nContent-Type: ${meta.contentType ?? 'application/octet-stream'}\r\n\r\n`,
-  );
-  return { boundary, head, tail: Buffer.from(`\r\n--${boundary}--\r\n`) };
+    `--${boundary}\r\nContent-Type: ${meta.contentType ?? 'application/octet-stream'}\r\n\r\n`;
+  return { boundary, head, tail: `\r\n--${boundary}--\r\n` };
+}
+
+function multipartFrame(meta: UploadMetadata): { boundary: string; head: Buffer; tail: Buffer } {
+  const t = multipartText(meta);
+  return { boundary: t.boundary, head: Buffer.from(t.head), tail: Buffer.from(t.tail) };
 }
 
 /**
@@ -91,12 +95,14 @@ export class WholeBody {
   readonly media: Buffer;
 
   constructor(meta: UploadMetadata, sizeBytes: number) {
-    const f = multipartFrame(meta);
+    // The frame's text written straight into the one buffer (UTF-8: metadata may hold any character).
+    const f = multipartText(meta);
     this.boundary = f.boundary;
-    this.buffer = Buffer.allocUnsafe(f.head.length + sizeBytes + f.tail.length);
-    f.head.copy(this.buffer, 0);
-    f.tail.copy(this.buffer, f.head.length + sizeBytes);
-    this.media = this.buffer.subarray(f.head.length, f.head.length + sizeBytes);
+    const headBytes = Buffer.byteLength(f.head);
+    this.buffer = Buffer.allocUnsafe(headBytes + sizeBytes + Buffer.byteLength(f.tail));
+    this.buffer.write(f.head, 0);
+    this.buffer.write(f.tail, headBytes + sizeBytes);
+    this.media = this.buffer.subarray(headBytes, headBytes + sizeBytes);
   }
 }
 

@@ -49,8 +49,11 @@ export interface SourceResponse {
 
 export function sourceMeta(res: Dispatcher.ResponseData): SourceMeta {
   const userMetadata: Record<string, string> = {};
-  for (const [name, value] of Object.entries(res.headers)) {
-    if (name.startsWith('x-amz-meta-') && value !== undefined) userMetadata[name.slice('x-amz-meta-'.length)] = Array.isArray(value) ? value.join(',') : value;
+  // for-in, not Object.entries: no array per header on a path run once per object.
+  for (const name in res.headers) {
+    if (!name.startsWith('x-amz-meta-')) continue;
+    const value = res.headers[name];
+    if (value !== undefined) userMetadata[name.slice('x-amz-meta-'.length)] = Array.isArray(value) ? value.join(',') : value;
   }
   const sse = header(res, 'x-amz-server-side-encryption');
   return {
