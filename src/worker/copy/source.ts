@@ -23,8 +23,10 @@ export function cdnBase(hostPre: string): CdnBase {
 
 /** The request path (with the signed query, if any) for one key. */
 export function cdnRequestPath(base: CdnBase, key: string, naming: Pick<Config, 'replace_key_parts'>, query: string): string {
-  return base.basePath + cdnPath(key, naming) + (query ? `?${query}` : '');
+  return requestPath(base, cdnPath(key, naming), query);
 }
+
+const requestPath = (base: CdnBase, keyPath: string, query: string): string => base.basePath + keyPath + (query ? `?${query}` : '');
 
 /** Headers carried over to GCS, as the origin sent them. */
 export interface SourceMeta {
@@ -107,15 +109,16 @@ export function errorCode(body: string): string | undefined {
  */
 export async function openSource(http: Dispatcher, base: CdnBase, want: Expected, naming: Pick<Config, 'replace_key_parts'>, signer: UrlSigner, signal: AbortSignal, startByte = 0, endByte?: number): Promise<SourceResponse> {
   const { key } = want;
+  const keyPath = cdnPath(key, naming); // once per GET: the scope check and the request path share it
   // The policy covers the CDN path of s3_root_prefix only; replace_key_parts could map a key elsewhere.
-  if (signer.signed && !cdnPath(key, naming).startsWith(signer.scopePath)) {
+  if (signer.signed && !keyPath.startsWith(signer.scopePath)) {
     throw new TransferError(`the CDN URL of ${JSON.stringify(key)} is outside the signed policy's path ${JSON.stringify(signer.scopePath)}* (replace_key_parts maps it away from s3_root_prefix's CDN path); not requested`, false);
   }
   // A part of the object (endByte, inclusive: a parallel copy's range) or the rest of it from startByte.
   const ranged = startByte > 0 || endByte !== undefined;
   const res = await http.request({
     origin: base.origin,
-    path: cdnRequestPath(base, key, naming, signer.query()),
+    path: requestPath(base, keyPath, signer.query()),
     method: 'GET',
     // identity: the bytes must be the object's bytes, never a CDN-compressed rendition of them.
     headers: { 'accept-encoding': 'identity', ...(ranged ? { range: `bytes=${startByte}-${endByte ?? ''}` } : {}) },
