@@ -1,0 +1,76 @@
+// The loop of bench/probe/steps.ts (run in a child): the bare small loop with some of the worker's habits on.
+import { createHash } from 'node:crypto';
+import { finished } from 'node:stream';
+import { Agent, Pool, type Dispatcher } from 'undici';
+import type { ObjectEntry } from '../../src/common/messages.js';
+import { parseEtag } from '../../src/common/source/etag.js';
+import { StreamHasher, verdict } from '../../src/worker/copy/verify.js';
+import { expectOk, inLanes, signedQuery, timed, type BareOptions } from '../transfer/bare.js';
+
+export interface StepOptions extends Pick<BareOptions, 'cdnBase' | 'gcs' | 'bucket' | 'keyPairId' | 'privateKeyPem' | 'concurrency'> {
+  features: string[];
+}
+
+let boundaries = 0;
+
+export async function runStep(o: StepOptions, objects: ObjectEntry[]): Promise<{ ms: number; cpuMs: number; machineCpuMs: number }> {
+  const on = new Set(o.features);
+  const cdnUrl = new URL(o.cdnBase);
+  const query = signedQuery(o.cdnBase, o.keyPairId, o.privateKeyPem);
+  const agent = on.has('agent') ? new Agent({ connections: o.concurrency * 8, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000, headersTimeout: 120_000, bodyTimeout: 120_000 }) : undefined;
+  const cdn: Dispatcher = agent ?? new Pool(cdnUrl.origin, { connections: o.concurrency, keepAliveTimeout: 30_000 });
+  const gcs: Dispatcher = agent ?? new Pool(o.gcs, { connections: o.concurrency, keepAliveTimeout: 30_000 });
+  const shared = on.has('signal') ? new AbortController().signal : undefined;
+  const fields = on.has('json') || on.has('meta') ? '&fields=name,size,generation,md5Hash,crc32c' : '';
+  const uploadPath = `/upload/storage/v1/b/${encodeURIComponent(o.bucket)}/o?uploadType=multipart&ifGenerationMatch=0${fields}`;
+  const copyOne = async (e: ObjectEntry): Promise<void> => {
+    const signal = on.has('signalfresh') ? new AbortController().signal : shared;
+    const src = await cdn.request({ origin: cdnUrl.origin, path: `${cdnUrl.pathname}${e.key}${query}`, method: 'GET', headers: { 'accept-encoding': 'identity' }, signal });
+    await expectOk(src, [200], `GET ${e.key}`);
+    const md5Hex = e.etag.replace(/"/g, '');
+    const md5Base64 = Buffer.from(md5Hex, 'hex').toString('base64');
+    const meta = on.has('meta')
+      ? { name: e.key, metadata: { 'ott-source-etag': md5Hex, 'ott-source-last-modified': String(src.headers['last-modified'] ?? e.last_modified), 'ott-verified-by': 'md5' }, contentType: String(src.headers['content-type'] ?? 'application/octet-stream'), md5Hash: md5Base64 }
+      : { name: e.key, md5Hash: md5Base64 };
+    const boundary = `step-${(boundaries++).toString(36)}`;
+    const head = `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(meta)}\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n`;
+    const tail = `\r\n--${boundary}--\r\n`;
+    const body = Buffer.allocUnsafe(head.length + e.size + tail.length);
+    let at = body.write(head, 0, 'latin1');
+    const start = at;
+    const hasher = on.has('hasher') ? new StreamHasher({ wholeMd5: true }) : undefined;
+    const md5 = hasher ? undefined : createHash('md5');
+    const take = (b: Buffer): void => {
+      if (at + b.length > start + e.size) throw new Error(`step ${e.key}: more than ${e.size} bytes`);
+      if (hasher) hasher.update(b);
+      else md5!.update(b);
+      b.copy(body, at);
+      at += b.length;
+    };
+    if (on.has('data')) {
+      await new Promise<void>((resolve, reject) => {
+        const onData = (b: Buffer): void => take(b);
+        src.body.on('data', onData);
+        finished(src.body, (err) => {
+          src.body.off('data', onData);
+          if (err) reject(err);
+          else resolve();
+        });
+      });
+    } else for await (const chunk of src.body) take(chunk as Buffer);
+    if (hasher) {
+      const v = verdict(e.size, parseEtag(e.etag), await hasher.digest());
+      if (!v.ok) throw new Error(`step ${e.key}: ${v.reason}`);
+    } else if (md5!.digest('hex') !== md5Hex) throw new Error(`step ${e.key}: md5 differs`);
+    body.write(tail, at, 'latin1');
+    const res = await gcs.request({ origin: o.gcs, path: uploadPath, method: 'POST', headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(body.length) }, body, signal });
+    await expectOk(res, [200], `upload ${e.key}`);
+    if (fields) await res.body.json();
+    else await res.body.dump();
+  };
+  try {
+    return await timed(() => inLanes(objects.length, o.concurrency, (i) => copyOne(objects[i])));
+  } finally {
+    await Promise.all([cdn.close(), gcs === cdn ? undefined : gcs.close()]);
+  }
+}
