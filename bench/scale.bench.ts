@@ -114,7 +114,7 @@ function claimLine(kind: ClaimKind, s: Sampled): string {
     `- claims at ${fmt(L.tableRows)} vs ${fmt(S.tableRows)} subfolders, ${what}: ${ratio.toFixed(2)}x of the ${fmt(S.tableRows)}-row rate, ratio of the median rates ` +
     `(${large.length} samples at each size, interleaved; per-sample ratios ${Math.min(...pairs).toFixed(2)}-${Math.max(...pairs).toFixed(2)}x; ` +
     `${fmt(L.claims)} due subfolders spread evenly, the rest checked equal; ${fmt(L.tableRows)}: ${rateText(median(large.map(rate)))}, ${fmt(S.tableRows)}: ${rateText(median(small.map(rate)))}; ` +
-    `per claim, medians, ${fmt(L.tableRows)} vs ${fmt(S.tableRows)}: rows read (Rows_read) ${both((r) => r.rowsRead, one)}, ` +
+    `per claim, medians, ${fmt(L.tableRows)} vs ${fmt(S.tableRows)}: rows read (Rows_read) ${both((r) => r.counters.Rows_read, one)}, ` +
     `buffer pool page reads ${both((r) => r.counters.Innodb_buffer_pool_read_requests, one)} (from disk ${both((r) => r.counters.Innodb_buffer_pool_reads, one)}), ` +
     `pages flushed ${both((r) => r.counters.Innodb_buffer_pool_pages_flushed, one)}, MariaDB CPU ${both((r) => r.dbCpuMs, (n) => `${Math.round(n * 1000)} µs`)}; ` +
     `after each clock and its purge, the write-back of the pages the run dirtied (median) ${[large, small].map((runs) => `${fmt(Math.round(median(runs.map((r) => r.writeBackMs))))} ms`).join(' vs ')}, ` +

@@ -5,7 +5,7 @@ import { Agent, Pool, type Dispatcher } from 'undici';
 import type { ObjectEntry } from '../../src/common/messages.js';
 import { parseEtag } from '../../src/common/source/etag.js';
 import { StreamHasher, verdict } from '../../src/worker/copy/verify.js';
-import { expectOk, inLanes, signedQuery, timed, type BareOptions } from '../transfer/bare.js';
+import { expectOk, inLanes, signedQuery, timed, type BareOptions, type Timed } from '../transfer/bare.js';
 
 export interface StepOptions extends Pick<BareOptions, 'cdnBase' | 'gcs' | 'bucket' | 'keyPairId' | 'privateKeyPem' | 'concurrency'> {
   features: string[];
@@ -13,7 +13,7 @@ export interface StepOptions extends Pick<BareOptions, 'cdnBase' | 'gcs' | 'buck
 
 let boundaries = 0;
 
-export async function runStep(o: StepOptions, objects: ObjectEntry[]): Promise<{ ms: number; cpuMs: number; machineCpuMs: number }> {
+export async function runStep(o: StepOptions, objects: ObjectEntry[]): Promise<Timed> {
   const on = new Set(o.features);
   const cdnUrl = new URL(o.cdnBase);
   const query = signedQuery(o.cdnBase, o.keyPairId, o.privateKeyPem);

@@ -17,7 +17,7 @@ import { Session } from 'node:inspector/promises';
 import { Pool, type Dispatcher } from 'undici';
 import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
 import type { ObjectEntry } from '../../src/common/messages.js';
-import { machineCpuMs } from './cpu.js';
+import { cpuWindow } from './cpu.js';
 
 const MiB = 1024 * 1024;
 
@@ -73,14 +73,21 @@ async function heapSampling(prefix: string): Promise<() => Promise<void>> {
   };
 }
 
-export async function timed(fn: () => Promise<void>): Promise<{ ms: number; cpuMs: number; machineCpuMs: number }> {
+/** A loop's clock, its own process's CPU and the machine's busy CPU meanwhile (ms). */
+export interface Timed {
+  ms: number;
+  cpuMs: number;
+  machineCpuMs: number;
+}
+
+export async function timed(fn: () => Promise<void>): Promise<Timed> {
   const heap = process.env.BENCH_HEAP_SAMPLES ? await heapSampling(process.env.BENCH_HEAP_SAMPLES) : undefined;
   const t = performance.now();
-  const machine = machineCpuMs();
+  const window = cpuWindow({});
   const cpu = process.cpuUsage();
   await fn();
   const used = process.cpuUsage(cpu);
-  const out = { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, machineCpuMs: machineCpuMs() - machine };
+  const out = { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, machineCpuMs: window().machine };
   await heap?.();
   return out;
 }
@@ -186,7 +193,7 @@ async function uploadResumable(d: Dest, s: Source): Promise<void> {
 }
 
 /** Copies every object (throws on the first failure): elapsed ms and this process's CPU ms meanwhile. */
-export async function runBare(o: BareOptions, objects: ObjectEntry[]): Promise<{ ms: number; cpuMs: number; machineCpuMs: number }> {
+export async function runBare(o: BareOptions, objects: ObjectEntry[]): Promise<Timed> {
   const single = o.singleRequestMaxBytes ?? 8 * MiB;
   const verify = o.verify !== false;
   const cdnUrl = new URL(o.cdnBase);

@@ -5,9 +5,9 @@
 import type { ObjectEntry } from '../../src/common/messages.js';
 import { closeContext, createContext } from '../../src/common/context.js';
 import { createCopier } from '../../src/worker/copy/index.js';
-import { inLanes, timed } from './bare.js';
+import { inLanes, timed, type Timed } from './bare.js';
 
-export async function runCopyPath(configFile: string, objects: ObjectEntry[], concurrency: number): Promise<{ ms: number; cpuMs: number; machineCpuMs: number }> {
+export async function runCopyPath(configFile: string, objects: ObjectEntry[], concurrency: number): Promise<Timed> {
   const ctx = await createContext({ mode: 'cdnTransfer', file: configFile, writeLog: () => undefined });
   const copier = createCopier(ctx, { concurrency });
   try {

@@ -71,19 +71,28 @@ export function serverPid(port: number, entry: string): number {
   throw new Error(`no process with ${entry} --port ${port}`);
 }
 
-/** CPU of the fixture servers and of the stack's services, for a before/after difference around one measured run. */
-export function fixtureCpu<K extends string>(pids: Record<K, number>): Record<K, number> {
-  return Object.fromEntries(Object.entries<number>(pids).map(([k, pid]) => [k, processCpuMs(pid) ?? 0])) as Record<K, number>;
-}
-
 /**
  * Busy CPU of the whole machine in ms (every core, /proc/stat's first line less idle and iowait): around a run,
  * less the side's and the fixtures' own, it is what the rest spent (the Pub/Sub emulator, MariaDB, the bench).
  */
-export function machineCpuMs(): number {
+function machineCpuMs(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
   const [user, nice, system, , , irq, softirq, steal] = f; // guest time is already counted in user
   return ((user + nice + system + irq + softirq + (steal ?? 0)) / TICKS_PER_S) * 1000;
+}
+
+/**
+ * Opens a window on CPU time: the returned function gives, in ms since the call, the machine's busy CPU
+ * (`machine`) and each named process's (a fixture server, the Pub/Sub emulator, MariaDB; 0 once gone).
+ */
+export function cpuWindow<K extends string>(pids: Record<K, number>): () => Record<K | 'machine', number> {
+  const read = (): Record<K | 'machine', number> =>
+    ({ ...Object.fromEntries(Object.entries<number>(pids).map(([k, pid]) => [k, processCpuMs(pid) ?? 0])), machine: machineCpuMs() }) as Record<K | 'machine', number>;
+  const before = read();
+  return () => {
+    const now = read();
+    return Object.fromEntries(Object.keys(now).map((k) => [k, now[k as K] - before[k as K]])) as Record<K | 'machine', number>;
+  };
 }
 
 /** The PID of the stack's server whose command line has all these parts. */

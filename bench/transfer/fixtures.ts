@@ -26,8 +26,7 @@ export interface World {
   env: Record<string, string>;
   cdn: string;
   gcs: string;
-  /** The fixture servers' PIDs, for their CPU time. */
-  /** The fixture servers, and the stack's Pub/Sub emulator and MariaDB (for the rest of the machine's CPU). */
+  /** The PIDs of the fixture servers, and the stack's Pub/Sub emulator and MariaDB (for the rest of the machine's CPU). */
   pids: { cdn: number; gcs: number; pubsub: number; mysql: number };
   dir: string;
   /** The signing key, as a PEM file the worker's config names. */
@@ -96,7 +95,8 @@ export async function startWorld(): Promise<World> {
       cdn: cdn.env.OTT_CDN_ENDPOINT,
       gcs: gcs.env.OTT_GCS_ENDPOINT,
       pids: {
-        cdn: serverPid(Number(new URL(cdn.env.OTT_CDN_ENDPOINT).port), 'cdn/server.ts'), gcs: serverPid(Number(new URL(gcs.env.OTT_GCS_ENDPOINT).port), 'gcs/server.ts'),
+        cdn: serverPid(Number(new URL(cdn.env.OTT_CDN_ENDPOINT).port), 'cdn/server.ts'),
+        gcs: serverPid(Number(new URL(gcs.env.OTT_GCS_ENDPOINT).port), 'gcs/server.ts'),
         pubsub: pidOf('cloud-pubsub-emulator', `--port=${env.PUBSUB_EMULATOR_HOST.split(':')[1]}`),
         mysql: pidOf('mariadbd', `--port=${env.OTT_MYSQL_PORT}`),
       },

@@ -4,7 +4,7 @@
 import { loadavg } from 'node:os';
 import type { ObjectEntry } from '../../src/common/messages.js';
 import { cdnStats } from '../../test/stack/cdn/client.js';
-import { fixtureCpu, machineCpuMs } from './cpu.js';
+import { cpuWindow } from './cpu.js';
 import { countObjects, createGcsBucket, type World } from './fixtures.js';
 
 export const MiB = 1024 * 1024;
@@ -60,18 +60,15 @@ export async function expectInGcs(w: World, bucket: string, objects: ObjectEntry
 
 /** Runs one side, with the fixture servers' CPU and the CDN's request counts around it; its output must be in GCS. */
 export async function measured(w: World, who: string, bucket: string, objects: ObjectEntry[], fn: () => Promise<SideResult>): Promise<Run> {
-  const cpu0 = fixtureCpu(w.pids);
   const cdn0 = await cdnStats(w.cdn);
-  const machine0 = machineCpuMs();
+  const window = cpuWindow(w.pids);
   const r = await fn();
-  const machine1 = machineCpuMs();
-  const cpu1 = fixtureCpu(w.pids);
+  const used = window();
   const cdn1 = await cdnStats(w.cdn);
   await expectInGcs(w, bucket, objects, who);
-  const cdnCpuMs = cpu1.cdn - cpu0.cdn;
-  const gcsCpuMs = cpu1.gcs - cpu0.gcs;
-  const restCpuMs = Math.max(0, (r.machineCpuMs ?? machine1 - machine0) - r.cpuMs - cdnCpuMs - gcsCpuMs);
-  const services = r.servicesCpuMs ?? { pubsub: cpu1.pubsub - cpu0.pubsub, mysql: cpu1.mysql - cpu0.mysql };
+  const [cdnCpuMs, gcsCpuMs] = [used.cdn, used.gcs];
+  const restCpuMs = Math.max(0, (r.machineCpuMs ?? used.machine) - r.cpuMs - cdnCpuMs - gcsCpuMs);
+  const services = r.servicesCpuMs ?? used;
   const run = { ...r, cdnCpuMs, gcsCpuMs, restCpuMs, pubsubCpuMs: services.pubsub, mysqlCpuMs: services.mysql, cdnGets: cdn1.get - cdn0.get, cdnHeads: cdn1.head - cdn0.head };
   say(`${who}: ${show(run)}`);
   return run;

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { encodeMessage, type ObjectEntry, type ObjectsListMessage } from '../../src/common/messages.js';
 import { createDb } from '../../src/common/db.js';
 import { gcsStats, KEY_PAIR_ID, TABLE, type World } from './fixtures.js';
-import { fixtureCpu, machineCpuMs, treeCpuSampler } from './cpu.js';
+import { cpuWindow, treeCpuSampler } from './cpu.js';
 
 const KEYS_PER_MESSAGE = 50;
 
@@ -173,8 +173,7 @@ export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry
     // A few ms after the started line (the pipe): the worker may have begun, its stream opening meanwhile.
     cpu.sample();
     const cpuBefore = cpu.total();
-    const machineBefore = machineCpuMs();
-    const servicesBefore = fixtureCpu({ pubsub: w.pids.pubsub, mysql: w.pids.mysql });
+    const window = cpuWindow({ pubsub: w.pids.pubsub, mysql: w.pids.mysql });
     const startRssMiB = Math.round(vmHwmKiB(child.pid!) / 1024);
     const t = log.startedAt!;
     for (;;) {
@@ -187,8 +186,7 @@ export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry
     const ms = Date.now() - t;
     cpu.sample();
     const cpuMs = cpu.total() - cpuBefore;
-    const machine = machineCpuMs() - machineBefore;
-    const services = fixtureCpu({ pubsub: w.pids.pubsub, mysql: w.pids.mysql });
+    const { machine, pubsub, mysql } = window();
     cpu.stop();
     peakKiB = Math.max(peakKiB, vmHwmKiB(child.pid!));
     child.kill('SIGTERM');
@@ -196,8 +194,7 @@ export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry
     const code = await exit;
     clearTimeout(killer);
     if (code !== 0) throw new Error(`worker ${o.name} exited ${code} after SIGTERM:\n${log.tail}`);
-    const servicesCpuMs = { pubsub: services.pubsub - servicesBefore.pubsub, mysql: services.mysql - servicesBefore.mysql };
-    return { ms, peakRssMiB: Math.round(peakKiB / 1024), startRssMiB, cpuMs, machineCpuMs: machine, servicesCpuMs, summary: log.summary };
+    return { ms, peakRssMiB: Math.round(peakKiB / 1024), startRssMiB, cpuMs, machineCpuMs: machine, servicesCpuMs: { pubsub, mysql }, summary: log.summary };
   } finally {
     clearInterval(sampler);
     cpu.stop();
