@@ -30,13 +30,24 @@ export function encodeSegment(segment: string): string {
 /** The key after `replace_key_parts` substitutions, in the order given (the reference's semantics). */
 export function cdnKey(s3Key: string, c: Pick<NamingConfig, 'replace_key_parts'>): string {
   let k = s3Key;
-  for (const [from, to] of Object.entries(c.replace_key_parts ?? {})) k = k.split(from).join(to);
+  const parts = c.replace_key_parts;
+  if (parts) for (const from in parts) k = k.split(from).join(parts[from]);
   return k;
 }
 
+/**
+ * A key made only of characters every segment keeps as they are (RFC 3986 unreserved, and `/` between
+ * segments), with no `.`/`..` segment: its path is itself. Most keys are; testing that is a fraction of
+ * encoding them segment by segment, once per object (bench: ~4 us of CPU per object).
+ */
+const KEPT_AS_IS = /^[A-Za-z0-9\-_.~/]*$/;
+const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/;
+
 /** The encoded path part appended to `cloudfront_url_host_pre` (every segment encoded, `/` kept). */
 export function cdnPath(s3Key: string, c: Pick<NamingConfig, 'replace_key_parts'>): string {
-  return cdnKey(s3Key, c).split('/').map(encodeSegment).join('/');
+  const k = cdnKey(s3Key, c);
+  if (KEPT_AS_IS.test(k) && !DOT_SEGMENT.test(k)) return k;
+  return k.split('/').map(encodeSegment).join('/');
 }
 
 /**

@@ -1,6 +1,6 @@
 // Pure units: naming, message packing and decoding, the retry classifier and backoff.
 import { describe, expect, it } from 'vitest';
-import { cdnPath, cdnUrl, decodeCdnPath, gcsObjectName } from '../../src/common/naming.js';
+import { cdnPath, cdnUrl, decodeCdnPath, encodeSegment, gcsObjectName } from '../../src/common/naming.js';
 import { decodeMessage, encodeMessage, objectsListMessageSchema, ObjectsPacker, maxEncodedBytes, type ObjectEntry, type ObjectsListMessage, type PackedMessage } from '../../src/common/messages.js';
 import { classify, TransferError } from '../../src/common/errors.js';
 import { backoffMs, RetriesExhaustedError, withRetry } from '../../src/common/retry.js';
@@ -21,6 +21,13 @@ describe('naming', () => {
     }
     expect(cdnUrl('data/a b', naming)).toBe('https://d1.cloudfront.net/data/a%20b');
     expect(cdnPath('data/./x', naming)).toBe('data/%2E/x');
+  });
+  it('takes a key that needs no encoding as it is, and encodes every other exactly as segment by segment', () => {
+    const segments = ['a', 'B9', '-_.~', '.', '..', '...', '.a', 'a.', '', ' ', '%', '+', '!', '*', 'é', '日本', '😀', 'x~y', 'a:b', '@'];
+    const keys: string[] = [];
+    for (const x of segments) for (const y of segments) for (const z of ['', '/', '/c', '/..', '/.']) keys.push(`data/${x}/${y}${z}`, `${x}${z}`);
+    for (const k of keys) expect(cdnPath(k, naming)).toBe(k.split('/').map(encodeSegment).join('/'));
+    expect(cdnPath('data/x-1_2.~/y', naming)).toBe('data/x-1_2.~/y');
   });
   it('applies replace_key_parts in order before encoding', () => {
     expect(cdnUrl('data/x y', { ...naming, replace_key_parts: { 'data/': 'media/' } })).toBe('https://d1.cloudfront.net/media/x%20y');
