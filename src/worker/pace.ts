@@ -7,7 +7,6 @@
 // Heartbeats register the worker (what the fleet view counts, and what an operator sees per worker).
 // A MySQL outage keeps the last known pace: it delays work, never drops it.
 import { hostname } from 'node:os';
-import type { Dispatcher } from 'undici';
 import type { Ctx } from '../common/context.js';
 import { sleep } from '../common/retry.js';
 import { deregister, fleetView, heartbeat, startPace, stepRamp, throttleFleet, type RampSettings } from '../state/pace.js';
@@ -134,48 +133,3 @@ export async function startPacer(ctx: Ctx, mode: string, s: PaceSettings, onBeat
 
 /** GCS's "slow down": what pauses the fleet, and a write that met it is sent again only when the pacer lets it. */
 export const isThrottleStatus = (status: number | undefined): boolean => status === 429 || status === 503;
-
-/**
- * An undici interceptor that reports every response status to `onStatus` before the caller sees it: how
- * the pacer hears of GCS's 429/503 whichever upload step met them, with the copy path unchanged. The
- * handler an interceptor gets speaks undici's handler API (compose wraps older handlers), so one small
- * class forwards it: no per-request proxy or bound functions on the small-object path.
- */
-export function statusObserver(onStatus: (status: number) => void): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) => (opts, handler) => dispatch(opts, new StatusWatch(handler, onStatus));
-}
-
-type Handler = Dispatcher.DispatchHandler;
-type Controller = Parameters<NonNullable<Handler['onRequestStart']>>[0];
-
-class StatusWatch implements Handler {
-  constructor(
-    private readonly h: Handler,
-    private readonly onStatus: (status: number) => void,
-  ) {}
-
-  onRequestStart(controller: Controller, context: unknown): void {
-    this.h.onRequestStart?.(controller, context);
-  }
-
-  onRequestUpgrade(...a: Parameters<NonNullable<Handler['onRequestUpgrade']>>): void {
-    this.h.onRequestUpgrade?.(...a);
-  }
-
-  onResponseStart(...a: Parameters<NonNullable<Handler['onResponseStart']>>): void {
-    this.onStatus(a[1]);
-    this.h.onResponseStart?.(...a);
-  }
-
-  onResponseData(...a: Parameters<NonNullable<Handler['onResponseData']>>): void {
-    this.h.onResponseData?.(...a);
-  }
-
-  onResponseEnd(...a: Parameters<NonNullable<Handler['onResponseEnd']>>): void {
-    this.h.onResponseEnd?.(...a);
-  }
-
-  onResponseError(...a: Parameters<NonNullable<Handler['onResponseError']>>): void {
-    this.h.onResponseError?.(...a);
-  }
-}

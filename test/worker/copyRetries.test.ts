@@ -100,7 +100,7 @@ describe('a throttled write waits for the pacer', () => {
       const o = await c.copy(e, new AbortController().signal);
       expect(o).toMatchObject({ status: 'copied' });
       expect(await hitsOf(gcsEndpoint(), w.gcsBucket)).toBe(1);
-      // The interceptor told the pacer, and the one resend waited for it (a backoff alone is < 200 ms).
+      // The GCS client told the pacer, and the one resend waited for it (a backoff alone is < 200 ms).
       expect(p.throttles).toBe(1);
       expect(p.takes).toHaveLength(1);
       const obj = await readGcs(w, name);

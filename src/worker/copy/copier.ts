@@ -15,7 +15,7 @@ import { GcsClient } from './gcsUpload.js';
 import { GcsMultipart } from './gcsMultipart.js';
 import { copyObject, type CopyOutcome } from './copyObject.js';
 import { SlabPool } from './slabs.js';
-import { isThrottleStatus, statusObserver, type Pacer } from '../pace.js';
+import { isThrottleStatus, type Pacer } from '../pace.js';
 import { bandwidthInterceptor, bandwidthLimiter, type BwSlot } from '../bandwidth.js';
 
 const MiB = 1024 * 1024;
@@ -81,7 +81,7 @@ export interface Copier {
 }
 
 /**
- * `pacer`: hears every GCS throttle (429/503) through an interceptor on the GCS client, and gates every
+ * `pacer`: hears every GCS throttle (429/503) from the GCS clients' one request(), and gates every
  * retry of a throttled write (copyObject).
  */
 export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurrency?: number; pacer?: Pick<Pacer, 'take' | 'throttled'>; bwlimit?: BwSlot[] } = {}): Copier {
@@ -99,9 +99,10 @@ export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurren
   signer.query(); // sign now: a bad key is a clear error at start, not a failure per object
   const endpoint = ctx.endpoints.gcs ?? GCS_PRODUCTION_ENDPOINT;
   // Local emulators take no auth; production uses the Storage client's credentials (ADC on the VM).
-  const token = ctx.endpoints.gcs ? async () => undefined : async () => (await ctx.clients.gcs().authClient.getAccessToken()) ?? undefined;
+  const token = ctx.endpoints.gcs ? () => undefined : async () => (await ctx.clients.gcs().authClient.getAccessToken()) ?? undefined;
   const { pacer, bwlimit, ...tunables } = opts;
-  const gcsHttp = pacer ? http.compose(statusObserver((status) => isThrottleStatus(status) && pacer.throttled())) : http;
+  // The pacer hears every GCS answer's status (429/503: throttled), whichever step of which upload met it.
+  const onStatus = pacer && ((status: number) => void (isThrottleStatus(status) && pacer.throttled()));
   const chunkBytes = tunables.chunkBytes ?? DEFAULT_TUNABLES.chunkBytes;
   const deps: CopyDeps = {
     ...DEFAULT_TUNABLES,
@@ -109,9 +110,8 @@ export function createCopier(ctx: Ctx, opts: Partial<CopyTunables> & { concurren
     slabs: new SlabPool(chunkBytes, Math.max(1, Math.floor(config.copy_buffer_bytes / chunkBytes))),
     // --bwlimit paces the CDN downloads where their bytes arrive (the GCS side follows the stream).
     http: bwlimit ? http.compose(bandwidthInterceptor(bandwidthLimiter(bwlimit))) : http,
-    // The pacer hears every GCS answer's status (429/503: throttled) through an interceptor.
-    gcs: new GcsClient(gcsHttp, endpoint, token),
-    multipart: new GcsMultipart(gcsHttp, endpoint, token),
+    gcs: new GcsClient(http, endpoint, token, onStatus),
+    multipart: new GcsMultipart(http, endpoint, token, onStatus),
     parallelThresholdBytes: config.parallel_threshold_bytes,
     parallelPartBytes: config.parallel_part_bytes,
     parallelParts: config.parallel_parts,

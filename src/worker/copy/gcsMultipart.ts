@@ -53,7 +53,7 @@ export class GcsMultipart extends GcsHttp {
 
   /** Starts an upload whose completed object gets `meta` (content headers, storage class, custom metadata). */
   async initiate(bucket: string, meta: UploadMetadata, signal: AbortSignal): Promise<MultipartTarget> {
-    const res = await this.http.request({ origin: this.origin, path: this.path(bucket, meta.name, 'uploads'), method: 'POST', headers: await this.headers({ ...initiateHeaders(meta), 'content-length': '0' }), signal });
+    const res = await this.request({ path: this.path(bucket, meta.name, 'uploads'), method: 'POST', headers: { ...initiateHeaders(meta), 'content-length': '0' }, signal });
     if (res.statusCode !== 200) return this.refused(res, 'multipart initiate');
     const id = /<UploadId>([^<]+)<\/UploadId>/.exec(await res.body.text())?.[1];
     if (!id) throw new TransferError('GCS multipart initiate: no UploadId in the answer', true);
@@ -62,11 +62,10 @@ export class GcsMultipart extends GcsHttp {
 
   /** Uploads one part from a stream of exactly `sizeBytes`; answers what GCS says it stored. */
   async uploadPart(t: MultipartTarget, partNumber: number, sizeBytes: number, body: AsyncIterable<Buffer>, signal: AbortSignal): Promise<UploadedPart> {
-    const res = await this.http.request({
-      origin: this.origin,
+    const res = await this.request({
       path: this.path(t.bucket, t.name, `partNumber=${partNumber}&uploadId=${encodeURIComponent(t.uploadId)}`),
       method: 'PUT',
-      headers: await this.headers({ 'content-length': String(sizeBytes), 'content-type': 'application/octet-stream' }),
+      headers: { 'content-length': String(sizeBytes), 'content-type': 'application/octet-stream' },
       body: Readable.from(body, { objectMode: false }),
       signal,
     });
@@ -81,7 +80,7 @@ export class GcsMultipart extends GcsHttp {
   /** Assembles the parts (ascending, each named by the ETag GCS answered for it); answers the new generation. */
   async complete(t: MultipartTarget, parts: readonly UploadedPart[], signal: AbortSignal): Promise<string | undefined> {
     const body = `<CompleteMultipartUpload>${parts.map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>"${xmlText(p.md5Hex)}"</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
-    const res = await this.http.request({ origin: this.origin, path: this.path(t.bucket, t.name, `uploadId=${encodeURIComponent(t.uploadId)}`), method: 'POST', headers: await this.headers({ 'content-type': 'application/xml' }), body, signal });
+    const res = await this.request({ path: this.path(t.bucket, t.name, `uploadId=${encodeURIComponent(t.uploadId)}`), method: 'POST', headers: { 'content-type': 'application/xml' }, body, signal });
     if (res.statusCode !== 200) return this.refused(res, 'multipart complete');
     // GCS may answer 200 and then an error in the body (S3's documented behaviour for a failed complete).
     const text = await res.body.text();
@@ -91,7 +90,7 @@ export class GcsMultipart extends GcsHttp {
 
   /** Removes the upload and every part of it. Gone already (completed, aborted, expired) is fine. */
   async abort(t: MultipartTarget, signal: AbortSignal): Promise<void> {
-    const res = await this.http.request({ origin: this.origin, path: this.path(t.bucket, t.name, `uploadId=${encodeURIComponent(t.uploadId)}`), method: 'DELETE', headers: await this.headers({ 'content-length': '0' }), signal });
+    const res = await this.request({ path: this.path(t.bucket, t.name, `uploadId=${encodeURIComponent(t.uploadId)}`), method: 'DELETE', headers: { 'content-length': '0' }, signal });
     if (res.statusCode === 204 || res.statusCode === 200 || res.statusCode === 404) return void (await res.body.dump());
     return this.refused(res, 'multipart abort');
   }

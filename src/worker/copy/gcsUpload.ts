@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { withRetry, type RetryBudget } from '../../common/retry.js';
 import { TransferError } from '../../common/errors.js';
-import { HttpStatusError, errorText, expectStatus, header } from './http.js';
+import { HttpStatusError, errorText, expectStatus, header, requestSignal } from './http.js';
 
 export interface GcsObject {
   name: string;
@@ -138,7 +138,21 @@ function ackedBytes(res: Dispatcher.ResponseData): number {
   return m ? Number(m[1]) + 1 : 0;
 }
 
-/** What both GCS clients of the copy path share: the endpoint split into origin and base path, and auth headers. */
+/** A request of the GCS clients: undici's options without the dispatcher's defaults (origin: the endpoint's). */
+export interface GcsRequest {
+  origin?: string;
+  path: string;
+  method: Dispatcher.HttpMethod;
+  headers?: Record<string, string>;
+  body?: Dispatcher.DispatchOptions['body'];
+  signal?: AbortSignal;
+}
+
+/**
+ * What both GCS clients of the copy path share: the endpoint split into origin and base path, and one
+ * request() for every call: auth, the copy's signal (requestSignal), and each answer's status to `onStatus`
+ * (the pacer hears GCS's 429/503 whichever step met them).
+ */
 export abstract class GcsHttp {
   protected readonly origin: string;
   protected readonly basePath: string;
@@ -146,16 +160,28 @@ export abstract class GcsHttp {
   constructor(
     protected readonly http: Dispatcher,
     endpoint: string,
-    private readonly token: () => Promise<string | undefined>,
+    /** A bearer token (production), or undefined (emulators): a plain value needs no await per request. */
+    private readonly token: () => Promise<string | undefined> | string | undefined,
+    private readonly onStatus?: (status: number) => void,
   ) {
     const u = new URL(endpoint);
     this.origin = u.origin;
     this.basePath = u.pathname.replace(/\/+$/, '');
   }
 
-  protected async headers(extra: Record<string, string> = {}): Promise<Record<string, string>> {
-    const t = await this.token();
-    return t ? { authorization: `Bearer ${t}`, ...extra } : extra;
+  protected async request(r: GcsRequest): Promise<Dispatcher.ResponseData> {
+    const t = this.token();
+    const token = t instanceof Promise ? await t : t;
+    const res = await this.http.request({
+      origin: r.origin ?? this.origin,
+      path: r.path,
+      method: r.method,
+      headers: token ? { authorization: `Bearer ${token}`, ...r.headers } : r.headers,
+      body: r.body,
+      signal: r.signal && requestSignal(r.signal),
+    });
+    this.onStatus?.(res.statusCode);
+    return res;
   }
 }
 
@@ -167,7 +193,7 @@ export class GcsClient extends GcsHttp {
 
   /** The object's resource, or undefined when it does not exist. */
   async get(bucket: string, name: string, signal: AbortSignal): Promise<GcsObject | undefined> {
-    const res = await this.http.request({ origin: this.origin, path: `${this.objectPath(bucket, name)}?fields=${OBJECT_FIELDS}`, method: 'GET', headers: await this.headers(), signal });
+    const res = await this.request({ path: `${this.objectPath(bucket, name)}?fields=${OBJECT_FIELDS}`, method: 'GET', signal });
     if (res.statusCode === 404) {
       await res.body.dump();
       return undefined;
@@ -178,7 +204,7 @@ export class GcsClient extends GcsHttp {
 
   /** Deletes exactly this generation (never a newer object written meanwhile); gone already is fine. */
   async delete(bucket: string, name: string, generation: string, signal: AbortSignal): Promise<void> {
-    const res = await this.http.request({ origin: this.origin, path: `${this.objectPath(bucket, name)}?ifGenerationMatch=${generation}`, method: 'DELETE', headers: await this.headers(), signal });
+    const res = await this.request({ path: `${this.objectPath(bucket, name)}?ifGenerationMatch=${generation}`, method: 'DELETE', signal });
     if (res.statusCode === 404 || res.statusCode === 412) return void (await res.body.dump());
     await expectStatus(res, [200, 204], 'GCS delete object');
     await res.body.dump();
@@ -210,11 +236,10 @@ export class GcsClient extends GcsHttp {
         { objectMode: false },
       );
     }
-    const res = await this.http.request({
-      origin: this.origin,
+    const res = await this.request({
       path: `${this.uploadPath(r.bucket, 'multipart', r.ifGenerationMatch)}&fields=${UPLOADED_FIELDS}`,
       method: 'POST',
-      headers: await this.headers({ 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(length) }),
+      headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(length) },
       body,
       signal: r.signal,
     });
@@ -225,11 +250,10 @@ export class GcsClient extends GcsHttp {
   /** A resumable session: start, then chunks of `chunkBytes`, the last one carrying the hashes. */
   async uploadResumable(r: UploadRequest, chunkBytes: number): Promise<GcsObject> {
     if (chunkBytes % CHUNK_ALIGN !== 0) throw new Error(`chunkBytes must be a multiple of ${CHUNK_ALIGN}, got ${chunkBytes}`);
-    const start = await this.http.request({
-      origin: this.origin,
+    const start = await this.request({
       path: this.uploadPath(r.bucket, 'resumable', r.ifGenerationMatch),
       method: 'POST',
-      headers: await this.headers({ 'content-type': 'application/json; charset=UTF-8', 'x-upload-content-length': String(r.sizeBytes), ...(r.meta.contentType ? { 'x-upload-content-type': r.meta.contentType } : {}) }),
+      headers: { 'content-type': 'application/json; charset=UTF-8', 'x-upload-content-length': String(r.sizeBytes), ...(r.meta.contentType ? { 'x-upload-content-type': r.meta.contentType } : {}) },
       body: JSON.stringify(r.meta),
       signal: r.signal,
     });
@@ -242,7 +266,7 @@ export class GcsClient extends GcsHttp {
       return await this.sendChunks(session, r, chunkBytes);
     } catch (err) {
       // Best effort: an abandoned session expires by itself after a week anyway.
-      await this.http.request({ origin: session.origin, path: session.pathname + session.search, method: 'DELETE', headers: await this.headers({ 'content-length': '0' }) }).then((res) => res.body.dump(), () => undefined);
+      await this.request({ origin: session.origin, path: session.pathname + session.search, method: 'DELETE', headers: { 'content-length': '0' } }).then((res) => res.body.dump(), () => undefined);
       throw err;
     }
   }
@@ -322,11 +346,11 @@ export class GcsClient extends GcsHttp {
           const part = data.subarray(from);
           const last = end === total;
           const range = part.length === 0 ? `bytes */${total}` : `bytes ${offset + from}-${end - 1}/${total}`;
-          const res = await this.http.request({
+          const res = await this.request({
             origin: session.origin,
             path: session.pathname + session.search,
             method: 'PUT',
-            headers: await this.headers({ 'content-range': range, 'content-length': String(part.length), ...(last && hash ? { 'x-goog-hash': hash } : {}) }),
+            headers: { 'content-range': range, 'content-length': String(part.length), ...(last && hash ? { 'x-goog-hash': hash } : {}) },
             body: part,
             signal,
           });
@@ -351,7 +375,7 @@ export class GcsClient extends GcsHttp {
 
   /** How many bytes the session holds, or 'complete'. */
   private async persisted(session: URL, total: number, signal: AbortSignal): Promise<number | 'complete'> {
-    const res = await this.http.request({ origin: session.origin, path: session.pathname + session.search, method: 'PUT', headers: await this.headers({ 'content-range': `bytes */${total}`, 'content-length': '0' }), signal });
+    const res = await this.request({ origin: session.origin, path: session.pathname + session.search, method: 'PUT', headers: { 'content-range': `bytes */${total}`, 'content-length': '0' }, signal });
     if (res.statusCode === 200 || res.statusCode === 201) {
       await res.body.dump();
       return 'complete';
@@ -362,7 +386,7 @@ export class GcsClient extends GcsHttp {
   }
 
   private async finalObject(session: URL, total: number, signal: AbortSignal): Promise<GcsObject> {
-    const res = await this.http.request({ origin: session.origin, path: session.pathname + session.search, method: 'PUT', headers: await this.headers({ 'content-range': `bytes */${total}`, 'content-length': '0' }), signal });
+    const res = await this.request({ origin: session.origin, path: session.pathname + session.search, method: 'PUT', headers: { 'content-range': `bytes */${total}`, 'content-length': '0' }, signal });
     await expectStatus(res, [200, 201], 'GCS resumable status');
     return toObject(await json(res));
   }

@@ -5,7 +5,7 @@ import { cdnPath } from '../../common/naming.js';
 import type { Config } from '../../common/config/schema.js';
 import { TransferError } from '../../common/errors.js';
 import { archivedAnswer } from '../../common/source/unmigratable.js';
-import { HttpStatusError, errorText, header } from './http.js';
+import { HttpStatusError, errorText, header, requestSignal } from './http.js';
 import { unquoteEtag } from '../../common/source/etag.js';
 import type { UrlSigner } from './signer.js';
 
@@ -122,7 +122,7 @@ export async function openSource(http: Dispatcher, base: CdnBase, want: Expected
     method: 'GET',
     // identity: the bytes must be the object's bytes, never a CDN-compressed rendition of them.
     headers: { 'accept-encoding': 'identity', ...(ranged ? { range: `bytes=${startByte}-${endByte ?? ''}` } : {}) },
-    signal,
+    signal: requestSignal(signal),
   });
   if (ranged && res.statusCode === 200) {
     destroyBody(res.body);
