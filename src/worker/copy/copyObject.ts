@@ -62,17 +62,25 @@ export function sameObject(existing: GcsObject, entry: ObjectEntry): boolean {
 
 export function uploadMetadata(name: string, entry: ObjectEntry, src: SourceMeta, etag: SourceEtag, storageClass: string | undefined, checksum?: SourceChecksum): UploadMetadata {
   const verifiedBy: VerifiedBy = etag.kind === 'md5' ? 'md5' : etag.kind === 'multipart' ? 'multipart-etag' : checksum ? 'crc' : 'size-only';
-  const meta: UploadMetadata = {
+  const metadata: Record<string, string> = { ...src.userMetadata };
+  metadata[META_SOURCE_ETAG] = unquoteEtag(entry.etag);
+  metadata[META_SOURCE_LAST_MODIFIED] = src.lastModified ?? entry.last_modified;
+  metadata[META_VERIFIED_BY] = verifiedBy;
+  // One shape for every object (absent fields undefined, which JSON leaves out): built once per object.
+  return {
     name,
-    metadata: { ...src.userMetadata, [META_SOURCE_ETAG]: unquoteEtag(entry.etag), [META_SOURCE_LAST_MODIFIED]: src.lastModified ?? entry.last_modified, [META_VERIFIED_BY]: verifiedBy },
+    contentType: src.contentType,
+    cacheControl: src.cacheControl,
+    contentDisposition: src.contentDisposition,
+    contentLanguage: src.contentLanguage,
+    contentEncoding: src.contentEncoding,
+    // Known before the first byte: GCS itself rejects an upload whose bytes do not hash to it.
+    md5Hash: etag.kind === 'md5' ? hexToBase64(etag.md5Hex) : undefined,
+    // S3's full-object CRC32C is GCS's crc32c: GCS checks it too.
+    crc32c: etag.kind === 'opaque' && checksum?.algorithm === 'CRC32C' ? checksum.base64 : undefined,
+    storageClass: storageClass || undefined,
+    metadata,
   };
-  for (const f of ['contentType', 'cacheControl', 'contentDisposition', 'contentLanguage', 'contentEncoding'] as const) if (src[f] !== undefined) meta[f] = src[f];
-  // Known before the first byte: GCS itself rejects an upload whose bytes do not hash to it.
-  if (etag.kind === 'md5') meta.md5Hash = hexToBase64(etag.md5Hex);
-  // S3's full-object CRC32C is GCS's crc32c: GCS checks it too.
-  if (etag.kind === 'opaque' && checksum?.algorithm === 'CRC32C') meta.crc32c = checksum.base64;
-  if (storageClass) meta.storageClass = storageClass;
-  return meta;
 }
 
 function s3Head(d: CopyDeps, why: string): S3Head {
