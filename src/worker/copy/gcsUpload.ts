@@ -214,6 +214,16 @@ export class GcsClient extends GcsHttp {
     return `${this.basePath}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=${type}&ifGenerationMatch=${ifGenerationMatch}`;
   }
 
+  /** The path of a new small object's upload (ifGenerationMatch=0), the same string for every one of them. */
+  private readonly newObjectPaths = new Map<string, string>();
+
+  private multipartPath(bucket: string, ifGenerationMatch: string): string {
+    if (ifGenerationMatch !== '0') return `${this.uploadPath(bucket, 'multipart', ifGenerationMatch)}&fields=${UPLOADED_FIELDS}`;
+    let p = this.newObjectPaths.get(bucket);
+    if (p === undefined) this.newObjectPaths.set(bucket, (p = `${this.uploadPath(bucket, 'multipart', '0')}&fields=${UPLOADED_FIELDS}`));
+    return p;
+  }
+
   /** One request: metadata part + media part, the media streamed from the body or sent whole (WholeBody). */
   async uploadSingle(r: UploadRequest): Promise<GcsObject> {
     const src = r.body;
@@ -237,13 +247,13 @@ export class GcsClient extends GcsHttp {
       );
     }
     const res = await this.request({
-      path: `${this.uploadPath(r.bucket, 'multipart', r.ifGenerationMatch)}&fields=${UPLOADED_FIELDS}`,
+      path: this.multipartPath(r.bucket, r.ifGenerationMatch),
       method: 'POST',
       headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(length) },
       body,
       signal: r.signal,
     });
-    await expectStatus(res, [200], 'GCS upload');
+    if (res.statusCode !== 200) await expectStatus(res, [200], 'GCS upload');
     return toObject(await json(res));
   }
 

@@ -100,6 +100,9 @@ export function errorCode(body: string): string | undefined {
   return /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1];
 }
 
+/** identity: the bytes must be the object's bytes, never a CDN-compressed rendition of them. Read only (undici copies headers). */
+const IDENTITY: Readonly<Record<string, string>> = Object.freeze({ 'accept-encoding': 'identity' });
+
 /**
  * GETs the object, or from `startByte` on (a resumed download: 206 expected). Every answer, first GET or
  * resume, must carry the listing's ETag and length: a CDN edge still holding an overwritten object's old
@@ -120,8 +123,7 @@ export async function openSource(http: Dispatcher, base: CdnBase, want: Expected
     origin: base.origin,
     path: requestPath(base, keyPath, signer.query()),
     method: 'GET',
-    // identity: the bytes must be the object's bytes, never a CDN-compressed rendition of them.
-    headers: { 'accept-encoding': 'identity', ...(ranged ? { range: `bytes=${startByte}-${endByte ?? ''}` } : {}) },
+    headers: ranged ? { ...IDENTITY, range: `bytes=${startByte}-${endByte ?? ''}` } : IDENTITY,
     signal: requestSignal(signal),
   });
   if (ranged && res.statusCode === 200) {
