@@ -27,6 +27,7 @@ export interface Run {
   cdnHeads: number;
   peakRssMiB?: number;
   startRssMiB?: number;
+  firstObject?: { ms: number; cpuMs: number };
 }
 
 export type SideResult = {
@@ -34,6 +35,8 @@ export type SideResult = {
   cpuMs: number;
   peakRssMiB?: number;
   startRssMiB?: number;
+  /** From the clock's start to the first object in GCS: the side's start-up inside its clock (ours: the stream opening). */
+  firstObject?: { ms: number; cpuMs: number };
   /** The machine's busy CPU within the side's own clock (else the whole call's, start-up included). */
   machineCpuMs?: number;
   /** The Pub/Sub emulator's and MariaDB's CPU within the side's own clock (else the whole call's). */
@@ -76,7 +79,8 @@ export async function measured(w: World, who: string, bucket: string, objects: O
 
 const show = (r: Run): string =>
   `${Math.round(r.ms)} ms, cpu ${Math.round(r.cpuMs)} ms, cdn cpu ${Math.round(r.cdnCpuMs)} ms, gcs cpu ${Math.round(r.gcsCpuMs)} ms, rest of the machine ${Math.round(r.restCpuMs)} ms (Pub/Sub emulator ${Math.round(r.pubsubCpuMs)}, MariaDB ${Math.round(r.mysqlCpuMs)}), cdn ${r.cdnGets} GET ${r.cdnHeads} HEAD` +
-  (r.peakRssMiB === undefined ? '' : `, peak RSS ${r.peakRssMiB} MiB (${r.startRssMiB} MiB once subscribed)`);
+  (r.peakRssMiB === undefined ? '' : `, peak RSS ${r.peakRssMiB} MiB (${r.startRssMiB} MiB once subscribed)`) +
+  (r.firstObject ? `, first object in GCS after ${Math.round(r.firstObject.ms)} ms and ${Math.round(r.firstObject.cpuMs)} ms CPU` : '');
 
 export const fastest = (runs: Run[]): Run => runs.reduce((a, b) => (b.ms < a.ms ? b : a));
 

@@ -46,7 +46,8 @@ export async function runSmall(c: Ctx, emit: Emit): Promise<void> {
   const cpuRatio = O.cpuMs / B.cpuMs;
   const lines = [
     `- cdnTransfer small (${label}): ${rateRatio(O.ms, B.ms)} of the bare undici GET->MD5->GCS multipart loop's rate (ours ${rate(O)}, bare ${rate(B)}; target >= 0.85x ${verdict(B.ms / O.ms >= 0.85)}); ` +
-      `CPU per object ours ${cpu(O)}, bare ${cpu(B)}, ${cpuRatio.toFixed(2)}x (target <= 1.2x ${verdict(cpuRatio <= 1.2)}); ours peak RSS ${rss} MiB in one process (target < 256 MiB ${verdict(rss < 256)}) -- ${CMD}`,
+      `CPU per object ours ${cpu(O)}, bare ${cpu(B)}, ${cpuRatio.toFixed(2)}x (target <= 1.2x ${verdict(cpuRatio <= 1.2)}); ours peak RSS ${rss} MiB in one process (target < 256 MiB ${verdict(rss < 256)})` +
+      `${O.firstObject ? `; inside ours' clock and CPU, its start-up (the subscription opening) until the first object was in GCS: ${Math.round(O.firstObject.ms)} ms and ${Math.round(O.firstObject.cpuMs)} ms CPU` : ''} -- ${CMD}`,
     `- cdnTransfer small, the cost of verification: a bare loop with plain URLs and no MD5 (the CDN checks no signature, GCS still hashes) runs ${rate(U)} at ${cpu(U)} CPU per object; ` +
       `the verified bare loop reaches ${rateRatio(B.ms, U.ms)} of its rate at ${(B.cpuMs / U.cpuMs).toFixed(2)}x its CPU per object, ours ${rateRatio(O.ms, U.ms)} at ${(O.cpuMs / U.cpuMs).toFixed(2)}x -- ${CMD}`,
     rc.length
