@@ -214,14 +214,14 @@ export class GcsClient extends GcsHttp {
     return `${this.basePath}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=${type}&ifGenerationMatch=${ifGenerationMatch}`;
   }
 
-  /** The path of a new small object's upload (ifGenerationMatch=0), the same string for every one of them. */
-  private readonly newObjectPaths = new Map<string, string>();
+  /** The path of a new small object's upload (ifGenerationMatch=0), the same string for every one of them in a bucket. */
+  private newObjectPath?: { bucket: string; path: string };
 
   private multipartPath(bucket: string, ifGenerationMatch: string): string {
-    if (ifGenerationMatch !== '0') return `${this.uploadPath(bucket, 'multipart', ifGenerationMatch)}&fields=${UPLOADED_FIELDS}`;
-    let p = this.newObjectPaths.get(bucket);
-    if (p === undefined) this.newObjectPaths.set(bucket, (p = `${this.uploadPath(bucket, 'multipart', '0')}&fields=${UPLOADED_FIELDS}`));
-    return p;
+    if (ifGenerationMatch === '0' && this.newObjectPath?.bucket === bucket) return this.newObjectPath.path;
+    const path = `${this.uploadPath(bucket, 'multipart', ifGenerationMatch)}&fields=${UPLOADED_FIELDS}`;
+    if (ifGenerationMatch === '0') this.newObjectPath = { bucket, path };
+    return path;
   }
 
   /** One request: metadata part + media part, the media streamed from the body or sent whole (WholeBody). */
