@@ -2,8 +2,13 @@
 // orchestrator's heap, timers or Pub/Sub client (in the orchestrator's process a bare loop measured up to
 // 1.7x more CPU per MiB). The child imports `module`, calls its export `fn` with the job's arguments
 // (read from a JSON file) and prints the result as the last line of stdout; CPU is its own process's.
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+// Built (useBuiltChildren): the child and its module run as JavaScript compiled by tsc, as ours runs, not
+// through tsx, whose esbuild transform keeps function names by a call per closure made (`__name`, an
+// Object.defineProperty): ~1.5% of a bare loop's CPU in its profile, a handicap of the limit.
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface Job {
@@ -12,12 +17,36 @@ interface Job {
   args: unknown[];
 }
 
+/** The checkout's root (this file is bench/transfer/child.ts) and, once built, the compiled copy's. */
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+let builtRoot: string | undefined;
+
+/**
+ * Compiles the child processes' modules (and what they import: src/, the fixtures) with the checkout's
+ * tsconfig into `dir`, and runs every later child from there. Returns once the compiled child exists.
+ */
+export async function useBuiltChildren(dir: string, modules: URL[]): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+  writeFileSync(join(dir, 'package.json'), readFileSync(join(repoRoot, 'package.json'))); // "type": "module"
+  const files = [fileURLToPath(import.meta.url), ...modules.map((m) => fileURLToPath(m).replace(/\.js$/, '.ts'))];
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: join(repoRoot, 'tsconfig.json'), compilerOptions: { rootDir: repoRoot, outDir: dir, noEmit: false, sourceMap: false }, files, include: [] }));
+  // tsc exits non-zero on type errors but still emits; the emitted child is what counts.
+  await promisify(execFile)(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { maxBuffer: 16 * 1024 * 1024 }).catch(() => undefined);
+  for (const f of files) readFileSync(builtPath(dir, f)); // throws, naming the file, if nothing was emitted
+  builtRoot = dir;
+}
+
+const builtPath = (root: string, file: string): string => join(root, relative(repoRoot, file)).replace(/\.ts$/, '.js');
+
 export async function runInChild<T>(module: URL, fn: string, args: unknown[], jobFile: string): Promise<T> {
-  const job: Job = { module: fileURLToPath(module), fn, args };
+  const modulePath = fileURLToPath(module);
+  const job: Job = { module: builtRoot ? builtPath(builtRoot, modulePath) : modulePath, fn, args };
   writeFileSync(jobFile, JSON.stringify(job));
   // BENCH_CHILD_NODE_ARGS: node flags for the bare loop's process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', fileURLToPath(import.meta.url), jobFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const entry = builtRoot ? [builtPath(builtRoot, fileURLToPath(import.meta.url))] : ['--import', 'tsx', fileURLToPath(import.meta.url)];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, jobFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));

@@ -18,9 +18,10 @@ import { startWorld } from './fixtures.js';
 import { CMD, plural, say, sizeText } from './measure.js';
 import { runLarge } from './large.js';
 import { runParallel } from './parallel.js';
-import type { Ctx, Emit } from './sides.js';
+import { bareModule, bareParallelModule, copyPathModule, type Ctx, type Emit } from './sides.js';
 import { runSmall } from './small.js';
 import { buildOtt } from './worker.js';
+import { useBuiltChildren } from './child.js';
 
 let args;
 try {
@@ -52,8 +53,9 @@ async function section(name: Workload, fn: (emit: Emit) => Promise<void>): Promi
 try {
   let entry = 'bin/ott.mjs';
   if (a.build) {
-    say('compiling src/ (tsc) into a temp dir: the worker runs as built JavaScript, as on the VMs');
+    say('compiling src/ (tsc) into a temp dir: the worker runs as built JavaScript, as on the VMs; the bare loops too');
     entry = await buildOtt(join(w.dir, 'ott-build'));
+    await useBuiltChildren(join(w.dir, 'children-build'), [bareModule, bareParallelModule, copyPathModule]);
   }
   const runsAs = entry === 'bin/ott.mjs' ? 'through tsx' : 'built JS';
   const c: Ctx = { w, args: a, entry };
@@ -67,7 +69,7 @@ try {
   if (written.has('parallel')) writeResults('transfer-huge', []);
   const conditions = [
     `- cdnTransfer benchmark conditions (last run): workloads ${[...(written.size ? written : a.workloads)].join(', ')}; worker = \`ott cdnTransfer\` (${runsAs}) fed by a Pub/Sub backlog published before its clock (50 keys per message, as publishObjectsList runs ahead of the workers), timed from its started line until GCS holds every object; ` +
-      `every side's output counted in the GCS emulator (objects and bytes); ours, the bare loops and rclone's best settings run the same ${plural(a.rounds, 'interleaved round')}, the fastest counts; bare loops run in processes of their own; ` +
+      `every side's output counted in the GCS emulator (objects and bytes); ours, the bare loops and rclone's best settings run the same ${plural(a.rounds, 'interleaved round')}, the fastest counts; bare loops run in processes of their own (${runsAs}, as ours); ` +
       `fixtures: CDN fixture synthetic origin checking signed URLs (per-connection cap ${sizeText(a.parallel.capBytesPerS)}/s for parallel only), GCS emulator --discard (MD5/CRC32C checked, nothing stored); ` +
       `rclone reads the same origin unsigned (its http backend cannot append a signed query per file) and checks sizes only (an http source has no hash) -- ${CMD}`,
   ];

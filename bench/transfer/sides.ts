@@ -56,9 +56,9 @@ export async function oursCopyPath(c: Ctx, what: string, objects: ObjectEntry[])
   return measured(c.w, `ours copy path ${what}`, bucket, objects, () => runInChild(copyPathModule, 'runCopyPath', [cfg, objects, c.args.concurrency], join(c.w.dir, `copypath-${bucket}.json`)));
 }
 
-const copyPathModule = new URL('./copyPath.js', import.meta.url);
-const bareModule = new URL('./bare.js', import.meta.url);
-const bareParallelModule = new URL('./bareParallel.js', import.meta.url);
+export const copyPathModule = new URL('./copyPath.js', import.meta.url);
+export const bareModule = new URL('./bare.js', import.meta.url);
+export const bareParallelModule = new URL('./bareParallel.js', import.meta.url);
 
 /** The bare undici loop at ours' concurrency; `verify: false` reads unsigned URLs and hashes nothing. */
 export async function bare(c: Ctx, what: string, objects: ObjectEntry[], verify: boolean): Promise<Run> {
