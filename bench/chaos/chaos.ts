@@ -80,8 +80,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const workers = o.workers ?? 2;
   const full = o.objects >= 10_000;
   // Small runs send few keys a message: a SIGKILLed worker holds its messages until their leases lapse,
-  // and with 50 keys a message one worker holds a small run's whole list.
-  const tuning = o.objects < 1000 ? { ...TUNING, num_single_message: 5 } : TUNING;
+  // and with 50 keys a message one worker holds a small run's whole list. Their fleet pause on GCS's 503 is
+  // 5 s, not 30: a run of seconds paused for 30 s acks its messages 30 s late, the Pub/Sub client then
+  // leases them for as long (its deadline is the 99th percentile of ack times), and a worker killed just
+  // after held them past the copy phase's 60 s without progress (CI saw one kill of two).
+  const tuning = o.objects < 1000 ? { ...TUNING, num_single_message: 5, gcs_throttle_backoff_seconds: 5 } : TUNING;
   const prepared = await prepareCloud({ names, env, dataset, cli, tuning, ackDeadlineSeconds, say });
   const db = createPool({ host: prepared.mysql.host, port: prepared.mysql.port, user: prepared.mysql.user, password: prepared.mysql.password, database: prepared.mysql.database, connectionLimit: 2 });
   const c: ChaosCtx = { names, env, cli, db, say, procs: [], exits: [] };
