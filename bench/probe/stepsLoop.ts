@@ -46,38 +46,41 @@ export async function runStep(o: StepOptions, objects: ObjectEntry[]): Promise<T
         },
       });
     });
-  if (on.has('dispatch')) {
-    const copyOne = async (e: ObjectEntry): Promise<void> => {
-      const md5Hex = e.etag.replace(/"/g, '');
-      const md5Base64 = Buffer.from(md5Hex, 'hex').toString('base64');
-      const boundary = `step-${(boundaries++).toString(36)}`;
-      const head = `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify({ name: e.key, md5Hash: md5Base64 })}\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n`;
-      const tail = `\r\n--${boundary}--\r\n`;
-      const body = Buffer.allocUnsafe(head.length + e.size + tail.length);
-      let at = body.write(head, 0, 'latin1');
-      const start = at;
-      const md5 = createHash('md5');
-      const got = await send(cdn, { origin: cdnUrl.origin, path: `${cdnUrl.pathname}${e.key}${query}`, method: 'GET', headers: { 'accept-encoding': 'identity' } }, (b) => {
+  // One object's multipart request: the metadata part and the closing boundary written, the media between
+  // them filled by `take` (hashed as it goes), which refuses more bytes than the object has.
+  const frame = (e: ObjectEntry, meta: object, hash: (b: Buffer) => void): { boundary: string; body: Buffer; take(b: Buffer): void } => {
+    const boundary = `step-${(boundaries++).toString(36)}`;
+    const head = `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(meta)}\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n`;
+    const tail = `\r\n--${boundary}--\r\n`;
+    const body = Buffer.allocUnsafe(head.length + e.size + tail.length);
+    const start = body.write(head, 0, 'latin1');
+    body.write(tail, start + e.size, 'latin1');
+    let at = start;
+    return {
+      boundary,
+      body,
+      take(b) {
         if (at + b.length > start + e.size) throw new Error(`step ${e.key}: more than ${e.size} bytes`);
-        md5.update(b);
+        hash(b);
         b.copy(body, at);
         at += b.length;
-      });
-      if (got.status !== 200) throw new Error(`step GET ${e.key}: HTTP ${got.status}`);
-      if (md5.digest('hex') !== md5Hex) throw new Error(`step ${e.key}: md5 differs`);
-      body.write(tail, at, 'latin1');
-      const chunks: Buffer[] = [];
-      const res = await send(gcs, { origin: o.gcs, path: uploadPath, method: 'POST', headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(body.length) }, body }, (b) => chunks.push(b));
-      if (res.status !== 200) throw new Error(`step upload ${e.key}: HTTP ${res.status} ${Buffer.concat(chunks).toString().slice(0, 300)}`);
-      if (fields) JSON.parse(Buffer.concat(chunks).toString());
+      },
     };
-    try {
-      return await timed(() => inLanes(objects.length, o.concurrency, (i) => copyOne(objects[i])));
-    } finally {
-      await Promise.all([cdn.close(), gcs === cdn ? undefined : gcs.close()]);
-    }
-  }
-  const copyOne = async (e: ObjectEntry): Promise<void> => {
+  };
+  const uploadHeaders = (f: { boundary: string; body: Buffer }): Record<string, string> => ({ 'content-type': `multipart/related; boundary=${f.boundary}`, 'content-length': String(f.body.length) });
+  const viaDispatch = async (e: ObjectEntry): Promise<void> => {
+    const md5Hex = e.etag.replace(/"/g, '');
+    const md5 = createHash('md5');
+    const f = frame(e, { name: e.key, md5Hash: Buffer.from(md5Hex, 'hex').toString('base64') }, (b) => md5.update(b));
+    const got = await send(cdn, { origin: cdnUrl.origin, path: `${cdnUrl.pathname}${e.key}${query}`, method: 'GET', headers: { 'accept-encoding': 'identity' } }, f.take);
+    if (got.status !== 200) throw new Error(`step GET ${e.key}: HTTP ${got.status}`);
+    if (md5.digest('hex') !== md5Hex) throw new Error(`step ${e.key}: md5 differs`);
+    const chunks: Buffer[] = [];
+    const res = await send(gcs, { origin: o.gcs, path: uploadPath, method: 'POST', headers: uploadHeaders(f), body: f.body }, (b) => chunks.push(b));
+    if (res.status !== 200) throw new Error(`step upload ${e.key}: HTTP ${res.status} ${Buffer.concat(chunks).toString().slice(0, 300)}`);
+    if (fields) JSON.parse(Buffer.concat(chunks).toString());
+  };
+  const viaRequest = async (e: ObjectEntry): Promise<void> => {
     const signal = on.has('signalfresh') ? new AbortController().signal : shared;
     const src = await cdn.request({ origin: cdnUrl.origin, path: `${cdnUrl.pathname}${e.key}${query}`, method: 'GET', headers: { 'accept-encoding': 'identity' }, signal });
     await expectOk(src, [200], `GET ${e.key}`);
@@ -86,24 +89,12 @@ export async function runStep(o: StepOptions, objects: ObjectEntry[]): Promise<T
     const meta = on.has('meta')
       ? { name: e.key, metadata: { 'ott-source-etag': md5Hex, 'ott-source-last-modified': String(src.headers['last-modified'] ?? e.last_modified), 'ott-verified-by': 'md5' }, contentType: String(src.headers['content-type'] ?? 'application/octet-stream'), md5Hash: md5Base64 }
       : { name: e.key, md5Hash: md5Base64 };
-    const boundary = `step-${(boundaries++).toString(36)}`;
-    const head = `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(meta)}\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n`;
-    const tail = `\r\n--${boundary}--\r\n`;
-    const body = Buffer.allocUnsafe(head.length + e.size + tail.length);
-    let at = body.write(head, 0, 'latin1');
-    const start = at;
     const hasher = on.has('hasher') ? new StreamHasher({ wholeMd5: true }) : undefined;
     const md5 = hasher ? undefined : createHash('md5');
-    const take = (b: Buffer): void => {
-      if (at + b.length > start + e.size) throw new Error(`step ${e.key}: more than ${e.size} bytes`);
-      if (hasher) hasher.update(b);
-      else md5!.update(b);
-      b.copy(body, at);
-      at += b.length;
-    };
+    const f = frame(e, meta, (b) => (hasher ? hasher.update(b) : md5!.update(b)));
     if (on.has('data')) {
       await new Promise<void>((resolve, reject) => {
-        const onData = (b: Buffer): void => take(b);
+        const onData = (b: Buffer): void => f.take(b);
         src.body.on('data', onData);
         finished(src.body, (err) => {
           src.body.off('data', onData);
@@ -111,17 +102,17 @@ export async function runStep(o: StepOptions, objects: ObjectEntry[]): Promise<T
           else resolve();
         });
       });
-    } else for await (const chunk of src.body) take(chunk as Buffer);
+    } else for await (const chunk of src.body) f.take(chunk as Buffer);
     if (hasher) {
       const v = verdict(e.size, parseEtag(e.etag), await hasher.digest());
       if (!v.ok) throw new Error(`step ${e.key}: ${v.reason}`);
     } else if (md5!.digest('hex') !== md5Hex) throw new Error(`step ${e.key}: md5 differs`);
-    body.write(tail, at, 'latin1');
-    const res = await gcs.request({ origin: o.gcs, path: uploadPath, method: 'POST', headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(body.length) }, body, signal });
+    const res = await gcs.request({ origin: o.gcs, path: uploadPath, method: 'POST', headers: uploadHeaders(f), body: f.body, signal });
     await expectOk(res, [200], `upload ${e.key}`);
     if (fields) await res.body.json();
     else await res.body.dump();
   };
+  const copyOne = on.has('dispatch') ? viaDispatch : viaRequest;
   try {
     return await timed(() => inLanes(objects.length, o.concurrency, (i) => copyOne(objects[i])));
   } finally {

@@ -64,7 +64,6 @@ export interface SignalView {
   on(event: 'abort', listener: () => void): SignalView;
   once(event: 'abort', listener: () => void): SignalView;
   removeListener(event: 'abort', listener: () => void): SignalView;
-  off(event: 'abort', listener: () => void): SignalView;
 }
 
 class AbortView implements SignalView {
@@ -103,10 +102,6 @@ class AbortView implements SignalView {
   removeListener(_event: 'abort', listener: () => void): this {
     this.listeners.delete(listener);
     return this;
-  }
-
-  off(event: 'abort', listener: () => void): this {
-    return this.removeListener(event, listener);
   }
 }
 
