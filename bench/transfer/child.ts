@@ -22,18 +22,27 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 let builtRoot: string | undefined;
 
 /**
- * Compiles the child processes' modules (and what they import: src/, the fixtures) with the checkout's
- * tsconfig into `dir`, and runs every later child from there. Returns once the compiled child exists.
+ * Compiles with tsc into `dir`, beside a link to the checkout's node_modules and its package.json ("type":
+ * "module"), so the emitted JavaScript runs as it would in the checkout. `tscArgs` name the project and
+ * where to emit. tsc exits non-zero on type errors but still emits: each of `emitted` must exist.
  */
-export async function useBuiltChildren(dir: string, modules: URL[]): Promise<void> {
+export async function compileInto(dir: string, tscArgs: string[], emitted: string[]): Promise<void> {
   mkdirSync(dir, { recursive: true });
   symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
-  writeFileSync(join(dir, 'package.json'), readFileSync(join(repoRoot, 'package.json'))); // "type": "module"
+  writeFileSync(join(dir, 'package.json'), readFileSync(join(repoRoot, 'package.json')));
+  await promisify(execFile)(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), ...tscArgs], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 }).catch(() => undefined);
+  for (const f of emitted) readFileSync(f); // throws, naming the file, if nothing was emitted
+}
+
+/**
+ * Compiles the child processes' modules (and what they import: src/, the fixtures) with the checkout's
+ * tsconfig into `dir`, and runs every later child from there.
+ */
+export async function useBuiltChildren(dir: string, modules: URL[]): Promise<void> {
   const files = [fileURLToPath(import.meta.url), ...modules.map((m) => fileURLToPath(m).replace(/\.js$/, '.ts'))];
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: join(repoRoot, 'tsconfig.json'), compilerOptions: { rootDir: repoRoot, outDir: dir, noEmit: false, sourceMap: false }, files, include: [] }));
-  // tsc exits non-zero on type errors but still emits; the emitted child is what counts.
-  await promisify(execFile)(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { maxBuffer: 16 * 1024 * 1024 }).catch(() => undefined);
-  for (const f of files) readFileSync(builtPath(dir, f)); // throws, naming the file, if nothing was emitted
+  await compileInto(dir, ['-p', join(dir, 'tsconfig.json')], files.map((f) => builtPath(dir, f)));
   builtRoot = dir;
 }
 

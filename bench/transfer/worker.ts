@@ -7,14 +7,14 @@
 // when the GCS emulator's /__stats counts every object; then the worker gets SIGTERM (the caller then counts
 // the bucket's objects and bytes in GCS, as for every side). Peak RSS is the
 // child's VmHWM, sampled from /proc (with --processes 1 the child is the worker itself).
-import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeMessage, type ObjectEntry, type ObjectsListMessage } from '../../src/common/messages.js';
 import { createDb } from '../../src/common/db.js';
 import { gcsStats, KEY_PAIR_ID, TABLE, type World } from './fixtures.js';
 import { cpuWindow, treeCpuSampler } from './cpu.js';
+import { compileInto } from './child.js';
 
 const KEYS_PER_MESSAGE = 50;
 
@@ -64,13 +64,8 @@ function vmHwmKiB(pid: number): number {
  * rather than through tsx, whose on-the-fly compilation adds to RSS and CPU. Returns the entry point.
  */
 export async function buildOtt(dir: string): Promise<string> {
-  mkdirSync(dir, { recursive: true });
-  symlinkSync(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'));
-  writeFileSync(join(dir, 'package.json'), readFileSync('package.json')); // "type": "module"
-  // tsc exits non-zero on type errors but still emits; the emitted main.js is what counts.
-  await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist')], { maxBuffer: 16 * 1024 * 1024 }).catch(() => undefined);
   const entry = join(dir, 'dist', 'main.js');
-  readFileSync(entry); // throws, naming the file, if nothing was emitted
+  await compileInto(dir, ['-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist')], [entry]);
   return entry;
 }
 
