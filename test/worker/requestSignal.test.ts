@@ -75,4 +75,19 @@ describe('requestSignal', () => {
     ac.abort(new Error('stopped'));
     await expect(agent.request({ origin, path: '/ok', method: 'GET', signal: requestSignal(ac.signal) })).rejects.toThrow('stopped');
   });
+
+  it('on abort, calls each listener still held once, none that left, in any order of leaving', () => {
+    const ac = new AbortController();
+    const view = requestSignal(ac.signal);
+    const calls: string[] = [];
+    const ls = ['a', 'b', 'c', 'd'].map((n) => () => void calls.push(n));
+    for (const l of ls) view.once('abort', l);
+    view.removeListener('abort', ls[1]); // from the middle
+    view.removeListener('abort', ls[3]); // the last
+    view.removeListener('abort', ls[1]); // not held: nothing happens
+    ac.abort(new Error('stop'));
+    expect(calls.sort()).toEqual(['a', 'c']);
+    ac.signal.dispatchEvent(new Event('abort')); // 'abort' fires once; a second event calls nobody
+    expect(calls.length).toBe(2);
+  });
 });

@@ -56,7 +56,15 @@ export async function expectStatus(res: Dispatcher.ResponseData, ok: number[], w
  * signal (a message's, shared by its ~50 copies). undici listens to a request's signal from dispatch until
  * the response body closes; on an AbortSignal that is an EventTarget listener added and removed per
  * request, with the bookkeeping of a DOM event list (measured: ~10 us of CPU per small object, and garbage
- * for the collector). The view keeps its listeners in a Set and listens to the signal once.
+ * for the collector). The view listens to the signal once and keeps its listeners in a plain array.
+ *
+ * Not a Set, nor a linked list: a long-lived container that churns (a listener in and out per request) must
+ * not point from a dead copy of itself to newer entries. A Set that rehashes leaves its old table linked to
+ * the new one, with the entries it held; a removed DOM listener keeps its `next`. Once such a dead piece is
+ * promoted to the old generation, every young scavenge takes it as a root and keeps what it points to, a
+ * request's handler, its body and all they hold, which then survive to be promoted in turn: measured on the
+ * small benchmark, 112 MB promoted per 20,000 objects with a Set, 72 MB with the AbortSignal itself, 21 MB
+ * with no signal, and the collector's time with it. An array's slot is cleared when its entry leaves.
  */
 export interface SignalView {
   readonly aborted: boolean;
@@ -67,14 +75,15 @@ export interface SignalView {
 }
 
 class AbortView implements SignalView {
-  private readonly listeners = new Set<() => void>();
+  /** The requests in flight on this signal (a message's: up to its ~50 keys' requests). */
+  private listeners: Array<() => void> = [];
 
   constructor(private readonly signal: AbortSignal) {
     signal.addEventListener(
       'abort',
       () => {
-        const ls = [...this.listeners];
-        this.listeners.clear();
+        const ls = this.listeners;
+        this.listeners = [];
         for (const l of ls) l();
       },
       { once: true },
@@ -91,7 +100,7 @@ class AbortView implements SignalView {
 
   // 'abort' fires once: a listener is dropped when it does, so `on` and `once` are the same here.
   on(_event: 'abort', listener: () => void): this {
-    this.listeners.add(listener);
+    this.listeners.push(listener);
     return this;
   }
 
@@ -99,8 +108,13 @@ class AbortView implements SignalView {
     return this.on(event, listener);
   }
 
+  /** The last entry takes the leaving one's place; pop() clears the last slot. */
   removeListener(_event: 'abort', listener: () => void): this {
-    this.listeners.delete(listener);
+    const ls = this.listeners;
+    const i = ls.lastIndexOf(listener);
+    if (i === -1) return this;
+    ls[i] = ls[ls.length - 1];
+    ls.pop();
     return this;
   }
 }
