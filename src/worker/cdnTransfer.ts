@@ -129,10 +129,13 @@ async function copyMessage(ctx: Ctx, copier: Copier, limiter: Limiter, pacer: Pa
         // Keys not started before shutdown are left for the redelivery.
         if (d.stopping()) return { status: 'aborted', key: entry.key, bytes: entry.size };
         // The fleet's pace (GCS's write ramp, max_objects_per_second, a throttle pause) gates every start.
-        try {
-          await pacer.take(d.signal);
-        } catch {
-          return { status: 'aborted', key: entry.key, bytes: entry.size };
+        const turn = pacer.take(d.signal);
+        if (turn) {
+          try {
+            await turn;
+          } catch {
+            return { status: 'aborted', key: entry.key, bytes: entry.size };
+          }
         }
         const o = await copier.copy(entry, d.signal);
         rec.record(msg.dir_key, o);

@@ -19,8 +19,11 @@ export interface PaceSettings {
 }
 
 export interface Pacer {
-  /** Waits until this process may start one more object (resolves at once when nothing limits it). */
-  take(signal: AbortSignal): Promise<void>;
+  /**
+   * Waits until this process may start one more object. Undefined when nothing limits it: go now (once per
+   * object on the small-object path, where a promise and a tick per object add up).
+   */
+  take(signal: AbortSignal): Promise<void> | undefined;
   /** One object done (counted in the heartbeat). */
   done(bytes: number): void;
   /** GCS answered 429 or 503. */
@@ -89,27 +92,32 @@ export async function startPacer(ctx: Ctx, mode: string, s: PaceSettings, onBeat
     refilledAt = now;
   };
 
+  /** take() when something limits this process: the pause, then a token of the object rate. */
+  const waitTurn = async (signal: AbortSignal): Promise<void> => {
+    for (;;) {
+      if (signal.aborted) throw signal.reason ?? new Error('aborted');
+      const pause = pausedUntil - Date.now();
+      if (pause > 0) {
+        await sleep(pause, signal);
+        continue;
+      }
+      refill();
+      if (tokens >= 1) {
+        tokens -= 1;
+        return;
+      }
+      await sleep(perSecond > 0 ? Math.max(1, ((1 - tokens) / perSecond) * 1000) : s.heartbeatMs, signal);
+    }
+  };
+
   return {
     get perSecond() {
       return Date.now() < pausedUntil ? 0 : perSecond;
     },
-    async take(signal) {
+    take(signal) {
       takes++;
-      if (perSecond === Infinity && Date.now() >= pausedUntil) return;
-      for (;;) {
-        if (signal.aborted) throw signal.reason ?? new Error('aborted');
-        const pause = pausedUntil - Date.now();
-        if (pause > 0) {
-          await sleep(pause, signal);
-          continue;
-        }
-        refill();
-        if (tokens >= 1) {
-          tokens -= 1;
-          return;
-        }
-        await sleep(perSecond > 0 ? Math.max(1, ((1 - tokens) / perSecond) * 1000) : s.heartbeatMs, signal);
-      }
+      if (perSecond === Infinity && Date.now() >= pausedUntil) return undefined;
+      return waitTurn(signal);
     },
     done(bytes) {
       done.objects++;
