@@ -77,3 +77,21 @@ describe('consume() hard stop', () => {
     await ctx.db.end();
   });
 });
+
+describe('consume() start', () => {
+  it('logs its started line once the Pub/Sub client is built, with only the stream left to open', async () => {
+    const ctx = await context();
+    const api = (ctx.clients.pubsub() as unknown as { api: Record<string, unknown> }).api;
+    expect(api.SubscriberClient).toBeUndefined();
+    let builtWhenStarted: boolean | undefined;
+    const push = ctx.logs.push.bind(ctx.logs);
+    ctx.logs.push = (...lines: string[]): number => {
+      if (lines.some((l) => l.includes('"test: started"'))) builtWhenStarted = api.SubscriberClient !== undefined;
+      return push(...lines);
+    };
+    const s = await consume(ctx, { mode: 'test', schema, concurrency: 1, maxExtensionMs: 60_000, graceMs: 100, idleExitMs: 300, handle: async () => 'ack' });
+    expect(builtWhenStarted).toBe(true);
+    expect(s.received).toBe(0);
+    await ctx.db.end();
+  });
+});
