@@ -171,10 +171,11 @@ function readInto(body: SourceResponse['body'], into: Buffer, hasher: StreamHash
       if (err) reject(err);
       else resolve();
     };
+    const cutShort = (): Error => new TransferError(`CDN download closed at byte ${hasher.bytes} of ${into.length}`, true);
     const onEnd = (): void => settle();
     const onError = (err: Error): void => settle(err);
-    const onClose = (): void => settle(new TransferError(`CDN download closed at byte ${hasher.bytes} of ${into.length}`, true));
-    if (body.errored || body.destroyed) return settle(body.errored ?? new TransferError(`CDN download closed at byte ${hasher.bytes} of ${into.length}`, true));
+    const onClose = (): void => settle(cutShort());
+    if (body.errored || body.destroyed) return settle(body.errored ?? cutShort());
     body.on('end', onEnd);
     body.on('error', onError);
     body.on('close', onClose);
