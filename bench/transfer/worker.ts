@@ -3,7 +3,7 @@
 // published before the worker starts: a backlog, as in a migration, where publishObjectsList runs ahead of
 // the workers on other VMs (publishing here would put the bench's Pub/Sub client and the emulator's intake
 // on the 2 cores the copy runs on; the emulator's delivery, leases and acks stay in the clock). The clock
-// starts at the time on the worker's `cdnTransfer: started` line (logged once its Pub/Sub client is built, before its stream opens) and stops
+// starts at the time on the worker's `cdnTransfer: started` line (logged once its Pub/Sub client is built and its stub made, before its stream opens) and stops
 // when the GCS emulator's /__stats counts every object; then the worker gets SIGTERM (the caller then counts
 // the bucket's objects and bytes in GCS, as for every side). Peak RSS is the
 // child's VmHWM, sampled from /proc (with --processes 1 the child is the worker itself).

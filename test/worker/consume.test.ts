@@ -79,14 +79,14 @@ describe('consume() hard stop', () => {
 });
 
 describe('consume() start', () => {
-  it('logs its started line once the Pub/Sub client is built, with only the stream left to open', async () => {
+  it('logs its started line once the Pub/Sub client is built and its stub made, with only the stream left to open', async () => {
     const ctx = await context();
-    const api = (ctx.clients.pubsub() as unknown as { api: Record<string, unknown> }).api;
+    const api = (ctx.clients.pubsub() as unknown as { api: Record<string, { subscriberStub?: unknown } | undefined> }).api;
     expect(api.SubscriberClient).toBeUndefined();
     let builtWhenStarted: boolean | undefined;
     const push = ctx.logs.push.bind(ctx.logs);
     ctx.logs.push = (...lines: string[]): number => {
-      if (lines.some((l) => l.includes('"test: started"'))) builtWhenStarted = api.SubscriberClient !== undefined;
+      if (lines.some((l) => l.includes('"test: started"'))) builtWhenStarted = api.SubscriberClient?.subscriberStub !== undefined;
       return push(...lines);
     };
     const s = await consume(ctx, { mode: 'test', schema, concurrency: 1, maxExtensionMs: 60_000, graceMs: 100, idleExitMs: 300, handle: async () => 'ack' });
