@@ -48,11 +48,19 @@ export async function expectOk(res: Dispatcher.ResponseData, ok: number[], what:
   throw new Error(`bare ${what}: HTTP ${res.statusCode} ${(await res.body.text()).slice(0, 300)}`);
 }
 
-/** Runs `work(i)` for i in [0, count) on at most `lanes` lanes; the first failure rejects. */
-export async function inLanes(count: number, lanes: number, work: (i: number) => Promise<void>): Promise<void> {
+/**
+ * Runs `work(i)` for i in [0, count) on at most `lanes` lanes; the first failure rejects. `onHalf` is called
+ * once, when half of the items (rounded up) have finished.
+ */
+export async function inLanes(count: number, lanes: number, work: (i: number) => Promise<void>, onHalf?: () => void): Promise<void> {
   let next = 0;
+  let done = 0;
+  const half = Math.ceil(count / 2);
   const lane = async (): Promise<void> => {
-    while (next < count) await work(next++);
+    while (next < count) {
+      await work(next++);
+      if (++done === half) onHalf?.();
+    }
   };
   await Promise.all(Array.from({ length: Math.min(lanes, count) }, lane));
 }
@@ -73,21 +81,34 @@ async function heapSampling(prefix: string): Promise<() => Promise<void>> {
   };
 }
 
+/** The second half of a run: from the moment half its objects were done to its end (start-up and warm-up behind it). */
+export interface SecondHalf {
+  objects: number;
+  ms: number;
+  cpuMs: number;
+}
+
 /** A loop's clock, its own process's CPU and the machine's busy CPU meanwhile (ms). */
 export interface Timed {
   ms: number;
   cpuMs: number;
   machineCpuMs: number;
+  secondHalf?: SecondHalf;
 }
 
-export async function timed(fn: () => Promise<void>): Promise<Timed> {
+const cpuMsOf = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
+
+/** Times fn; fn calls halfway(n) once, when half of its n objects are done (the rest then count as the second half). */
+export async function timed(fn: (halfway: (objects: number) => void) => Promise<void>): Promise<Timed> {
   const heap = process.env.BENCH_HEAP_SAMPLES ? await heapSampling(process.env.BENCH_HEAP_SAMPLES) : undefined;
   const t = performance.now();
   const window = cpuWindow({});
   const cpu = process.cpuUsage();
-  await fn();
-  const used = process.cpuUsage(cpu);
-  const out = { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, machineCpuMs: window().machine };
+  let half: { at: number; cpuMs: number; objects: number } | undefined;
+  await fn((objects) => void (half ??= { at: performance.now(), cpuMs: cpuMsOf(process.cpuUsage(cpu)), objects: objects - Math.ceil(objects / 2) }));
+  const cpuMs = cpuMsOf(process.cpuUsage(cpu));
+  const end = performance.now();
+  const out = { ms: end - t, cpuMs, machineCpuMs: window().machine, secondHalf: half && { objects: half.objects, ms: end - half.at, cpuMs: cpuMs - half.cpuMs } };
   await heap?.();
   return out;
 }
@@ -221,7 +242,7 @@ export async function runBare(o: BareOptions, objects: ObjectEntry[]): Promise<T
     await (e.size <= single ? uploadSmall(dest, s) : uploadResumable(dest, s));
   };
   try {
-    return await timed(() => inLanes(objects.length, o.concurrency, (i) => copyOne(objects[i])));
+    return await timed((halfway) => inLanes(objects.length, o.concurrency, (i) => copyOne(objects[i]), () => halfway(objects.length)));
   } finally {
     await Promise.all([cdn.close(), gcs.close()]);
   }

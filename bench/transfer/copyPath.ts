@@ -11,11 +11,16 @@ export async function runCopyPath(configFile: string, objects: ObjectEntry[], co
   const ctx = await createContext({ mode: 'cdnTransfer', file: configFile, writeLog: () => undefined });
   const copier = createCopier(ctx, { concurrency });
   try {
-    return await timed(() =>
-      inLanes(objects.length, concurrency, async (i) => {
-        const r = await copier.copy(objects[i], ctx.signal);
-        if (r.status !== 'copied') throw new Error(`copy path ${objects[i].key}: ${JSON.stringify(r)}`);
-      }),
+    return await timed((halfway) =>
+      inLanes(
+        objects.length,
+        concurrency,
+        async (i) => {
+          const r = await copier.copy(objects[i], ctx.signal);
+          if (r.status !== 'copied') throw new Error(`copy path ${objects[i].key}: ${JSON.stringify(r)}`);
+        },
+        () => halfway(objects.length),
+      ),
     );
   } finally {
     await copier.close();

@@ -1,5 +1,5 @@
 // The transfer benchmark's pure pieces: its arguments (the knobs the tool's future settings go through),
-// the part MD5s the bare parallel loop sends as Content-MD5, and the RESULTS.md conventions.
+// the part MD5s the bare parallel loop sends as Content-MD5, the loops' second-half clock, and the RESULTS.md conventions.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { syntheticBytes } from '../../test/stack/cdn/synthetic.js';
@@ -7,6 +7,7 @@ import { loadedMachine, rateRatio } from '../results.js';
 import { fullSize, parseArgs } from './args.js';
 import { syntheticPartMd5s } from './fixtures.js';
 import { MiB, parseSize } from './measure.js';
+import { inLanes, timed } from './bare.js';
 
 describe('transfer benchmark arguments', () => {
   it('runs small, parallel and large at the issue sizes when nothing is named', () => {
@@ -82,5 +83,29 @@ describe('RESULTS.md conventions', () => {
   it('a run that starts with the 1-min load above the core count is refused, saying why', () => {
     expect(loadedMachine(0)).toBeUndefined();
     expect(loadedMachine(1e6)).toMatch(/^1-min load 1000000\.0 above the \d+ cores when the run started$/);
+  });
+});
+
+describe('the loops\' second half', () => {
+  it('starts when half the objects (rounded up) have finished, once, and counts the rest', async () => {
+    const finished: number[] = [];
+    let halvesAt: number[] = [];
+    const r = await timed((halfway) =>
+      inLanes(
+        5,
+        2,
+        async (i) => {
+          await new Promise((resolve) => setTimeout(resolve, 5 * (i + 1)));
+          finished.push(i);
+        },
+        () => ((halvesAt = [...halvesAt, finished.length]), halfway(5)),
+      ),
+    );
+    expect(finished).toHaveLength(5);
+    expect(halvesAt).toEqual([3]);
+    expect(r.secondHalf?.objects).toBe(2);
+    expect(r.secondHalf!.ms).toBeGreaterThan(0);
+    expect(r.secondHalf!.ms).toBeLessThan(r.ms);
+    expect(r.secondHalf!.cpuMs).toBeLessThanOrEqual(r.cpuMs);
   });
 });

@@ -5,6 +5,7 @@ import { loadavg } from 'node:os';
 import type { ObjectEntry } from '../../src/common/messages.js';
 import { cdnStats } from '../../test/stack/cdn/client.js';
 import { cpuWindow } from './cpu.js';
+import type { SecondHalf } from './bare.js';
 import { countObjects, createGcsBucket, type World } from './fixtures.js';
 
 export const MiB = 1024 * 1024;
@@ -28,6 +29,8 @@ export interface Run {
   peakRssMiB?: number;
   startRssMiB?: number;
   firstObject?: { ms: number; cpuMs: number };
+  /** The run's second half: from half its objects done to its end, start-up and warm-up behind it (small-object loops and ours). */
+  secondHalf?: SecondHalf;
 }
 
 export type SideResult = {
@@ -37,6 +40,7 @@ export type SideResult = {
   startRssMiB?: number;
   /** From the clock's start to the first object in GCS: the side's start-up inside its clock (ours: the stream opening). */
   firstObject?: { ms: number; cpuMs: number };
+  secondHalf?: SecondHalf;
   /** The machine's busy CPU within the side's own clock (else the whole call's, start-up included). */
   machineCpuMs?: number;
   /** The Pub/Sub emulator's and MariaDB's CPU within the side's own clock (else the whole call's). */

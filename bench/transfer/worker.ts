@@ -15,6 +15,7 @@ import { createDb } from '../../src/common/db.js';
 import { gcsStats, KEY_PAIR_ID, TABLE, type World } from './fixtures.js';
 import { cpuWindow, treeCpuSampler } from './cpu.js';
 import { compileInto } from './child.js';
+import type { SecondHalf } from './bare.js';
 
 const KEYS_PER_MESSAGE = 50;
 
@@ -27,6 +28,8 @@ export interface WorkerRun {
   cpuMs: number;
   /** From the started line to the first object in GCS (polled every 20-50 ms): the stream opening. */
   firstObject?: { ms: number; cpuMs: number };
+  /** From the poll that found half the objects in GCS to the end. */
+  secondHalf?: SecondHalf;
   /** The machine's busy CPU, and the Pub/Sub emulator's and MariaDB's, in the same window. */
   machineCpuMs: number;
   servicesCpuMs: { pubsub: number; mysql: number };
@@ -174,20 +177,27 @@ export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry
     const startRssMiB = Math.round(vmHwmKiB(child.pid!) / 1024);
     const t = log.startedAt!;
     let firstObject: WorkerRun['firstObject'];
+    let half: { at: number; cpuMs: number; objects: number } | undefined;
     for (;;) {
       const done = (await gcsStats(w)).objects - before;
       if (done > 0 && !firstObject) {
         cpu.sample();
         firstObject = { ms: Date.now() - t, cpuMs: cpu.total() - cpuBefore };
       }
+      if (done >= objects.length / 2 && !half && done < objects.length) {
+        cpu.sample();
+        half = { at: Date.now(), cpuMs: cpu.total(), objects: objects.length - done };
+      }
       if (done >= objects.length) break;
       if (log.failures > 0) throw new Error(`worker ${o.name}: ${log.failures} objects failed:\n${log.tail}`);
       if (exited || Date.now() > deadline) throw new Error(`worker ${o.name}: ${done} of ${objects.length} objects after ${Math.round(Date.now() - t)} ms:\n${log.tail}`);
       await sleep(objects.length > 100 ? 50 : 20);
     }
-    const ms = Date.now() - t;
+    const end = Date.now();
+    const ms = end - t;
     cpu.sample();
     const cpuMs = cpu.total() - cpuBefore;
+    const secondHalf = half && { objects: half.objects, ms: end - half.at, cpuMs: cpu.total() - half.cpuMs };
     const { machine, pubsub, mysql } = window();
     cpu.stop();
     peakKiB = Math.max(peakKiB, vmHwmKiB(child.pid!));
@@ -196,7 +206,7 @@ export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry
     const code = await exit;
     clearTimeout(killer);
     if (code !== 0) throw new Error(`worker ${o.name} exited ${code} after SIGTERM:\n${log.tail}`);
-    return { ms, peakRssMiB: Math.round(peakKiB / 1024), startRssMiB, firstObject, cpuMs, machineCpuMs: machine, servicesCpuMs: { pubsub, mysql }, summary: log.summary };
+    return { ms, peakRssMiB: Math.round(peakKiB / 1024), startRssMiB, firstObject, secondHalf, cpuMs, machineCpuMs: machine, servicesCpuMs: { pubsub, mysql }, summary: log.summary };
   } finally {
     clearInterval(sampler);
     cpu.stop();
