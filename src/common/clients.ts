@@ -9,10 +9,13 @@ import type { Config } from './config/schema.js';
 import type { Endpoints } from './config/env.js';
 import type { Secrets } from './secrets.js';
 
-// The SDKs load on first use: each weighs tens of MiB, and most modes need one or two of them.
+// The SDKs load on first use: each weighs tens of MiB, and most modes need one or two of them. The copy
+// path takes S3's commands and checksums from here too: a worker that never asks S3 for a part layout or a
+// checksum never loads them (measured: @aws-sdk/client-s3 alone ~20 MiB of RSS and ~175 ms of CPU to load).
 const require = createRequire(import.meta.url);
-const sdk = {
+export const sdk = {
   s3: () => require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3'),
+  checksums: () => require('@aws-sdk/checksums/crc') as typeof import('@aws-sdk/checksums/crc'),
   storage: () => require('@google-cloud/storage') as typeof import('@google-cloud/storage'),
   pubsub: () => require('@google-cloud/pubsub') as typeof import('@google-cloud/pubsub'),
   datastore: () => require('@google-cloud/datastore') as typeof import('@google-cloud/datastore'),

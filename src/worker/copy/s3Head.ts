@@ -14,7 +14,8 @@
 // checksum algorithm, and it needs its own IAM permission (s3:GetObjectAttributes); HeadObject needs the
 // s3:GetObject the workers' key has, and answers for every multipart object.
 // Each call is one try: the copy's retry budget retries the attempt around it (no nested retries).
-import { HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { sdk } from '../../common/clients.js';
 import { TransferError } from '../../common/errors.js';
 import { unquoteEtag } from '../../common/source/etag.js';
 import { createLimiter } from '../../common/limit.js';
@@ -52,7 +53,7 @@ export type PartLayout = { encrypted: true } | { encrypted: false; partSizes: nu
  * count; parts 2..N-1 are asked in parallel (bounded); the last is what remains of the size.
  */
 export async function partLayout(h: S3Head, key: string, etag: string, sizeBytes: number, parts: number, signal: AbortSignal): Promise<PartLayout> {
-  const head = (n: number): Promise<HeadObjectCommandOutput> => h.s3().send(new HeadObjectCommand({ Bucket: h.bucket, Key: key, PartNumber: n }), { abortSignal: signal });
+  const head = (n: number): Promise<HeadObjectCommandOutput> => h.s3().send(new (sdk.s3().HeadObjectCommand)({ Bucket: h.bucket, Key: key, PartNumber: n }), { abortSignal: signal });
   const first = await head(1);
   sameVersion(first, key, etag);
   if (encryptedByHead(first)) return { encrypted: true };
@@ -87,7 +88,7 @@ const ALGORITHMS = [
  * checksums, `...-N`) is not a function of the bytes alone and is not returned.
  */
 export async function fullObjectChecksum(h: S3Head, key: string, etag: string, signal: AbortSignal): Promise<SourceChecksum | undefined> {
-  const r = await h.s3().send(new HeadObjectCommand({ Bucket: h.bucket, Key: key, ChecksumMode: 'ENABLED' }), { abortSignal: signal });
+  const r = await h.s3().send(new (sdk.s3().HeadObjectCommand)({ Bucket: h.bucket, Key: key, ChecksumMode: 'ENABLED' }), { abortSignal: signal });
   sameVersion(r, key, etag);
   if (r.ChecksumType === 'COMPOSITE') return undefined;
   for (const [algorithm, field] of ALGORITHMS) {

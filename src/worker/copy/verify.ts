@@ -1,7 +1,8 @@
 // The hashes computed in the one streaming pass, and the verdict on a copy against what its ETag (see
 // common/source/etag.ts) lets us prove. A copy counts only when the strongest check available passes (STYLE rule 6).
 import { createHash, type Hash } from 'node:crypto';
-import { Crc32, Crc64Nvme } from '@aws-sdk/checksums/crc';
+import type { Crc32, Crc64Nvme } from '@aws-sdk/checksums/crc';
+import { sdk } from '../../common/clients.js';
 import { multipartEtag, type SourceEtag } from '../../common/source/etag.js';
 import { crc32c, crc32cBase64 } from './crc32c.js';
 import type { SourceChecksum } from './s3Head.js';
@@ -32,7 +33,7 @@ export interface Digests {
 
 /** CRC64NVME and CRC32 as the AWS SDK computes them (S3's own definitions); CRC32C is ours (also GCS's). */
 function sdkChecksum(algorithm: SourceChecksum['algorithm']): Crc64Nvme | Crc32 | undefined {
-  return algorithm === 'CRC64NVME' ? new Crc64Nvme() : algorithm === 'CRC32' ? new Crc32() : undefined;
+  return algorithm === 'CRC64NVME' ? new (sdk.checksums().Crc64Nvme)() : algorithm === 'CRC32' ? new (sdk.checksums().Crc32)() : undefined;
 }
 
 export interface HashOptions {
@@ -56,13 +57,13 @@ export class StreamHasher {
   private partFilled = 0;
   private readonly partDigests: Buffer[] = [];
   private crc = 0;
-  private readonly sdk: Crc64Nvme | Crc32 | undefined;
+  private readonly sdkCrc: Crc64Nvme | Crc32 | undefined;
   bytes = 0;
 
   constructor(private readonly opts: HashOptions = {}) {
     if (opts.wholeMd5 !== false) this.md5 = createHash('md5');
     if (opts.partSizes !== undefined) this.part = createHash('md5');
-    if (opts.checksum) this.sdk = sdkChecksum(opts.checksum.algorithm);
+    if (opts.checksum) this.sdkCrc = sdkChecksum(opts.checksum.algorithm);
   }
 
   private get wantCrc32c(): boolean {
@@ -73,7 +74,7 @@ export class StreamHasher {
     this.bytes += buf.length;
     this.md5?.update(buf);
     if (this.wantCrc32c) this.crc = crc32c(buf, this.crc);
-    this.sdk?.update(buf);
+    this.sdkCrc?.update(buf);
     const sizes = this.opts.partSizes;
     if (sizes === undefined || !this.part) return;
     let off = 0;
@@ -104,7 +105,7 @@ export class StreamHasher {
     }
     if (this.wantCrc32c) out.crc32cBase64 = crc32cBase64(this.crc);
     const want = this.opts.checksum;
-    if (want) out.checksum = { want, got: this.sdk ? Buffer.from(await this.sdk.digest()).toString('base64') : out.crc32cBase64! };
+    if (want) out.checksum = { want, got: this.sdkCrc ? Buffer.from(await this.sdkCrc.digest()).toString('base64') : out.crc32cBase64! };
     return out;
   }
 }
