@@ -50,16 +50,16 @@ export async function expectOk(res: Dispatcher.ResponseData, ok: number[], what:
 
 /**
  * Runs `work(i)` for i in [0, count) on at most `lanes` lanes; the first failure rejects. `onHalf` is called
- * once, when half of the items (rounded up) have finished.
+ * once, when half of the items (rounded up) have finished, with the number still to finish.
  */
-export async function inLanes(count: number, lanes: number, work: (i: number) => Promise<void>, onHalf?: () => void): Promise<void> {
+export async function inLanes(count: number, lanes: number, work: (i: number) => Promise<void>, onHalf?: (remaining: number) => void): Promise<void> {
   let next = 0;
   let done = 0;
   const half = Math.ceil(count / 2);
   const lane = async (): Promise<void> => {
     while (next < count) {
       await work(next++);
-      if (++done === half) onHalf?.();
+      if (++done === half) onHalf?.(count - half);
     }
   };
   await Promise.all(Array.from({ length: Math.min(lanes, count) }, lane));
@@ -98,14 +98,14 @@ export interface Timed {
 
 const cpuMsOf = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 
-/** Times fn; fn calls halfway(n) once, when half of its n objects are done (the rest then count as the second half). */
-export async function timed(fn: (halfway: (objects: number) => void) => Promise<void>): Promise<Timed> {
+/** Times fn; fn calls halfway(remaining) once, when half its objects are done (inLanes' onHalf): the rest are the second half. */
+export async function timed(fn: (halfway: (remaining: number) => void) => Promise<void>): Promise<Timed> {
   const heap = process.env.BENCH_HEAP_SAMPLES ? await heapSampling(process.env.BENCH_HEAP_SAMPLES) : undefined;
   const t = performance.now();
   const window = cpuWindow({});
   const cpu = process.cpuUsage();
   let half: { at: number; cpuMs: number; objects: number } | undefined;
-  await fn((objects) => void (half ??= { at: performance.now(), cpuMs: cpuMsOf(process.cpuUsage(cpu)), objects: objects - Math.ceil(objects / 2) }));
+  await fn((remaining) => void (half ??= { at: performance.now(), cpuMs: cpuMsOf(process.cpuUsage(cpu)), objects: remaining }));
   const cpuMs = cpuMsOf(process.cpuUsage(cpu));
   const end = performance.now();
   const out = { ms: end - t, cpuMs, machineCpuMs: window().machine, secondHalf: half && { objects: half.objects, ms: end - half.at, cpuMs: cpuMs - half.cpuMs } };
@@ -242,7 +242,7 @@ export async function runBare(o: BareOptions, objects: ObjectEntry[]): Promise<T
     await (e.size <= single ? uploadSmall(dest, s) : uploadResumable(dest, s));
   };
   try {
-    return await timed((halfway) => inLanes(objects.length, o.concurrency, (i) => copyOne(objects[i]), () => halfway(objects.length)));
+    return await timed((halfway) => inLanes(objects.length, o.concurrency, (i) => copyOne(objects[i]), halfway));
   } finally {
     await Promise.all([cdn.close(), gcs.close()]);
   }

@@ -19,7 +19,7 @@ export async function runCopyPath(configFile: string, objects: ObjectEntry[], co
           const r = await copier.copy(objects[i], ctx.signal);
           if (r.status !== 'copied') throw new Error(`copy path ${objects[i].key}: ${JSON.stringify(r)}`);
         },
-        () => halfway(objects.length),
+        halfway,
       ),
     );
   } finally {

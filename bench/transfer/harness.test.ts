@@ -98,7 +98,7 @@ describe('the loops\' second half', () => {
           await new Promise((resolve) => setTimeout(resolve, 5 * (i + 1)));
           finished.push(i);
         },
-        () => ((halvesAt = [...halvesAt, finished.length]), halfway(5)),
+        (remaining) => ((halvesAt = [...halvesAt, finished.length]), halfway(remaining)),
       ),
     );
     expect(finished).toHaveLength(5);
