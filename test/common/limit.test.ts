@@ -89,3 +89,70 @@ describe('createLimiter', () => {
     expect(order).toEqual(['a', 'b', 'c']);
   });
 });
+
+describe('createLimiter each()', () => {
+  it('runs every item of every list in order behind what was queued before, within the limit, each list resolving with its results in order', async () => {
+    const lim = createLimiter(3);
+    const started: string[] = [];
+    let active = 0;
+    let peak = 0;
+    const work = (tag: string) => async (n: number, i: number) => {
+      started.push(`${tag}${i}`);
+      peak = Math.max(peak, ++active);
+      if (n % 3 === 0) await tick();
+      else await null;
+      active--;
+      return n * 10;
+    };
+    // Far more lists than the queue's compaction point, interleaved with single tasks.
+    const lists = Array.from({ length: 1500 }, (_, l) => lim.each([l, l + 1, l + 2], work(`L${l}.`)));
+    const single = lim.run(async () => (started.push('single'), 'one'));
+    const results = await Promise.all(lists);
+    expect(await single).toBe('one');
+    expect(results).toEqual(Array.from({ length: 1500 }, (_, l) => [l * 10, (l + 1) * 10, (l + 2) * 10]));
+    const expected = Array.from({ length: 1500 }, (_, l) => [`L${l}.0`, `L${l}.1`, `L${l}.2`]).flat();
+    expect(started).toEqual([...expected, 'single']);
+    expect(peak).toBe(3);
+    expect([lim.active, lim.queued]).toEqual([0, 0]);
+    expect(await lim.each([], work('none'))).toEqual([]);
+  });
+
+  it('counts a list’s items as queued until each starts', async () => {
+    const lim = createLimiter(2);
+    const gates: Array<() => void> = [];
+    const gated = () => new Promise<void>((r) => gates.push(r));
+    const a = lim.each([1, 2, 3], gated);
+    const b = lim.run(gated);
+    const c = lim.each([4, 5], gated);
+    expect([lim.active, lim.queued]).toEqual([2, 4]);
+    while (gates.length || lim.active) {
+      gates.shift()?.();
+      await tick();
+    }
+    await Promise.all([a, b, c]);
+    expect([lim.active, lim.queued]).toEqual([0, 0]);
+  });
+
+  it('the first failure rejects the list and starts none of its items not yet started; other work goes on', async () => {
+    const lim = createLimiter(1);
+    const started: number[] = [];
+    const failing = lim.each([1, 2, 3, 4], async (n) => {
+      started.push(n);
+      await tick();
+      if (n === 2) throw new Error('item 2');
+      return n;
+    });
+    const heard = failing.then(
+      (v) => v,
+      (e: Error) => `rejected: ${e.message}`,
+    );
+    const after = lim.each([5, 6], async (n) => (started.push(n), n));
+    expect(await heard).toBe('rejected: item 2');
+    expect(await after).toEqual([5, 6]);
+    expect(started).toEqual([1, 2, 5, 6]);
+    expect([lim.active, lim.queued]).toEqual([0, 0]);
+    // An item that throws at once rejects the same way.
+    await expect(lim.each([1], () => { throw new Error('at once'); })).rejects.toThrow('at once');
+    expect([lim.active, lim.queued]).toEqual([0, 0]);
+  });
+});
