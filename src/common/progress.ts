@@ -42,7 +42,8 @@ export function startProgress(log: Logger, what: string, opts: { intervalMs?: nu
   timer.unref();
   return {
     add(c) {
-      for (const [k, v] of Object.entries(c)) counts[k] = (counts[k] ?? 0) + v;
+      // for-in, not Object.entries: called once per object on the small-object path, no array per key.
+      for (const k in c) counts[k] = (counts[k] ?? 0) + c[k];
     },
     setTotal(t) {
       total = t;

@@ -26,7 +26,8 @@ export function startHistory(ctx: Ctx, mode: string): History {
   let pending = noActivity();
   let rolledUpAt = 0;
   const add = (a: Partial<Activity>): void => {
-    for (const k of Object.keys(a) as (keyof Activity)[]) pending[k] += a[k] ?? 0;
+    // for-in, not Object.keys: once per object on the small-object path, no array per call.
+    for (const k in a) pending[k as keyof Activity] += a[k as keyof Activity] ?? 0;
   };
   return {
     add(a, failedReason) {
