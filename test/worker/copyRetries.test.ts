@@ -61,6 +61,20 @@ describe('one retry budget per object copy', () => {
     await close();
   });
 
+  it('a small object (read whole) whose download breaks resumes from the byte it reached, not from 0', async () => {
+    const e = await putObject(w, 'data/budget/small-reset.bin', 300_000);
+    await addFaults(cdnEndpoint(), { match: { op: 'get', bucket: w.s3Bucket, prefix: e.key }, times: 1, action: { reset: 'mid-body' } });
+    const { c, logged, close } = await copier();
+    expect(await c.copy(e, new AbortController().signal)).toMatchObject({ status: 'copied', attempts: 2 });
+    expect(await hitsOf(cdnEndpoint(), w.s3Bucket)).toBe(1); // the fault, once
+    const resumed = logged().filter((l) => l.message === 'cdnTransfer: resuming download');
+    expect(resumed).toHaveLength(1);
+    expect(resumed[0].at_byte).toBeGreaterThan(0);
+    expect(logged().filter((l) => l.message === 'cdnTransfer: retrying object')).toHaveLength(0);
+    expect((await readGcs(w, 'copy/budget/small-reset.bin'))!.data.equals(bytesFor(e.key, e.size))).toBe(true);
+    await close();
+  });
+
   it('a few faults across steps still end in a verified copy', async () => {
     const e = await putObject(w, 'data/budget/mixed.bin', 2 * MiB + 5);
     await addFaults(cdnEndpoint(), { match: { op: 'get', bucket: w.s3Bucket, prefix: e.key }, times: 1, action: { reset: 'mid-body' } });
