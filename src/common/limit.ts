@@ -7,11 +7,10 @@
 // Not p-limit: it is on the small-object path once per object, and p-limit 7 makes five promises and a
 // bound function per task and settles through extra ticks (measured: 20,000 tasks in 400 batches of 50 at
 // 32 at once, p-limit 50-100 ms of CPU, this 15-30 ms; in the worker's profile p-limit was ~45 ms per
-// 20,000 small objects). A FIFO array with a moving head: no allocation per task but the caller's promise
-// and the queue entry. each() keeps one entry, one promise and one results array per list: a worker holds
-// ~1,000 keys waiting in a few dozen messages, and a closure, a promise and an entry per waiting key lived
-// long enough to be promoted to the old generation (measured: ~600 bytes a key, most of the worker's
-// promotion).
+// 20,000 small objects). A FIFO array with a moving head of lists, a task of run() being a list of one:
+// one entry, one promise and one results array per list. A worker holds ~1,000 keys waiting in a few dozen
+// messages, and a closure, a promise and an entry per waiting key lived long enough to be promoted to the
+// old generation (measured: ~600 bytes a key, most of the worker's promotion).
 
 export interface Limiter {
   /** Runs fn once fewer than `concurrency` run; settles as fn settles. */
@@ -35,14 +34,7 @@ export interface Limiter {
   readonly queued: number;
 }
 
-/** One task of run(), or one list of each(): its items not yet started are started from `next` on. */
-interface Queued {
-  fn: () => Promise<unknown>;
-  resolve: (v: unknown) => void;
-  reject: (err: unknown) => void;
-  list?: List;
-}
-
+/** The items of one each() (or the one task of a run()) not yet started, from `next` on, and its results. */
 interface List {
   items: readonly unknown[];
   fn: (item: unknown, index: number) => Promise<unknown>;
@@ -51,38 +43,31 @@ interface List {
   left: number;
   results: unknown[];
   failed: boolean;
+  resolve: (results: unknown[]) => void;
+  reject: (err: unknown) => void;
 }
 
 /** Drop the consumed head of the queue once it is this long and more than half the array. */
 const COMPACT_AT = 1024;
 
-const noTask = (): Promise<unknown> => Promise.resolve();
+const call = (task: unknown): Promise<unknown> => (task as () => Promise<unknown>)();
+const first = <T>(results: T[]): T => results[0];
 
 export function createLimiter(concurrency: number): Limiter {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`Expected \`concurrency\` to be an integer from 1 and up, got \`${concurrency}\``);
   let active = 0;
-  let queue: Array<Queued | undefined> = [];
+  let queue: Array<List | undefined> = [];
   let head = 0;
-  let waiting = 0; // tasks and list items queued, not started
+  let waiting = 0; // items queued, not started
   let started = 0; // given to start() and not yet settled
   let failure: { err: unknown } | undefined;
   let waiters: Array<() => void> = [];
 
-  /** Runs fn in a slot already taken; the slot passes to the next task before the caller hears. */
-  const go = (fn: () => Promise<unknown>, resolve: (v: unknown) => void, reject: (err: unknown) => void): void => {
-    let p: Promise<unknown>;
-    try {
-      p = fn();
-    } catch (err) {
-      p = Promise.reject(err);
-    }
-    Promise.resolve(p).then(
-      (v) => (next(), resolve(v)),
-      (err: unknown) => (next(), reject(err)),
-    );
-  };
-  /** Starts a list's next item in a slot already taken; the list settles with its last item or first failure. */
-  const goItem = (q: Queued, l: List): void => {
+  /**
+   * Starts a list's next item in a slot already taken; the slot passes to the next item before the caller
+   * hears. The list settles with its last item, or its first failure.
+   */
+  const go = (l: List): void => {
     const i = l.next++;
     waiting--;
     let p: Promise<unknown>;
@@ -95,21 +80,21 @@ export function createLimiter(concurrency: number): Limiter {
       (v) => {
         l.results[i] = v;
         next();
-        if (--l.left === 0 && !l.failed) q.resolve(l.results);
+        if (--l.left === 0 && !l.failed) l.resolve(l.results);
       },
       (err: unknown) => {
-        const first = !l.failed;
-        if (first) {
+        const firstFailure = !l.failed;
+        if (firstFailure) {
           l.failed = true; // before next(): the slot goes to other work, not to this list's next item
           waiting -= l.items.length - l.next; // never started
         }
         next();
-        if (first) q.reject(err);
+        if (firstFailure) l.reject(err);
       },
     );
   };
   const dropHead = (): void => {
-    queue[head++] = undefined; // the entry leaves the array with its last task
+    queue[head++] = undefined; // the entry leaves the array with its last item
     if (head === queue.length) {
       queue = [];
       head = 0;
@@ -121,47 +106,30 @@ export function createLimiter(concurrency: number): Limiter {
   const next = (): void => {
     active--;
     while (head < queue.length) {
-      const t = queue[head]!;
-      const l = t.list;
-      if (!l) {
-        dropHead();
-        waiting--;
-        active++;
-        return go(t.fn, t.resolve, t.reject);
-      }
+      const l = queue[head]!;
       if (l.failed) {
         dropHead(); // its items not started are already uncounted
         continue;
       }
       if (l.next === l.items.length - 1) dropHead();
       active++;
-      return goItem(t, l);
+      return go(l);
     }
   };
-  const run = <T>(fn: () => Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const res = resolve as (v: unknown) => void;
-      if (active < concurrency) {
-        active++;
-        go(fn, res, reject);
-      } else {
-        waiting++;
-        queue.push({ fn, resolve: res, reject });
-      }
-    });
   const each = <T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> =>
     new Promise<R[]>((resolve, reject) => {
       if (!items.length) return resolve([]);
-      const l: List = { items, fn: fn as List['fn'], next: 0, left: items.length, results: new Array<unknown>(items.length), failed: false };
-      const q: Queued = { fn: noTask, resolve: resolve as (v: unknown) => void, reject, list: l };
+      const l: List = { items, fn: fn as List['fn'], next: 0, left: items.length, results: new Array<unknown>(items.length), failed: false, resolve: resolve as List['resolve'], reject };
       waiting += items.length;
-      // Queued lists go first (FIFO); a free slot takes this list's first items now.
-      while (head === queue.length && active < concurrency && l.next < items.length && !l.failed) {
+      // Queued lists go first (FIFO); free slots take this list's first items now (a failure is heard later).
+      while (head === queue.length && active < concurrency && l.next < items.length) {
         active++;
-        goItem(q, l);
+        go(l);
       }
-      if (l.next < items.length && !l.failed) queue.push(q);
+      if (l.next < items.length) queue.push(l);
     });
+  // One task is a list of one (run() is off the per-object path: each() carries a message's keys).
+  const run = <T>(fn: () => Promise<T>): Promise<T> => each([fn], call as (task: () => Promise<T>) => Promise<T>).then(first);
   const settled = (): void => {
     if (--started > 0) return;
     const w = waiters;
