@@ -6,6 +6,7 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Db } from '../common/db.js';
 import { tableName } from '../common/db.js';
+import { withRetry } from '../common/retry.js';
 
 /** Phase number of the marker row (conn 0) that says the table's totals were recounted (sql/015). */
 const RECOUNTED = 255;
@@ -81,6 +82,9 @@ async function sumTotals(db: Db, table: string): Promise<{ phases: PhaseSums[]; 
   };
 }
 
+/** A recount rolled back by a deadlock with a writer is tried again, a few times within a minute. */
+const RECOUNT_RETRY = { maxAttempts: 5, budgetMs: 60_000 };
+
 /**
  * any totals -> the base: every row of the state table summed per phase, replacing what the triggers kept.
  * Every totals row is locked first (and the gaps between them), so a writer's trigger waits until the new
@@ -96,7 +100,9 @@ export async function recountTotals(db: Db, table: string, opts: { onlyWithoutBa
       const [[has]] = await conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${totalsTable(table)} WHERE conn = 0 AND phase = ${RECOUNTED}`);
       if (n(has.n) > 0) return null;
     }
-    return inTransaction(conn, 'REPEATABLE READ', async () => {
+    // Its gap locks can meet a writer's trigger inserting a totals row: InnoDB then rolls one of them back
+    // (a deadlock). Rolled back whole, the recount is tried again (this is its one retry layer).
+    return withRetry(() => inTransaction(conn, 'REPEATABLE READ', async () => {
       await conn.query(`SELECT COUNT(*) FROM ${totalsTable(table)} FOR UPDATE`);
       const t = performance.now();
       const [sums] = await conn.query<RowDataPacket[]>(
@@ -110,7 +116,7 @@ export async function recountTotals(db: Db, table: string, opts: { onlyWithoutBa
       values.push([0, RECOUNTED, 0, ...SUMS.map(() => '0'), new Date()]);
       await conn.query(`INSERT INTO ${totalsTable(table)} (conn, phase, subfolders, ${SUMS.join(', ')}, recounted_at) VALUES ?`, [values]);
       return ms;
-    });
+    }), RECOUNT_RETRY);
   });
   return ms ?? null;
 }
