@@ -34,12 +34,12 @@ locals {
       # The image carries ott, its launcher and units; this VM runs one mode. The launcher reads
       # ott-gcp-project and ott-config-key-${mode} from the metadata. The drop-in sizes the unit from
       # this deployment: the stop timeout is grace_period_seconds + 60, each process's heap is its share
-      # of 80% of the VM's memory (MemoryMax in the unit is 90%).
+      # of 80% of the VM's memory (MemoryMax in the unit is 90%); the young generation as the unit holds it.
       set -euo pipefail
       mem_mib=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
       heap_mib=$((mem_mib * 8 / 10 / ${var.worker_processes[mode]}))
       mkdir -p /etc/systemd/system/ott@${mode}.service.d
-      printf '[Service]\nTimeoutStopSec=%s\nEnvironment=NODE_OPTIONS=--max-old-space-size=%s\n' ${local.stop_timeout_seconds} "$heap_mib" >/etc/systemd/system/ott@${mode}.service.d/sizing.conf
+      printf '[Service]\nTimeoutStopSec=%s\nEnvironment="NODE_OPTIONS=--max-old-space-size=%s --max-semi-space-size=16"\n' ${local.stop_timeout_seconds} "$heap_mib" >/etc/systemd/system/ott@${mode}.service.d/sizing.conf
       systemctl daemon-reload
       systemctl enable --now ott@${mode}.service
       # The Ops Agent's Prometheus receiver (image/ops-agent.yaml) scrapes this mode's processes.

@@ -355,7 +355,7 @@ describe('terraform: worker VMs', () => {
       const r = await run('shellcheck', ['-'], { input: script });
       expect(r.stdout + r.stderr, `startup script for ${mode}`).toBe('');
       expect(script).toContain(`systemctl enable --now ott@${mode}.service`);
-      expect(script).toContain(`TimeoutStopSec=%s\\nEnvironment=NODE_OPTIONS=--max-old-space-size=%s\\n' 660 "$heap_mib"`);
+      expect(script).toContain(`TimeoutStopSec=%s\\nEnvironment="NODE_OPTIONS=--max-old-space-size=%s --max-semi-space-size=16"\\n' 660 "$heap_mib"`);
       expect(script).toContain('set -euo pipefail');
     }
   });
