@@ -1,7 +1,8 @@
 // The one writer of bench/RESULTS.md lines, and the conventions every line follows:
 // - ratios are rate ratios, ours / peer: above 1 means ours is faster (rateRatio takes the two times of
 //   the same work, so the order cannot be mixed up);
-// - every line carries the 1-min load of its own run, start -> end, and the core count;
+// - every line carries the Node version and the 1-min load of its own run, start -> end, and the core count;
+//   lines measured on a Node major other than 20 are tagged with it and kept beside the Node 20 ones;
 // - a run that started on a loaded machine (1-min load above the core count) prints its lines but does
 //   not write them: figures measured under load are not figures (load compresses ratios).
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -28,9 +29,12 @@ export function loadedMachine(loadAtStart: number): string | undefined {
   return loadAtStart > CORES ? `1-min load ${loadAtStart.toFixed(1)} above the ${CORES} cores when the run started` : undefined;
 }
 
-/** `line` with its run's load inserted before its trailing ` -- \`command\``. */
+/** The Node major the benchmark runs on: 20 on the project's machines; the VMs run the current LTS (24). */
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
+/** `line` with its run's Node, load and cores inserted before its trailing ` -- \`command\``. */
 function withLoad(line: string, loadAtStart: number): string {
-  const note = `[1-min load ${loadAtStart.toFixed(1)}->${oneMinLoad().toFixed(1)}, ${CORES} cores]`;
+  const note = `[node ${process.versions.node}, 1-min load ${loadAtStart.toFixed(1)}->${oneMinLoad().toFixed(1)}, ${CORES} cores]`;
   const at = line.lastIndexOf(' -- `');
   return at === -1 ? `${line} ${note}` : `${line.slice(0, at)} ${note}${line.slice(at)}`;
 }
@@ -48,7 +52,8 @@ export function writeResults(benchmark: string, lines: string[], o: WriteOptions
     if (out.length) process.stdout.write(`(not written to bench/RESULTS.md: ${refused ?? 'not the full-size run'})\n`);
     return false;
   }
-  const tag = `<!-- ${benchmark} -->`;
+  // A benchmark's lines on another Node major than the machines' 20 are kept beside them, not instead.
+  const tag = NODE_MAJOR === 20 ? `<!-- ${benchmark} -->` : `<!-- ${benchmark} node${NODE_MAJOR} -->`;
   const old = readFileSync(FILE, 'utf8').split('\n').filter((l) => !l.endsWith(tag));
   while (old.length && old[old.length - 1] === '') old.pop();
   writeFileSync(FILE, [...old, ...out.map((l) => `${l} ${tag}`), ''].join('\n'));

@@ -10,7 +10,8 @@ import { countObjects, createGcsBucket, type World } from './fixtures.js';
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
-export const CMD = '`npx tsx bench/transfer/run.bench.ts`';
+/** How to run it again: on another Node than the machine's 20, through the npm registry's `node` package (the VMs run 24). */
+export const CMD = process.versions.node.startsWith('20.') ? '`npx tsx bench/transfer/run.bench.ts`' : `\`npx -y -p node@${process.versions.node} -- node --import tsx bench/transfer/run.bench.ts\``;
 
 /** One measured run of one side. */
 export interface Run {

@@ -20,7 +20,7 @@ import { runLarge } from './large.js';
 import { runParallel } from './parallel.js';
 import { bareModule, bareParallelModule, copyPathModule, type Ctx, type Emit } from './sides.js';
 import { runSmall } from './small.js';
-import { buildOtt } from './worker.js';
+import { buildOtt, unitNodeOptions } from './worker.js';
 import { useBuiltChildren } from './child.js';
 
 let args;
@@ -68,7 +68,7 @@ try {
   // The 5 GiB peak-RSS line of the earlier benchmark: the parallel workload measures it now.
   if (written.has('parallel')) writeResults('transfer-huge', []);
   const conditions = [
-    `- cdnTransfer benchmark conditions (last run): workloads ${[...(written.size ? written : a.workloads)].join(', ')}; worker = \`ott cdnTransfer\` (${runsAs}) fed by a Pub/Sub backlog published before its clock (50 keys per message, as publishObjectsList runs ahead of the workers), timed from its started line (logged once its Pub/Sub client is built and its stub made, before its stream opens) until GCS holds every object; ` +
+    `- cdnTransfer benchmark conditions (last run): workloads ${[...(written.size ? written : a.workloads)].join(', ')}; worker = \`ott cdnTransfer\` (${runsAs}, NODE_OPTIONS of the VMs' unit: \`${unitNodeOptions()}\`) fed by a Pub/Sub backlog published before its clock (50 keys per message, as publishObjectsList runs ahead of the workers), timed from its started line (logged once its Pub/Sub client is built and its stub made, before its stream opens) until GCS holds every object; ` +
       `every side's output counted in the GCS emulator (objects and bytes); ours, the bare loops and rclone's best settings run the same ${plural(a.rounds, 'interleaved round')}, the fastest counts; bare loops run in processes of their own (${runsAs}, as ours); ` +
       `fixtures: CDN fixture synthetic origin checking signed URLs (per-connection cap ${sizeText(a.parallel.capBytesPerS)}/s for parallel only), GCS emulator --discard (MD5/CRC32C checked, nothing stored); ` +
       `rclone reads the same origin unsigned (its http backend cannot append a signed query per file) and checks sizes only (an http source has no hash) -- ${CMD}`,

@@ -1,5 +1,5 @@
-// Ours: the real CLI, `ott cdnTransfer --processes N`, as a child process with a config file, exactly as
-// on a VM. Objects arrive as object-list messages (50 keys each, as publishObjectsList packs them),
+// Ours: the real CLI, `ott cdnTransfer --processes N`, as a child process with a config file and the
+// NODE_OPTIONS of the VMs' unit, exactly as on a VM. Objects arrive as object-list messages (50 keys each, as publishObjectsList packs them),
 // published before the worker starts: a backlog, as in a migration, where publishObjectsList runs ahead of
 // the workers on other VMs (publishing here would put the bench's Pub/Sub client and the emulator's intake
 // on the 2 cores the copy runs on; the emulator's delivery, leases and acks stay in the clock). The clock
@@ -145,6 +145,18 @@ async function publishAll(w: World, topicName: string, objects: ObjectEntry[]): 
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The NODE_OPTIONS the VMs' unit gives every ott process (infra/systemd/ott@.service: the heap limit, the
+ * young generation's size), so the worker here runs with the V8 settings it has in production. Read from
+ * the unit itself: one source.
+ */
+export function unitNodeOptions(): string {
+  const unit = readFileSync(new URL('../../infra/systemd/ott@.service', import.meta.url), 'utf8');
+  const m = /^Environment="?NODE_OPTIONS=([^"\n]*)"?$/m.exec(unit);
+  if (!m) throw new Error('infra/systemd/ott@.service sets no NODE_OPTIONS');
+  return m[1].trim();
+}
+
 export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry[]): Promise<WorkerRun> {
   const topicName = `bench-${o.name}`;
   const [topic] = await w.pubsub.createTopic(topicName);
@@ -155,7 +167,7 @@ export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry
   // BENCH_WORKER_NODE_ARGS: node flags for the worker alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, o.entry, '--config', cfg, 'cdnTransfer', '--processes', String(o.processes)], {
-    env: { ...process.env, ...w.env, OTT_LOG_LEVEL: 'INFO' },
+    env: { ...process.env, ...w.env, OTT_LOG_LEVEL: 'INFO', NODE_OPTIONS: [process.env.NODE_OPTIONS, unitNodeOptions()].filter(Boolean).join(' ') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = watchLog(child);

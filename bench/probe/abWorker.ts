@@ -1,0 +1,33 @@
+// Probe: A/B of the whole worker (ours, the built CLI fed by Pub/Sub, as the small benchmark runs it) under
+// different node flags, alternating A, B, A, B... against one world, so drift of the machine falls on both.
+// Usage: npx tsx bench/probe/abWorker.ts [objects] [rounds] '<flags A>' '<flags B>' ...   ('' = none)
+//   e.g. npx tsx bench/probe/abWorker.ts 20000 4 '' '--max-semi-space-size=32'
+import { join } from 'node:path';
+import { startWorld, syntheticObjects } from '../transfer/fixtures.js';
+import { freshBucket, timeoutFor } from '../transfer/measure.js';
+import { buildOtt, runWorker } from '../transfer/worker.js';
+
+const count = Number(process.argv[2] ?? 20000);
+const rounds = Number(process.argv[3] ?? 4);
+const variants = process.argv.slice(4);
+const w = await startWorld();
+try {
+  const entry = await buildOtt(join(w.dir, 'ott-build'));
+  const objects = await syntheticObjects(w, 's', count, 16 * 1024);
+  const cpu = new Map<string, number[]>();
+  for (let r = 0; r < rounds; r++) {
+    for (const flags of variants) {
+      process.env.BENCH_WORKER_NODE_ARGS = flags;
+      const bucket = await freshBucket(w, 'abw');
+      const run = await runWorker(w, { entry, name: bucket, bucket, processes: 1, concurrency: 32, timeoutMs: timeoutFor(objects), extraConfig: { gcs_ramp_enabled: false } }, objects);
+      process.stderr.write(`'${flags}': ${Math.round(run.ms)} ms, cpu ${Math.round(run.cpuMs)} ms, peak RSS ${run.peakRssMiB} MiB\n`);
+      cpu.set(flags, [...(cpu.get(flags) ?? []), (run.cpuMs / count) * 1000]);
+    }
+  }
+  for (const [flags, xs] of cpu) {
+    const s = [...xs].sort((a, b) => a - b);
+    process.stdout.write(`'${flags}': median ${s[Math.floor(s.length / 2)].toFixed(1)} us per object, min ${s[0].toFixed(1)}, all ${xs.map((x) => x.toFixed(1)).join(' ')}\n`);
+  }
+} finally {
+  await w.stop();
+}
