@@ -1,7 +1,9 @@
 // Probe: A/B of the whole worker (ours, the built CLI fed by Pub/Sub, as the small benchmark runs it) under
 // different node flags, alternating A, B, A, B... against one world, so drift of the machine falls on both.
-// Usage: npx tsx bench/probe/abWorker.ts [objects] [rounds] '<flags A>' '<flags B>' ...   ('' = none)
+// Usage: npx tsx bench/probe/abWorker.ts [objects] [rounds] '<flags A>' '<flags B>' ...   ('' = none; the
+// flags come after the unit's NODE_OPTIONS, which the worker always gets). PROBE_BYTES: object size (16 KiB).
 //   e.g. npx tsx bench/probe/abWorker.ts 20000 4 '' '--max-semi-space-size=32'
+//        PROBE_BYTES=268435456 npx tsx bench/probe/abWorker.ts 8 2 '' '--max-semi-space-size=4'
 import { join } from 'node:path';
 import { startWorld, syntheticObjects } from '../transfer/fixtures.js';
 import { freshBucket, timeoutFor } from '../transfer/measure.js';
@@ -13,7 +15,7 @@ const variants = process.argv.slice(4);
 const w = await startWorld();
 try {
   const entry = await buildOtt(join(w.dir, 'ott-build'));
-  const objects = await syntheticObjects(w, 's', count, 16 * 1024);
+  const objects = await syntheticObjects(w, 's', count, Number(process.env.PROBE_BYTES ?? 16 * 1024));
   const cpu = new Map<string, number[]>();
   for (let r = 0; r < rounds; r++) {
     for (const flags of variants) {
@@ -26,7 +28,7 @@ try {
   }
   for (const [flags, xs] of cpu) {
     const s = [...xs].sort((a, b) => a - b);
-    process.stdout.write(`'${flags}': median ${s[Math.floor(s.length / 2)].toFixed(1)} us per object, min ${s[0].toFixed(1)}, all ${xs.map((x) => x.toFixed(1)).join(' ')}\n`);
+    process.stdout.write(`'${flags}': median ${s[Math.floor(s.length / 2)].toFixed(1)} us per object (${(s[Math.floor(s.length / 2)] / (Number(process.env.PROBE_BYTES ?? 16 * 1024) / 1048576) / 1000).toFixed(2)} ms per MiB), min ${s[0].toFixed(1)}, all ${xs.map((x) => x.toFixed(1)).join(' ')}\n`);
   }
 } finally {
   await w.stop();
