@@ -29,8 +29,10 @@ export function loadedMachine(loadAtStart: number): string | undefined {
   return loadAtStart > CORES ? `1-min load ${loadAtStart.toFixed(1)} above the ${CORES} cores when the run started` : undefined;
 }
 
-/** The Node major the benchmark runs on: 20 on the project's machines; the VMs run the current LTS (24). */
-const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+/** The Node major of the project's machines (`npx tsx` runs on it); the VMs run the current LTS (24). */
+export const MACHINES_NODE_MAJOR = 20;
+/** The Node major this benchmark runs on. */
+export const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
 /** `line` with its run's Node, load and cores inserted before its trailing ` -- \`command\``. */
 function withLoad(line: string, loadAtStart: number): string {
@@ -52,8 +54,8 @@ export function writeResults(benchmark: string, lines: string[], o: WriteOptions
     if (out.length) process.stdout.write(`(not written to bench/RESULTS.md: ${refused ?? 'not the full-size run'})\n`);
     return false;
   }
-  // A benchmark's lines on another Node major than the machines' 20 are kept beside them, not instead.
-  const tag = NODE_MAJOR === 20 ? `<!-- ${benchmark} -->` : `<!-- ${benchmark} node${NODE_MAJOR} -->`;
+  // A benchmark's lines on another Node major than the machines' are kept beside them, not instead.
+  const tag = NODE_MAJOR === MACHINES_NODE_MAJOR ? `<!-- ${benchmark} -->` : `<!-- ${benchmark} node${NODE_MAJOR} -->`;
   const old = readFileSync(FILE, 'utf8').split('\n').filter((l) => !l.endsWith(tag));
   while (old.length && old[old.length - 1] === '') old.pop();
   writeFileSync(FILE, [...old, ...out.map((l) => `${l} ${tag}`), ''].join('\n'));

@@ -12,10 +12,11 @@ import { buildOtt, runWorker } from '../transfer/worker.js';
 const count = Number(process.argv[2] ?? 20000);
 const rounds = Number(process.argv[3] ?? 4);
 const variants = process.argv.slice(4);
+const bytes = Number(process.env.PROBE_BYTES ?? 16 * 1024);
 const w = await startWorld();
 try {
   const entry = await buildOtt(join(w.dir, 'ott-build'));
-  const objects = await syntheticObjects(w, 's', count, Number(process.env.PROBE_BYTES ?? 16 * 1024));
+  const objects = await syntheticObjects(w, 's', count, bytes);
   const cpu = new Map<string, number[]>();
   for (let r = 0; r < rounds; r++) {
     for (const flags of variants) {
@@ -28,7 +29,8 @@ try {
   }
   for (const [flags, xs] of cpu) {
     const s = [...xs].sort((a, b) => a - b);
-    process.stdout.write(`'${flags}': median ${s[Math.floor(s.length / 2)].toFixed(1)} us per object (${(s[Math.floor(s.length / 2)] / (Number(process.env.PROBE_BYTES ?? 16 * 1024) / 1048576) / 1000).toFixed(2)} ms per MiB), min ${s[0].toFixed(1)}, all ${xs.map((x) => x.toFixed(1)).join(' ')}\n`);
+    const median = s[Math.floor(s.length / 2)];
+    process.stdout.write(`'${flags}': median ${median.toFixed(1)} us per object (${(median / 1000 / (bytes / 1048576)).toFixed(2)} ms per MiB), min ${s[0].toFixed(1)}, all ${xs.map((x) => x.toFixed(1)).join(' ')}\n`);
   }
 } finally {
   await w.stop();

@@ -7,11 +7,12 @@ import { cdnStats } from '../../test/stack/cdn/client.js';
 import { cpuWindow } from './cpu.js';
 import type { SecondHalf } from './bare.js';
 import { countObjects, createGcsBucket, type World } from './fixtures.js';
+import { MACHINES_NODE_MAJOR, NODE_MAJOR } from '../results.js';
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
-/** How to run it again: on another Node than the machine's 20, through the npm registry's `node` package (the VMs run 24). */
-export const CMD = process.versions.node.startsWith('20.') ? '`npx tsx bench/transfer/run.bench.ts`' : `\`npx -y -p node@${process.versions.node} -- node --import tsx bench/transfer/run.bench.ts\``;
+/** How to run it again: on another Node than the machines', through the npm registry's `node` package (the VMs run 24). */
+export const CMD = NODE_MAJOR === MACHINES_NODE_MAJOR ? '`npx tsx bench/transfer/run.bench.ts`' : `\`npx -y -p node@${process.versions.node} -- node --import tsx bench/transfer/run.bench.ts\``;
 
 /** One measured run of one side. */
 export interface Run {
