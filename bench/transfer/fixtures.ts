@@ -138,8 +138,10 @@ export interface GcsStats {
   requests: number;
 }
 
-export async function gcsStats(w: World): Promise<GcsStats> {
-  return (await (await fetch(`${w.gcs}/__stats`)).json()) as GcsStats;
+/** The emulator's counters; with `until`, once it holds `objects` objects or after `ms` (it waits, we do not poll). */
+export async function gcsStats(w: World, until?: { objects: number; ms: number }): Promise<GcsStats> {
+  const q = until ? `?objects_at_least=${until.objects}&wait_ms=${until.ms}` : '';
+  return (await (await fetch(`${w.gcs}/__stats${q}`)).json()) as GcsStats;
 }
 
 /** The objects in one bucket (discard mode keeps metadata), counted page by page. */

@@ -1,5 +1,5 @@
 // Discard mode (benchmarks): bytes are received and hashed, hashes still checked, nothing kept but
-// metadata; /__stats counts what arrived.
+// metadata; /__stats counts what arrived, and can wait until a count of objects has arrived.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -56,6 +56,33 @@ describe('GCS emulator in discard mode', () => {
     const media = await fetch(`${base}/storage/v1/b/bench/o/o3?alt=media`);
     expect(media.status).toBe(404);
     expect(await media.text()).toContain('--discard');
+  });
+
+  it('answers /__stats?objects_at_least=N once N objects are live, or at wait_ms with what there is', async () => {
+    const now = Number((await json(await fetch(`${base}/__stats`))).objects);
+    // Nothing arrives: answered at the deadline, not before, with the count as it stands.
+    const t0 = Date.now();
+    const idle = await json(await fetch(`${base}/__stats?objects_at_least=${now + 1}&wait_ms=300`));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(idle.objects).toBe(now);
+    // Two waiters for different counts: each answers when its count is reached, the other keeps waiting.
+    const first = fetch(`${base}/__stats?objects_at_least=${now + 1}&wait_ms=30000`).then(json);
+    const second = fetch(`${base}/__stats?objects_at_least=${now + 2}&wait_ms=30000`).then(json);
+    let secondAnswered = false;
+    void second.then(() => (secondAnswered = true));
+    await new Promise((r) => setTimeout(r, 100)); // both requests are waiting in the emulator
+    expect((await fetch(`${base}/upload/storage/v1/b/bench/o?uploadType=media&name=wait1`, { method: 'POST', body: 'a' })).status).toBe(200);
+    expect((await first).objects).toBe(now + 1);
+    expect(secondAnswered).toBe(false);
+    expect((await fetch(`${base}/upload/storage/v1/b/bench/o?uploadType=media&name=wait2`, { method: 'POST', body: 'b' })).status).toBe(200);
+    expect((await second).objects).toBe(now + 2);
+    // Reached already: answered at once.
+    expect((await json(await fetch(`${base}/__stats?objects_at_least=${now}&wait_ms=30000`))).objects).toBe(now + 2);
+    for (const bad of ['objects_at_least=x', 'objects_at_least=1&wait_ms=-1', 'objects_at_least=1&wait_ms=60001']) {
+      const res = await fetch(`${base}/__stats?${bad}`);
+      expect(res.status).toBe(400);
+      expect((await json(res)).error).toMatchObject({ code: 400 });
+    }
   });
 
   it('composes from metadata alone: size and CRC32C of the concatenation', async () => {

@@ -31,6 +31,13 @@ export async function route(ex: Exchange, store: Store, faults: FaultTable): Pro
       store.resetStats();
       return ex.send(204, {});
     }
+    // ?objects_at_least=N&wait_ms=T: answers once N objects are live, or after T ms (at most a minute).
+    const atLeast = ex.query.get('objects_at_least');
+    if (atLeast !== null) {
+      const waitMs = Number(ex.query.get('wait_ms') ?? '0');
+      if (!/^\d+$/.test(atLeast) || !Number.isInteger(waitMs) || waitMs < 0 || waitMs > 60_000) throw badRequest('objects_at_least must be a count and wait_ms an integer of 0-60000 ms');
+      await store.objectsReach(Number(atLeast), waitMs);
+    }
     return ex.sendJson(200, store.stats);
   }
   // The XML API's multipart uploads, on S3-compatible paths: no JSON API request carries these parameters.
