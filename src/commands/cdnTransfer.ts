@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
-import { noPretenuring } from '../common/heap.js';
+import { noPretenuring, scavengeStreamedBuffers } from '../common/heap.js';
 import { runMode, type GlobalArgs } from './runMode.js';
 import { metricsOptions, type MetricsCliArgs } from './metricsOptions.js';
 
@@ -44,6 +44,7 @@ export const cdnTransferCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     // A forked child: if the parent goes away, shut down as on SIGTERM (finish in-flight, nack the rest).
     const orphaned = (): void => void process.kill(process.pid, 'SIGTERM');
     noPretenuring(); // per-copy garbage dies young instead of piling up until a full collection (common/heap.ts)
+    scavengeStreamedBuffers(); // and so do the socket reads' buffers (common/heap.ts)
     if (process.connected) process.once('disconnect', orphaned);
     await runMode('cdnTransfer', argv, async (ctx) => {
       const { run } = await import('../worker/cdnTransfer.js');

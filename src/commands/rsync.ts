@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { scavengeStreamedBuffers } from '../common/heap.js';
 import { runMode, type GlobalArgs } from './runMode.js';
 import { subfolderArgs, subfolderOptions, type SubfolderCliArgs } from './subfolderOptions.js';
 
@@ -21,6 +22,7 @@ export const rsyncCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .option('dir', { type: 'string', array: true, describe: 'subfolder dir_key to work on instead of pulling messages (repeatable)' }) as unknown as Argv<GlobalArgs>,
   handler: (argv) => {
     const a = argv as unknown as RsyncCliArgs;
+    scavengeStreamedBuffers(); // its cdn engine streams objects as cdnTransfer does (common/heap.ts)
     // Loaded when it runs, as cdnTransfer's: the copy path (undici, the signer, CRC32C) would otherwise sit
     // in the heap of every mode, the publishers' included.
     return runMode(
