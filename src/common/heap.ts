@@ -49,7 +49,7 @@ export function noPretenuring(): void {
  * 24 (128 MiB, the capacity doubled without pointer compression). Its external-memory limit comes first and
  * starts a full collection instead. Measured on 8 x 256 MiB on Node 24 (bench/probe/abWorker.ts): 47-48 full
  * collections of the worker's ~40 MiB heap and 2 young ones (Node 20: 71 young, 1 full), 4.2 ms of CPU per
- * MiB, peak RSS 304-307 MiB; with 8, 68-69 young and 1 full, 2.8 ms per MiB, 263-269 MiB. Set from the
+ * MiB, peak RSS 304-309 MiB; with 8, 68-69 young and 1 full, 2.8-2.9 ms per MiB, 260-271 MiB. Set from the
  * process, as the flags above (Node refuses it in NODE_OPTIONS): V8 reads it for that trigger each time, and
  * the young generation itself was sized at start (--max-semi-space-size in the units). Only on a V8 that
  * has the flag (12, Node 22, and up): Node 20's prints an error for an unknown one.

