@@ -26,9 +26,9 @@ export interface WorkerRun {
   startRssMiB: number;
   /** CPU of the worker's process tree from its started line until every object was in GCS. */
   cpuMs: number;
-  /** From the started line to the first object in GCS (polled every 20-50 ms): the stream opening. */
+  /** From the started line to the first object in GCS (the emulator answers as it arrives): the stream opening. */
   firstObject?: { ms: number; cpuMs: number };
-  /** From the poll that found half the objects in GCS to the end. */
+  /** From the moment half the objects were in GCS (the emulator's answer) to the end. */
   secondHalf?: SecondHalf;
   /** The machine's busy CPU, and the Pub/Sub emulator's and MariaDB's, in the same window. */
   machineCpuMs: number;
