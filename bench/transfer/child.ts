@@ -5,11 +5,16 @@
 // Built (useBuiltChildren): the child and its module run as JavaScript compiled by tsc, as ours runs, not
 // through tsx, whose esbuild transform keeps function names by a call per closure made (`__name`, an
 // Object.defineProperty): ~1.5% of a bare loop's CPU in its profile, a handicap of the limit.
+// V8 as ours has it: the VMs' unit's NODE_OPTIONS (the young generation's size) and the copy modes' own
+// setting (src/common/heap.ts: on Node 24, young collections for streamed buffers), else on Node 24 a bare
+// large loop paid full collections ours no longer pays, a handicap of the limit again.
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { scavengeStreamedBuffers } from '../../src/common/heap.js';
+import { unitNodeOptions } from './vmSettings.js';
 
 interface Job {
   module: string;
@@ -55,7 +60,8 @@ export async function runInChild<T>(module: URL, fn: string, args: unknown[], jo
   // BENCH_CHILD_NODE_ARGS: node flags for the bare loop's process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const entry = builtRoot ? [builtPath(builtRoot, fileURLToPath(import.meta.url))] : ['--import', 'tsx', fileURLToPath(import.meta.url)];
-  const child = spawn(process.execPath, [...nodeArgs, ...entry, jobFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, unitNodeOptions()].filter(Boolean).join(' ') };
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, jobFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
@@ -67,6 +73,7 @@ export async function runInChild<T>(module: URL, fn: string, args: unknown[], jo
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const job = JSON.parse(readFileSync(process.argv[2], 'utf8')) as Job;
+  scavengeStreamedBuffers();
   const mod = (await import(pathToFileURL(job.module).href)) as Record<string, (...a: unknown[]) => Promise<unknown>>;
   if (typeof mod[job.fn] !== 'function') throw new Error(`${job.module} exports no function ${job.fn}`);
   process.stdout.write(`${JSON.stringify(await mod[job.fn](...job.args))}\n`);

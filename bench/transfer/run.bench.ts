@@ -20,7 +20,8 @@ import { runLarge } from './large.js';
 import { runParallel } from './parallel.js';
 import { bareModule, bareParallelModule, copyPathModule, type Ctx, type Emit } from './sides.js';
 import { runSmall } from './small.js';
-import { buildOtt, unitNodeOptions } from './worker.js';
+import { buildOtt } from './worker.js';
+import { unitNodeOptions } from './vmSettings.js';
 import { useBuiltChildren } from './child.js';
 
 let args;

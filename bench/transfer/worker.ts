@@ -14,6 +14,7 @@ import { encodeMessage, type ObjectEntry, type ObjectsListMessage } from '../../
 import { createDb } from '../../src/common/db.js';
 import { gcsStats, KEY_PAIR_ID, TABLE, type World } from './fixtures.js';
 import { cpuWindow, treeCpuSampler } from './cpu.js';
+import { unitNodeOptions } from './vmSettings.js';
 import { compileInto } from './child.js';
 import type { SecondHalf } from './bare.js';
 
@@ -144,18 +145,6 @@ async function publishAll(w: World, topicName: string, objects: ObjectEntry[]): 
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/**
- * The NODE_OPTIONS the VMs' unit gives every ott process (infra/systemd/ott@.service: the heap limit, the
- * young generation's size), so the worker here runs with the V8 settings it has in production. Read from
- * the unit itself: one source.
- */
-export function unitNodeOptions(): string {
-  const unit = readFileSync(new URL('../../infra/systemd/ott@.service', import.meta.url), 'utf8');
-  const m = /^Environment="?NODE_OPTIONS=([^"\n]*)"?$/m.exec(unit);
-  if (!m) throw new Error('infra/systemd/ott@.service sets no NODE_OPTIONS');
-  return m[1].trim();
-}
 
 export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry[]): Promise<WorkerRun> {
   const topicName = `bench-${o.name}`;
