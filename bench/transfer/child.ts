@@ -14,7 +14,7 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { scavengeStreamedBuffers } from '../../src/common/heap.js';
-import { unitNodeOptions } from './vmSettings.js';
+import { sideNodeOptions } from './vmSettings.js';
 
 interface Job {
   module: string;
@@ -60,7 +60,7 @@ export async function runInChild<T>(module: URL, fn: string, args: unknown[], jo
   // BENCH_CHILD_NODE_ARGS: node flags for the bare loop's process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const entry = builtRoot ? [builtPath(builtRoot, fileURLToPath(import.meta.url))] : ['--import', 'tsx', fileURLToPath(import.meta.url)];
-  const env = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, unitNodeOptions()].filter(Boolean).join(' ') };
+  const env = { ...process.env, NODE_OPTIONS: sideNodeOptions() };
   const child = spawn(process.execPath, [...nodeArgs, ...entry, jobFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

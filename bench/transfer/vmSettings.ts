@@ -8,8 +8,17 @@ import { readFileSync } from 'node:fs';
  * the unit itself: one source.
  */
 export function unitNodeOptions(): string {
-  const unit = readFileSync(new URL('../../infra/systemd/ott@.service', import.meta.url), 'utf8');
-  const m = /^Environment="?NODE_OPTIONS=([^"\n]*)"?$/m.exec(unit);
-  if (!m) throw new Error('infra/systemd/ott@.service sets no NODE_OPTIONS');
-  return m[1].trim();
+  if (unitOptions === undefined) {
+    const unit = readFileSync(new URL('../../infra/systemd/ott@.service', import.meta.url), 'utf8');
+    const m = /^Environment="?NODE_OPTIONS=([^"\n]*)"?$/m.exec(unit);
+    if (!m) throw new Error('infra/systemd/ott@.service sets no NODE_OPTIONS');
+    unitOptions = m[1].trim();
+  }
+  return unitOptions;
+}
+let unitOptions: string | undefined;
+
+/** NODE_OPTIONS for a side's process: this process's own (e.g. a profiler's), then the unit's. */
+export function sideNodeOptions(): string {
+  return [process.env.NODE_OPTIONS, unitNodeOptions()].filter(Boolean).join(' ');
 }

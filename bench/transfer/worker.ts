@@ -14,7 +14,7 @@ import { encodeMessage, type ObjectEntry, type ObjectsListMessage } from '../../
 import { createDb } from '../../src/common/db.js';
 import { gcsStats, KEY_PAIR_ID, TABLE, type World } from './fixtures.js';
 import { cpuWindow, treeCpuSampler } from './cpu.js';
-import { unitNodeOptions } from './vmSettings.js';
+import { sideNodeOptions } from './vmSettings.js';
 import { compileInto } from './child.js';
 import type { SecondHalf } from './bare.js';
 
@@ -156,7 +156,7 @@ export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry
   // BENCH_WORKER_NODE_ARGS: node flags for the worker alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, o.entry, '--config', cfg, 'cdnTransfer', '--processes', String(o.processes)], {
-    env: { ...process.env, ...w.env, OTT_LOG_LEVEL: 'INFO', NODE_OPTIONS: [process.env.NODE_OPTIONS, unitNodeOptions()].filter(Boolean).join(' ') },
+    env: { ...process.env, ...w.env, OTT_LOG_LEVEL: 'INFO', NODE_OPTIONS: sideNodeOptions() },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = watchLog(child);
