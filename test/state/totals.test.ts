@@ -10,6 +10,7 @@ import { createDb, type Db } from '../../src/common/db.js';
 import { phaseTotals, PHASES, type PhaseTotals } from '../../src/state/status.js';
 import { FOLD_AFTER_ROWS, recountTotals } from '../../src/state/totals.js';
 import { publishedAndDone } from '../../src/state/pace.js';
+import { withRetry } from '../../src/common/retry.js';
 
 const T = 'transfer_state';
 let ctx: TestCtx;
@@ -99,7 +100,9 @@ describe('per-phase totals kept by triggers', () => {
         const r = rng(1000 + w);
         for (let i = 0; i < 400; i++) {
           const c = randomChange(r, 500);
-          await pool.query(c.sql, c.args);
+          // Writers on the same rows may deadlock; InnoDB rolls one statement back whole, and the tool's
+          // callers send it again (a transient error, common/errors.ts): so do these.
+          await withRetry(() => pool.query(c.sql, c.args), { maxAttempts: 5, budgetMs: 30_000, baseDelayMs: 10 });
         }
       });
       const recounts = (async () => {
