@@ -75,7 +75,7 @@ export function serverPid(port: number, entry: string): number {
  * Busy CPU of the whole machine in ms (every core, /proc/stat's first line less idle and iowait): around a run,
  * less the side's and the fixtures' own, it is what the rest spent (the Pub/Sub emulator, MariaDB, the bench).
  */
-function machineCpuMs(): number {
+export function machineCpuMs(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
   const [user, nice, system, , , irq, softirq, steal] = f; // guest time is already counted in user
   return ((user + nice + system + irq + softirq + (steal ?? 0)) / TICKS_PER_S) * 1000;

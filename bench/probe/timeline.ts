@@ -1,0 +1,120 @@
+// Probe: where the small workload's CPU goes over time, ours (the whole worker) beside the bare loop, one
+// run of each alternately against one world. Every TICK_MS it reads the objects in GCS (the emulator's
+// /__stats) and the CPU of the side's processes (by thread kind where the runtime names them: Node 24's
+// MainThread and V8Worker, the JIT compilers' and collector's helpers), the fixtures and the Pub/Sub
+// emulator, and prints per-object CPU by tenth of the run: where warm-up ends and what it costs each side.
+// Usage: npx tsx bench/probe/timeline.ts [objects] [sides in order: ours, copypath, bare; ours,bare]   (PROBE_BYTES: object size, 16 KiB)
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runInChild, useBuiltChildren } from '../transfer/child.js';
+import { machineCpuMs, processCpuMs } from '../transfer/cpu.js';
+import { KEY_PAIR_ID, startWorld, syntheticBase, syntheticObjects } from '../transfer/fixtures.js';
+import { freshBucket, timeoutFor } from '../transfer/measure.js';
+import { bareModule, copyPathModule } from '../transfer/sides.js';
+import { buildOtt, prepare, runWorker } from '../transfer/worker.js';
+import type { BareOptions } from '../transfer/bare.js';
+
+const TICK_MS = 100;
+const TENTHS = 10;
+const count = Number(process.argv[2] ?? 20000);
+const sides = (process.argv[3] ?? 'ours,bare').split(',');
+const bytes = Number(process.env.PROBE_BYTES ?? 16 * 1024);
+
+interface Tick {
+  at: number;
+  machine: number;
+  objects: number;
+  main: number;
+  v8: number;
+  cdn: number;
+  gcs: number;
+  pubsub: number;
+}
+
+/** The CPU of every process whose command line names `tag` (the side's config or job file), split by thread name. */
+function sideCpu(tag: string): { main: number; v8: number } {
+  const out = { main: 0, v8: 0 };
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(tag)) continue;
+      for (const t of readdirSync(`/proc/${pid}/task`)) {
+        const s = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+        const name = s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'));
+        const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+        const ms = (Number(f[11]) + Number(f[12])) * 10;
+        if (name.startsWith('V8')) out.v8 += ms;
+        else out.main += ms;
+      }
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+async function watch<T>(w: Awaited<ReturnType<typeof startWorld>>, tag: string, run: () => Promise<T>): Promise<Tick[]> {
+  const ticks: Tick[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const stats = (await (await fetch(`${w.gcs}/__stats`)).json()) as { objects: number };
+      const side = sideCpu(tag);
+      ticks.push({ at: Date.now(), machine: machineCpuMs(), objects: stats.objects, ...side, cdn: processCpuMs(w.pids.cdn) ?? 0, gcs: processCpuMs(w.pids.gcs) ?? 0, pubsub: processCpuMs(w.pids.pubsub) ?? 0 });
+      await new Promise((r) => setTimeout(r, TICK_MS));
+    }
+  })();
+  await run();
+  stopped = true;
+  await loop;
+  return ticks;
+}
+
+function report(who: string, ticks: Tick[], base: number): void {
+  // From the first tick with the side's process alive and any object written, by tenths of the objects.
+  const start = ticks.findIndex((t) => t.objects > base);
+  const t0 = ticks[Math.max(0, start - 1)];
+  const rows: string[] = [];
+  let prev = t0;
+  for (let k = 1; k <= TENTHS; k++) {
+    const goal = base + Math.ceil((count * k) / TENTHS);
+    const t = ticks.find((x) => x.objects >= goal) ?? ticks[ticks.length - 1];
+    const n = Math.max(1, t.objects - prev.objects);
+    const per = (f: keyof Tick): string => ((1000 * (t[f] - prev[f])) / n).toFixed(0).padStart(4);
+    const ms = t.at - prev.at;
+    rows.push(`  ${k}/10: ${String(n).padStart(5)} objects in ${String(ms).padStart(4)} ms, machine ${((100 * (t.machine - prev.machine)) / ms).toFixed(0).padStart(3)}% of a core; us per object: side main ${per('main')} v8 ${per('v8')} | cdn ${per('cdn')} gcs ${per('gcs')} pubsub ${per('pubsub')}`);
+    prev = t;
+  }
+  process.stdout.write(`${who}\n${rows.join('\n')}\n`);
+}
+
+const w = await startWorld();
+try {
+  const entry = await buildOtt(join(w.dir, 'ott-build'));
+  await useBuiltChildren(join(w.dir, 'children-build'), [bareModule, copyPathModule]);
+  const objects = await syntheticObjects(w, 's', count, bytes);
+  for (const side of sides) {
+    if (side === 'ours') {
+      const bucket = await freshBucket(w, 'tl-ours');
+      const base = ((await (await fetch(`${w.gcs}/__stats`)).json()) as { objects: number }).objects;
+      const ticks = await watch(w, `cfg-${bucket}`, () => runWorker(w, { entry, name: bucket, bucket, processes: 1, concurrency: 32, timeoutMs: timeoutFor(objects), extraConfig: { gcs_ramp_enabled: false } }, objects));
+      report(`ours (${process.version})`, ticks, base);
+    } else if (side === 'copypath') {
+      const bucket = await freshBucket(w, 'tl-cp');
+      const base = ((await (await fetch(`${w.gcs}/__stats`)).json()) as { objects: number }).objects;
+      const cfg = await prepare(w, { name: bucket, bucket, concurrency: 32, extraConfig: { gcs_ramp_enabled: false } }, objects, `unused-${bucket}`);
+      const job = join(w.dir, `copypath-${bucket}.json`);
+      const ticks = await watch(w, job, () => runInChild(copyPathModule, 'runCopyPath', [cfg, objects, 32], job));
+      report(`ours' copy path alone (${process.version})`, ticks, base);
+    } else {
+      const bucket = await freshBucket(w, 'tl-bare');
+      const base = ((await (await fetch(`${w.gcs}/__stats`)).json()) as { objects: number }).objects;
+      const o: BareOptions = { cdnBase: syntheticBase(w), gcs: w.gcs, bucket, keyPairId: KEY_PAIR_ID, privateKeyPem: w.privateKeyPem, concurrency: 32, verify: true };
+      const job = join(w.dir, `bare-${bucket}.json`);
+      const ticks = await watch(w, job, () => runInChild(bareModule, 'runBare', [o, objects], job));
+      report(`bare (${process.version})`, ticks, base);
+    }
+  }
+} finally {
+  await w.stop();
+}
