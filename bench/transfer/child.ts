@@ -5,7 +5,8 @@
 // Built (useBuiltChildren): the child and its module run as JavaScript compiled by tsc, as ours runs, not
 // through tsx, whose esbuild transform keeps function names by a call per closure made (`__name`, an
 // Object.defineProperty): ~1.5% of a bare loop's CPU in its profile, a handicap of the limit.
-// V8 as ours has it: the VMs' unit's NODE_OPTIONS (the young generation's size) and the copy modes' own
+// The runtime as ours has it: the VMs' unit's NODE_OPTIONS (the young generation's size) and malloc arenas
+// (MALLOC_ARENA_MAX), and the copy modes' own
 // setting (src/common/heap.ts: on Node 24, young collections for streamed buffers), else on Node 24 a bare
 // large loop paid full collections ours no longer pays, a handicap of the limit again.
 import { execFile, spawn } from 'node:child_process';
@@ -14,7 +15,7 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { scavengeStreamedBuffers } from '../../src/common/heap.js';
-import { sideNodeOptions } from './vmSettings.js';
+import { sideEnv } from './vmSettings.js';
 
 interface Job {
   module: string;
@@ -60,8 +61,7 @@ export async function runInChild<T>(module: URL, fn: string, args: unknown[], jo
   // BENCH_CHILD_NODE_ARGS: node flags for the bare loop's process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const entry = builtRoot ? [builtPath(builtRoot, fileURLToPath(import.meta.url))] : ['--import', 'tsx', fileURLToPath(import.meta.url)];
-  const env = { ...process.env, NODE_OPTIONS: sideNodeOptions() };
-  const child = spawn(process.execPath, [...nodeArgs, ...entry, jobFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, jobFile], { env: sideEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));

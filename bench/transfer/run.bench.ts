@@ -21,7 +21,7 @@ import { runParallel } from './parallel.js';
 import { bareModule, bareParallelModule, copyPathModule, type Ctx, type Emit } from './sides.js';
 import { runSmall } from './small.js';
 import { buildOtt } from './worker.js';
-import { unitNodeOptions } from './vmSettings.js';
+import { unitSettingsLabel } from './vmSettings.js';
 import { useBuiltChildren } from './child.js';
 
 let args;
@@ -69,8 +69,8 @@ try {
   // The 5 GiB peak-RSS line of the earlier benchmark: the parallel workload measures it now.
   if (written.has('parallel')) writeResults('transfer-huge', []);
   const conditions = [
-    `- cdnTransfer benchmark conditions (last run): workloads ${[...(written.size ? written : a.workloads)].join(', ')}; worker = \`ott cdnTransfer\` (${runsAs}, NODE_OPTIONS of the VMs' unit: \`${unitNodeOptions()}\`) fed by a Pub/Sub backlog published before its clock (50 keys per message, as publishObjectsList runs ahead of the workers), timed from its started line (logged once its Pub/Sub client is built and its stub made, before its stream opens) until GCS holds every object; ` +
-      `every side's output counted in the GCS emulator (objects and bytes); ours, the bare loops and rclone's best settings run the same ${plural(a.rounds, 'interleaved round')}, the fastest counts; bare loops run in processes of their own (${runsAs}, as ours, under ours' V8 settings: the unit's NODE_OPTIONS and the copy modes' src/common/heap.ts); ` +
+    `- cdnTransfer benchmark conditions (last run): workloads ${[...(written.size ? written : a.workloads)].join(', ')}; worker = \`ott cdnTransfer\` (${runsAs}, the VMs' unit's runtime settings: \`${unitSettingsLabel()}\`) fed by a Pub/Sub backlog published before its clock (50 keys per message, as publishObjectsList runs ahead of the workers), timed from its started line (logged once its Pub/Sub client is built and its stub made, before its stream opens) until GCS holds every object; ` +
+      `every side's output counted in the GCS emulator (objects and bytes); ours, the bare loops and rclone's best settings run the same ${plural(a.rounds, 'interleaved round')}, the fastest counts; bare loops run in processes of their own (${runsAs}, as ours, under ours' runtime settings: the unit's NODE_OPTIONS and MALLOC_ARENA_MAX and the copy modes' src/common/heap.ts); ` +
       `fixtures: CDN fixture synthetic origin checking signed URLs (per-connection cap ${sizeText(a.parallel.capBytesPerS)}/s for parallel only), GCS emulator --discard (MD5/CRC32C checked, nothing stored); ` +
       `rclone reads the same origin unsigned (its http backend cannot append a signed query per file) and checks sizes only (an http source has no hash) -- ${CMD}`,
   ];

@@ -1,5 +1,5 @@
 // Ours: the real CLI, `ott cdnTransfer --processes N`, as a child process with a config file and the
-// NODE_OPTIONS of the VMs' unit, exactly as on a VM. Objects arrive as object-list messages (50 keys each, as publishObjectsList packs them),
+// runtime settings of the VMs' unit (NODE_OPTIONS, MALLOC_ARENA_MAX), exactly as on a VM. Objects arrive as object-list messages (50 keys each, as publishObjectsList packs them),
 // published before the worker starts: a backlog, as in a migration, where publishObjectsList runs ahead of
 // the workers on other VMs (publishing here would put the bench's Pub/Sub client and the emulator's intake
 // on the 2 cores the copy runs on; the emulator's delivery, leases and acks stay in the clock). The clock
@@ -14,7 +14,7 @@ import { encodeMessage, type ObjectEntry, type ObjectsListMessage } from '../../
 import { createDb } from '../../src/common/db.js';
 import { gcsStats, KEY_PAIR_ID, TABLE, type World } from './fixtures.js';
 import { cpuWindow, treeCpuSampler } from './cpu.js';
-import { sideNodeOptions } from './vmSettings.js';
+import { sideEnv } from './vmSettings.js';
 import { compileInto } from './child.js';
 import type { SecondHalf } from './bare.js';
 
@@ -156,7 +156,7 @@ export async function runWorker(w: World, o: WorkerOptions, objects: ObjectEntry
   // BENCH_WORKER_NODE_ARGS: node flags for the worker alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, o.entry, '--config', cfg, 'cdnTransfer', '--processes', String(o.processes)], {
-    env: { ...process.env, ...w.env, OTT_LOG_LEVEL: 'INFO', NODE_OPTIONS: sideNodeOptions() },
+    env: sideEnv({ ...process.env, ...w.env, OTT_LOG_LEVEL: 'INFO' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = watchLog(child);
