@@ -3,7 +3,8 @@
 // /__stats) and the CPU of the side's processes (by thread kind where the runtime names them: Node 24's
 // MainThread and V8Worker, the JIT compilers' and collector's helpers), the fixtures and the Pub/Sub
 // emulator, and prints per-object CPU by tenth of the run: where warm-up ends and what it costs each side.
-// Usage: npx tsx bench/probe/timeline.ts [objects] [sides in order: ours, copypath, bare; ours,bare]   (PROBE_BYTES: object size, 16 KiB)
+// Usage: npx tsx bench/probe/timeline.ts [objects] [sides in order: ours, copypath, bare; ours,bare]
+//   a side may carry environment words for its process: bare:MALLOC_ARENA_MAX=8   (PROBE_BYTES: object size, 16 KiB)
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInChild, useBuiltChildren } from '../transfer/child.js';
@@ -93,26 +94,31 @@ try {
   const entry = await buildOtt(join(w.dir, 'ott-build'));
   await useBuiltChildren(join(w.dir, 'children-build'), [bareModule, copyPathModule]);
   const objects = await syntheticObjects(w, 's', count, bytes);
-  for (const side of sides) {
+  const inherited = { ...process.env };
+  for (const spec of sides) {
+    // `bare:MALLOC_ARENA_MAX=8`: a side with its environment words (the unit's runtime variables are then not applied).
+    const [side, ...env] = spec.split(':');
+    for (const k of Object.keys(process.env)) if (!(k in inherited)) delete process.env[k];
+    Object.assign(process.env, inherited, Object.fromEntries(env.map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)])));
     if (side === 'ours') {
       const bucket = await freshBucket(w, 'tl-ours');
       const base = ((await (await fetch(`${w.gcs}/__stats`)).json()) as { objects: number }).objects;
       const ticks = await watch(w, `cfg-${bucket}`, () => runWorker(w, { entry, name: bucket, bucket, processes: 1, concurrency: 32, timeoutMs: timeoutFor(objects), extraConfig: { gcs_ramp_enabled: false } }, objects));
-      report(`ours (${process.version})`, ticks, base);
+      report(`${spec} (${process.version})`, ticks, base);
     } else if (side === 'copypath') {
       const bucket = await freshBucket(w, 'tl-cp');
       const base = ((await (await fetch(`${w.gcs}/__stats`)).json()) as { objects: number }).objects;
       const cfg = await prepare(w, { name: bucket, bucket, concurrency: 32, extraConfig: { gcs_ramp_enabled: false } }, objects, `unused-${bucket}`);
       const job = join(w.dir, `copypath-${bucket}.json`);
       const ticks = await watch(w, job, () => runInChild(copyPathModule, 'runCopyPath', [cfg, objects, 32], job));
-      report(`ours' copy path alone (${process.version})`, ticks, base);
+      report(`${spec}: ours' copy path alone (${process.version})`, ticks, base);
     } else {
       const bucket = await freshBucket(w, 'tl-bare');
       const base = ((await (await fetch(`${w.gcs}/__stats`)).json()) as { objects: number }).objects;
       const o: BareOptions = { cdnBase: syntheticBase(w), gcs: w.gcs, bucket, keyPairId: KEY_PAIR_ID, privateKeyPem: w.privateKeyPem, concurrency: 32, verify: true };
       const job = join(w.dir, `bare-${bucket}.json`);
       const ticks = await watch(w, job, () => runInChild(bareModule, 'runBare', [o, objects], job));
-      report(`bare (${process.version})`, ticks, base);
+      report(`${spec} (${process.version})`, ticks, base);
     }
   }
 } finally {
