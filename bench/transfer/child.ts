@@ -6,9 +6,9 @@
 // through tsx, whose esbuild transform keeps function names by a call per closure made (`__name`, an
 // Object.defineProperty): ~1.5% of a bare loop's CPU in its profile, a handicap of the limit.
 // The runtime as ours has it: the VMs' unit's NODE_OPTIONS (the young generation's size) and malloc arenas
-// (MALLOC_ARENA_MAX), and the copy modes' own
-// setting (src/common/heap.ts: on Node 24, young collections for streamed buffers), else on Node 24 a bare
-// large loop paid full collections ours no longer pays, a handicap of the limit again.
+// (MALLOC_ARENA_MAX), and the copy modes' own setting (src/common/heap.ts: on Node 24, young collections for
+// streamed buffers), else on Node 24 a bare large loop paid full collections ours no longer pays, a handicap
+// of the limit again.
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
