@@ -1,5 +1,5 @@
-// Probe: where the small workload's CPU goes over time, ours (the whole worker) beside the bare loop, one
-// run of each alternately against one world. Every TICK_MS it reads the objects in GCS (the emulator's
+// Probe: where a workload's CPU goes over time, ours (the whole worker) beside its copy path alone and the
+// bare loop, one run of each in the order given against one world. Every TICK_MS it reads the objects in GCS (the emulator's
 // /__stats) and the CPU of the side's processes (by thread kind where the runtime names them: Node 24's
 // MainThread and V8Worker, the JIT compilers' and collector's helpers), the fixtures and the Pub/Sub
 // emulator, and prints per-object CPU by tenth of the run: where warm-up ends and what it costs each side.
@@ -100,7 +100,7 @@ try {
   const objects = await syntheticObjects(w, 's', count, bytes);
   const inherited = { ...process.env };
   for (const spec of sides) {
-    // `bare:MALLOC_ARENA_MAX=8`: a side with its environment words (the unit's runtime variables are then not applied).
+    // `bare:MALLOC_ARENA_MAX=8`: a side with environment words of its own, which win over the unit's (vmSettings.ts sideEnv).
     const [side, ...env] = spec.split(':');
     for (const k of Object.keys(process.env)) if (!(k in inherited)) delete process.env[k];
     Object.assign(process.env, inherited, Object.fromEntries(env.map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)])));
@@ -116,13 +116,15 @@ try {
       const job = join(w.dir, `copypath-${bucket}.json`);
       const ticks = await watch(w, job, () => runInChild(copyPathModule, 'runCopyPath', [cfg, objects, 32], job));
       report(`${spec}: ours' copy path alone (${process.version})`, ticks, base);
-    } else {
+    } else if (side === 'bare') {
       const bucket = await freshBucket(w, 'tl-bare');
       const base = ((await (await fetch(`${w.gcs}/__stats`)).json()) as { objects: number }).objects;
       const o: BareOptions = { cdnBase: syntheticBase(w), gcs: w.gcs, bucket, keyPairId: KEY_PAIR_ID, privateKeyPem: w.privateKeyPem, concurrency: 32, verify: true };
       const job = join(w.dir, `bare-${bucket}.json`);
       const ticks = await watch(w, job, () => runInChild(bareModule, 'runBare', [o, objects], job));
       report(`${spec} (${process.version})`, ticks, base);
+    } else {
+      throw new Error(`Expected a side of ours, copypath or bare, got \`${side}\``);
     }
   }
 } finally {
