@@ -5,11 +5,10 @@
 // emulator, and prints per-object CPU by tenth of the run: where warm-up ends and what it costs each side.
 // Usage: npx tsx bench/probe/timeline.ts [objects] [sides in order: ours, copypath, bare; ours,bare]
 //   a side may carry environment words for its process: bare:MALLOC_ARENA_MAX=8   (PROBE_BYTES: object size, 16 KiB)
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInChild, useBuiltChildren } from '../transfer/child.js';
-import { machineCpuMs, processCpuMs } from '../transfer/cpu.js';
-import { KEY_PAIR_ID, startWorld, syntheticBase, syntheticObjects } from '../transfer/fixtures.js';
+import { machineCpuMs, pidsOf, processCpuMs, threadCpuMs } from '../transfer/cpu.js';
+import { gcsStats, KEY_PAIR_ID, startWorld, syntheticBase, syntheticObjects, type World } from '../transfer/fixtures.js';
 import { freshBucket, timeoutFor } from '../transfer/measure.js';
 import { bareModule, copyPathModule } from '../transfer/sides.js';
 import { buildOtt, prepare, runWorker } from '../transfer/worker.js';
@@ -32,42 +31,35 @@ interface Tick {
   pubsub: number;
 }
 
-/** The CPU of every process whose command line names `tag` (the side's config or job file), split by thread name. */
+/** The CPU of every process whose command line names `tag` (the side's config or job file), V8's helper threads apart. */
 function sideCpu(tag: string): { main: number; v8: number } {
   const out = { main: 0, v8: 0 };
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(tag)) continue;
-      for (const t of readdirSync(`/proc/${pid}/task`)) {
-        const s = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
-        const name = s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'));
-        const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-        const ms = (Number(f[11]) + Number(f[12])) * 10;
-        if (name.startsWith('V8')) out.v8 += ms;
-        else out.main += ms;
-      }
-    } catch {
-      /* gone */
+  for (const pid of pidsOf(tag)) {
+    for (const t of threadCpuMs(pid)) {
+      if (t.name.startsWith('V8')) out.v8 += t.ms;
+      else out.main += t.ms;
     }
   }
   return out;
 }
 
-async function watch<T>(w: Awaited<ReturnType<typeof startWorld>>, tag: string, run: () => Promise<T>): Promise<Tick[]> {
+async function watch<T>(w: World, tag: string, run: () => Promise<T>): Promise<Tick[]> {
   const ticks: Tick[] = [];
   let stopped = false;
+  const tick = async (): Promise<void> => {
+    const stats = await gcsStats(w);
+    ticks.push({ at: Date.now(), machine: machineCpuMs(), objects: stats.objects, ...sideCpu(tag), cdn: processCpuMs(w.pids.cdn) ?? 0, gcs: processCpuMs(w.pids.gcs) ?? 0, pubsub: processCpuMs(w.pids.pubsub) ?? 0 });
+  };
   const loop = (async () => {
     while (!stopped) {
-      const stats = (await (await fetch(`${w.gcs}/__stats`)).json()) as { objects: number };
-      const side = sideCpu(tag);
-      ticks.push({ at: Date.now(), machine: machineCpuMs(), objects: stats.objects, ...side, cdn: processCpuMs(w.pids.cdn) ?? 0, gcs: processCpuMs(w.pids.gcs) ?? 0, pubsub: processCpuMs(w.pids.pubsub) ?? 0 });
+      await tick();
       await new Promise((r) => setTimeout(r, TICK_MS));
     }
   })();
   await run();
   stopped = true;
   await loop;
+  await tick(); // every object in GCS by now (the side's process gone: report() takes its CPU from the ticks before)
   return ticks;
 }
 
@@ -75,11 +67,14 @@ function report(who: string, ticks: Tick[], base: number): void {
   // From the first tick with the side's process alive and any object written, by tenths of the objects.
   const start = ticks.findIndex((t) => t.objects > base);
   const t0 = ticks[Math.max(0, start - 1)];
+  // The side's CPU reads 0 once its process is gone: from then on its last reading (the highest) stands.
+  const top = ticks.reduce((a, t) => (t.main + t.v8 > a.main + a.v8 ? t : a), ticks[0]);
+  const side = (t: Tick): Tick => (t.main + t.v8 > 0 ? t : { ...t, main: top.main, v8: top.v8 });
   const rows: string[] = [];
-  let prev = t0;
+  let prev = side(t0);
   for (let k = 1; k <= TENTHS; k++) {
     const goal = base + Math.ceil((count * k) / TENTHS);
-    const t = ticks.find((x) => x.objects >= goal) ?? ticks[ticks.length - 1];
+    const t = side(ticks.find((x) => x.objects >= goal) ?? ticks[ticks.length - 1]);
     const n = Math.max(1, t.objects - prev.objects);
     const per = (f: keyof Tick): string => ((1000 * (t[f] - prev[f])) / n).toFixed(0).padStart(4);
     const ms = t.at - prev.at;
@@ -87,8 +82,7 @@ function report(who: string, ticks: Tick[], base: number): void {
     prev = t;
   }
   const last = ticks[ticks.length - 1];
-  // The side's whole process: its CPU counts from 0 at the first tick, before it started, and reads 0 once it is gone.
-  const top = ticks.reduce((a, t) => (t.main + t.v8 > a.main + a.v8 ? t : a), ticks[0]);
+  // The side's whole process: its CPU counts from 0 at the first tick, before it started.
   const whole = `  whole: ${last.objects - base} objects in ${last.at - ticks[0].at} ms, the side's CPU ${top.main + top.v8} ms (V8 helpers ${top.v8})`;
   process.stdout.write(`${who}\n${rows.join('\n')}\n${whole}\n`);
 }
@@ -106,19 +100,19 @@ try {
     Object.assign(process.env, inherited, Object.fromEntries(env.map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)])));
     if (side === 'ours') {
       const bucket = await freshBucket(w, 'tl-ours');
-      const base = ((await (await fetch(`${w.gcs}/__stats`)).json()) as { objects: number }).objects;
+      const base = (await gcsStats(w)).objects;
       const ticks = await watch(w, `cfg-${bucket}`, () => runWorker(w, { entry, name: bucket, bucket, processes: 1, concurrency: 32, timeoutMs: timeoutFor(objects), extraConfig: { gcs_ramp_enabled: false } }, objects));
       report(`${spec} (${process.version})`, ticks, base);
     } else if (side === 'copypath') {
       const bucket = await freshBucket(w, 'tl-cp');
-      const base = ((await (await fetch(`${w.gcs}/__stats`)).json()) as { objects: number }).objects;
+      const base = (await gcsStats(w)).objects;
       const cfg = await prepare(w, { name: bucket, bucket, concurrency: 32, extraConfig: { gcs_ramp_enabled: false } }, objects, `unused-${bucket}`);
       const job = join(w.dir, `copypath-${bucket}.json`);
       const ticks = await watch(w, job, () => runInChild(copyPathModule, 'runCopyPath', [cfg, objects, 32], job));
       report(`${spec}: ours' copy path alone (${process.version})`, ticks, base);
     } else if (side === 'bare') {
       const bucket = await freshBucket(w, 'tl-bare');
-      const base = ((await (await fetch(`${w.gcs}/__stats`)).json()) as { objects: number }).objects;
+      const base = (await gcsStats(w)).objects;
       const o: BareOptions = { cdnBase: syntheticBase(w), gcs: w.gcs, bucket, keyPairId: KEY_PAIR_ID, privateKeyPem: w.privateKeyPem, concurrency: 32, verify: true };
       const job = join(w.dir, `bare-${bucket}.json`);
       const ticks = await watch(w, job, () => runInChild(bareModule, 'runBare', [o, objects], job));

@@ -4,14 +4,28 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
-/** utime + stime of one process in ms, or undefined once it is gone. */
-export function processCpuMs(pid: number): number | undefined {
+/** A process's or thread's name and utime + stime in ms from its stat file, or undefined once it is gone. */
+function readStat(path: string): { name: string; ms: number } | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(path, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) / TICKS_PER_S) * 1000; // fields 14 and 15 of stat(5)
+    return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ms: ((Number(f[11]) + Number(f[12])) / TICKS_PER_S) * 1000 }; // fields 14 and 15 of stat(5)
   } catch {
     return undefined;
+  }
+}
+
+/** utime + stime of one process in ms, or undefined once it is gone. */
+export function processCpuMs(pid: number): number | undefined {
+  return readStat(`/proc/${pid}/stat`)?.ms;
+}
+
+/** Each thread of a process by name and CPU in ms (Node 24 names its threads: MainThread, V8Worker...); [] once it is gone. */
+export function threadCpuMs(pid: number): { name: string; ms: number }[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readStat(`/proc/${pid}/task/${tid}/stat`) ?? []);
+  } catch {
+    return [];
   }
 }
 
@@ -95,16 +109,24 @@ export function cpuWindow<K extends string>(pids: Record<K, number>): () => Reco
   };
 }
 
-/** The PID of the stack's server whose command line has all these parts. */
-export function pidOf(...parts: string[]): number {
+/** Every process (this one aside) whose command line has all these parts. */
+export function pidsOf(...parts: string[]): number[] {
+  const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
     try {
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (parts.every((x) => cmd.includes(x))) return Number(d);
+      if (parts.every((x) => cmd.includes(x))) out.push(Number(d));
     } catch {
       /* gone */
     }
   }
-  throw new Error(`no process with ${parts.join(' ')}`);
+  return out;
+}
+
+/** The PID of the stack's server whose command line has all these parts. */
+export function pidOf(...parts: string[]): number {
+  const [pid] = pidsOf(...parts);
+  if (pid === undefined) throw new Error(`no process with ${parts.join(' ')}`);
+  return pid;
 }
